@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Backprop",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "BackpropCore", targets: ["BackpropCore"]),
+        .library(name: "BackpropNN", targets: ["BackpropNN"]),
+        .library(name: "BackpropData", targets: ["BackpropData"]),
+        .executable(name: "backprop", targets: ["backprop"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        // Tensors, CPU kernels, reverse-mode autodiff and gradient checking.
+        .target(
+            name: "BackpropCore",
+            dependencies: [.product(name: "RealModule", package: "swift-numerics")]
+        ),
+        // Layers, losses, optimizers, schedules, the training loop and metrics.
+        .target(name: "BackpropNN", dependencies: ["BackpropCore"]),
+        // Datasets (built-in generators, IDX files) feeding the trainer.
+        .target(name: "BackpropData", dependencies: ["BackpropNN", "CZlib"]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // The command-line tool.
+        .executableTarget(
+            name: "backprop",
+            dependencies: [
+                "BackpropCore", "BackpropNN", "BackpropData",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Release-build benchmarks (GEMM throughput, training workloads). Never run as tests.
+        .executableTarget(
+            name: "BackpropBenchmarks",
+            dependencies: ["BackpropCore", "BackpropNN", "BackpropData"]
+        ),
+        .target(name: "BackpropTestSupport", dependencies: ["BackpropCore"], path: "Tests/BackpropTestSupport"),
+        .testTarget(name: "BackpropCoreTests", dependencies: ["BackpropCore", "BackpropTestSupport"]),
+        .testTarget(name: "BackpropNNTests", dependencies: ["BackpropNN", "BackpropData", "BackpropTestSupport"]),
+        .testTarget(name: "BackpropDataTests", dependencies: ["BackpropData", "BackpropTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

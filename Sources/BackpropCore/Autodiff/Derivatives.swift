@@ -1,0 +1,116 @@
+// Every derivative rule of Backprop, in one table.
+//
+// Each rule receives the upstream gradient g = ∂J/∂output, the inputs' values x, the output's value y and any
+// saved tensors, and returns one gradient ∂J/∂input per input (nil: no gradient flows there). Rules compute with
+// untracked tensors. Summing a broadcast input's gradient back to its shape, and accumulating the gradients of a
+// value used more than once, happen once in the backward walk (Backward.swift), never here.
+extension Op {
+    /// The vector–Jacobian products `gᵀ · ∂output/∂inputᵢ` of this operation, one per input.
+    func vectorJacobianProducts<S>(
+        upstream g: Tensor<S>, inputs x: [Tensor<S>], output y: Tensor<S>, saved: [Tensor<S>]
+    ) -> [Tensor<S>?] {
+        switch self {
+        case .leaf: return []
+
+        case .negate: return [-g]
+        case .exp: return [g * y]                                        // (eˣ)′ = eˣ
+        case .log: return [g / x[0]]
+        case .sqrt: return [g / (2 * y)]
+        case .abs: return [g * x[0].applying(.sign)]
+        case .square: return [g * 2 * x[0]]
+        case .reciprocal: return [-g * y * y]                            // (1/x)′ = −1/x²
+        case .power(let p): return [g * S(p) * x[0].applying(.power(p - 1))]
+        case .tanh: return [g * (1 - y * y)]                             // tanh′ = 1 − tanh²
+        case .sigmoid: return [g * y * (1 - y)]                          // σ′ = σ(1 − σ)
+        case .relu: return [g * x[0].applying(.positiveMask)]
+        case .softplus: return [g * x[0].applying(.sigmoid)]
+        case .gelu: return [g * x[0].applying(.geluDerivative)]
+        case .leakyReLU(let slope): return [g * x[0].applying(.leakyReLUDerivative(slope: slope))]
+        case .elu(let alpha): return [g * x[0].applying(.eluDerivative(alpha: alpha))]
+        case .clamp(let lower, let upper): return [g * x[0].applying(.insideMask(lower: lower, upper: upper))]
+
+        case .add: return [g, g]
+        case .subtract: return [g, -g]
+        case .multiply: return [g * x[1], g * x[0]]
+        case .divide: return [g / x[1], -g * y / x[1]]                   // ∂(a/b)/∂b = −(a/b)/b
+        case .select: return [g * saved[0], g * (1 - saved[0])]
+
+        // C = op(A)·op(B): ∂J/∂op(A) = G·op(B)ᵀ, ∂J/∂op(B) = op(A)ᵀ·G, transposed back where the operand was read
+        // transposed. No transpose is materialised.
+        case .matmul(false, false): return [g.matmul(x[1], transposeB: true), x[0].matmul(g, transposeA: true)]
+        case .matmul(true, false): return [x[1].matmul(g, transposeB: true), x[0].matmul(g)]
+        case .matmul(false, true): return [g.matmul(x[1]), g.matmul(x[0], transposeA: true)]
+        case .matmul(true, true): return [x[1].matmul(g, transposeA: true, transposeB: true),
+                                          g.matmul(x[0], transposeA: true, transposeB: true)]
+        case .batchedMatmul:
+            return [Tensor.batchedProduct(g, x[1], transposeA: false, transposeB: true),
+                    Tensor.batchedProduct(x[0], g, transposeA: true, transposeB: false)]
+
+        case .sum(let axes, let kept):
+            return [g.restoringAxes(axes, kept: kept).broadcastValues(to: x[0].shape)]
+        case .mean(let axes, let kept):
+            let n = axes.reduce(1) { $0 * x[0].shape[$1] }
+            return [g.restoringAxes(axes, kept: kept).broadcastValues(to: x[0].shape) / S(n)]
+        case .max(let axis, let kept):
+            let winners = x[0] .== y.restoringAxes([axis], kept: kept)    // ties share the gradient
+            let share = winners / winners.reducing(.sum, axis: axis)
+            return [g.restoringAxes([axis], kept: kept) * share]
+
+        case .reshape: return [g.reshaped(to: x[0].shape)]
+        case .broadcast: return [g]                                      // summed back centrally
+        case .transpose(let permutation):
+            var inverse = permutation
+            for (i, p) in permutation.enumerated() { inverse[p] = i }
+            return [g.transposed(permutation: inverse)]
+        case .gatherRows(let indices): return [g.scatteringRows(indices, into: x[0].shape)]
+        case .sliceRows(let range): return [g.paddingRows(range, to: x[0].shape)]
+        case .concatenate(let axis): return g.splitting(sizes: x.map { $0.shape[axis] }, alongAxis: axis)
+
+        case .softmax(let axis):                                         // y ⊙ (g − Σ g⊙y)
+            return [y * (g - (g * y).reducing(.sum, axis: axis))]
+        case .logSoftmax(let axis):                                      // g − softmax ⊙ Σ g
+            return [g - y.applying(.exp) * g.reducing(.sum, axis: axis)]
+        case .logSumExp(let axis, let kept):                             // g ⊙ softmax(x)
+            return [g.restoringAxes([axis], kept: kept) * (x[0] - y.restoringAxes([axis], kept: kept)).applying(.exp)]
+        case .softmaxCrossEntropy(let averaged):                         // (ŷ·Σy − y) / batch; ŷ − y for one-hot y
+            let targets = saved[0]
+            let p = x[0].softmaxValues(axis: 1)
+            let delta = p * targets.reducing(.sum, axis: 1) - targets
+            return [averaged ? delta * g / S(Swift.max(x[0].shape[0], 1)) : delta * g]
+        }
+    }
+}
+
+extension Tensor {
+    /// Re-inserts reduced axes as size-1 dimensions when a reduction dropped them, so the result broadcasts back.
+    fileprivate func restoringAxes(_ axes: [Int], kept: Bool) -> Tensor {
+        if kept { return detached }
+        var restored = shape
+        for axis in axes.sorted() { restored.insert(1, at: axis) }
+        return Tensor(storage: storage, shape: restored)
+    }
+
+    /// Adds each row of `self` into row `indices[i]` of a zero tensor of `shape` (the adjoint of gathering).
+    fileprivate func scatteringRows(_ indices: [Int], into shape: [Int]) -> Tensor {
+        var result = Tensor.zeros(shape: shape)
+        let rowSize = count / Swift.max(indices.count, 1)
+        result.withUnsafeMutablePointer { target in
+            for (row, index) in indices.enumerated() {
+                let source = storage.pointer + row * rowSize
+                let destination = target + index * rowSize
+                for j in 0..<rowSize { destination[j] += source[j] }
+            }
+        }
+        return result
+    }
+
+    /// Places `self` at rows `range` of a zero tensor of `shape` (the adjoint of slicing).
+    fileprivate func paddingRows(_ range: Range<Int>, to shape: [Int]) -> Tensor {
+        var result = Tensor.zeros(shape: shape)
+        let rowSize = count / Swift.max(range.count, 1)
+        result.withUnsafeMutablePointer { target in
+            (target + range.lowerBound * rowSize).update(from: storage.pointer, count: count)
+        }
+        return result
+    }
+}

@@ -1,0 +1,178 @@
+import RealModule
+
+/// An element-wise function of one tensor, applied by ``Elementwise/unary(_:_:_:count:)``.
+///
+/// Besides the activations, the derivative rules use a few helper functions (masks and derivatives), so that each
+/// rule is one pass over memory.
+public enum UnaryFunction: Sendable, Hashable {
+    case negate, exp, log, sqrt, abs, square, reciprocal, sign
+    case tanh, sigmoid, relu, softplus, gelu
+    case leakyReLU(slope: Double)
+    case elu(alpha: Double)
+    case clamp(lower: Double, upper: Double)
+    case power(Double)
+    /// `1` where x > 0, else `0` (σ′ of ReLU).
+    case positiveMask
+    /// `1` where `lower < x < upper`, else `0` (derivative of clamp).
+    case insideMask(lower: Double, upper: Double)
+    /// Derivative of leaky ReLU: `1` where x > 0, else `slope`.
+    case leakyReLUDerivative(slope: Double)
+    /// Derivative of ELU: `1` where x > 0, else `alpha · eˣ`.
+    case eluDerivative(alpha: Double)
+    /// Derivative of the exact GELU: Φ(x) + x·φ(x).
+    case geluDerivative
+}
+
+/// An element-wise function of two broadcast tensors. Comparisons return 1 (true) or 0 (false).
+public enum BinaryFunction: Sendable, Hashable {
+    case add, subtract, multiply, divide, maximum, minimum, power
+    case equal, notEqual, less, lessOrEqual, greater, greaterOrEqual
+}
+
+/// Element-wise loops over raw buffers. The function is chosen once per call, outside the loop.
+enum Elementwise {
+    static func unary<S: TensorScalar>(
+        _ function: UnaryFunction, _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, count n: Int
+    ) {
+        switch function {
+        case .negate: map(x, y, n) { -$0 }
+        case .exp: map(x, y, n) { S.exp($0) }
+        case .log: map(x, y, n) { S.log($0) }
+        case .sqrt: map(x, y, n) { $0.squareRoot() }
+        case .abs: map(x, y, n) { Swift.abs($0) }
+        case .square: map(x, y, n) { $0 * $0 }
+        case .reciprocal: map(x, y, n) { 1 / $0 }
+        case .sign: map(x, y, n) { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
+        case .tanh: map(x, y, n) { S.tanh($0) }
+        case .sigmoid: map(x, y, n) { sigmoid($0) }
+        case .relu: map(x, y, n) { $0 > 0 ? $0 : 0 }
+        case .softplus: map(x, y, n) { Swift.max($0, 0) + S.log(onePlus: S.exp(-Swift.abs($0))) }
+        case .gelu: map(x, y, n) { $0 * normalCDF($0) }
+        case .leakyReLU(let slope):
+            let a = S(slope)
+            map(x, y, n) { $0 > 0 ? $0 : a * $0 }
+        case .elu(let alpha):
+            let a = S(alpha)
+            map(x, y, n) { $0 > 0 ? $0 : a * S.expMinusOne($0) }
+        case .clamp(let lower, let upper):
+            let lo = S(lower), hi = S(upper)
+            map(x, y, n) { Swift.min(Swift.max($0, lo), hi) }
+        case .power(let exponent):
+            let p = S(exponent)
+            if p == 2 { map(x, y, n) { $0 * $0 } } else { map(x, y, n) { S.pow($0, p) } }
+        case .positiveMask: map(x, y, n) { $0 > 0 ? 1 : 0 }
+        case .insideMask(let lower, let upper):
+            let lo = S(lower), hi = S(upper)
+            map(x, y, n) { $0 > lo && $0 < hi ? 1 : 0 }
+        case .leakyReLUDerivative(let slope):
+            let a = S(slope)
+            map(x, y, n) { $0 > 0 ? 1 : a }
+        case .eluDerivative(let alpha):
+            let a = S(alpha)
+            map(x, y, n) { $0 > 0 ? 1 : a * S.exp($0) }
+        case .geluDerivative:
+            let invSqrt2Pi = 1 / (2 * S.pi).squareRoot()
+            map(x, y, n) { normalCDF($0) + $0 * invSqrt2Pi * S.exp(-$0 * $0 / 2) }
+        }
+    }
+
+    static func binary<S: TensorScalar>(
+        _ function: BinaryFunction, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>,
+        layout: BroadcastLayout
+    ) {
+        switch function {
+        case .add: zip(a, b, y, layout) { $0 + $1 }
+        case .subtract: zip(a, b, y, layout) { $0 - $1 }
+        case .multiply: zip(a, b, y, layout) { $0 * $1 }
+        case .divide: zip(a, b, y, layout) { $0 / $1 }
+        case .maximum: zip(a, b, y, layout) { Swift.max($0, $1) }
+        case .minimum: zip(a, b, y, layout) { Swift.min($0, $1) }
+        case .power: zip(a, b, y, layout) { S.pow($0, $1) }
+        case .equal: zip(a, b, y, layout) { $0 == $1 ? 1 : 0 }
+        case .notEqual: zip(a, b, y, layout) { $0 != $1 ? 1 : 0 }
+        case .less: zip(a, b, y, layout) { $0 < $1 ? 1 : 0 }
+        case .lessOrEqual: zip(a, b, y, layout) { $0 <= $1 ? 1 : 0 }
+        case .greater: zip(a, b, y, layout) { $0 > $1 ? 1 : 0 }
+        case .greaterOrEqual: zip(a, b, y, layout) { $0 >= $1 ? 1 : 0 }
+        }
+    }
+
+    /// The logistic function, written so that neither branch overflows.
+    @inline(__always)
+    static func sigmoid<S: TensorScalar>(_ x: S) -> S {
+        if x >= 0 {
+            return 1 / (1 + S.exp(-x))
+        }
+        let e = S.exp(x)
+        return e / (1 + e)
+    }
+
+    /// Φ(x), the standard normal cumulative distribution function.
+    @inline(__always)
+    static func normalCDF<S: TensorScalar>(_ x: S) -> S {
+        (1 + S.erf(x / S(2).squareRoot())) / 2
+    }
+
+    @inline(__always)
+    private static func map<S>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, _ n: Int, _ f: (S) -> S) {
+        for i in 0..<n {
+            y[i] = f(x[i])
+        }
+    }
+
+    /// Walks the broadcast iteration space: an odometer over the outer dimensions, a strided loop over the last.
+    @inline(__always)
+    private static func zip<S>(
+        _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, _ layout: BroadcastLayout,
+        _ f: (S, S) -> S
+    ) {
+        let shape = layout.shape
+        let total = Shape.elementCount(shape)
+        guard total > 0 else { return }
+        let rank = shape.count
+        if rank == 0 {
+            y[0] = f(a[0], b[0])
+            return
+        }
+        let inner = shape[rank - 1]
+        let sa = layout.lhsStrides[rank - 1], sb = layout.rhsStrides[rank - 1]
+        // Fast paths for the common cases: same shape, or one side a single value.
+        if layout.lhsStrides == Shape.strides(shape) && layout.rhsStrides == layout.lhsStrides {
+            for i in 0..<total { y[i] = f(a[i], b[i]) }
+            return
+        }
+        if layout.rhsStrides.allSatisfy({ $0 == 0 }) && layout.lhsStrides == Shape.strides(shape) {
+            let c = b[0]
+            for i in 0..<total { y[i] = f(a[i], c) }
+            return
+        }
+        var index = [Int](repeating: 0, count: rank)
+        var offsetA = 0, offsetB = 0, out = 0
+        while out < total {
+            if sa == 1 && sb == 1 {
+                for j in 0..<inner { y[out + j] = f(a[offsetA + j], b[offsetB + j]) }
+            } else if sa == 1 && sb == 0 {
+                let c = b[offsetB]
+                for j in 0..<inner { y[out + j] = f(a[offsetA + j], c) }
+            } else if sa == 0 && sb == 1 {
+                let c = a[offsetA]
+                for j in 0..<inner { y[out + j] = f(c, b[offsetB + j]) }
+            } else {
+                for j in 0..<inner { y[out + j] = f(a[offsetA + j * sa], b[offsetB + j * sb]) }
+            }
+            out += inner
+            // Advance the odometer over dimensions 0..<rank-1.
+            var axis = rank - 2
+            while axis >= 0 {
+                index[axis] += 1
+                offsetA += layout.lhsStrides[axis]
+                offsetB += layout.rhsStrides[axis]
+                if index[axis] < shape[axis] { break }
+                offsetA -= layout.lhsStrides[axis] * shape[axis]
+                offsetB -= layout.rhsStrides[axis] * shape[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+    }
+}

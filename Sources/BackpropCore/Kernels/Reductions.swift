@@ -1,0 +1,40 @@
+/// How ``Reductions`` combines the elements along an axis.
+public enum Reduction: Sendable, Hashable {
+    case sum, max, min
+}
+
+/// Reduction loops over a `[outer, length, inner]` view of a contiguous buffer.
+enum Reductions {
+    static func reduce<S: TensorScalar>(
+        _ reduction: Reduction, _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>,
+        outer: Int, length: Int, inner: Int
+    ) {
+        switch reduction {
+        case .sum: fold(x, y, outer, length, inner, initial: 0) { $0 + $1 }
+        case .max: fold(x, y, outer, length, inner, initial: -S.infinity) { Swift.max($0, $1) }
+        case .min: fold(x, y, outer, length, inner, initial: S.infinity) { Swift.min($0, $1) }
+        }
+    }
+
+    @inline(__always)
+    private static func fold<S>(
+        _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, _ outer: Int, _ length: Int, _ inner: Int,
+        initial: S, _ f: (S, S) -> S
+    ) {
+        for o in 0..<outer {
+            let source = x + o * length * inner
+            let target = y + o * inner
+            if inner == 1 {
+                var acc = initial
+                for i in 0..<length { acc = f(acc, source[i]) }
+                target[0] = acc
+            } else {
+                target.update(repeating: initial, count: inner)
+                for i in 0..<length {
+                    let row = source + i * inner
+                    for j in 0..<inner { target[j] = f(target[j], row[j]) }
+                }
+            }
+        }
+    }
+}

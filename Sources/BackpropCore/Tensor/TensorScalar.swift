@@ -1,0 +1,91 @@
+import RealModule
+
+/// The element type of a tensor: `Float` (for training speed) or `Double` (for exact checking).
+///
+/// The protocol's kernel requirements are the only places that touch raw element buffers. Their default
+/// implementations are generic, and the `Float` and `Double` conformances in this module are where the compiler
+/// specialises them, so a generic tensor operation makes one dynamic call per tensor, never one per element.
+/// You do not call the kernel requirements directly; use the operations on ``Tensor``.
+public protocol TensorScalar: BinaryFloatingPoint, Real, Sendable, CustomStringConvertible
+where RawSignificand: FixedWidthInteger {
+    /// The element type's name as stored in files and printed in descriptions (`"F32"`, `"F64"`).
+    static var dtype: DType { get }
+
+    /// Applies an element-wise function to `count` contiguous elements.
+    static func applyUnary(
+        _ function: UnaryFunction, _ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>, count: Int)
+
+    /// Applies an element-wise binary function over a broadcast iteration space.
+    static func applyBinary(
+        _ function: BinaryFunction, _ lhs: UnsafePointer<Self>, _ rhs: UnsafePointer<Self>,
+        _ output: UnsafeMutablePointer<Self>, layout: BroadcastLayout)
+
+    /// Reduces the middle axis of a `[outer, length, inner]` view.
+    static func applyReduction(
+        _ reduction: Reduction, _ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>,
+        outer: Int, length: Int, inner: Int)
+
+    /// `C = op(A) · op(B)` (or `C += …` when `accumulate`) on row-major matrices; see ``GEMM``.
+    static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>,
+                     _ c: UnsafeMutablePointer<Self>, backend: KernelBackend)
+}
+
+/// The storage type of a tensor's elements.
+public enum DType: String, Sendable, Hashable, CustomStringConvertible {
+    /// 32-bit IEEE 754 floating point (`Float`).
+    case float32 = "F32"
+    /// 64-bit IEEE 754 floating point (`Double`).
+    case float64 = "F64"
+
+    /// The number of bytes one element occupies.
+    public var byteCount: Int { self == .float32 ? 4 : 8 }
+    public var description: String { rawValue }
+}
+
+extension TensorScalar {
+    public static func applyUnary(
+        _ function: UnaryFunction, _ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>, count: Int
+    ) {
+        Elementwise.unary(function, input, output, count: count)
+    }
+
+    public static func applyBinary(
+        _ function: BinaryFunction, _ lhs: UnsafePointer<Self>, _ rhs: UnsafePointer<Self>,
+        _ output: UnsafeMutablePointer<Self>, layout: BroadcastLayout
+    ) {
+        Elementwise.binary(function, lhs, rhs, output, layout: layout)
+    }
+
+    public static func applyReduction(
+        _ reduction: Reduction, _ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>,
+        outer: Int, length: Int, inner: Int
+    ) {
+        Reductions.reduce(reduction, input, output, outer: outer, length: length, inner: inner)
+    }
+}
+
+extension Float: TensorScalar {
+    public static var dtype: DType { .float32 }
+
+    public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                            _ c: UnsafeMutablePointer<Float>, backend: KernelBackend) {
+        if backend != .portable, let blas = BLAS.library {
+            blas.sgemm(problem, a, b, c)
+        } else {
+            PortableGEMM.multiply(problem, a, b, c)
+        }
+    }
+}
+
+extension Double: TensorScalar {
+    public static var dtype: DType { .float64 }
+
+    public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,
+                            _ c: UnsafeMutablePointer<Double>, backend: KernelBackend) {
+        if backend != .portable, let blas = BLAS.library {
+            blas.dgemm(problem, a, b, c)
+        } else {
+            PortableGEMM.multiply(problem, a, b, c)
+        }
+    }
+}

@@ -1,0 +1,2 @@
+import BackpropNN
+public enum DataPlaceholder {}

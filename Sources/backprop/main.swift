@@ -1,0 +1,2 @@
+import BackpropCore
+print("backprop — kernels: \(KernelBackend.preferred)")
