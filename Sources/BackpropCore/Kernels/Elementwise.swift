@@ -58,8 +58,16 @@ enum Elementwise {
             let lo = S(lower), hi = S(upper)
             map(x, y, n) { Swift.min(Swift.max($0, lo), hi) }
         case .power(let exponent):
-            let p = S(exponent)
-            if p == 2 { map(x, y, n) { $0 * $0 } } else { map(x, y, n) { S.pow($0, p) } }
+            // Integral exponents are defined for negative bases too; real ones only for positive bases.
+            if exponent == 2 {
+                map(x, y, n) { $0 * $0 }
+            } else if exponent == exponent.rounded(), Swift.abs(exponent) < 1_000_000 {
+                let k = Int(exponent)
+                map(x, y, n) { S.pow($0, k) }
+            } else {
+                let p = S(exponent)
+                map(x, y, n) { S.pow($0, p) }
+            }
         case .positiveMask: map(x, y, n) { $0 > 0 ? 1 : 0 }
         case .insideMask(let lower, let upper):
             let lo = S(lower), hi = S(upper)

@@ -1,0 +1,76 @@
+import BackpropCore
+import BackpropTestSupport
+import Testing
+
+@Suite("Matrix products")
+struct GEMMTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var m, n, k: Int
+        var transposeA, transposeB: Bool
+        var testDescription: String { "\(m)×\(k)\(transposeA ? "ᵀ" : "") · \(k)×\(n)\(transposeB ? "ᵀ" : "")" }
+    }
+
+    static let cases: [Case] = [(1, 1, 1), (3, 5, 7), (4, 8, 256), (17, 9, 300), (64, 10, 128), (33, 65, 513)]
+        .flatMap { m, n, k in
+            [(false, false), (true, false), (false, true), (true, true)].map { Case(m: m, n: n, k: k, transposeA: $0, transposeB: $1) }
+        }
+
+    static func operands<S: TensorScalar>(_ c: Case, _: S.Type) -> (Tensor<S>, Tensor<S>) {
+        var g = SeededGenerator(seed: UInt64(c.m * 1000 + c.n * 10 + c.k))
+        let a = Tensor<S>.uniform(shape: c.transposeA ? [c.k, c.m] : [c.m, c.k], in: -1...1, using: &g)
+        let b = Tensor<S>.uniform(shape: c.transposeB ? [c.n, c.k] : [c.k, c.n], in: -1...1, using: &g)
+        return (a, b)
+    }
+
+    static func product<S: TensorScalar>(_ c: Case, _ a: Tensor<S>, _ b: Tensor<S>, backend: KernelBackend, accumulateOnto start: Tensor<S>? = nil) -> Tensor<S> {
+        var out = start ?? Tensor<S>.zeros(shape: [c.m, c.n])
+        a.withUnsafePointer { pa in
+            b.withUnsafePointer { pb in
+                out.withUnsafeMutablePointer { pc in
+                    GEMM.multiply(GEMMProblem(m: c.m, n: c.n, k: c.k, transposeA: c.transposeA, transposeB: c.transposeB,
+                                              accumulate: start != nil), pa, pb, pc, backend: backend)
+                }
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: cases)
+    func portableKernelMatchesNaiveProduct(_ c: Case) {
+        let (a, b) = Self.operands(c, Double.self)
+        let expected = TestData.naiveProduct(a, b, transposeA: c.transposeA, transposeB: c.transposeB)
+        #expect(TestData.maxDifference(Self.product(c, a, b, backend: .portable), expected) < 1e-12)
+        let (af, bf) = Self.operands(c, Float.self)
+        let expectedFloat = TestData.naiveProduct(af, bf, transposeA: c.transposeA, transposeB: c.transposeB)
+        #expect(TestData.maxDifference(Self.product(c, af, bf, backend: .portable), expectedFloat) < 1e-4 * Double(c.k).squareRoot())
+        // Accumulating adds onto what is there.
+        let ones = Tensor<Double>.ones(shape: [c.m, c.n])
+        #expect(TestData.maxDifference(Self.product(c, a, b, backend: .portable, accumulateOnto: ones), expected + 1) < 1e-12)
+    }
+
+    @Test(arguments: cases)
+    func preferredBackendMatchesNaiveProduct(_ c: Case) {
+        let (a, b) = Self.operands(c, Double.self)
+        let expected = TestData.naiveProduct(a, b, transposeA: c.transposeA, transposeB: c.transposeB)
+        #expect(TestData.maxDifference(Self.product(c, a, b, backend: .preferred), expected) < 1e-12)
+        #expect(TestData.maxDifference(a.matmul(b, transposeA: c.transposeA, transposeB: c.transposeB), expected) < 1e-12)
+    }
+
+    @Test func reportsTheBackend() {
+        // CI installs OpenBLAS; elsewhere the portable kernel is a valid answer.
+        #expect([KernelBackend.openBLAS, .accelerate, .portable].contains(KernelBackend.preferred))
+        #expect(!KernelBackend.preferred.description.isEmpty)
+    }
+
+    @Test func batchedProductIsOneProductPerEntry() {
+        var g = SeededGenerator(seed: 5)
+        let a = Tensor<Double>.uniform(shape: [3, 4, 5], using: &g)
+        let b = Tensor<Double>.uniform(shape: [3, 5, 2], using: &g)
+        let c = a.batchedMatmul(b)
+        #expect(c.shape == [3, 4, 2])
+        for i in 0..<3 {
+            let single = a.rows(i..<(i + 1)).reshaped(to: [4, 5]).matmul(b.rows(i..<(i + 1)).reshaped(to: [5, 2]))
+            #expect(TestData.maxDifference(c.rows(i..<(i + 1)).reshaped(to: [4, 2]), single) < 1e-14)
+        }
+    }
+}

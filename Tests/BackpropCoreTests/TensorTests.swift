@@ -1,0 +1,147 @@
+import BackpropCore
+import BackpropTestSupport
+import Testing
+
+@Suite("Tensor values")
+struct TensorTests {
+    @Test func creationAndShapes() {
+        #expect(Tensor<Float>.zeros(shape: [2, 3]).scalars == [0, 0, 0, 0, 0, 0])
+        #expect(Tensor<Double>.ones(shape: [2]).scalars == [1, 1])
+        #expect(Tensor<Double>.identity(size: 2).scalars == [1, 0, 0, 1])
+        #expect(Tensor<Double>.range(to: 5).scalars == [0, 1, 2, 3, 4])
+        #expect(Tensor<Double>.range(from: 1, to: 2, by: 0.25).scalars == [1, 1.25, 1.5, 1.75])
+        #expect(Tensor<Double>(3).rank == 0)
+        let t = Tensor<Double>(shape: [2, 1, 2, 1], elements: [1, 2, 3, 4])
+        #expect(t[1, 0, 0, 0] == 3)
+        #expect(t.reshaped(to: [-1, 2]).shape == [2, 2])
+    }
+
+    @Test func copyOnWrite() {
+        let a = Tensor<Double>([1, 2, 3])
+        var b = a
+        #expect(a.sharesStorage(with: b))
+        b[0] = 10
+        #expect(!a.sharesStorage(with: b))
+        #expect(a.scalars == [1, 2, 3])
+        #expect(b.scalars == [10, 2, 3])
+    }
+
+    @Test func seededRandomIsReproducible() {
+        var g1 = SeededGenerator(seed: 42)
+        var g2 = SeededGenerator(seed: 42)
+        let a = Tensor<Float>.normal(shape: [100], using: &g1)
+        let b = Tensor<Float>.normal(shape: [100], using: &g2)
+        #expect(a == b)
+        var g3 = SeededGenerator(seed: 43)
+        #expect(a != Tensor<Float>.normal(shape: [100], using: &g3))
+        let u = Tensor<Double>.uniform(shape: [1000], in: -2...3, using: &g1)
+        #expect(u.scalars.allSatisfy { $0 >= -2 && $0 < 3 })
+        let mean = u.mean().scalar
+        #expect(Swift.abs(mean - 0.5) < 0.15)
+    }
+
+    @Test func broadcastingArithmetic() {
+        let m = Tensor<Double>([[1, 2, 3], [4, 5, 6]])
+        let row = Tensor<Double>([10, 20, 30])
+        let column = Tensor<Double>(shape: [2, 1], elements: [100, 200])
+        #expect((m + row).scalars == [11, 22, 33, 14, 25, 36])
+        #expect((m * column).scalars == [100, 200, 300, 800, 1000, 1200])
+        #expect((row - column).shape == [2, 3])
+        #expect((row - column).scalars == [-90, -80, -70, -190, -180, -170])
+        #expect((2 / Tensor<Double>([1, 4])).scalars == [2, 0.5])
+        #expect((-m).scalars == [-1, -2, -3, -4, -5, -6])
+        let a = Tensor<Double>(shape: [2, 1, 3], elements: [1, 2, 3, 4, 5, 6])
+        let b = Tensor<Double>(shape: [4, 1], elements: [0, 1, 2, 3])
+        let c = a + b
+        #expect(c.shape == [2, 4, 3])
+        #expect(c[1, 3, 2] == 6 + 3)
+        #expect(Shape.broadcast([2, 3], [3, 2]) == nil)
+    }
+
+    @Test func elementwiseFunctionsMatchHandValues() {
+        let x = Tensor<Double>([-2, -0.5, 0, 0.5, 2])
+        let expectedSigmoid = [-2.0, -0.5, 0, 0.5, 2].map { 1 / (1 + Foundation_exp(-$0)) }
+        #expect(TestData.maxDifference(sigmoid(x), Tensor(expectedSigmoid)) < 1e-15)
+        #expect(relu(x).scalars == [0, 0, 0, 0.5, 2])
+        #expect(leakyReLU(x, slope: 0.1).scalars == [-0.2, -0.05, 0, 0.5, 2])
+        #expect(clamp(x, lower: -1, upper: 1).scalars == [-1, -0.5, 0, 0.5, 1])
+        #expect(abs(x).scalars == [2, 0.5, 0, 0.5, 2])
+        #expect(square(x).scalars == [4, 0.25, 0, 0.25, 4])
+        #expect(Swift.abs(softplus(Tensor<Double>([0])).scalar - Foundation_log(2)) < 1e-15)
+        // softplus stays finite far from zero.
+        #expect(softplus(Tensor<Double>([1000, -1000])).scalars == [1000, 0])
+        #expect(Swift.abs(elu(Tensor<Double>([-1])).scalar - (Foundation_exp(-1) - 1)) < 1e-15)
+        #expect(Swift.abs(gelu(Tensor<Double>([1])).scalar - 0.8413447460685429) < 1e-12)
+        #expect(Swift.abs(tanh(Tensor<Double>([0.5])).scalar - 0.46211715726000974) < 1e-15)
+        let saturated = sigmoid(Tensor<Float>([-100, 100]))
+        #expect(saturated.isFinite && saturated[0] < 1e-40 && saturated[1] == 1)
+        #expect(pow(Tensor<Double>([-2]), 3).scalars == [-8])
+        #expect(pow(Tensor<Double>([2, 3]), 3).scalars == [8, 27])
+        #expect((Tensor<Double>([1, 2, 3]) .> 2).scalars == [0, 0, 1])
+    }
+
+    @Test func reductions() {
+        let m = Tensor<Double>([[1, 5, 3], [4, 2, 6]])
+        #expect(m.sum().scalar == 21)
+        #expect(m.sum(alongAxis: 0).scalars == [5, 7, 9])
+        #expect(m.sum(alongAxis: 1, keepingDimensions: true).shape == [2, 1])
+        #expect(m.sum(alongAxis: -1).scalars == [9, 12])
+        #expect(m.mean(alongAxis: 0).scalars == [2.5, 3.5, 4.5])
+        #expect(m.max(alongAxis: 1).scalars == [5, 6])
+        #expect(m.max().scalar == 6)
+        #expect(m.min().scalar == 1)
+        #expect(m.argmax(alongAxis: 1) == [1, 2])
+        #expect(m.argmax(alongAxis: 0) == [1, 0, 1])
+        let t = Tensor<Double>.range(to: 24).reshaped(to: [2, 3, 4])
+        #expect(t.sum(alongAxes: [0, 2]).scalars == [60, 92, 124])
+    }
+
+    @Test func shapeOperations() {
+        let m = Tensor<Double>([[1, 2, 3], [4, 5, 6]])
+        #expect(m.transposed().scalars == [1, 4, 2, 5, 3, 6])
+        #expect(m.gatheringRows([1, 1, 0]).scalars == [4, 5, 6, 4, 5, 6, 1, 2, 3])
+        #expect(m.rows(1..<2).scalars == [4, 5, 6])
+        let joined = Tensor.concatenating([m, Tensor([[7, 8, 9]])], alongAxis: 0)
+        #expect(joined.shape == [3, 3])
+        let side = Tensor.concatenating([m, Tensor(shape: [2, 1], elements: [0, 0])], alongAxis: 1)
+        #expect(side.scalars == [1, 2, 3, 0, 4, 5, 6, 0])
+        let t = Tensor<Double>.range(to: 24).reshaped(to: [2, 3, 4])
+        let p = t.transposed(permutation: [2, 0, 1])
+        #expect(p.shape == [4, 2, 3])
+        #expect(p[3, 1, 2] == t[1, 2, 3])
+        #expect(Tensor<Double>([1, 2]).broadcast(to: [2, 2]).scalars == [1, 2, 1, 2])
+    }
+
+    @Test func softmaxIsStableAndNormalised() {
+        let logits = Tensor<Float>([[1000, 1001, 1002], [-5, 0, 5]])
+        let p = logits.softmax(alongAxis: 1)
+        #expect(p.isFinite)
+        let rowSums = p.sum(alongAxis: 1).scalars
+        #expect(rowSums.allSatisfy { Swift.abs($0 - 1) < 1e-6 })
+        // Same values as the shifted logits [0, 1, 2].
+        let q = Tensor<Float>([[0, 1, 2]]).softmax()
+        #expect(Swift.abs(p[0, 2] - q[0, 2]) < 1e-6)
+        let lse = Tensor<Double>([[1000, 1000]]).logSumExp(alongAxis: 1)
+        #expect(Swift.abs(lse.scalar - (1000 + Foundation_log(2))) < 1e-9)
+        let ls = Tensor<Double>([[1, 2, 3]]).logSoftmax()
+        let direct = [1.0, 2, 3].map { $0 - Foundation_log(Foundation_exp(1) + Foundation_exp(2) + Foundation_exp(3)) }
+        #expect(TestData.maxDifference(ls, Tensor([direct])) < 1e-14)
+    }
+
+    @Test func softmaxCrossEntropyValue() {
+        let z = Tensor<Double>([[2, 1, 0.1]])
+        let y = Tensor<Double>([[1, 0, 0]])
+        let expected = -Foundation_log(Foundation_exp(2) / (Foundation_exp(2) + Foundation_exp(1) + Foundation_exp(0.1)))
+        #expect(Swift.abs(softmaxCrossEntropy(logits: z, targets: y).scalar - expected) < 1e-14)
+    }
+
+    @Test func descriptionElidesLargeTensors() {
+        let small = Tensor<Float>([[1, 2], [3, 4]])
+        #expect(small.description.contains("Tensor<F32>[2, 2]"))
+        #expect(small.description.contains("[3.0, 4.0]"))
+        let large = Tensor<Double>.range(to: 100)
+        #expect(large.description.contains("…"))
+        #expect(large.description.contains("99.0"))
+        #expect(!large.description.contains("50.0"))
+    }
+}
