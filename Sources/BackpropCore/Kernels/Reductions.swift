@@ -1,6 +1,8 @@
 /// How ``Reductions`` combines the elements along an axis.
 public enum Reduction: Sendable, Hashable {
     case sum, max, min
+    /// Σ x², for norms.
+    case sumOfSquares
 }
 
 /// Reduction loops over a `[outer, length, inner]` view of a contiguous buffer.
@@ -13,6 +15,7 @@ enum Reductions {
         case .sum: fold(x, y, outer, length, inner, initial: 0) { $0 + $1 }
         case .max: fold(x, y, outer, length, inner, initial: -S.infinity) { Swift.max($0, $1) }
         case .min: fold(x, y, outer, length, inner, initial: S.infinity) { Swift.min($0, $1) }
+        case .sumOfSquares: fold(x, y, outer, length, inner, initial: 0) { $0 + $1 * $1 }
         }
     }
 

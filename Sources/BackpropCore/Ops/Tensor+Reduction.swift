@@ -69,9 +69,8 @@ extension Tensor {
 
     /// The Euclidean (Frobenius) norm of all elements, untracked.
     public var norm: Scalar {
-        var total: Scalar = 0
-        for i in 0..<count { total += storage.pointer[i] * storage.pointer[i] }
-        return total.squareRoot()
+        // One pass over the flat elements (reducing axis by axis would square partial sums again).
+        Tensor(storage: storage, shape: [count]).reducing(.sumOfSquares, axis: 0).storage.pointer[0].squareRoot()
     }
 
     private func normalized(_ axes: [Int], op: String) -> [Int] {

@@ -1,0 +1,89 @@
+import BackpropCore
+
+/// An element-wise nonlinearity σ, applied as a layer: `a = σ(z)`.
+///
+/// ```
+/// sigmoid      1 / (1 + e⁻ᶻ)                 σ′ = σ(1 − σ)
+/// tanh         tanh z                        σ′ = 1 − tanh² z
+/// relu         max(z, 0)                     σ′ = 1 if z > 0 else 0
+/// leakyReLU    z if z > 0 else slope·z       σ′ = 1 or slope
+/// elu          z if z > 0 else α(eᶻ − 1)     σ′ = 1 or α eᶻ
+/// gelu         z Φ(z)                        σ′ = Φ(z) + z φ(z)
+/// softplus     log(1 + eᶻ)                   σ′ = sigmoid(z)
+/// softmax      eᶻⁱ / Σ eᶻʲ per row           (a full Jacobian; fused with cross-entropy in training)
+/// identity     z                             σ′ = 1
+/// ```
+public enum Activation: Sendable, Hashable, CustomStringConvertible {
+    case sigmoid, tanh, relu, gelu, softplus, softmax, identity
+    case leakyReLU(slope: Double)
+    case elu(alpha: Double)
+
+    /// Parses a command-line name: `sigmoid`, `tanh`, `relu`, `leaky-relu`, `elu`, `gelu`, `softplus`, `softmax`,
+    /// `identity` (also `linear`).
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "sigmoid": self = .sigmoid
+        case "tanh": self = .tanh
+        case "relu": self = .relu
+        case "leaky-relu", "leakyrelu": self = .leakyReLU(slope: 0.01)
+        case "elu": self = .elu(alpha: 1)
+        case "gelu": self = .gelu
+        case "softplus": self = .softplus
+        case "softmax": self = .softmax
+        case "identity", "linear": self = .identity
+        default: return nil
+        }
+    }
+
+    /// Applies the function (recording it when the input is tracked).
+    public func apply<Scalar: TensorScalar>(_ z: Tensor<Scalar>) -> Tensor<Scalar> {
+        switch self {
+        case .sigmoid: BackpropCore.sigmoid(z)
+        case .tanh: BackpropCore.tanh(z)
+        case .relu: BackpropCore.relu(z)
+        case .gelu: BackpropCore.gelu(z)
+        case .softplus: BackpropCore.softplus(z)
+        case .softmax: z.softmax(alongAxis: -1)
+        case .identity: z
+        case .leakyReLU(let slope): BackpropCore.leakyReLU(z, slope: Scalar(slope))
+        case .elu(let alpha): BackpropCore.elu(z, alpha: Scalar(alpha))
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .sigmoid: "sigmoid"
+        case .tanh: "tanh"
+        case .relu: "relu"
+        case .gelu: "gelu"
+        case .softplus: "softplus"
+        case .softmax: "softmax"
+        case .identity: "identity"
+        case .leakyReLU(let slope): "leaky-relu(\(slope))"
+        case .elu(let alpha): "elu(\(alpha))"
+        }
+    }
+}
+
+/// A layer that applies an ``Activation`` element-wise; it has no parameters.
+public struct ActivationLayer<Scalar: TensorScalar>: Layer {
+    /// The function applied.
+    public var activation: Activation
+
+    /// Creates the layer.
+    public init(_ activation: Activation) {
+        self.activation = activation
+    }
+
+    public func callAsFunction(_ input: Tensor<Scalar>, context: inout ForwardContext) -> Tensor<Scalar> {
+        activation.apply(input)
+    }
+
+    public var parameterNames: [String] { [] }
+    public var parameters: [Tensor<Scalar>] {
+        get { [] }
+        set { precondition(newValue.isEmpty, "\(activation) has no parameters") }
+    }
+
+    public var description: String { "Activation(\(activation))" }
+}

@@ -1,0 +1,70 @@
+import BackpropCore
+
+/// Adam (Kingma & Ba), with L2 regularisation or, as AdamW, decoupled weight decay.
+///
+/// ```
+/// m ← β₁ m + (1 − β₁) g              v ← β₂ v + (1 − β₂) g²
+/// m̂ = m / (1 − β₁ᵗ)                  v̂ = v / (1 − β₂ᵗ)
+/// θ ← θ − η m̂ / (√v̂ + ε)
+/// ```
+/// The two kinds of weight decay differ for Adam (Loshchilov & Hutter):
+/// - `.l2` adds λθ to the gradient g *before* the moments, so the penalty is rescaled by 1/√v̂ like the gradient
+///   and weights with large gradients are barely decayed;
+/// - `.decoupled` (AdamW) leaves the moments alone and shrinks θ ← θ − ηλθ directly, the same for every weight.
+public struct Adam: Optimizer {
+    /// How weight decay is applied.
+    public enum WeightDecay: Sendable, Hashable {
+        /// Added to the gradient (classic L2 regularisation).
+        case l2(Double)
+        /// Applied to the weights directly (AdamW).
+        case decoupled(Double)
+    }
+
+    /// β₁, the decay of the first-moment estimate.
+    public var beta1: Double
+    /// β₂, the decay of the second-moment estimate.
+    public var beta2: Double
+    /// ε, added to √v̂ to avoid division by zero.
+    public var epsilon: Double
+    /// The weight decay, if any.
+    public var weightDecay: WeightDecay?
+
+    /// Creates the rule (defaults β₁ 0.9, β₂ 0.999, ε 1e-8).
+    public init(beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: WeightDecay? = nil) {
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+    }
+
+    /// AdamW: Adam with decoupled weight decay λ (default 0.01).
+    public static func adamW(weightDecay: Double = 0.01) -> Adam { Adam(weightDecay: .decoupled(weightDecay)) }
+
+    public var stateNames: [String] { ["m", "v"] }
+
+    public func update<Scalar>(_ parameter: inout Tensor<Scalar>, gradient: Tensor<Scalar>,
+                               state: inout ParameterState<Scalar>, learningRate: Double) {
+        var g = gradient
+        if case .l2(let lambda) = weightDecay { g = g + Scalar(lambda) * parameter }
+        let m = Scalar(beta1) * state.tensors[0] + Scalar(1 - beta1) * g
+        let v = Scalar(beta2) * state.tensors[1] + Scalar(1 - beta2) * square(g)
+        state.tensors = [m, v]
+        state.step += 1
+        let t = Double(state.step)
+        let correction1 = 1 - Double.pow(beta1, t)
+        let correction2 = 1 - Double.pow(beta2, t)
+        if case .decoupled(let lambda) = weightDecay {
+            parameter = parameter - Scalar(learningRate * lambda) * parameter
+        }
+        let step = (m / Scalar(correction1)) / (sqrt(v / Scalar(correction2)) + Scalar(epsilon))
+        parameter = parameter - Scalar(learningRate) * step
+    }
+
+    public var description: String {
+        switch weightDecay {
+        case .decoupled(let lambda): "AdamW(weight decay \(lambda))"
+        case .l2(let lambda): "Adam(L2 \(lambda))"
+        case nil: "Adam"
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import BackpropCore
+
+/// RMSProp: divides the gradient by a running root-mean-square of recent gradients.
+///
+/// ```
+/// s ← ρ s + (1 − ρ) g²;     θ ← θ − η g / (√s + ε)         (g includes λθ when weightDecay is set)
+/// ```
+public struct RMSProp: Optimizer {
+    /// ρ, the decay of the squared-gradient average.
+    public var rho: Double
+    /// ε, added to √s.
+    public var epsilon: Double
+    /// λ of the L2 penalty added to the gradient.
+    public var weightDecay: Double
+
+    /// Creates the rule (defaults ρ 0.9, ε 1e-8).
+    public init(rho: Double = 0.9, epsilon: Double = 1e-8, weightDecay: Double = 0) {
+        self.rho = rho
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+    }
+
+    public var stateNames: [String] { ["meanSquare"] }
+
+    public func update<Scalar>(_ parameter: inout Tensor<Scalar>, gradient: Tensor<Scalar>,
+                               state: inout ParameterState<Scalar>, learningRate: Double) {
+        var g = gradient
+        if weightDecay != 0 { g = g + Scalar(weightDecay) * parameter }
+        let s = Scalar(rho) * state.tensors[0] + Scalar(1 - rho) * square(g)
+        state.tensors[0] = s
+        state.step += 1
+        parameter = parameter - Scalar(learningRate) * g / (sqrt(s) + Scalar(epsilon))
+    }
+
+    public var description: String { "RMSProp(ρ \(rho))" }
+}
+
+/// Adagrad: scales each weight's step by the inverse root of its accumulated squared gradients.
+///
+/// ```
+/// s ← s + g²;     θ ← θ − η g / (√s + ε)                   (g includes λθ when weightDecay is set)
+/// ```
+public struct Adagrad: Optimizer {
+    /// ε, added to √s.
+    public var epsilon: Double
+    /// λ of the L2 penalty added to the gradient.
+    public var weightDecay: Double
+
+    /// Creates the rule (default ε 1e-10).
+    public init(epsilon: Double = 1e-10, weightDecay: Double = 0) {
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+    }
+
+    public var stateNames: [String] { ["sumOfSquares"] }
+
+    public func update<Scalar>(_ parameter: inout Tensor<Scalar>, gradient: Tensor<Scalar>,
+                               state: inout ParameterState<Scalar>, learningRate: Double) {
+        var g = gradient
+        if weightDecay != 0 { g = g + Scalar(weightDecay) * parameter }
+        let s = state.tensors[0] + square(g)
+        state.tensors[0] = s
+        state.step += 1
+        parameter = parameter - Scalar(learningRate) * g / (sqrt(s) + Scalar(epsilon))
+    }
+
+    public var description: String { "Adagrad" }
+}

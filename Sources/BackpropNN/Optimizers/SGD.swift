@@ -1,0 +1,48 @@
+import BackpropCore
+
+/// Stochastic gradient descent, optionally with (Nesterov) momentum and L2 regularisation.
+///
+/// With g = ∂J/∂θ + λθ (λ = `weightDecay`, the gradient of the L2 penalty ½λ‖θ‖²):
+/// ```
+/// plain       θ ← θ − η g
+/// momentum    v ← μ v + g;     θ ← θ − η v
+/// nesterov    v ← μ v + g;     θ ← θ − η (g + μ v)
+/// ```
+public struct SGD: Optimizer {
+    /// μ; 0 is plain gradient descent.
+    public var momentum: Double
+    /// Use Nesterov's look-ahead form of momentum.
+    public var nesterov: Bool
+    /// λ of the L2 penalty added to the gradient.
+    public var weightDecay: Double
+
+    /// Creates the rule.
+    public init(momentum: Double = 0, nesterov: Bool = false, weightDecay: Double = 0) {
+        precondition(momentum >= 0 && momentum < 1, "SGD: momentum \(momentum) must be in 0..<1")
+        precondition(!nesterov || momentum > 0, "SGD: Nesterov momentum needs momentum > 0")
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weightDecay = weightDecay
+    }
+
+    public var stateNames: [String] { momentum > 0 ? ["velocity"] : [] }
+
+    public func update<Scalar>(_ parameter: inout Tensor<Scalar>, gradient: Tensor<Scalar>,
+                               state: inout ParameterState<Scalar>, learningRate: Double) {
+        var g = gradient
+        if weightDecay != 0 { g = g + Scalar(weightDecay) * parameter }
+        let eta = Scalar(learningRate)
+        if momentum > 0 {
+            let v = Scalar(momentum) * state.tensors[0] + g
+            state.tensors[0] = v
+            parameter = parameter - eta * (nesterov ? g + Scalar(momentum) * v : v)
+        } else {
+            parameter = parameter - eta * g
+        }
+        state.step += 1
+    }
+
+    public var description: String {
+        momentum == 0 ? "SGD" : "SGD(momentum \(momentum)\(nesterov ? ", Nesterov" : ""))"
+    }
+}

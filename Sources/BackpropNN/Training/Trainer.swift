@@ -1,0 +1,118 @@
+import BackpropCore
+
+/// Trains a model by mini-batch gradient descent: forward pass, loss, backward pass, update — epoch after epoch.
+///
+/// ```swift
+/// let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(), learningRate: 1e-3,
+///                       batchSize: 128, epochs: 5, seed: 42)
+/// let result = try trainer.fit(model, on: training, validation: test) { event in
+///     if case .epochEnded(let report) = event { print(report.epoch, report.trainingLoss) }
+/// }
+/// ```
+/// Everything random (the shuffle of every epoch, dropout masks) comes from `seed`, so the same seed gives the same
+/// trained weights, bit for bit, on the same machine.
+public struct Trainer: Sendable {
+    /// The loss J.
+    public var loss: Loss
+    /// The update rule.
+    public var optimizer: any Optimizer
+    /// The base learning rate η.
+    public var learningRate: Double
+    /// How η changes over the epochs.
+    public var schedule: LearningRateSchedule
+    /// Samples per mini-batch (the last batch of an epoch may be smaller).
+    public var batchSize: Int
+    /// The maximum number of epochs.
+    public var epochs: Int
+    /// Conditions that end training earlier.
+    public var stoppingCriteria: [StoppingCriterion]
+    /// Gradient clipping applied before each update, if any.
+    public var clipping: GradientClipping?
+    /// Reshuffle the samples every epoch (the default).
+    public var shuffles: Bool
+    /// The seed of the shuffle and of dropout.
+    public var seed: UInt64
+
+    /// Creates a trainer.
+    public init(loss: Loss, optimizer: any Optimizer, learningRate: Double, schedule: LearningRateSchedule = .constant,
+                batchSize: Int = 32, epochs: Int, stoppingCriteria: [StoppingCriterion] = [],
+                clipping: GradientClipping? = nil, shuffles: Bool = true, seed: UInt64) {
+        precondition(batchSize > 0 && epochs > 0, "Trainer: batch size and epochs must be positive")
+        self.loss = loss
+        self.optimizer = optimizer
+        self.learningRate = learningRate
+        self.schedule = schedule
+        self.batchSize = batchSize
+        self.epochs = epochs
+        self.stoppingCriteria = stoppingCriteria
+        self.clipping = clipping
+        self.shuffles = shuffles
+        self.seed = seed
+    }
+
+    /// Trains a copy of `model` on `data` and returns it with its history and the reason training stopped.
+    ///
+    /// - Throws: ``TrainingError`` when the model's input or output size does not match the data.
+    public func fit<Model: Layer, Data: TrainingData>(
+        _ model: Model, on data: Data, validation: Data? = nil,
+        onEvent: (TrainingEvent) -> Void = { _ in }
+    ) throws -> TrainingResult<Model> where Data.Scalar == Model.Scalar {
+        try check(model, against: data)
+        var session = TrainingSession(trainer: self, model: model, parameterCount: model.parameters.count)
+        var history: [EpochReport] = []
+        for epoch in 1...epochs {
+            let outcome = session.runEpoch(epoch, on: data, onEvent: onEvent)
+            guard case .completed(var report) = outcome else {
+                if case .stopped(let reason) = outcome {
+                    return TrainingResult(model: session.currentModel, history: history, stopReason: reason)
+                }
+                break
+            }
+            let model = session.currentModel
+            if let validation {
+                let evaluation = evaluate(model, on: validation)
+                report.validationLoss = evaluation.loss
+                report.validationAccuracy = evaluation.accuracy
+            }
+            history.append(report)
+            session.scheduler.observe(loss: report.validationLoss ?? report.trainingLoss)
+            onEvent(.epochEnded(report))
+            if let reason = session.checkStopping(history: history) {
+                return TrainingResult(model: session.currentModel, history: history, stopReason: reason)
+            }
+        }
+        return TrainingResult(model: session.currentModel, history: history, stopReason: .completedEpochs(history.count))
+    }
+
+    /// The loss and (for classification) accuracy of `model` on `data`, computed in batches without recording.
+    public func evaluate<Model: Layer, Data: TrainingData>(
+        _ model: Model, on data: Data
+    ) -> (loss: Double, accuracy: Double?) where Data.Scalar == Model.Scalar {
+        var totalLoss = 0.0
+        var correct = 0
+        var start = 0
+        while start < data.count {
+            let indices = Array(start..<Swift.min(start + batchSize, data.count))
+            let (x, targets) = data.batch(at: indices)
+            let output = model(x)
+            totalLoss += Double(loss(output, targets, reduction: .sum).scalar)
+            if data.classCount != nil {
+                correct += zip(output.argmax(alongAxis: 1), targets.classIndices).filter { $0 == $1 }.count
+            }
+            start += batchSize
+        }
+        let n = Double(Swift.max(data.count, 1))
+        return (totalLoss / n, data.classCount == nil ? nil : Double(correct) / n)
+    }
+
+    private func check<Model: Layer, Data: TrainingData>(_ model: Model, against data: Data) throws {
+        guard data.count > 0 else { throw TrainingError.emptyDataset }
+        if let inputs = model.requiredInputSize, inputs != data.featureCount {
+            throw TrainingError.inputSizeMismatch(model: inputs, data: data.featureCount)
+        }
+        if let outputs = model.producedOutputSize, let classes = data.classCount, outputs != classes,
+           !(outputs == 1 && classes == 2 && loss == .binaryCrossEntropy) {
+            throw TrainingError.outputSizeMismatch(model: outputs, classes: classes)
+        }
+    }
+}

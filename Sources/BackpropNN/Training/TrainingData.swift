@@ -1,0 +1,100 @@
+import BackpropCore
+
+/// A source of labelled samples that the ``Trainer`` draws mini-batches from.
+///
+/// Implementations decide how samples are stored (a float tensor, bytes scaled per batch, …); the trainer only asks
+/// for the rows at given indices.
+public protocol TrainingData<Scalar>: Sendable {
+    /// The element type of the batches.
+    associatedtype Scalar: TensorScalar
+
+    /// The number of samples.
+    var count: Int { get }
+    /// The number of input features per sample.
+    var featureCount: Int { get }
+    /// The number of classes for classification data; `nil` for regression targets.
+    var classCount: Int? { get }
+
+    /// The samples at `indices`, in that order: inputs `[indices.count, featureCount]` and their targets.
+    func batch(at indices: [Int]) -> (inputs: Tensor<Scalar>, targets: Targets<Scalar>)
+}
+
+/// Samples held in memory as a feature matrix and targets.
+public struct InMemoryDataset<Scalar: TensorScalar>: TrainingData {
+    /// `[count, featureCount]`.
+    public var features: Tensor<Scalar>
+    /// One target per row.
+    public var targets: Targets<Scalar>
+    public let classCount: Int?
+
+    /// Creates a classification dataset.
+    ///
+    /// - Throws: ``DatasetError`` when the features are not a matrix, the counts differ or a label is out of range.
+    public init(features: Tensor<Scalar>, labels: [Int], classCount: Int) throws {
+        guard features.rank == 2 else { throw DatasetError.notAMatrix(features.shape) }
+        guard features.shape[0] == labels.count else {
+            throw DatasetError.countMismatch(features: features.shape[0], targets: labels.count)
+        }
+        if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= classCount }) {
+            throw DatasetError.labelOutOfRange(row: bad, label: labels[bad], classCount: classCount)
+        }
+        self.features = features
+        targets = .classes(labels)
+        self.classCount = classCount
+    }
+
+    /// Creates a regression dataset with a target row per sample.
+    ///
+    /// - Throws: ``DatasetError`` when either is not a matrix or the counts differ.
+    public init(features: Tensor<Scalar>, values: Tensor<Scalar>) throws {
+        guard features.rank == 2 else { throw DatasetError.notAMatrix(features.shape) }
+        guard values.rank == 2 else { throw DatasetError.notAMatrix(values.shape) }
+        guard features.shape[0] == values.shape[0] else {
+            throw DatasetError.countMismatch(features: features.shape[0], targets: values.shape[0])
+        }
+        self.features = features
+        targets = .values(values)
+        classCount = nil
+    }
+
+    public var count: Int { features.shape[0] }
+    public var featureCount: Int { features.shape[1] }
+
+    public func batch(at indices: [Int]) -> (inputs: Tensor<Scalar>, targets: Targets<Scalar>) {
+        switch targets {
+        case .classes(let labels): (features.gatheringRows(indices), .classes(indices.map { labels[$0] }))
+        case .values(let values): (features.gatheringRows(indices), .values(values.gatheringRows(indices)))
+        }
+    }
+
+    /// Splits off a validation set: a seeded random `fraction` of the rows, the rest for training.
+    public func split(validationFraction fraction: Double, seed: UInt64) -> (training: InMemoryDataset, validation: InMemoryDataset) {
+        precondition(fraction > 0 && fraction < 1, "split: fraction \(fraction) must be in (0, 1)")
+        var generator = SeededGenerator(seed: seed)
+        let order = generator.permutation(of: count)
+        let validationCount = Swift.max(1, Int((Double(count) * fraction).rounded()))
+        func subset(_ rows: [Int]) -> InMemoryDataset {
+            var copy = self
+            let (x, y) = batch(at: rows)
+            copy.features = x
+            copy.targets = y
+            return copy
+        }
+        return (subset(Array(order[validationCount...])), subset(Array(order[..<validationCount])))
+    }
+}
+
+/// A dataset that cannot be used as given.
+public enum DatasetError: Error, Equatable, CustomStringConvertible {
+    case notAMatrix([Int])
+    case countMismatch(features: Int, targets: Int)
+    case labelOutOfRange(row: Int, label: Int, classCount: Int)
+
+    public var description: String {
+        switch self {
+        case .notAMatrix(let shape): "expected a [samples, features] matrix, got shape \(shape)"
+        case .countMismatch(let f, let t): "\(f) feature rows but \(t) targets"
+        case .labelOutOfRange(let row, let label, let classes): "row \(row): label \(label) outside 0..<\(classes)"
+        }
+    }
+}

@@ -1,0 +1,114 @@
+/// Progress reported while training.
+public enum TrainingEvent: Sendable {
+    /// A mini-batch was trained on.
+    case batchEnded(BatchReport)
+    /// An epoch ended (training and evaluation done).
+    case epochEnded(EpochReport)
+}
+
+/// The outcome of one training step.
+public struct BatchReport: Sendable {
+    /// The epoch, counting from 1.
+    public var epoch: Int
+    /// The batch within the epoch, counting from 1.
+    public var batch: Int
+    /// The number of batches per epoch.
+    public var batchCount: Int
+    /// The batch's loss before the update.
+    public var loss: Double
+}
+
+/// The gradient and weight size of one parameter over an epoch, for spotting vanishing or exploding gradients.
+public struct ParameterHealth: Sendable, Equatable {
+    /// The parameter's name (`"0.weight"`).
+    public var name: String
+    /// ‖∂J/∂θ‖, averaged over the epoch's batches.
+    public var gradientNorm: Double
+    /// ‖θ‖ at the end of the epoch.
+    public var weightNorm: Double
+}
+
+/// What happened in one epoch.
+public struct EpochReport: Sendable {
+    /// The epoch, counting from 1.
+    public var epoch: Int
+    /// The mean loss over the epoch's training batches (each weighted by its size).
+    public var trainingLoss: Double
+    /// The fraction of training samples classified correctly during the epoch (classification only).
+    public var trainingAccuracy: Double?
+    /// The loss on the validation data after the epoch, if any was given.
+    public var validationLoss: Double?
+    /// The accuracy on the validation data after the epoch (classification only).
+    public var validationAccuracy: Double?
+    /// The learning rate used in this epoch.
+    public var learningRate: Double
+    /// Training time of the epoch in seconds: batch gathering, forward, backward and update; evaluation excluded.
+    public var seconds: Double
+    /// Per-parameter gradient and weight norms.
+    public var parameterHealth: [ParameterHealth]
+}
+
+/// Why training ended. Its description is the sentence printed to the user.
+public enum StopReason: Sendable, Equatable, CustomStringConvertible {
+    /// The maximum number of epochs ran.
+    case completedEpochs(Int)
+    /// The training loss changed by less than `threshold` for `patience` consecutive epochs.
+    case lossConverged(epoch: Int, change: Double, threshold: Double, patience: Int)
+    /// The validation loss did not improve for `patience` epochs; the best weights were restored if asked.
+    case earlyStopping(epoch: Int, bestEpoch: Int, bestLoss: Double, restored: Bool)
+    /// A loss or gradient became infinite or NaN; the last finite weights were kept.
+    case nonFinite(epoch: Int, batch: Int, what: String)
+
+    public var description: String {
+        switch self {
+        case .completedEpochs(let n):
+            "completed \(n) epoch\(n == 1 ? "" : "s")"
+        case .lossConverged(let epoch, let change, let threshold, let patience):
+            "converged after epoch \(epoch): the loss changed by \(change) (< \(threshold)) for \(patience) consecutive epoch\(patience == 1 ? "" : "s")"
+        case .earlyStopping(let epoch, let best, let loss, let restored):
+            "early stopping after epoch \(epoch): validation loss last improved in epoch \(best) (\(loss))"
+                + (restored ? "; restored the weights of epoch \(best)" : "")
+        case .nonFinite(let epoch, let batch, let what):
+            "stopped in epoch \(epoch), batch \(batch): the \(what) is not finite; kept the last finite weights. "
+                + "Try a smaller learning rate, gradient clipping (--clip-norm), or standardised inputs"
+        }
+    }
+}
+
+/// A condition that ends training early; several can be combined and the first one met stops.
+public enum StoppingCriterion: Sendable, Hashable {
+    /// Stop when the epoch's training loss changes by less than `threshold` for `patience` consecutive epochs
+    /// (the classic convergence criterion of gradient descent).
+    case lossChange(below: Double, patience: Int)
+    /// Stop when the validation loss (the training loss without validation data) has not improved for `patience`
+    /// epochs, optionally restoring the weights of the best epoch.
+    case earlyStopping(patience: Int, restoreBestWeights: Bool)
+}
+
+/// The outcome of ``Trainer/fit(_:on:validation:onEvent:)``.
+public struct TrainingResult<Model: Layer>: Sendable {
+    /// The trained model.
+    public var model: Model
+    /// One report per epoch run.
+    public var history: [EpochReport]
+    /// Why training ended.
+    public var stopReason: StopReason
+}
+
+/// A model that does not fit the data it is given.
+public enum TrainingError: Error, Equatable, CustomStringConvertible {
+    case inputSizeMismatch(model: Int, data: Int)
+    case outputSizeMismatch(model: Int, classes: Int)
+    case emptyDataset
+
+    public var description: String {
+        switch self {
+        case .inputSizeMismatch(let model, let data):
+            "the model takes \(model) input features per sample, the data has \(data)"
+        case .outputSizeMismatch(let model, let classes):
+            "the model produces \(model) outputs per sample, the data has \(classes) classes"
+        case .emptyDataset:
+            "the dataset has no samples"
+        }
+    }
+}
