@@ -23,7 +23,7 @@ let package = Package(
         // Layers, losses, optimizers, schedules, the training loop and metrics.
         .target(name: "BackpropNN", dependencies: ["BackpropCore"]),
         // Datasets (built-in generators, IDX files) feeding the trainer.
-        .target(name: "BackpropData", dependencies: ["BackpropNN", "CZlib"]),
+        .target(name: "BackpropData", dependencies: ["BackpropNN", "CZlib", .product(name: "RealModule", package: "swift-numerics")]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // The command-line tool.
         .executableTarget(

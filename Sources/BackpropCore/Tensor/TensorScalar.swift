@@ -25,6 +25,9 @@ where RawSignificand: FixedWidthInteger {
         _ reduction: Reduction, _ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>,
         outer: Int, length: Int, inner: Int)
 
+    /// Converts bytes to scaled values: `target[i] = Self(source[i]) · scale`.
+    static func convertBytes(_ source: UnsafePointer<UInt8>, _ target: UnsafeMutablePointer<Self>, count: Int, scale: Self)
+
     /// `C = op(A) · op(B)` (or `C += …` when `accumulate`) on row-major matrices; see ``GEMM``.
     static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>,
                      _ c: UnsafeMutablePointer<Self>, backend: KernelBackend)
@@ -54,6 +57,12 @@ extension TensorScalar {
         _ output: UnsafeMutablePointer<Self>, layout: BroadcastLayout
     ) {
         Elementwise.binary(function, lhs, rhs, output, layout: layout)
+    }
+
+    public static func convertBytes(
+        _ source: UnsafePointer<UInt8>, _ target: UnsafeMutablePointer<Self>, count: Int, scale: Self
+    ) {
+        for i in 0..<count { target[i] = Self(source[i]) * scale }
     }
 
     public static func applyReduction(

@@ -1,0 +1,26 @@
+/// A dataset that cannot be read. Every case names the file (or source) and what is wrong with it.
+public enum DataError: Error, Equatable, CustomStringConvertible {
+    /// The file or directory does not exist or cannot be read.
+    case unreadable(String, reason: String)
+    /// The content does not follow the format.
+    case corrupt(String, reason: String)
+    /// The data would need more memory than allowed.
+    case tooLarge(String, bytes: Int, limit: Int)
+    /// The named dataset is not installed; `hint` says how to install it.
+    case missingDataset(String, hint: String)
+    /// The source name is not one Backprop knows.
+    case unknownSource(String)
+    /// Two files that belong together disagree (image and label counts).
+    case mismatch(String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let file, let reason): "cannot read \(file): \(reason)"
+        case .corrupt(let file, let reason): "\(file): \(reason)"
+        case .tooLarge(let file, let bytes, let limit): "\(file): needs \(bytes) bytes, more than the limit of \(limit)"
+        case .missingDataset(let name, let hint): "dataset \(name) is not installed: \(hint)"
+        case .unknownSource(let name): "unknown data source '\(name)' (use builtin:NAME, fashion-mnist, or a directory of IDX files)"
+        case .mismatch(let what): what
+        }
+    }
+}

@@ -1,2 +1,0 @@
-import BackpropNN
-public enum DataPlaceholder {}
