@@ -91,6 +91,7 @@ struct TensorTests {
         #expect(m.max().scalar == 6)
         #expect(m.min().scalar == 1)
         #expect(m.argmax(alongAxis: 1) == [1, 2])
+        #expect(Tensor<Double>([[3, 4]]).norm == 5)
         #expect(m.argmax(alongAxis: 0) == [1, 0, 1])
         let t = Tensor<Double>.range(to: 24).reshaped(to: [2, 3, 4])
         #expect(t.sum(alongAxes: [0, 2]).scalars == [60, 92, 124])

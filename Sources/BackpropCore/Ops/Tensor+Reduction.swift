@@ -70,7 +70,7 @@ extension Tensor {
     /// The Euclidean (Frobenius) norm of all elements, untracked.
     public var norm: Scalar {
         // One pass over the flat elements (reducing axis by axis would square partial sums again).
-        Tensor(storage: storage, shape: [count]).reducing(.sumOfSquares, axis: 0).storage.pointer[0].squareRoot()
+        Tensor(storage: storage, shape: [count]).reducing(.sumOfSquares, axis: 0).scalar.squareRoot()
     }
 
     private func normalized(_ axes: [Int], op: String) -> [Int] {

@@ -1,0 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+func Foundation_log(_ x: Double) -> Double { log(x) }
