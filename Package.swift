@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "BackpropTestSupport", dependencies: ["BackpropCore"], path: "Tests/BackpropTestSupport"),
         .testTarget(name: "BackpropCoreTests", dependencies: ["BackpropCore", "BackpropTestSupport"]),
         .testTarget(name: "BackpropNNTests", dependencies: ["BackpropNN", "BackpropData", "BackpropTestSupport"]),
-        .testTarget(name: "BackpropDataTests", dependencies: ["BackpropData", "BackpropTestSupport"]),
+        .testTarget(name: "BackpropDataTests", dependencies: ["BackpropData", "BackpropNN", "BackpropTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,6 @@
 import BackpropCore
+import BackpropData
+import BackpropNN
 import Dispatch
 
 // Release-build benchmarks: `swift run -c release BackpropBenchmarks [gemm|elementwise|all]`.
@@ -69,9 +71,42 @@ func runElementwise() {
     print("add row broadcast, 1024×1024 Float32: \(String(format: "%.2f", Double(x.count) / median(samples) / 1e9)) G elements/s")
 }
 
+/// The two reference workloads of ../shared/bench (same architecture, batch, optimizer and initialisation).
+func runWorkload(_ name: String, epochs: Int) throws {
+    let (sizes, batch, optimizer, rate): ([Int], Int, any Optimizer, Double) = name == "W1"
+        ? ([784, 128, 10], 64, SGD(), 0.1)
+        : ([784, 512, 256, 10], 128, Adam(), 1e-3)
+    let training: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .train)
+    let test: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .test)
+    let model = Sequential<Float>.multilayerPerceptron(sizes: sizes, activation: .relu, initializer: .glorotUniform, seed: 0)
+    let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: optimizer, learningRate: rate, batchSize: batch,
+                          epochs: epochs, seed: 0)
+    let result = try trainer.fit(model, on: training, validation: test) { event in
+        if case .epochEnded(let r) = event {
+            print("epoch \(r.epoch): \(String(format: "%.3f", r.seconds))s test_acc=\(String(format: "%.4f", r.validationAccuracy ?? 0))")
+        }
+    }
+    let rest = result.history.dropFirst().map(\.seconds)
+    let gflop = Double(6 * zip(sizes, sizes.dropFirst()).map { $0 * $1 }.reduce(0, +) - 2 * sizes[0] * sizes[1]) * 60_000 / 1e9
+    if !rest.isEmpty {
+        let m = median(Array(rest))
+        print("RESULT backprop \(name): median epoch (2..\(epochs)) \(String(format: "%.3f", m)) s, first \(String(format: "%.3f", result.history[0].seconds)) s, "
+              + "\(String(format: "%.1f", gflop / m)) GFLOP/s, final test accuracy \(String(format: "%.4f", result.history.last?.validationAccuracy ?? 0))")
+    }
+}
+
 import Foundation
 
-let mode = CommandLine.arguments.dropFirst().first ?? "all"
+let arguments = Array(CommandLine.arguments.dropFirst())
+let mode = arguments.first ?? "all"
 print("backend: \(KernelBackend.preferred)")
 if mode == "gemm" || mode == "all" { runGEMM() }
 if mode == "elementwise" || mode == "all" { runElementwise() }
+if mode == "W1" || mode == "W2" {
+    do {
+        try runWorkload(mode, epochs: arguments.count > 1 ? Int(arguments[1]) ?? 5 : 5)
+    } catch {
+        print("error: \(error)")
+        exit(1)
+    }
+}
