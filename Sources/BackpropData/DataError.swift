@@ -15,7 +15,7 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unreadable(let file, let reason): "cannot read \(file): \(reason)"
+        case .unreadable(let file, let reason): "cannot access \(file): \(reason)"
         case .corrupt(let file, let reason): "\(file): \(reason)"
         case .tooLarge(let file, let bytes, let limit): "\(file): needs \(bytes) bytes, more than the limit of \(limit)"
         case .missingDataset(let name, let hint): "dataset \(name) is not installed: \(hint)"

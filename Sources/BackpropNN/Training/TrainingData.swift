@@ -98,3 +98,23 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// Any ``TrainingData`` behind one concrete type, so that sources chosen at run time (a file, a generator) can be
+/// passed to ``Trainer/fit(_:on:validation:onEvent:)`` together.
+public struct AnyTrainingData<Scalar: TensorScalar>: TrainingData {
+    /// The wrapped source.
+    public let base: any TrainingData<Scalar>
+
+    /// Wraps a source.
+    public init(_ base: any TrainingData<Scalar>) {
+        self.base = base
+    }
+
+    public var count: Int { base.count }
+    public var featureCount: Int { base.featureCount }
+    public var classCount: Int? { base.classCount }
+
+    public func batch(at indices: [Int]) -> (inputs: Tensor<Scalar>, targets: Targets<Scalar>) {
+        base.batch(at: indices)
+    }
+}

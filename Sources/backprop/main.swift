@@ -1,2 +1,0 @@
-import BackpropCore
-print("backprop — kernels: \(KernelBackend.preferred)")
