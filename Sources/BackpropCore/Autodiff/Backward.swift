@@ -31,7 +31,8 @@ extension Tensor {
             if !wanted.contains(id) { gradients[id] = nil }  // release as we go
             if node.op == .leaf { continue }
             let local = node.op.vectorJacobianProducts(
-                upstream: upstream, inputs: node.inputs, output: node.output, saved: node.saved)
+                upstream: upstream, inputs: node.inputs, output: node.output, saved: node.saved,
+                needed: node.inputNodes.map { $0 != nil })
             for (index, inputNode) in node.inputNodes.enumerated() {
                 guard let inputNode, let gradient = local[index] else { continue }
                 let reduced = gradient.summed(toShape: node.inputs[index].shape)

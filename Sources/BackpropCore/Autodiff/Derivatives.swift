@@ -6,9 +6,13 @@
 // value used more than once, happen once in the backward walk (Backward.swift), never here.
 extension Op {
     /// The vector–Jacobian products `gᵀ · ∂output/∂inputᵢ` of this operation, one per input.
+    ///
+    /// `needed[i]` is false when input `i` is not tracked; rules whose products are expensive skip those.
     func vectorJacobianProducts<S>(
-        upstream g: Tensor<S>, inputs x: [Tensor<S>], output y: Tensor<S>, saved: [Tensor<S>]
+        upstream g: Tensor<S>, inputs x: [Tensor<S>], output y: Tensor<S>, saved: [Tensor<S>], needed: [Bool]
     ) -> [Tensor<S>?] {
+        /// Computes an expensive gradient only for a tracked input.
+        func ifNeeded(_ i: Int, _ gradient: () -> Tensor<S>) -> Tensor<S>? { needed[i] ? gradient() : nil }
         switch self {
         case .leaf: return []
 
@@ -20,9 +24,9 @@ extension Op {
         case .square: return [g * 2 * x[0]]
         case .reciprocal: return [-g * y * y]                            // (1/x)′ = −1/x²
         case .power(let p): return [g * S(p) * x[0].applying(.power(p - 1))]
-        case .tanh: return [g * (1 - y * y)]                             // tanh′ = 1 − tanh²
-        case .sigmoid: return [g * y * (1 - y)]                          // σ′ = σ(1 − σ)
-        case .relu: return [g * x[0].applying(.positiveMask)]
+        case .tanh: return [Tensor.combining(.tanhGradient, g, y, into: g.shape)]        // g (1 − y²): tanh′ = 1 − tanh²
+        case .sigmoid: return [Tensor.combining(.sigmoidGradient, g, y, into: g.shape)]  // g y (1 − y): σ′ = σ(1 − σ)
+        case .relu: return [Tensor.combining(.whereRightPositive, g, x[0], into: g.shape)]  // g where x > 0, else 0
         case .softplus: return [g * x[0].applying(.sigmoid)]
         case .gelu: return [g * x[0].applying(.geluDerivative)]
         case .leakyReLU(let slope): return [g * x[0].applying(.leakyReLUDerivative(slope: slope))]
@@ -37,14 +41,17 @@ extension Op {
 
         // C = op(A)·op(B): ∂J/∂op(A) = G·op(B)ᵀ, ∂J/∂op(B) = op(A)ᵀ·G, transposed back where the operand was read
         // transposed. No transpose is materialised.
-        case .matmul(false, false): return [g.matmul(x[1], transposeB: true), x[0].matmul(g, transposeA: true)]
-        case .matmul(true, false): return [x[1].matmul(g, transposeB: true), x[0].matmul(g)]
-        case .matmul(false, true): return [g.matmul(x[1]), g.matmul(x[0], transposeA: true)]
-        case .matmul(true, true): return [x[1].matmul(g, transposeA: true, transposeB: true),
-                                          g.matmul(x[0], transposeA: true, transposeB: true)]
+        case .matmul(false, false): return [ifNeeded(0) { g.matmul(x[1], transposeB: true) },
+                                            ifNeeded(1) { x[0].matmul(g, transposeA: true) }]
+        case .matmul(true, false): return [ifNeeded(0) { x[1].matmul(g, transposeB: true) },
+                                           ifNeeded(1) { x[0].matmul(g) }]
+        case .matmul(false, true): return [ifNeeded(0) { g.matmul(x[1]) },
+                                           ifNeeded(1) { g.matmul(x[0], transposeA: true) }]
+        case .matmul(true, true): return [ifNeeded(0) { x[1].matmul(g, transposeA: true, transposeB: true) },
+                                          ifNeeded(1) { g.matmul(x[0], transposeA: true, transposeB: true) }]
         case .batchedMatmul:
-            return [Tensor.batchedProduct(g, x[1], transposeA: false, transposeB: true),
-                    Tensor.batchedProduct(x[0], g, transposeA: true, transposeB: false)]
+            return [ifNeeded(0) { Tensor.batchedProduct(g, x[1], transposeA: false, transposeB: true) },
+                    ifNeeded(1) { Tensor.batchedProduct(x[0], g, transposeA: true, transposeB: false) }]
 
         case .sum(let axes, let kept):
             return [g.restoringAxes(axes, kept: kept).broadcastValues(to: x[0].shape)]

@@ -27,6 +27,12 @@ public enum UnaryFunction: Sendable, Hashable {
 public enum BinaryFunction: Sendable, Hashable {
     case add, subtract, multiply, divide, maximum, minimum, power
     case equal, notEqual, less, lessOrEqual, greater, greaterOrEqual
+    /// `a` where `b > 0`, else 0 (ReLU's backward pass: g masked by the input's sign).
+    case whereRightPositive
+    /// `a · b · (1 − b)` (sigmoid's backward pass from its output).
+    case sigmoidGradient
+    /// `a · (1 − b²)` (tanh's backward pass from its output).
+    case tanhGradient
 }
 
 /// Element-wise loops over raw buffers. The function is chosen once per call, outside the loop.
@@ -102,6 +108,9 @@ enum Elementwise {
         case .lessOrEqual: zip(a, b, y, layout) { $0 <= $1 ? 1 : 0 }
         case .greater: zip(a, b, y, layout) { $0 > $1 ? 1 : 0 }
         case .greaterOrEqual: zip(a, b, y, layout) { $0 >= $1 ? 1 : 0 }
+        case .whereRightPositive: zip(a, b, y, layout) { $1 > 0 ? $0 : 0 }
+        case .sigmoidGradient: zip(a, b, y, layout) { $0 * $1 * (1 - $1) }
+        case .tanhGradient: zip(a, b, y, layout) { $0 * (1 - $1 * $1) }
         }
     }
 

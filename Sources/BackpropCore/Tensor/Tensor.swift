@@ -17,7 +17,7 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
     // Sendable: the storage is copy-on-write (see TensorStorage) and graph nodes are immutable after creation.
     @usableFromInline var storage: TensorStorage<Scalar>
     /// The size of each dimension; `[]` for a scalar.
-    public private(set) var shape: [Int]
+    public internal(set) var shape: [Int]
     /// The graph node that produced this tensor, if it is tracked.
     var node: Node<Scalar>?
 

@@ -25,6 +25,11 @@ where RawSignificand: FixedWidthInteger {
         _ reduction: Reduction, _ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>,
         outer: Int, length: Int, inner: Int)
 
+    /// Applies an optimizer step in place (see ``ParameterUpdate``).
+    static func applyUpdate(
+        _ update: ParameterUpdate, _ parameter: UnsafeMutablePointer<Self>, _ gradient: UnsafePointer<Self>,
+        _ state0: UnsafeMutablePointer<Self>?, _ state1: UnsafeMutablePointer<Self>?, count: Int)
+
     /// Converts bytes to scaled values: `target[i] = Self(source[i]) · scale`.
     static func convertBytes(_ source: UnsafePointer<UInt8>, _ target: UnsafeMutablePointer<Self>, count: Int, scale: Self)
 
@@ -57,6 +62,13 @@ extension TensorScalar {
         _ output: UnsafeMutablePointer<Self>, layout: BroadcastLayout
     ) {
         Elementwise.binary(function, lhs, rhs, output, layout: layout)
+    }
+
+    public static func applyUpdate(
+        _ update: ParameterUpdate, _ parameter: UnsafeMutablePointer<Self>, _ gradient: UnsafePointer<Self>,
+        _ state0: UnsafeMutablePointer<Self>?, _ state1: UnsafeMutablePointer<Self>?, count: Int
+    ) {
+        ParameterUpdates.apply(update, parameter, gradient, state0, state1, count: count)
     }
 
     public static func convertBytes(

@@ -44,20 +44,16 @@ public struct Adam: Optimizer {
 
     public func update<Scalar>(_ parameter: inout Tensor<Scalar>, gradient: Tensor<Scalar>,
                                state: inout ParameterState<Scalar>, learningRate: Double) {
-        var g = gradient
-        if case .l2(let lambda) = weightDecay { g = g + Scalar(lambda) * parameter }
-        let m = Scalar(beta1) * state.tensors[0] + Scalar(1 - beta1) * g
-        let v = Scalar(beta2) * state.tensors[1] + Scalar(1 - beta2) * square(g)
-        state.tensors = [m, v]
         state.step += 1
-        let t = Double(state.step)
-        let correction1 = 1 - Double.pow(beta1, t)
-        let correction2 = 1 - Double.pow(beta2, t)
-        if case .decoupled(let lambda) = weightDecay {
-            parameter = parameter - Scalar(learningRate * lambda) * parameter
+        var l2 = 0.0, decoupled = 0.0
+        switch weightDecay {
+        case .l2(let lambda): l2 = lambda
+        case .decoupled(let lambda): decoupled = lambda
+        case nil: break
         }
-        let step = (m / Scalar(correction1)) / (sqrt(v / Scalar(correction2)) + Scalar(epsilon))
-        parameter = parameter - Scalar(learningRate) * step
+        parameter.apply(.adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                              step: state.step, l2: l2, decoupledDecay: decoupled),
+                        gradient: gradient, state: &state.tensors)
     }
 
     public var description: String {

@@ -24,12 +24,9 @@ public struct RMSProp: Optimizer {
 
     public func update<Scalar>(_ parameter: inout Tensor<Scalar>, gradient: Tensor<Scalar>,
                                state: inout ParameterState<Scalar>, learningRate: Double) {
-        var g = gradient
-        if weightDecay != 0 { g = g + Scalar(weightDecay) * parameter }
-        let s = Scalar(rho) * state.tensors[0] + Scalar(1 - rho) * square(g)
-        state.tensors[0] = s
+        parameter.apply(.rmsProp(learningRate: learningRate, rho: rho, epsilon: epsilon, weightDecay: weightDecay),
+                        gradient: gradient, state: &state.tensors)
         state.step += 1
-        parameter = parameter - Scalar(learningRate) * g / (sqrt(s) + Scalar(epsilon))
     }
 
     public var description: String { "RMSProp(ρ \(rho))" }
@@ -56,12 +53,9 @@ public struct Adagrad: Optimizer {
 
     public func update<Scalar>(_ parameter: inout Tensor<Scalar>, gradient: Tensor<Scalar>,
                                state: inout ParameterState<Scalar>, learningRate: Double) {
-        var g = gradient
-        if weightDecay != 0 { g = g + Scalar(weightDecay) * parameter }
-        let s = state.tensors[0] + square(g)
-        state.tensors[0] = s
+        parameter.apply(.adagrad(learningRate: learningRate, epsilon: epsilon, weightDecay: weightDecay),
+                        gradient: gradient, state: &state.tensors)
         state.step += 1
-        parameter = parameter - Scalar(learningRate) * g / (sqrt(s) + Scalar(epsilon))
     }
 
     public var description: String { "Adagrad" }

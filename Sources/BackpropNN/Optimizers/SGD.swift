@@ -29,16 +29,10 @@ public struct SGD: Optimizer {
 
     public func update<Scalar>(_ parameter: inout Tensor<Scalar>, gradient: Tensor<Scalar>,
                                state: inout ParameterState<Scalar>, learningRate: Double) {
-        var g = gradient
-        if weightDecay != 0 { g = g + Scalar(weightDecay) * parameter }
-        let eta = Scalar(learningRate)
-        if momentum > 0 {
-            let v = Scalar(momentum) * state.tensors[0] + g
-            state.tensors[0] = v
-            parameter = parameter - eta * (nesterov ? g + Scalar(momentum) * v : v)
-        } else {
-            parameter = parameter - eta * g
-        }
+        let update: ParameterUpdate = momentum > 0
+            ? .momentum(learningRate: learningRate, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay)
+            : .sgd(learningRate: learningRate, weightDecay: weightDecay)
+        parameter.apply(update, gradient: gradient, state: &state.tensors)
         state.step += 1
     }
 

@@ -97,7 +97,7 @@ public struct Trainer: Sendable {
             let output = model(x)
             totalLoss += Double(loss(output, targets, reduction: .sum).scalar)
             if data.classCount != nil {
-                correct += zip(output.argmax(alongAxis: 1), targets.classIndices).filter { $0 == $1 }.count
+                correct += zip(predictedClasses(output), targets.classIndices).filter { $0 == $1 }.count
             }
             start += batchSize
         }
@@ -115,4 +115,14 @@ public struct Trainer: Sendable {
             throw TrainingError.outputSizeMismatch(model: outputs, classes: classes)
         }
     }
+}
+
+/// The class each output row predicts: the largest logit or probability, or for a single output (binary
+/// classification on logits) whether it is positive.
+public func predictedClasses<Scalar>(_ output: Tensor<Scalar>) -> [Int] {
+    precondition(output.rank == 2, "predictedClasses: output must be [batch, outputs], got \(output.shape)")
+    if output.shape[1] == 1 {
+        return (output.detached .> 0).scalars.map { $0 > 0 ? 1 : 0 }
+    }
+    return output.argmax(alongAxis: 1)
 }

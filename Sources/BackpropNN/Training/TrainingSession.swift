@@ -23,7 +23,8 @@ struct TrainingSession<Model: Layer> {
         template = model
         names = model.parameterNames
         parameters = model.parameters
-        lastFiniteParameters = model.parameters
+        // Separate storage (`+ 0` copies), so that saving the last finite weights reuses it instead of allocating.
+        lastFiniteParameters = model.parameters.map { $0 + 0 }
         states = model.parameters.map { trainer.optimizer.makeState(for: $0) }
         shuffleGenerator = SeededGenerator(seed: trainer.seed)
         dropoutGenerator = SeededGenerator(seed: trainer.seed ^ 0xD1B5_4A32_D192_ED03)
@@ -52,31 +53,25 @@ struct TrainingSession<Model: Layer> {
         for batch in 0..<batchCount {
             let indices = Array(order[(batch * trainer.batchSize)..<Swift.min((batch + 1) * trainer.batchSize, data.count)])
             let (x, targets) = data.batch(at: indices)
-            var model = template
-            let leaves = parameters.map { $0.requiringGradient() }
-            model.parameters = leaves
-            var context = ForwardContext.training(generator: dropoutGenerator)
-            let output = model(x, context: &context)
-            dropoutGenerator = context.generator
-            let loss = trainer.loss(output, targets)
-            let value = Double(loss.scalar)
+            // The graph lives only inside `step`, so the parameters are not shared when they are updated in place.
+            let (value, predictions, computed) = step(x, targets)
+            var gradients = computed
             guard value.isFinite else {
                 return stop(.nonFinite(epoch: epoch, batch: batch + 1, what: "loss (\(value))"))
             }
-            var gradients = loss.gradients(withRespectTo: leaves)
             let norms = gradients.map { Double($0.norm) }
             if let bad = norms.firstIndex(where: { !$0.isFinite }) {
                 return stop(.nonFinite(epoch: epoch, batch: batch + 1, what: "gradient of \(names[bad])"))
             }
-            lastFiniteParameters = parameters  // these weights gave a finite loss and gradient
             for i in norms.indices { gradientNormSums[i] += norms[i] }
             if let clipping = trainer.clipping { gradients = clipping.apply(to: gradients) }
             for i in parameters.indices {
+                lastFiniteParameters[i].copyElements(from: parameters[i])  // these gave a finite loss and gradient
                 trainer.optimizer.update(&parameters[i], gradient: gradients[i], state: &states[i], learningRate: rate)
             }
             totalLoss += value * Double(indices.count)
             if data.classCount != nil {
-                correct += zip(output.argmax(alongAxis: 1), targets.classIndices).filter { $0 == $1 }.count
+                correct += zip(predictions, targets.classIndices).filter { $0 == $1 }.count
             }
             let beforeEvent = clock.now
             onEvent(.batchEnded(BatchReport(epoch: epoch, batch: batch + 1, batchCount: batchCount, loss: value)))
@@ -94,6 +89,22 @@ struct TrainingSession<Model: Layer> {
             validationLoss: nil, validationAccuracy: nil, learningRate: rate,
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
             parameterHealth: health))
+    }
+
+    /// Forward pass, loss and backward pass on one batch: the loss, the predicted classes and the gradients.
+    private mutating func step(_ x: Tensor<Model.Scalar>, _ targets: Targets<Model.Scalar>)
+        -> (loss: Double, predictions: [Int], gradients: [Tensor<Model.Scalar>]) {
+        var model = template
+        let leaves = parameters.map { $0.requiringGradient() }
+        model.parameters = leaves
+        var context = ForwardContext.training(generator: dropoutGenerator)
+        let output = model(x, context: &context)
+        dropoutGenerator = context.generator
+        let loss = trainer.loss(output, targets)
+        let value = Double(loss.scalar)
+        guard value.isFinite else { return (value, [], []) }
+        let predictions = predictedClasses(output)
+        return (value, predictions, loss.gradients(withRespectTo: leaves))
     }
 
     /// Ends training on a non-finite value, keeping the last weights whose every element is finite.
