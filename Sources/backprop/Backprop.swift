@@ -1,6 +1,12 @@
 import ArgumentParser
 import BackpropCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The `backprop` command-line tool.
 @main
 struct Backprop: ParsableCommand {
@@ -10,9 +16,27 @@ struct Backprop: ParsableCommand {
         commandName: "backprop",
         abstract: "Train neural networks with backpropagation, natively in Swift.",
         version: "backprop \(version) (kernels: \(KernelBackend.preferred))",
-        subcommands: [Train.self, Info.self],
+        subcommands: [Train.self, Evaluate.self, Predict.self, Inspect.self, Info.self],
         defaultSubcommand: Train.self
     )
+
+    /// Runs the tool: usage mistakes exit with status 2, failures with 1, each with one line on standard error.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let exit as ExitCode {
+            terminate(exit.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                Self.exit(withError: error)  // --help and --version print and exit 0
+            }
+            let isUsage = code == .validationFailure || error is ValidationError
+            printError(isUsage ? fullMessage(for: error) : "error: \(error)")
+            terminate(isUsage ? 2 : 1)
+        }
+    }
 }
 
 /// `backprop info`: the version and the kernel backend in use.
@@ -24,3 +48,5 @@ struct Info: ParsableCommand {
         print("kernels: \(KernelBackend.preferred)")
     }
 }
+
+private func terminate(_ code: Int32) -> Never { exit(code) }

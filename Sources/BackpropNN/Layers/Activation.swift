@@ -35,6 +35,40 @@ public enum Activation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The command-line name (see ``init(name:)``).
+    public var name: String {
+        switch self {
+        case .sigmoid: "sigmoid"
+        case .tanh: "tanh"
+        case .relu: "relu"
+        case .gelu: "gelu"
+        case .softplus: "softplus"
+        case .softmax: "softmax"
+        case .identity: "identity"
+        case .leakyReLU: "leaky-relu"
+        case .elu: "elu"
+        }
+    }
+
+    /// The function's parameter: the slope of leaky ReLU, the α of ELU; `nil` for the others.
+    public var parameter: Double? {
+        switch self {
+        case .leakyReLU(let slope): slope
+        case .elu(let alpha): alpha
+        default: nil
+        }
+    }
+
+    /// Rebuilds an activation from ``name`` and ``parameter``.
+    public init?(name: String, parameter: Double?) {
+        guard let base = Activation(name: name) else { return nil }
+        switch (base, parameter) {
+        case (.leakyReLU, let slope?): self = .leakyReLU(slope: slope)
+        case (.elu, let alpha?): self = .elu(alpha: alpha)
+        default: self = base
+        }
+    }
+
     /// Applies the function (recording it when the input is tracked).
     public func apply<Scalar: TensorScalar>(_ z: Tensor<Scalar>) -> Tensor<Scalar> {
         switch self {

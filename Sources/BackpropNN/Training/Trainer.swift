@@ -52,9 +52,12 @@ public struct Trainer: Sendable {
 
     /// Trains a copy of `model` on `data` and returns it with its history and the reason training stopped.
     ///
+    /// - Parameters:
+    ///   - validation: evaluated after every epoch; early stopping and reduce-on-plateau watch its loss.
+    ///   - test: evaluated after every epoch and only reported (never used to decide anything).
     /// - Throws: ``TrainingError`` when the model's input or output size does not match the data.
     public func fit<Model: Layer, Data: TrainingData>(
-        _ model: Model, on data: Data, validation: Data? = nil,
+        _ model: Model, on data: Data, validation: Data? = nil, test: Data? = nil,
         onEvent: (TrainingEvent) -> Void = { _ in }
     ) throws -> TrainingResult<Model> where Data.Scalar == Model.Scalar {
         try check(model, against: data)
@@ -73,6 +76,11 @@ public struct Trainer: Sendable {
                 let evaluation = evaluate(model, on: validation)
                 report.validationLoss = evaluation.loss
                 report.validationAccuracy = evaluation.accuracy
+            }
+            if let test {
+                let evaluation = evaluate(model, on: test)
+                report.testLoss = evaluation.loss
+                report.testAccuracy = evaluation.accuracy
             }
             history.append(report)
             session.scheduler.observe(loss: report.validationLoss ?? report.trainingLoss)

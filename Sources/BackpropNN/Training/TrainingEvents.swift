@@ -40,6 +40,10 @@ public struct EpochReport: Sendable {
     public var validationLoss: Double?
     /// The accuracy on the validation data after the epoch (classification only).
     public var validationAccuracy: Double?
+    /// The loss on the test data after the epoch, if any was given (reported only; never used for decisions).
+    public var testLoss: Double?
+    /// The accuracy on the test data after the epoch (classification only).
+    public var testAccuracy: Double?
     /// The learning rate used in this epoch.
     public var learningRate: Double
     /// Training time of the epoch in seconds: batch gathering, forward, backward and update; evaluation excluded.

@@ -86,7 +86,7 @@ struct TrainingSession<Model: Layer> {
         return .completed(EpochReport(
             epoch: epoch, trainingLoss: totalLoss / n,
             trainingAccuracy: data.classCount == nil ? nil : Double(correct) / n,
-            validationLoss: nil, validationAccuracy: nil, learningRate: rate,
+            validationLoss: nil, validationAccuracy: nil, testLoss: nil, testAccuracy: nil, learningRate: rate,
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
             parameterHealth: health))
     }

@@ -9,20 +9,27 @@ import Glibc
 import Darwin
 #endif
 
-/// `backprop train`: trains a multilayer perceptron and reports every epoch.
+/// `backprop train`: trains a multilayer perceptron, reports every epoch and saves the model.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a multilayer perceptron on a dataset.",
         discussion: """
             With no options, trains a 2-64-64-2 ReLU network with Adam on two interleaved spirals (generated, \
-            no download) and prints the loss falling epoch by epoch.
+            no download) and prints the loss falling epoch by epoch. The loss and output layer follow the data: \
+            softmax + cross-entropy for classes, ½-squared error for numeric targets.
             """)
 
-    @Option(help: "Training data: builtin:NAME (spirals, xor, circles, moons, blobs, sine), fashion-mnist, or a directory of IDX files.")
+    @Option(help: "Training data: builtin:NAME (spirals, xor, circles, moons, blobs, sine), fashion-mnist, a directory of IDX files, or a CSV file.")
     var data = "builtin:spirals"
 
-    @Option(help: "Test data, evaluated after training (same forms as --data; IDX sources read their t10k-* files).")
+    @Option(help: "Test data, evaluated after every epoch (same forms as --data; IDX sources read their t10k-* files). Built-in data is tested on fresh samples by default.")
     var testData: String?
+
+    @Option(help: "The CSV column holding the targets: a header name or a 0-based index (default: the last column).")
+    var labelColumn = "-1"
+
+    @Option(help: "Feature scaling for CSV data, fitted on the training data and saved with the model: standard, minmax, none.")
+    var scale = "standard"
 
     @Option(help: "Hidden layer sizes, comma-separated.")
     var layers = "64,64"
@@ -30,7 +37,7 @@ struct Train: ParsableCommand {
     @Option(help: "Hidden activation: relu, leaky-relu, elu, gelu, tanh, sigmoid, softplus.")
     var activation = "relu"
 
-    @Option(help: "Loss: softmax-cross-entropy, cross-entropy, binary-cross-entropy, mse (½-squared error), mean-squared-error, mae, huber. Default: softmax-cross-entropy for classes, mse for regression.")
+    @Option(help: "Loss: softmax-cross-entropy, cross-entropy, binary-cross-entropy, mse (½-squared error), mean-squared-error, mae, huber.")
     var loss: String?
 
     @Option(help: "Optimizer: sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad.")
@@ -66,8 +73,17 @@ struct Train: ParsableCommand {
     @Option(help: "Stop when the validation loss has not improved for this many epochs, restoring the best weights.")
     var earlyStoppingPatience: Int?
 
+    @Option(help: "Save the trained model (safetensors) to this file.")
+    var output: String?
+
+    @Flag(help: "Overwrite --output even if it is not a Backprop model file.")
+    var force = false
+
     @Option(help: "Write per-epoch metrics to this CSV file.")
     var metrics: String?
+
+    @Option(help: "Write an SVG chart of loss and accuracy per epoch to this file.")
+    var plot: String?
 
     @Flag(help: "Print only the final result.")
     var quiet = false
@@ -78,39 +94,49 @@ struct Train: ParsableCommand {
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number, got \(learningRate)") }
         guard (0..<1).contains(validationSplit) else { throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)") }
         guard patience > 0 else { throw ValidationError("--patience must be positive, got \(patience)") }
+        guard weightDecay >= 0 else { throw ValidationError("--weight-decay must not be negative, got \(weightDecay)") }
+        if let clipNorm, !(clipNorm > 0) { throw ValidationError("--clip-norm must be positive, got \(clipNorm)") }
+        guard FeatureScaling.Kind(rawValue: scale) != nil else { throw ValidationError("--scale must be standard, minmax or none, got '\(scale)'") }
         _ = try hiddenSizes()
         _ = try parsedActivation()
         _ = try parsedOptimizer()
-        if let loss, Loss(name: loss) == nil { throw ValidationError("unknown --loss '\(loss)'") }
+        if let loss, Loss(name: loss) == nil {
+            throw ValidationError("unknown --loss '\(loss)' (softmax-cross-entropy, cross-entropy, binary-cross-entropy, mse, mean-squared-error, mae, huber)")
+        }
     }
 
     func run() throws {
-        do {
-            try train()
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode.failure
-        }
-    }
-
-    private func train() throws {
+        if let output { try checkOverwrite(output) }
         let source = try DataSource(parsing: data)
-        var training: AnyTrainingData<Float> = try source.loadTraining(seed: seed)
+        let column = LabelColumn(parsing: labelColumn)
+        let prepared: PreparedData<Float> = try source.prepareForTraining(
+            labelColumn: column, scaling: FeatureScaling.Kind(rawValue: scale)!, seed: seed)
+        var training = prepared.data
         var validation: AnyTrainingData<Float>?
-        if validationSplit > 0 {
-            let split = try splitForValidation(training)
-            training = split.training
-            validation = split.validation
-        }
-        let isClassification = training.classCount != nil
+        if validationSplit > 0 { (training, validation) = try split(training) }
+
+        let isClassification = prepared.classNames != nil
         let lossFunction = loss.flatMap(Loss.init(name:)) ?? (isClassification ? .softmaxCrossEntropy : .halfSquaredError)
-        let outputs = training.classCount.map { lossFunction == .binaryCrossEntropy && $0 == 2 ? 1 : $0 } ?? 1
-        let sizes = [training.featureCount] + (try hiddenSizes()) + [outputs]
+        if isClassification != lossFunction.isClassification {
+            throw ValidationError("--loss \(lossFunction) does not fit \(isClassification ? "class labels" : "numeric targets")")
+        }
+        let outputs = prepared.classNames.map { lossFunction == .binaryCrossEntropy && $0.count == 2 ? 1 : $0.count } ?? 1
         let model = Sequential<Float>.multilayerPerceptron(
-            sizes: sizes, activation: try parsedActivation(),
+            sizes: [training.featureCount] + (try hiddenSizes()) + [outputs], activation: try parsedActivation(),
             outputActivation: lossFunction == .crossEntropy ? .softmax : .identity, seed: seed)
+        var info = ModelInfo(task: isClassification ? "classification" : "regression", classNames: prepared.classNames,
+                             featureNames: prepared.featureNames, preprocessing: prepared.preprocessing,
+                             loss: lossName(lossFunction), labelColumn: source.isCSV ? labelColumn : nil, training: nil)
+
+        let testSource = try testData.map(DataSource.init(parsing:)) ?? (source.isBuiltin ? source : nil)
+        let test: AnyTrainingData<Float>? = try testSource.map { testSource in
+            let prepared: PreparedData<Float> = try testSource.prepare(for: info, split: .test, seed: seed, labelColumn: column)
+            guard prepared.data.featureCount == training.featureCount else {
+                throw DataError.mismatch("--test-data has \(prepared.data.featureCount) features per sample, the training data \(training.featureCount)")
+            }
+            return prepared.data
+        }
+
         var criteria: [StoppingCriterion] = []
         if let threshold = stopWhenLossChangeBelow { criteria.append(.lossChange(below: threshold, patience: patience)) }
         if let patience = earlyStoppingPatience { criteria.append(.earlyStopping(patience: patience, restoreBestWeights: true)) }
@@ -119,38 +145,54 @@ struct Train: ParsableCommand {
                               clipping: clipNorm.map { .globalNorm($0) }, seed: seed)
         if !quiet {
             print("data: \(source) — \(training.count) samples, \(training.featureCount) features"
-                  + (training.classCount.map { ", \($0) classes" } ?? ", regression"))
+                  + (prepared.classNames.map { ", \($0.count) classes" } ?? ", regression")
+                  + (validation.map { ", \($0.count) held out for validation" } ?? ""))
             print("kernels: \(KernelBackend.preferred)")
             print(model.summary)
             print("loss: \(lossFunction), optimizer: \(trainer.optimizer), learning rate \(learningRate), batch \(batchSize), seed \(seed)")
         }
+
         var log = MetricsLog()
-        let every = Swift.max(1, epochs / 20)
-        let result = try trainer.fit(model, on: training, validation: validation) { event in
-            guard case .epochEnded(let report) = event else { return }
-            log.append(report)
-            if !quiet && (report.epoch <= 3 || report.epoch % every == 0 || report.epoch == epochs) {
-                print(EpochLine(report: report, epochs: epochs).text)
+        var progress = ProgressDisplay(enabled: !quiet, epochs: epochs)
+        let result = try trainer.fit(model, on: training, validation: validation, test: test) { event in
+            switch event {
+            case .batchEnded(let batch): progress.batchEnded(batch, batchSize: batchSize)
+            case .epochEnded(let report):
+                log.append(report)
+                progress.epochEnded(report)
             }
+        }
+        print("stopped: \(result.stopReason)")
+        let final = trainer.evaluate(result.model, on: training)
+        print("training: loss \(format(final.loss))" + (final.accuracy.map { ", accuracy \(percent($0))" } ?? ""))
+        if let test, let testSource {
+            let evaluation = trainer.evaluate(result.model, on: test)
+            print("test (\(testSource)\(testData == nil ? ", fresh samples" : "")): loss \(format(evaluation.loss))"
+                  + (evaluation.accuracy.map { ", accuracy \(percent($0))" } ?? ""))
+        }
+        info.training = TrainingRecord(data: data, optimizer: "\(trainer.optimizer)", learningRate: learningRate,
+                                       batchSize: batchSize, seed: seed, stopReason: "\(result.stopReason)",
+                                       history: result.history.map(EpochRecord.init))
+        if let output {
+            try SavedModel(model: result.model, info: info).write(to: output)
+            if !quiet { print("saved model to \(output)") }
         }
         if let metrics { try log.write(to: metrics) }
-        print("stopped: \(result.stopReason)")
-        let finalReport = trainer.evaluate(result.model, on: training)
-        print("training: loss \(format(finalReport.loss))" + (finalReport.accuracy.map { ", accuracy \(percent($0))" } ?? ""))
-        // Built-in generators evaluate on fresh samples by default, so the demo reports held-out accuracy.
-        let testSource = try testData.map(DataSource.init(parsing:)) ?? { if case .builtin = source { source } else { nil } }()
-        if let testSource {
-            let test: AnyTrainingData<Float> = try testSource.loadTest(seed: seed)
-            guard test.featureCount == training.featureCount else {
-                throw DataError.mismatch("--test-data has \(test.featureCount) features per sample, the training data \(training.featureCount)")
-            }
-            let evaluation = trainer.evaluate(result.model, on: test)
-            print("test (\(testSource)\(testData == nil ? ", fresh samples" : "")): loss \(format(evaluation.loss))" + (evaluation.accuracy.map { ", accuracy \(percent($0))" } ?? ""))
-        }
+        if let plot { try AtomicFile.write(Array(TrainingChart(history: result.history).svg.utf8), to: plot) }
         if case .nonFinite = result.stopReason { throw ExitCode.failure }
     }
 
-    private func splitForValidation(_ data: AnyTrainingData<Float>) throws -> (training: AnyTrainingData<Float>, validation: AnyTrainingData<Float>) {
+    /// Refuses to replace a file that is not a Backprop model unless `--force` is given.
+    private func checkOverwrite(_ path: String) throws {
+        guard !force, access(path, F_OK) == 0 else { return }
+        do {
+            _ = try SavedModel<Float>.read(from: path)
+        } catch {
+            throw DataError.mismatch("\(path) exists and is not a Backprop model; choose another --output or pass --force to overwrite it")
+        }
+    }
+
+    private func split(_ data: AnyTrainingData<Float>) throws -> (AnyTrainingData<Float>, AnyTrainingData<Float>?) {
         var generator = SeededGenerator(seed: seed ^ 0xA11D)
         let order = generator.permutation(of: data.count)
         let held = Swift.max(1, Int(Double(data.count) * validationSplit))
@@ -171,7 +213,7 @@ struct Train: ParsableCommand {
 
     func parsedActivation() throws -> Activation {
         guard let activation = Activation(name: activation), activation != .softmax else {
-            throw ValidationError("unknown --activation '\(activation)'")
+            throw ValidationError("unknown --activation '\(activation)' (relu, leaky-relu, elu, gelu, tanh, sigmoid, softplus, identity)")
         }
         return activation
     }
@@ -188,6 +230,18 @@ struct Train: ParsableCommand {
         default: throw ValidationError("unknown --optimizer '\(optimizer)' (sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad)")
         }
     }
+
+    private func lossName(_ loss: Loss) -> String {
+        switch loss {
+        case .halfSquaredError: "mse"
+        case .meanSquaredError: "mean-squared-error"
+        case .meanAbsoluteError: "mae"
+        case .huber: "huber"
+        case .crossEntropy: "cross-entropy"
+        case .softmaxCrossEntropy: "softmax-cross-entropy"
+        case .binaryCrossEntropy: "binary-cross-entropy"
+        }
+    }
 }
 
 /// Rows of another dataset, selected by index (for a validation split).
@@ -200,4 +254,9 @@ struct Subset<Scalar: TensorScalar>: TrainingData {
     func batch(at rows: [Int]) -> (inputs: Tensor<Scalar>, targets: Targets<Scalar>) {
         base.batch(at: rows.map { indices[$0] })
     }
+}
+
+extension DataSource {
+    var isCSV: Bool { if case .csv = self { true } else { false } }
+    var isBuiltin: Bool { if case .builtin = self { true } else { false } }
 }

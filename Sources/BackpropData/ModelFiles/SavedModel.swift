@@ -1,0 +1,170 @@
+import BackpropCore
+import BackpropNN
+import Foundation
+
+/// What a model file records besides the weights: enough to evaluate and predict exactly as training saw the data.
+public struct ModelInfo: Codable, Sendable, Equatable {
+    /// `"classification"` or `"regression"`.
+    public var task: String
+    /// Class names in output order (classification only).
+    public var classNames: [String]?
+    /// Input feature names, when known (CSV headers).
+    public var featureNames: [String]?
+    /// The transform applied to raw inputs.
+    public var preprocessing: FeatureScaling
+    /// The training loss (``Loss`` command-line name, e.g. `softmax-cross-entropy`).
+    public var loss: String
+    /// The label column of CSV training data, if any.
+    public var labelColumn: String?
+    /// How the model was trained.
+    public var training: TrainingRecord?
+
+    /// Creates a description.
+    public init(task: String, classNames: [String]?, featureNames: [String]?, preprocessing: FeatureScaling,
+                loss: String, labelColumn: String?, training: TrainingRecord?) {
+        self.task = task
+        self.classNames = classNames
+        self.featureNames = featureNames
+        self.preprocessing = preprocessing
+        self.loss = loss
+        self.labelColumn = labelColumn
+        self.training = training
+    }
+}
+
+/// The settings and history of a training run, stored with the model.
+public struct TrainingRecord: Codable, Sendable, Equatable {
+    public var data: String
+    public var optimizer: String
+    public var learningRate: Double
+    public var batchSize: Int
+    public var seed: UInt64
+    public var stopReason: String
+    /// One entry per epoch.
+    public var history: [EpochRecord]
+
+    public init(data: String, optimizer: String, learningRate: Double, batchSize: Int, seed: UInt64,
+                stopReason: String, history: [EpochRecord]) {
+        self.data = data
+        self.optimizer = optimizer
+        self.learningRate = learningRate
+        self.batchSize = batchSize
+        self.seed = seed
+        self.stopReason = stopReason
+        self.history = history
+    }
+}
+
+/// One epoch of a stored training history.
+public struct EpochRecord: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var seconds: Double
+    public var trainLoss: Double
+    public var trainAccuracy: Double?
+    public var validationLoss: Double?
+    public var validationAccuracy: Double?
+    public var learningRate: Double
+
+    /// Records a trainer's epoch report.
+    public init(_ report: EpochReport) {
+        epoch = report.epoch
+        seconds = report.seconds
+        trainLoss = report.trainingLoss
+        trainAccuracy = report.trainingAccuracy
+        validationLoss = report.validationLoss
+        validationAccuracy = report.validationAccuracy
+        learningRate = report.learningRate
+    }
+}
+
+/// A trained sequential model with its description, stored as one safetensors file.
+///
+/// Weights are tensors named like the model's parameters (`"0.weight"`, `"0.bias"`, …; weight matrices are
+/// `[outputs, inputs]`). The `__metadata__` section holds `format` (`backprop.model.v1`), `architecture`, `info`
+/// (task, classes, preprocessing, training history) as JSON strings.
+public struct SavedModel<Scalar: TensorScalar>: Sendable {
+    /// The network with its trained weights.
+    public var model: Sequential<Scalar>
+    /// Everything else needed to use it.
+    public var info: ModelInfo
+
+    /// The format identifier written into every model file.
+    public static var formatName: String { "backprop.model.v1" }
+
+    /// Pairs a model with its description.
+    public init(model: Sequential<Scalar>, info: ModelInfo) {
+        self.model = model
+        self.info = info
+    }
+
+    /// The file's bytes.
+    public func encoded() throws -> [UInt8] {
+        let architecture = try ModelArchitecture(model)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let metadata = [
+            "format": Self.formatName,
+            "architecture": String(decoding: try encoder.encode(architecture), as: UTF8.self),
+            "info": String(decoding: try encoder.encode(info), as: UTF8.self),
+        ]
+        let tensors = zip(model.parameterNames, model.parameters).map { (name: $0, entry: Safetensors.Entry($1)) }
+        return try Safetensors.encode(tensors, metadata: metadata)
+    }
+
+    /// Writes the model atomically (temporary file, `fsync`, rename): the target is always either the old file or
+    /// the complete new one.
+    public func write(to path: String) throws {
+        try AtomicFile.write(try encoded(), to: path)
+    }
+
+    /// Reads and validates a model file.
+    ///
+    /// - Throws: ``ModelFileError`` when the file is not a Backprop model, its architecture is invalid, a weight is
+    ///   missing, extra, of the wrong shape or not finite; ``DataError`` when it cannot be read.
+    public static func read(from path: String) throws -> SavedModel {
+        let bytes = try FileBytes.read(path, limit: 4 << 30)
+        return try decode(bytes, file: path)
+    }
+
+    /// Parses model-file bytes; `file` names the source in errors.
+    public static func decode(_ bytes: [UInt8], file: String) throws -> SavedModel {
+        let (tensors, metadata) = try Safetensors.decode(bytes, file: file)
+        guard metadata["format"] == formatName else {
+            throw ModelFileError.incompatible(file, "not a Backprop model (its metadata has no format \(formatName))")
+        }
+        let decoder = JSONDecoder()
+        guard let architectureJSON = metadata["architecture"], let infoJSON = metadata["info"] else {
+            throw ModelFileError.corrupt(file, "metadata lacks 'architecture' or 'info'")
+        }
+        let architecture: ModelArchitecture
+        let info: ModelInfo
+        do {
+            architecture = try decoder.decode(ModelArchitecture.self, from: Data(architectureJSON.utf8))
+            info = try decoder.decode(ModelInfo.self, from: Data(infoJSON.utf8))
+        } catch {
+            throw ModelFileError.corrupt(file, "metadata JSON does not describe a model: \(error)")
+        }
+        var model: Sequential<Scalar> = try architecture.build(file: file)
+        let expected = Set(model.parameterNames)
+        if let extra = tensors.keys.sorted().first(where: { !expected.contains($0) }) {
+            throw ModelFileError.corrupt(file, "tensor '\(extra)' belongs to no layer of the architecture")
+        }
+        var parameters: [Tensor<Scalar>] = []
+        for (name, template) in zip(model.parameterNames, model.parameters) {
+            guard let entry = tensors[name] else { throw ModelFileError.corrupt(file, "weight '\(name)' is missing") }
+            guard entry.shape == template.shape else {
+                throw ModelFileError.corrupt(file, "weight '\(name)' has shape \(entry.shape), the architecture needs \(template.shape)")
+            }
+            let tensor: Tensor<Scalar> = entry.tensor()
+            guard tensor.isFinite else { throw ModelFileError.corrupt(file, "weight '\(name)' contains NaN or infinite values") }
+            parameters.append(tensor)
+        }
+        model.parameters = parameters
+        if info.task == "classification" {
+            guard let classes = info.classNames, classes.count == model.producedOutputSize || (classes.count == 2 && model.producedOutputSize == 1) else {
+                throw ModelFileError.corrupt(file, "the class names do not match the model's \(model.producedOutputSize ?? 0) outputs")
+            }
+        }
+        return SavedModel(model: model, info: info)
+    }
+}

@@ -1,0 +1,63 @@
+import BackpropCore
+
+/// A per-feature transform fitted on training data and stored with the model, so that evaluation and prediction
+/// see inputs the way training did.
+public enum FeatureScaling: Sendable, Equatable, Codable {
+    /// Inputs are used as they are.
+    case none
+    /// `(x − mean) / std` per feature (a constant feature keeps std 1).
+    case standardize(mean: [Double], standardDeviation: [Double])
+    /// `(x − min) / (max − min)` per feature, into [0, 1] on the training data.
+    case minMax(minimum: [Double], maximum: [Double])
+    /// `x · factor` for every feature (bytes to [0, 1]: 1/255).
+    case uniform(factor: Double)
+
+    /// The kinds a user can ask for.
+    public enum Kind: String, Sendable, CaseIterable {
+        case none, standard, minmax
+    }
+
+    /// Fits a transform of `kind` to `[samples, features]` training data.
+    public static func fit(_ kind: Kind, to features: Tensor<Double>) -> FeatureScaling {
+        switch kind {
+        case .none:
+            return .none
+        case .standard:
+            let mean = features.mean(alongAxis: 0)
+            let deviation = sqrt(square(features - mean).mean(alongAxis: 0))
+            return .standardize(mean: mean.scalars, standardDeviation: deviation.scalars.map { $0 > 1e-12 ? $0 : 1 })
+        case .minmax:
+            let low = features.min(alongAxis: 0).scalars
+            let high = features.max(alongAxis: 0).scalars
+            return .minMax(minimum: low, maximum: zip(low, high).map { $1 - $0 > 1e-12 ? $1 : $0 + 1 })
+        }
+    }
+
+    /// Applies the transform to `[samples, features]` values.
+    ///
+    /// - Throws: ``DataError/mismatch(_:)`` when the feature count differs from the fitted one.
+    public func apply(to features: Tensor<Double>) throws -> Tensor<Double> {
+        func check(_ count: Int) throws {
+            guard features.rank == 2, features.shape[1] == count else {
+                throw DataError.mismatch("the data has \(features.shape.last ?? 0) features, the model's scaling was fitted on \(count)")
+            }
+        }
+        switch self {
+        case .none:
+            return features
+        case .standardize(let mean, let deviation):
+            try check(mean.count)
+            return (features - Tensor(mean)) / Tensor(deviation)
+        case .minMax(let low, let high):
+            try check(low.count)
+            return (features - Tensor(low)) / Tensor(zip(low, high).map { $1 - $0 })
+        case .uniform(let factor):
+            return features * factor
+        }
+    }
+}
+
+extension Tensor {
+    /// The minimum along one axis (untracked convenience for fitting scalers).
+    func min(alongAxis axis: Int) -> Tensor { -((-self).max(alongAxis: axis)) }
+}

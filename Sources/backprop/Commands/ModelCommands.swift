@@ -1,0 +1,185 @@
+import ArgumentParser
+import BackpropCore
+import BackpropData
+import BackpropNN
+
+/// Options shared by the commands that read a model and data.
+struct ModelAndDataOptions: ParsableArguments {
+    @Option(help: "The model file written by `backprop train --output`.")
+    var model: String
+
+    @Option(help: "Data: builtin:NAME, fashion-mnist, a directory of IDX files (its t10k-* files), or a CSV file.")
+    var data: String
+
+    @Option(help: "The CSV column holding the targets: a header name or a 0-based index (default: the model's, else the last).")
+    var labelColumn: String?
+
+    @Option(help: "Seed of generated (builtin:) data.")
+    var seed: UInt64 = 42
+
+    /// Reads the model and the data prepared the way the model was trained.
+    func load() throws -> (SavedModel<Float>, PreparedData<Float>) {
+        let saved = try SavedModel<Float>.read(from: model)
+        let column = LabelColumn(parsing: labelColumn ?? saved.info.labelColumn ?? "-1")
+        let prepared: PreparedData<Float> = try DataSource(parsing: data).prepare(for: saved.info, split: .test, seed: seed, labelColumn: column)
+        if let inputs = saved.model.requiredInputSize, inputs != prepared.data.featureCount {
+            throw DataError.mismatch("\(data) has \(prepared.data.featureCount) features per sample, the model in \(model) takes \(inputs)")
+        }
+        return (saved, prepared)
+    }
+}
+
+/// `backprop evaluate`: loss and accuracy (or regression errors) of a saved model on data.
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a saved model: loss, accuracy and confusion matrix (or MAE, RMSE and R² for regression).")
+
+    @OptionGroup var options: ModelAndDataOptions
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func run() throws {
+        let (saved, prepared) = try options.load()
+        let loss = Loss(name: saved.info.loss) ?? (saved.info.task == "classification" ? .softmaxCrossEntropy : .halfSquaredError)
+        let trainer = Trainer(loss: loss, optimizer: SGD(), learningRate: 1, batchSize: 256, epochs: 1, seed: 0)
+        let (lossValue, _) = trainer.evaluate(saved.model, on: prepared.data)
+        let (predictions, targets) = Predictions.collect(saved.model, prepared.data)
+        var fields: [(String, String)] = [("samples", "\(prepared.data.count)"), ("loss", json ? "\(lossValue)" : format(lossValue))]
+        if let classes = saved.info.classNames {
+            let metrics = ClassificationMetrics(predictions: predictions.classes, labels: targets.classIndices, classCount: classes.count)
+            fields.append(("accuracy", json ? "\(metrics.accuracy)" : percent(metrics.accuracy)))
+            fields.append(("macro_f1", json ? "\(metrics.macroF1)" : format(metrics.macroF1)))
+            if json {
+                fields.append(("classes", "[" + classes.map { "\"\(jsonEscaped($0))\"" }.joined(separator: ",") + "]"))
+                fields.append(("confusion_matrix", "[" + metrics.confusion.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",") + "]"))
+                print("{" + fields.map { "\"\($0)\": \($1)" }.joined(separator: ", ") + "}")
+            } else {
+                fields.forEach { print("\($0): \($1)") }
+                print(ConfusionTable(metrics: metrics, classNames: classes).text)
+            }
+        } else {
+            let metrics = RegressionMetrics(predictions: predictions.values, targets: targets.values)
+            fields += [("mae", "\(metrics.meanAbsoluteError)"), ("rmse", "\(metrics.rootMeanSquaredError)"), ("r2", "\(metrics.rSquared)")]
+            if json {
+                print("{" + fields.map { "\"\($0)\": \($1)" }.joined(separator: ", ") + "}")
+            } else {
+                fields.forEach { print("\($0): \($1)") }
+            }
+        }
+    }
+}
+
+/// `backprop predict`: one prediction per input row.
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Predict with a saved model, one CSV row per sample.")
+
+    @OptionGroup var options: ModelAndDataOptions
+
+    @Option(help: "Write the predictions to this CSV file (atomically) instead of standard output.")
+    var output: String?
+
+    @Flag(help: "Add one column per class with its softmax probability.")
+    var probabilities = false
+
+    func run() throws {
+        let (saved, prepared) = try options.load()
+        let (predictions, _) = Predictions.collect(saved.model, prepared.data)
+        var lines: [String] = []
+        if let classes = saved.info.classNames {
+            lines.append((["row", "prediction"] + (probabilities ? classes.map { "p_\(csvEscaped($0))" } : [])).joined(separator: ","))
+            for (row, label) in predictions.classes.enumerated() {
+                let p = probabilities ? predictions.probabilities[row].map { "\($0)" } : []
+                lines.append(([String(row), csvEscaped(classes[label])] + p).joined(separator: ","))
+            }
+        } else {
+            lines.append("row,prediction")
+            lines += predictions.values.enumerated().map { "\($0),\($1)" }
+        }
+        let text = lines.joined(separator: "\n") + "\n"
+        if let output {
+            try AtomicFile.write(Array(text.utf8), to: output)
+        } else {
+            print(text, terminator: "")
+        }
+    }
+}
+
+/// `backprop inspect`: what a model file holds.
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Describe a saved model: architecture, parameter counts, preprocessing, classes, training history.")
+
+    @Option(help: "The model file.")
+    var model: String
+
+    func run() throws {
+        let saved = try SavedModel<Float>.read(from: model)
+        let info = saved.info
+        print("model: \(model) (\(SavedModel<Float>.formatName))")
+        print(saved.model.summary)
+        print("task: \(info.task)" + (info.classNames.map { ", \($0.count) classes: \($0.joined(separator: ", "))" } ?? ""))
+        if let features = info.featureNames { print("features: \(features.joined(separator: ", "))") }
+        print("preprocessing: \(describe(info.preprocessing))")
+        print("loss: \(info.loss)")
+        if let training = info.training {
+            print("trained on \(training.data) with \(training.optimizer), learning rate \(training.learningRate), batch \(training.batchSize), seed \(training.seed)")
+            print("stopped: \(training.stopReason)")
+            for epoch in training.history {
+                var parts = ["epoch \(epoch.epoch)", "loss \(format(epoch.trainLoss))"]
+                if let a = epoch.trainAccuracy { parts.append("accuracy \(percent(a))") }
+                if let l = epoch.validationLoss { parts.append("val_loss \(format(l))") }
+                if let a = epoch.validationAccuracy { parts.append("val_accuracy \(percent(a))") }
+                parts.append("\(format(epoch.seconds, digits: 3))s")
+                print("  " + parts.joined(separator: "  "))
+            }
+        }
+    }
+
+    private func describe(_ scaling: FeatureScaling) -> String {
+        switch scaling {
+        case .none: "none"
+        case .standardize(let mean, _): "standardize \(mean.count) features (mean and standard deviation of the training data)"
+        case .minMax(let low, _): "min-max scale \(low.count) features to [0, 1] on the training data"
+        case .uniform(let factor): "multiply every input by \(factor)"
+        }
+    }
+}
+
+/// Predictions of a model over a whole dataset, in batches.
+enum Predictions {
+    struct Result {
+        var classes: [Int] = []
+        var probabilities: [[Float]] = []
+        var values: [Double] = []
+    }
+
+    struct Truth {
+        var classIndices: [Int] = []
+        var values: [Double] = []
+    }
+
+    static func collect(_ model: Sequential<Float>, _ data: AnyTrainingData<Float>) -> (Result, Truth) {
+        var result = Result()
+        var truth = Truth()
+        var start = 0
+        while start < data.count {
+            let indices = Array(start..<Swift.min(start + 256, data.count))
+            let (x, targets) = data.batch(at: indices)
+            let output = model(x)
+            if data.classCount != nil {
+                result.classes += predictedClasses(output)
+                let p = output.shape[1] == 1 ? Tensor.concatenating([1 - sigmoid(output), sigmoid(output)], alongAxis: 1) : output.softmax(alongAxis: 1)
+                let flat = p.scalars
+                let width = p.shape[1]
+                result.probabilities += (0..<indices.count).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }
+                truth.classIndices += targets.classIndices
+            } else {
+                result.values += output.scalars.map(Double.init)
+                if case .values(let v) = targets { truth.values += v.scalars.map(Double.init) }
+            }
+            start += 256
+        }
+        return (result, truth)
+    }
+}
