@@ -42,6 +42,8 @@ let package = Package(
         .testTarget(name: "BackpropCoreTests", dependencies: ["BackpropCore", "BackpropTestSupport"]),
         .testTarget(name: "BackpropNNTests", dependencies: ["BackpropNN", "BackpropData", "BackpropTestSupport"]),
         .testTarget(name: "BackpropDataTests", dependencies: ["BackpropData", "BackpropNN", "BackpropTestSupport"]),
+        // End-to-end tests of the built `backprop` tool.
+        .testTarget(name: "BackpropCLITests", dependencies: ["backprop", "BackpropData", "BackpropTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

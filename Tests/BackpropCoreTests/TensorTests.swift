@@ -74,7 +74,7 @@ struct TensorTests {
         #expect(Swift.abs(gelu(Tensor<Double>([1])).scalar - 0.8413447460685429) < 1e-12)
         #expect(Swift.abs(tanh(Tensor<Double>([0.5])).scalar - 0.46211715726000974) < 1e-15)
         let saturated = sigmoid(Tensor<Float>([-100, 100]))
-        #expect(saturated.isFinite && saturated[0] < 1e-40 && saturated[1] == 1)
+        #expect(saturated.isFinite && saturated[0] < 1e-30 && saturated[1] == 1)
         #expect(pow(Tensor<Double>([-2]), 3).scalars == [-8])
         #expect(pow(Tensor<Double>([2, 3]), 3).scalars == [8, 27])
         #expect((Tensor<Double>([1, 2, 3]) .> 2).scalars == [0, 0, 1])

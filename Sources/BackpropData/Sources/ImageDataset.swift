@@ -77,7 +77,7 @@ public enum IDXDirectory {
         }
         let classCount = Int(labels.bytes.max() ?? 0) + 1
         return try ImageDataset(pixels: images.bytes, imageShape: Array(images.shape.dropFirst()),
-                                labels: labels.bytes.map(Int.init), classCount: Swift.max(classCount, 10), source: directory)
+                                labels: labels.bytes.map(Int.init), classCount: classCount, source: directory)
     }
 
     /// Loads Fashion-MNIST from Debian's package directory.

@@ -28,9 +28,10 @@ struct TrainingChart {
                           series("test", "#2ca02c", { $0.testAccuracy.map { $0 * 100 } })].filter { !$0.points.isEmpty }
         let panels = accuracies.isEmpty ? 1 : 2
         let width = panelWidth * Double(panels)
-        var body = panel(title: "Loss per epoch", yLabel: "loss", series: losses, x: 0)
+        var body = panel(title: "Loss per epoch", yLabel: "loss", series: losses, x: 0, legendAtTop: true)
         if !accuracies.isEmpty {
-            body += panel(title: "Accuracy per epoch", yLabel: "accuracy (%)", series: accuracies, x: panelWidth)
+            // Accuracy rises toward the top right, so its legend goes at the bottom.
+            body += panel(title: "Accuracy per epoch", yLabel: "accuracy (%)", series: accuracies, x: panelWidth, legendAtTop: false)
         }
         return """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(panelHeight))" \
@@ -41,7 +42,7 @@ struct TrainingChart {
             """
     }
 
-    private func panel(title: String, yLabel: String, series: [Series], x originX: Double) -> String {
+    private func panel(title: String, yLabel: String, series: [Series], x originX: Double, legendAtTop: Bool) -> String {
         let left = originX + margin.left, right = originX + panelWidth - margin.right
         let top = margin.top, bottom = panelHeight - margin.bottom
         let xs = series.flatMap { $0.points.map(\.0) }, ys = series.flatMap { $0.points.map(\.1) }
@@ -70,7 +71,7 @@ struct TrainingChart {
             }
         }
         for (i, s) in series.enumerated() {
-            let y = top + 8 + Double(i) * 16
+            let y = legendAtTop ? top + 8 + Double(i) * 16 : bottom - 12 - Double(series.count - 1 - i) * 16
             out += "<line x1=\"\(f(right - 110))\" y1=\"\(f(y))\" x2=\"\(f(right - 90))\" y2=\"\(f(y))\" stroke=\"\(s.colour)\" stroke-width=\"2\"/>\n"
             out += "<text x=\"\(f(right - 84))\" y=\"\(f(y + 4))\">\(s.name)</text>\n"
         }

@@ -1,0 +1,136 @@
+import BackpropTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The built `backprop` tool, run as a user would.
+@Suite("backprop command line", .serialized)
+struct CommandLineTests {
+    let tool = CommandRunner.backprop
+
+    func run(_ arguments: String..., in directory: String) -> CommandResult {
+        CommandRunner.run([tool] + arguments, in: directory)
+    }
+
+    /// A small CSV: two features, string labels, a header, the label in the first column.
+    static func writeCSV(to path: String, rows: Int = 80) {
+        var lines = ["kind,width,height"]
+        for i in 0..<rows {
+            let big = i % 2 == 0
+            let w = (big ? 3.0 : 1.0) + Double(i % 7) * 0.1
+            let h = (big ? 2.5 : 0.5) + Double(i % 5) * 0.1
+            lines.append("\(big ? "large" : "small"),\(w),\(h)")
+        }
+        CommandRunner.writeText(lines.joined(separator: "\r\n") + "\r\n", to: path)
+    }
+
+    @Test func csvTrainEvaluatePredictInspect() throws {
+        let dir = CommandRunner.temporaryDirectory("cli-csv")
+        Self.writeCSV(to: dir + "/shapes.csv")
+        let train = run("train", "--data", "shapes.csv", "--label-column", "kind", "--layers", "8", "--epochs", "40",
+                        "--output", "shapes.safetensors", "--metrics", "metrics.csv", "--plot", "curves.svg", in: dir)
+        #expect(train.status == 0, "\(train.errorOutput)")
+        #expect(train.output.contains("2 classes"))
+        let metrics = CommandRunner.readText(dir + "/metrics.csv").split(separator: "\n")
+        #expect(metrics.first == "epoch,seconds,train_loss,train_accuracy,validation_loss,validation_accuracy,test_loss,test_accuracy,learning_rate")
+        #expect(metrics.count == 41)
+        let svg = CommandRunner.readText(dir + "/curves.svg")
+        #expect(svg.hasPrefix("<svg") && svg.contains("Loss per epoch") && svg.contains("Accuracy per epoch"))
+
+        let evaluate = run("evaluate", "--model", "shapes.safetensors", "--data", "shapes.csv", "--json", in: dir)
+        #expect(evaluate.status == 0, "\(evaluate.errorOutput)")
+        #expect(evaluate.output.contains("\"samples\": 80"))
+        #expect(evaluate.output.contains("\"accuracy\": 1.0"))
+        #expect(evaluate.output.contains("\"classes\": [\"large\",\"small\"]"))
+
+        let predict = run("predict", "--model", "shapes.safetensors", "--data", "shapes.csv", "--output", "p.csv", in: dir)
+        #expect(predict.status == 0, "\(predict.errorOutput)")
+        let predictions = CommandRunner.readText(dir + "/p.csv").split(separator: "\n")
+        #expect(predictions.first == "row,prediction")
+        #expect(predictions[1] == "0,large" && predictions[2] == "1,small")
+
+        let inspect = run("inspect", "--model", "shapes.safetensors", in: dir)
+        #expect(inspect.status == 0)
+        #expect(inspect.output.contains("Dense(2 → 8)"))
+        #expect(inspect.output.contains("features: width, height"))
+        #expect(inspect.output.contains("standardize 2 features"))
+        #expect(inspect.output.contains("classes: large, small"))
+    }
+
+    @Test func idxDirectoryAndRegression() throws {
+        let dir = CommandRunner.temporaryDirectory("cli-idx")
+        // 40 images of 2×2 pixels: class 1 is bright, class 0 dark.
+        func header(_ dims: [Int]) -> [UInt8] {
+            [0, 0, 8, UInt8(dims.count)] + dims.flatMap { (d: Int) -> [UInt8] in [24, 16, 8, 0].map { UInt8((d >> $0) & 0xFF) } }
+        }
+        let labels = (0..<40).map { UInt8($0 % 2) }
+        let pixels: [UInt8] = labels.flatMap { (l: UInt8) -> [UInt8] in (0..<4).map { UInt8(l == 1 ? 200 + $0 : 20 + $0) } }
+        for split in ["train", "t10k"] {
+            CommandRunner.writeBytes(header([40, 2, 2]) + pixels, to: dir + "/\(split)-images-idx3-ubyte")
+            CommandRunner.writeBytes(header([40]) + labels, to: dir + "/\(split)-labels-idx1-ubyte")
+        }
+        let train = run("train", "--data", dir, "--test-data", dir, "--layers", "16", "--epochs", "40", "--batch-size", "8",
+                        "--output", "images.safetensors", "--quiet", in: dir)
+        #expect(train.status == 0, "\(train.errorOutput)")
+        #expect(train.output.contains("test (\(dir)): loss"))
+        let evaluate = run("evaluate", "--model", "images.safetensors", "--data", dir, in: dir)
+        #expect(evaluate.output.contains("accuracy: 100.00%"), "\(evaluate.output)")
+
+        let sine = run("train", "--data", "builtin:sine", "--layers", "16,16", "--activation", "tanh", "--epochs", "60",
+                       "--output", "sine.safetensors", "--quiet", in: dir)
+        #expect(sine.status == 0, "\(sine.errorOutput)")
+        let fit = run("evaluate", "--model", "sine.safetensors", "--data", "builtin:sine", "--json", in: dir)
+        #expect(fit.output.contains("\"rmse\""), "\(fit.output)")
+    }
+
+    @Test func badInputIsOneClearLineAndTouchesNothing() throws {
+        let dir = CommandRunner.temporaryDirectory("cli-bad")
+        func expectFailure(_ arguments: [String], status: Int32, mentions: String) {
+            let result = CommandRunner.run([tool] + arguments, in: dir)
+            #expect(result.status == status, "\(arguments): status \(result.status), \(result.errorOutput)")
+            #expect(result.errorOutput.contains(mentions), "\(arguments): \(result.errorOutput)")
+            #expect(!result.errorOutput.contains("Fatal error") && !result.errorOutput.contains("Stack dump"))
+        }
+        expectFailure(["train", "--data", "missing.csv"], status: 1, mentions: "unknown data source 'missing.csv'")
+        expectFailure(["train", "--data", "builtin:nope"], status: 1, mentions: "unknown built-in dataset")
+        expectFailure(["train", "--epochs", "0"], status: 2, mentions: "--epochs must be positive")
+        expectFailure(["train", "--optimizer", "lbfgs"], status: 2, mentions: "unknown --optimizer 'lbfgs'")
+        expectFailure(["train", "--epochs", "many"], status: 2, mentions: "many")
+
+        CommandRunner.writeText("a,b,label\n1,2,x\n3,oops,y\n", to: dir + "/bad.csv")
+        expectFailure(["train", "--data", "bad.csv", "--output", "never.safetensors"], status: 1,
+                      mentions: "line 3, column 2 ('b'): 'oops' is not a finite number")
+        #expect(access(dir + "/never.safetensors", F_OK) != 0)
+        CommandRunner.writeText("a,b,label\n1,2,x\n3,4\n", to: dir + "/ragged.csv")
+        expectFailure(["train", "--data", "ragged.csv"], status: 1, mentions: "line 3: 2 fields, expected 3")
+
+        // A model trained on 2 features cannot evaluate 3-feature data.
+        Self.writeCSV(to: dir + "/two.csv")
+        _ = run("train", "--data", "two.csv", "--label-column", "0", "--epochs", "2", "--output", "two.safetensors", "--quiet", in: dir)
+        CommandRunner.writeText("kind,a,b,c\nlarge,1,2,3\n", to: dir + "/three.csv")
+        expectFailure(["evaluate", "--model", "two.safetensors", "--data", "three.csv"], status: 1, mentions: "3 features")
+
+        // An existing file that is not a model is never overwritten without --force.
+        CommandRunner.writeText("precious", to: dir + "/notes.txt")
+        expectFailure(["train", "--epochs", "1", "--output", "notes.txt"], status: 1, mentions: "is not a Backprop model")
+        #expect(CommandRunner.readText(dir + "/notes.txt") == "precious")
+        expectFailure(["inspect", "--model", "notes.txt"], status: 1, mentions: "notes.txt")
+        let forced = run("train", "--epochs", "1", "--output", "notes.txt", "--force", "--quiet", in: dir)
+        #expect(forced.status == 0)
+        #expect(run("inspect", "--model", "notes.txt", in: dir).status == 0)
+    }
+
+    @Test func defaultRunTrainsSpiralsToHighAccuracy() {
+        let dir = CommandRunner.temporaryDirectory("cli-default")
+        let result = run("train", "--epochs", "60", in: dir)
+        #expect(result.status == 0)
+        #expect(result.output.contains("data: builtin:spirals — 600 samples, 2 features, 2 classes"))
+        let testLine = result.output.split(separator: "\n").first { $0.hasPrefix("test (builtin:spirals") } ?? ""
+        let accuracy = Double(testLine.split(separator: " ").last?.dropLast() ?? "") ?? 0
+        #expect(accuracy >= 99, "\(testLine)")
+    }
+}

@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs a program and captures its exit status and output (for end-to-end tests of the command-line tool).
+public struct CommandResult: Sendable {
+    /// The exit status.
+    public var status: Int32
+    /// Everything written to standard output.
+    public var output: String
+    /// Everything written to standard error.
+    public var errorOutput: String
+}
+
+public enum CommandRunner {
+    /// The `backprop` executable next to the running test bundle.
+    public static var backprop: String {
+        var directory = CommandLine.arguments[0]
+        // The test binary is `<bin>/BackpropPackageTests.xctest` (a file on Linux, a bundle on macOS).
+        while let slash = directory.lastIndex(of: "/") {
+            directory = String(directory[..<slash])
+            if access(directory + "/backprop", X_OK) == 0 { return directory + "/backprop" }
+        }
+        return "backprop"
+    }
+
+    /// Runs `arguments[0]` with the rest as its arguments, in `directory`.
+    public static func run(_ arguments: [String], in directory: String) -> CommandResult {
+        let out = directory + "/.stdout-\(getpid())", err = directory + "/.stderr-\(getpid())"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let previous = getcwd(nil, 0)
+        defer { if let previous { chdir(previous); free(previous) } }
+        chdir(directory)
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) == 0 else {
+            return CommandResult(status: -1, output: "", errorOutput: "could not start \(arguments[0])")
+        }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        defer { unlink(out); unlink(err) }
+        return CommandResult(status: exitStatus, output: readText(out), errorOutput: readText(err))
+    }
+
+    /// A fresh temporary directory.
+    public static func temporaryDirectory(_ name: String) -> String {
+        var template = Array("/tmp/backprop-\(name)-XXXXXX".utf8CString)
+        return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+    }
+
+    /// Reads a whole file as UTF-8 text ("" when absent).
+    public static func readText(_ path: String) -> String {
+        guard let file = fopen(path, "rb") else { return "" }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = fread(&buffer, 1, buffer.count, file)
+            if n == 0 { break }
+            bytes += buffer[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Writes text to a file.
+    public static func writeText(_ text: String, to path: String) {
+        guard let file = fopen(path, "wb") else { return }
+        defer { fclose(file) }
+        _ = text.utf8CString.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count - 1, file) }
+    }
+
+    /// Writes bytes to a file.
+    public static func writeBytes(_ bytes: [UInt8], to path: String) {
+        guard let file = fopen(path, "wb") else { return }
+        defer { fclose(file) }
+        _ = bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, file) }
+    }
+}
