@@ -2,7 +2,7 @@
 ///
 /// Backprop never uses a global generator: everything random (initialisation, shuffling, dropout, generated
 /// datasets) takes one of these explicitly, so a seed pins a whole training run.
-public struct SeededGenerator: RandomNumberGenerator, Sendable, Hashable {
+public struct SeededGenerator: RandomNumberGenerator, Sendable, Hashable, Codable {
     /// The generator's complete state; saving and restoring it resumes the sequence exactly.
     public private(set) var state: (UInt64, UInt64, UInt64, UInt64)
 
@@ -67,6 +67,20 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Hashable {
             }
         }
         return indices
+    }
+
+    public init(from decoder: any Decoder) throws {
+        var container = try decoder.unkeyedContainer()
+        let words = try (0..<4).map { _ in try container.decode(UInt64.self) }
+        guard words != [0, 0, 0, 0] else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "the all-zero generator state is invalid"))
+        }
+        state = (words[0], words[1], words[2], words[3])
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.unkeyedContainer()
+        try container.encode(contentsOf: [state.0, state.1, state.2, state.3])
     }
 
     private func rotate(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }

@@ -9,7 +9,7 @@
 /// reduceOnPlateau(…)             η multiplied by `factor` whenever the monitored loss has not improved for
 ///                                `patience` epochs, never below `minimum` (see ``LearningRateScheduler``)
 /// ```
-public indirect enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
+public indirect enum LearningRateSchedule: Sendable, Hashable, Codable, CustomStringConvertible {
     case constant
     case step(every: Int, factor: Double)
     case exponential(decay: Double)
@@ -50,7 +50,7 @@ public indirect enum LearningRateSchedule: Sendable, Hashable, CustomStringConve
 }
 
 /// Applies a ``LearningRateSchedule`` during training, keeping the state that reduce-on-plateau needs.
-public struct LearningRateScheduler: Sendable, Hashable {
+public struct LearningRateScheduler: Sendable, Hashable, Codable {
     /// The schedule.
     public let schedule: LearningRateSchedule
     /// The base rate η.

@@ -50,25 +50,39 @@ public struct Trainer: Sendable {
         self.seed = seed
     }
 
-    /// Trains a copy of `model` on `data` and returns it with its history and the reason training stopped.
+    /// Trains a copy of `model` on `data` and returns it with its history, the reason training stopped and a
+    /// checkpoint of the complete state.
     ///
     /// - Parameters:
     ///   - validation: evaluated after every epoch; early stopping and reduce-on-plateau watch its loss.
     ///   - test: evaluated after every epoch and only reported (never used to decide anything).
+    ///   - checkpoint: continue a run from this state (same trainer settings and data) instead of starting afresh;
+    ///     the result is bit-identical to the uninterrupted run.
+    ///   - onEvent: receives a report after every batch and every epoch.
+    ///   - shouldStop: asked after every batch; returning `true` ends training with ``StopReason/interrupted(epoch:batch:)``.
     /// - Throws: ``TrainingError`` when the model's input or output size does not match the data.
     public func fit<Model: Layer, Data: TrainingData>(
         _ model: Model, on data: Data, validation: Data? = nil, test: Data? = nil,
-        onEvent: (TrainingEvent) -> Void = { _ in }
+        resumingFrom checkpoint: TrainingCheckpoint<Model.Scalar>? = nil,
+        onEvent: (TrainingEvent) -> Void = { _ in },
+        shouldStop: () -> Bool = { false }
     ) throws -> TrainingResult<Model> where Data.Scalar == Model.Scalar {
         try check(model, against: data)
-        var session = TrainingSession(trainer: self, model: model, parameterCount: model.parameters.count)
-        var history: [EpochReport] = []
-        for epoch in 1...epochs {
-            let outcome = session.runEpoch(epoch, on: data, onEvent: onEvent)
+        if let checkpoint {
+            guard checkpoint.parameters.map(\.shape) == model.parameters.map(\.shape),
+                  checkpoint.optimizerStates.count == checkpoint.parameters.count else {
+                throw TrainingError.checkpointMismatch
+            }
+        }
+        var session = TrainingSession(trainer: self, model: model, resumingFrom: checkpoint)
+        func result(_ reason: StopReason) -> TrainingResult<Model> {
+            TrainingResult(model: session.currentModel, history: session.history, stopReason: reason, checkpoint: session.checkpoint)
+        }
+        var epoch = session.history.count + 1
+        while epoch <= epochs {
+            let outcome = session.runEpoch(epoch, on: data, shouldStop: shouldStop, onEvent: onEvent)
             guard case .completed(var report) = outcome else {
-                if case .stopped(let reason) = outcome {
-                    return TrainingResult(model: session.currentModel, history: history, stopReason: reason)
-                }
+                if case .stopped(let reason) = outcome { return result(reason) }
                 break
             }
             let model = session.currentModel
@@ -82,14 +96,14 @@ public struct Trainer: Sendable {
                 report.testLoss = evaluation.loss
                 report.testAccuracy = evaluation.accuracy
             }
-            history.append(report)
+            session.history.append(report)
             session.scheduler.observe(loss: report.validationLoss ?? report.trainingLoss)
             onEvent(.epochEnded(report))
-            if let reason = session.checkStopping(history: history) {
-                return TrainingResult(model: session.currentModel, history: history, stopReason: reason)
-            }
+            if let reason = session.checkStopping() { return result(reason) }
+            if epoch < epochs && shouldStop() { return result(.interrupted(epoch: epoch, batch: 0)) }
+            epoch += 1
         }
-        return TrainingResult(model: session.currentModel, history: history, stopReason: .completedEpochs(history.count))
+        return result(.completedEpochs(session.history.count))
     }
 
     /// The loss and (for classification) accuracy of `model` on `data`, computed in batches without recording.

@@ -19,7 +19,7 @@ public struct BatchReport: Sendable {
 }
 
 /// The gradient and weight size of one parameter over an epoch, for spotting vanishing or exploding gradients.
-public struct ParameterHealth: Sendable, Equatable {
+public struct ParameterHealth: Sendable, Equatable, Codable {
     /// The parameter's name (`"0.weight"`).
     public var name: String
     /// ‖∂J/∂θ‖, averaged over the epoch's batches.
@@ -29,7 +29,7 @@ public struct ParameterHealth: Sendable, Equatable {
 }
 
 /// What happened in one epoch.
-public struct EpochReport: Sendable {
+public struct EpochReport: Sendable, Equatable, Codable {
     /// The epoch, counting from 1.
     public var epoch: Int
     /// The mean loss over the epoch's training batches (each weighted by its size).
@@ -62,6 +62,8 @@ public enum StopReason: Sendable, Equatable, CustomStringConvertible {
     case earlyStopping(epoch: Int, bestEpoch: Int, bestLoss: Double, restored: Bool)
     /// A loss or gradient became infinite or NaN; the last finite weights were kept.
     case nonFinite(epoch: Int, batch: Int, what: String)
+    /// The caller asked training to stop (e.g. Ctrl-C) after this batch (0: at the end of the epoch).
+    case interrupted(epoch: Int, batch: Int)
 
     public var description: String {
         switch self {
@@ -75,6 +77,8 @@ public enum StopReason: Sendable, Equatable, CustomStringConvertible {
         case .nonFinite(let epoch, let batch, let what):
             "stopped in epoch \(epoch), batch \(batch): the \(what) is not finite; kept the last finite weights. "
                 + "Try a smaller learning rate, gradient clipping (--clip-norm), or standardised inputs"
+        case .interrupted(let epoch, let batch):
+            batch == 0 ? "interrupted after epoch \(epoch)" : "interrupted after batch \(batch) of epoch \(epoch)"
         }
     }
 }
@@ -97,6 +101,9 @@ public struct TrainingResult<Model: Layer>: Sendable {
     public var history: [EpochReport]
     /// Why training ended.
     public var stopReason: StopReason
+    /// The complete training state at the stop, from which ``Trainer/fit(_:on:validation:test:resumingFrom:onEvent:shouldStop:)``
+    /// continues exactly.
+    public var checkpoint: TrainingCheckpoint<Model.Scalar>
 }
 
 /// A model that does not fit the data it is given.
@@ -104,6 +111,7 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     case inputSizeMismatch(model: Int, data: Int)
     case outputSizeMismatch(model: Int, classes: Int)
     case emptyDataset
+    case checkpointMismatch
 
     public var description: String {
         switch self {
@@ -113,6 +121,8 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
             "the model produces \(model) outputs per sample, the data has \(classes) classes"
         case .emptyDataset:
             "the dataset has no samples"
+        case .checkpointMismatch:
+            "the checkpoint's parameters do not match the model"
         }
     }
 }

@@ -1,6 +1,7 @@
 import BackpropCore
 
-/// The mutable state of one ``Trainer/fit(_:on:validation:onEvent:)`` call: weights, optimizer state, generators.
+/// The mutable state of one ``Trainer/fit(_:on:validation:test:resumingFrom:onEvent:shouldStop:)`` call: weights,
+/// optimizer state, generators, and the position inside the current epoch.
 struct TrainingSession<Model: Layer> {
     enum EpochOutcome {
         case completed(EpochReport)
@@ -12,23 +13,43 @@ struct TrainingSession<Model: Layer> {
     let names: [String]
     var parameters: [Tensor<Model.Scalar>]
     var states: [ParameterState<Model.Scalar>]
+    /// The shuffle generator before the current epoch's order was drawn (so an interrupted epoch can be redrawn).
     var shuffleGenerator: SeededGenerator
     var dropoutGenerator: SeededGenerator
     var scheduler: LearningRateScheduler
-    var best: (epoch: Int, loss: Double, parameters: [Tensor<Model.Scalar>])?
+    var best: BestEpoch<Model.Scalar>?
+    var history: [EpochReport]
+    var batchesDone: Int
+    var partial: TrainingCheckpoint<Model.Scalar>.PartialEpoch
+    /// Weights whose loss and gradient were finite, restored if a later step produces non-finite weights.
     var lastFiniteParameters: [Tensor<Model.Scalar>]
 
-    init(trainer: Trainer, model: Model, parameterCount: Int) {
+    init(trainer: Trainer, model: Model, resumingFrom checkpoint: TrainingCheckpoint<Model.Scalar>?) {
         self.trainer = trainer
         template = model
         names = model.parameterNames
-        parameters = model.parameters
+        if let checkpoint {
+            parameters = checkpoint.parameters
+            states = checkpoint.optimizerStates
+            shuffleGenerator = checkpoint.shuffleGenerator
+            dropoutGenerator = checkpoint.dropoutGenerator
+            scheduler = checkpoint.scheduler
+            best = checkpoint.best
+            history = checkpoint.history
+            batchesDone = checkpoint.batchesDone
+            partial = checkpoint.partialEpoch
+        } else {
+            parameters = model.parameters
+            states = model.parameters.map { trainer.optimizer.makeState(for: $0) }
+            shuffleGenerator = SeededGenerator(seed: trainer.seed)
+            dropoutGenerator = SeededGenerator(seed: trainer.seed ^ 0xD1B5_4A32_D192_ED03)
+            scheduler = LearningRateScheduler(schedule: trainer.schedule, baseRate: trainer.learningRate)
+            history = []
+            batchesDone = 0
+            partial = .init()
+        }
         // Separate storage (`+ 0` copies), so that saving the last finite weights reuses it instead of allocating.
-        lastFiniteParameters = model.parameters.map { $0 + 0 }
-        states = model.parameters.map { trainer.optimizer.makeState(for: $0) }
-        shuffleGenerator = SeededGenerator(seed: trainer.seed)
-        dropoutGenerator = SeededGenerator(seed: trainer.seed ^ 0xD1B5_4A32_D192_ED03)
-        scheduler = LearningRateScheduler(schedule: trainer.schedule, baseRate: trainer.learningRate)
+        lastFiniteParameters = parameters.map { $0 + 0 }
     }
 
     var currentModel: Model {
@@ -37,20 +58,27 @@ struct TrainingSession<Model: Layer> {
         return model
     }
 
-    /// One pass over the data in shuffled mini-batches.
+    var checkpoint: TrainingCheckpoint<Model.Scalar> {
+        TrainingCheckpoint(completedEpochs: history.count, batchesDone: batchesDone, parameters: parameters,
+                           optimizerStates: states, shuffleGenerator: shuffleGenerator, dropoutGenerator: dropoutGenerator,
+                           scheduler: scheduler, history: history, partialEpoch: partial, best: best)
+    }
+
+    /// One pass over the data in shuffled mini-batches, continuing an interrupted epoch where it stopped.
     mutating func runEpoch<Data: TrainingData>(
-        _ epoch: Int, on data: Data, onEvent: (TrainingEvent) -> Void
+        _ epoch: Int, on data: Data, shouldStop: () -> Bool, onEvent: (TrainingEvent) -> Void
     ) -> EpochOutcome where Data.Scalar == Model.Scalar {
         let clock = ContinuousClock()
-        let started = clock.now
+        var started = clock.now
         let rate = scheduler.rate(epoch: epoch)
-        let order = trainer.shuffles ? shuffleGenerator.permutation(of: data.count) : Array(0..<data.count)
+        var generator = shuffleGenerator
+        let order = trainer.shuffles ? generator.permutation(of: data.count) : Array(0..<data.count)
         let batchCount = (data.count + trainer.batchSize - 1) / trainer.batchSize
-        var totalLoss = 0.0
-        var correct = 0
-        var gradientNormSums = [Double](repeating: 0, count: parameters.count)
-        var eventTime = Duration.zero
-        for batch in 0..<batchCount {
+        if partial.gradientNormSums.count != parameters.count {
+            partial.gradientNormSums = [Double](repeating: 0, count: parameters.count)
+        }
+        while batchesDone < batchCount {
+            let batch = batchesDone
             let indices = Array(order[(batch * trainer.batchSize)..<Swift.min((batch + 1) * trainer.batchSize, data.count)])
             let (x, targets) = data.batch(at: indices)
             // The graph lives only inside `step`, so the parameters are not shared when they are updated in place.
@@ -63,32 +91,39 @@ struct TrainingSession<Model: Layer> {
             if let bad = norms.firstIndex(where: { !$0.isFinite }) {
                 return stop(.nonFinite(epoch: epoch, batch: batch + 1, what: "gradient of \(names[bad])"))
             }
-            for i in norms.indices { gradientNormSums[i] += norms[i] }
+            for i in norms.indices { partial.gradientNormSums[i] += norms[i] }
             if let clipping = trainer.clipping { gradients = clipping.apply(to: gradients) }
             for i in parameters.indices {
-                lastFiniteParameters[i].copyElements(from: parameters[i])  // these gave a finite loss and gradient
+                lastFiniteParameters[i].copyElements(from: parameters[i])
                 trainer.optimizer.update(&parameters[i], gradient: gradients[i], state: &states[i], learningRate: rate)
             }
-            totalLoss += value * Double(indices.count)
+            partial.lossSum += value * Double(indices.count)
             if data.classCount != nil {
-                correct += zip(predictions, targets.classIndices).filter { $0 == $1 }.count
+                partial.correct += zip(predictions, targets.classIndices).filter { $0 == $1 }.count
             }
-            let beforeEvent = clock.now
+            batchesDone += 1
+            let now = clock.now
+            partial.seconds += seconds(now - started)
             onEvent(.batchEnded(BatchReport(epoch: epoch, batch: batch + 1, batchCount: batchCount, loss: value)))
-            eventTime += clock.now - beforeEvent
+            if batchesDone < batchCount && shouldStop() {
+                return .stopped(.interrupted(epoch: epoch, batch: batch + 1))
+            }
+            started = clock.now  // time spent in the event handler is not training time
         }
-        let elapsed = clock.now - started - eventTime
         let health = parameters.indices.map { i in
-            ParameterHealth(name: names[i], gradientNorm: gradientNormSums[i] / Double(batchCount),
+            ParameterHealth(name: names[i], gradientNorm: partial.gradientNormSums[i] / Double(batchCount),
                             weightNorm: Double(parameters[i].norm))
         }
         let n = Double(data.count)
-        return .completed(EpochReport(
-            epoch: epoch, trainingLoss: totalLoss / n,
-            trainingAccuracy: data.classCount == nil ? nil : Double(correct) / n,
+        let report = EpochReport(
+            epoch: epoch, trainingLoss: partial.lossSum / n,
+            trainingAccuracy: data.classCount == nil ? nil : Double(partial.correct) / n,
             validationLoss: nil, validationAccuracy: nil, testLoss: nil, testAccuracy: nil, learningRate: rate,
-            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
-            parameterHealth: health))
+            seconds: partial.seconds, parameterHealth: health)
+        shuffleGenerator = generator
+        batchesDone = 0
+        partial = .init()
+        return .completed(report)
     }
 
     /// Forward pass, loss and backward pass on one batch: the loss, the predicted classes and the gradients.
@@ -103,8 +138,7 @@ struct TrainingSession<Model: Layer> {
         let loss = trainer.loss(output, targets)
         let value = Double(loss.scalar)
         guard value.isFinite else { return (value, [], []) }
-        let predictions = predictedClasses(output)
-        return (value, predictions, loss.gradients(withRespectTo: leaves))
+        return (value, predictedClasses(output), loss.gradients(withRespectTo: leaves))
     }
 
     /// Ends training on a non-finite value, keeping the last weights whose every element is finite.
@@ -114,7 +148,7 @@ struct TrainingSession<Model: Layer> {
     }
 
     /// Applies the stopping criteria to the history so far.
-    mutating func checkStopping(history: [EpochReport]) -> StopReason? {
+    mutating func checkStopping() -> StopReason? {
         guard let last = history.last else { return nil }
         for criterion in trainer.stoppingCriteria {
             switch criterion {
@@ -127,14 +161,20 @@ struct TrainingSession<Model: Layer> {
                 }
             case .earlyStopping(let patience, let restore):
                 let monitored = last.validationLoss ?? last.trainingLoss
-                if best == nil || monitored < best!.loss {
-                    best = (last.epoch, monitored, parameters)
-                } else if last.epoch - best!.epoch >= patience {
-                    if restore { parameters = best!.parameters }
-                    return .earlyStopping(epoch: last.epoch, bestEpoch: best!.epoch, bestLoss: best!.loss, restored: restore)
+                if let recorded = best, monitored >= recorded.loss {
+                    if last.epoch - recorded.epoch >= patience {
+                        if restore { parameters = recorded.parameters }
+                        return .earlyStopping(epoch: last.epoch, bestEpoch: recorded.epoch, bestLoss: recorded.loss, restored: restore)
+                    }
+                } else {
+                    best = BestEpoch(epoch: last.epoch, loss: monitored, parameters: parameters.map { $0 + 0 })
                 }
             }
         }
         return nil
+    }
+
+    private func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 }

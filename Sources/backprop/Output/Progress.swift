@@ -53,6 +53,7 @@ struct ProgressDisplay {
             return
         }
         print(EpochLine(report: report, epochs: epochs).text)
+        fflush(nil)  // a log file or pipe sees each epoch as it ends
     }
 
     private func seconds(_ duration: Duration) -> Double {
