@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Backprop",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "BackpropCore", targets: ["BackpropCore"]),
         .library(name: "BackpropNN", targets: ["BackpropNN"]),

@@ -18,6 +18,11 @@ public enum CommandRunner {
     /// The `backprop` executable next to the running test bundle.
     public static var backprop: String {
         var directory = CommandLine.arguments[0]
+        if !directory.hasPrefix("/"), let cwd = getcwd(nil, 0) {
+            // Absolute, because the runner changes directory before starting a program.
+            directory = String(cString: cwd) + "/" + directory
+            free(cwd)
+        }
         // The test binary is `<bin>/BackpropPackageTests.xctest` (a file on Linux, a bundle on macOS).
         while let slash = directory.lastIndex(of: "/") {
             directory = String(directory[..<slash])
@@ -26,9 +31,33 @@ public enum CommandRunner {
         return "backprop"
     }
 
-    /// Runs `arguments[0]` with the rest as its arguments, in `directory`.
+    /// Runs `arguments[0]` with the rest as its arguments, in `directory`, and waits for it.
     public static func run(_ arguments: [String], in directory: String) -> CommandResult {
-        let out = directory + "/.stdout-\(getpid())", err = directory + "/.stderr-\(getpid())"
+        let process = start(arguments, in: directory)
+        return process.wait()
+    }
+
+    /// A started program.
+    public struct Process: Sendable {
+        /// Its process id (for signals).
+        public let pid: pid_t
+        let out: String, err: String
+
+        /// Waits for it to end and collects its output.
+        public func wait() -> CommandResult {
+            guard pid > 0 else { return CommandResult(status: -1, output: "", errorOutput: "could not start") }
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+            defer { unlink(out); unlink(err) }
+            return CommandResult(status: exitStatus, output: readText(out), errorOutput: readText(err))
+        }
+    }
+
+    /// Starts `arguments[0]` with the rest as its arguments, in `directory`, without waiting.
+    public static func start(_ arguments: [String], in directory: String) -> Process {
+        let tag = UInt64.random(in: 0...UInt64.max)
+        let out = directory + "/.stdout-\(tag)", err = directory + "/.stderr-\(tag)"
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -40,15 +69,21 @@ public enum CommandRunner {
         chdir(directory)
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        // Start the program as a shell would: no blocked signals, default dispositions.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t(), all = sigset_t()
+        sigemptyset(&empty)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        guard posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) == 0 else {
-            return CommandResult(status: -1, output: "", errorOutput: "could not start \(arguments[0])")
+        guard posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ) == 0 else {
+            return Process(pid: -1, out: out, err: err)
         }
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        defer { unlink(out); unlink(err) }
-        return CommandResult(status: exitStatus, output: readText(out), errorOutput: readText(err))
+        return Process(pid: pid, out: out, err: err)
     }
 
     /// A fresh temporary directory.

@@ -102,6 +102,7 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
         let architecture = try ModelArchitecture(model)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let metadata = [
             "format": Self.formatName,
             "architecture": String(decoding: try encoder.encode(architecture), as: UTF8.self),
@@ -133,6 +134,7 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
             throw ModelFileError.incompatible(file, "not a Backprop model (its metadata has no format \(formatName))")
         }
         let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         guard let architectureJSON = metadata["architecture"], let infoJSON = metadata["info"] else {
             throw ModelFileError.corrupt(file, "metadata lacks 'architecture' or 'info'")
         }
@@ -146,7 +148,11 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
         }
         var model: Sequential<Scalar> = try architecture.build(file: file)
         let expected = Set(model.parameterNames)
-        if let extra = tensors.keys.sorted().first(where: { !expected.contains($0) }) {
+        // A checkpoint is also a model file; its optimizer and best-epoch tensors are checked by CheckpointFile.
+        let isCheckpoint = metadata["checkpoint_format"] != nil
+        if let extra = tensors.keys.sorted().first(where: {
+            !expected.contains($0) && !(isCheckpoint && ($0.hasPrefix("optimizer.") || $0.hasPrefix("best.")))
+        }) {
             throw ModelFileError.corrupt(file, "tensor '\(extra)' belongs to no layer of the architecture")
         }
         var parameters: [Tensor<Scalar>] = []

@@ -59,12 +59,15 @@ public struct Trainer: Sendable {
     ///   - checkpoint: continue a run from this state (same trainer settings and data) instead of starting afresh;
     ///     the result is bit-identical to the uninterrupted run.
     ///   - onEvent: receives a report after every batch and every epoch.
+    ///   - onEpochCheckpoint: receives the complete state after every epoch (to save checkpoints); an error it throws
+    ///     ends training and is rethrown.
     ///   - shouldStop: asked after every batch; returning `true` ends training with ``StopReason/interrupted(epoch:batch:)``.
     /// - Throws: ``TrainingError`` when the model's input or output size does not match the data.
     public func fit<Model: Layer, Data: TrainingData>(
         _ model: Model, on data: Data, validation: Data? = nil, test: Data? = nil,
         resumingFrom checkpoint: TrainingCheckpoint<Model.Scalar>? = nil,
         onEvent: (TrainingEvent) -> Void = { _ in },
+        onEpochCheckpoint: (TrainingCheckpoint<Model.Scalar>) throws -> Void = { _ in },
         shouldStop: () -> Bool = { false }
     ) throws -> TrainingResult<Model> where Data.Scalar == Model.Scalar {
         try check(model, against: data)
@@ -100,6 +103,7 @@ public struct Trainer: Sendable {
             session.scheduler.observe(loss: report.validationLoss ?? report.trainingLoss)
             onEvent(.epochEnded(report))
             if let reason = session.checkStopping() { return result(reason) }
+            try onEpochCheckpoint(session.checkpoint)
             if epoch < epochs && shouldStop() { return result(.interrupted(epoch: epoch, batch: 0)) }
             epoch += 1
         }

@@ -101,7 +101,7 @@ public struct TrainingResult<Model: Layer>: Sendable {
     public var history: [EpochReport]
     /// Why training ended.
     public var stopReason: StopReason
-    /// The complete training state at the stop, from which ``Trainer/fit(_:on:validation:test:resumingFrom:onEvent:shouldStop:)``
+    /// The complete training state at the stop, from which ``Trainer/fit(_:on:validation:test:resumingFrom:onEvent:onEpochCheckpoint:shouldStop:)``
     /// continues exactly.
     public var checkpoint: TrainingCheckpoint<Model.Scalar>
 }

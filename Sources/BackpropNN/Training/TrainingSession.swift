@@ -1,6 +1,6 @@
 import BackpropCore
 
-/// The mutable state of one ``Trainer/fit(_:on:validation:test:resumingFrom:onEvent:shouldStop:)`` call: weights,
+/// The mutable state of one ``Trainer/fit(_:on:validation:test:resumingFrom:onEvent:onEpochCheckpoint:shouldStop:)`` call: weights,
 /// optimizer state, generators, and the position inside the current epoch.
 struct TrainingSession<Model: Layer> {
     enum EpochOutcome {

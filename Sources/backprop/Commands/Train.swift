@@ -79,6 +79,15 @@ struct Train: ParsableCommand {
     @Flag(help: "Overwrite --output even if it is not a Backprop model file.")
     var force = false
 
+    @Option(help: "Checkpoint file: written every --checkpoint-every epochs, on Ctrl-C and when training stops on a non-finite value.")
+    var checkpoint = "backprop.checkpoint.safetensors"
+
+    @Option(help: "Write the checkpoint every N epochs (0: only on Ctrl-C or a non-finite stop).")
+    var checkpointEvery = 0
+
+    @Option(help: "Resume an interrupted run from this checkpoint (pass the same options as the original run; --epochs may be raised).")
+    var resume: String?
+
     @Option(help: "Write per-epoch metrics to this CSV file.")
     var metrics: String?
 
@@ -94,6 +103,7 @@ struct Train: ParsableCommand {
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number, got \(learningRate)") }
         guard (0..<1).contains(validationSplit) else { throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)") }
         guard patience > 0 else { throw ValidationError("--patience must be positive, got \(patience)") }
+        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must not be negative, got \(checkpointEvery)") }
         guard weightDecay >= 0 else { throw ValidationError("--weight-decay must not be negative, got \(weightDecay)") }
         if let clipNorm, !(clipNorm > 0) { throw ValidationError("--clip-norm must be positive, got \(clipNorm)") }
         guard FeatureScaling.Kind(rawValue: scale) != nil else { throw ValidationError("--scale must be standard, minmax or none, got '\(scale)'") }
@@ -106,6 +116,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        Interruption.install()
         if let output { try checkOverwrite(output) }
         let source = try DataSource(parsing: data)
         let column = LabelColumn(parsing: labelColumn)
@@ -121,9 +132,15 @@ struct Train: ParsableCommand {
             throw ValidationError("--loss \(lossFunction) does not fit \(isClassification ? "class labels" : "numeric targets")")
         }
         let outputs = prepared.classNames.map { lossFunction == .binaryCrossEntropy && $0.count == 2 ? 1 : $0.count } ?? 1
-        let model = Sequential<Float>.multilayerPerceptron(
+        let fresh = Sequential<Float>.multilayerPerceptron(
             sizes: [training.featureCount] + (try hiddenSizes()) + [outputs], activation: try parsedActivation(),
             outputActivation: lossFunction == .crossEntropy ? .softmax : .identity, seed: seed)
+        let resumed = try resume.map { path -> CheckpointFile<Float> in
+            let file = try CheckpointFile<Float>.read(from: path)
+            try checkResumable(file, path: path, model: fresh)
+            return file
+        }
+        let model = resumed?.saved.model ?? fresh
         var info = ModelInfo(task: isClassification ? "classification" : "regression", classNames: prepared.classNames,
                              featureNames: prepared.featureNames, preprocessing: prepared.preprocessing,
                              loss: lossName(lossFunction), labelColumn: source.isCSV ? labelColumn : nil, training: nil)
@@ -153,16 +170,48 @@ struct Train: ParsableCommand {
         }
 
         var log = MetricsLog()
+        resumed?.checkpoint.history.forEach { log.append($0) }
+        if let resumed, !quiet {
+            print("resuming from \(resume!) after \(resumed.checkpoint.completedEpochs) epochs"
+                  + (resumed.checkpoint.batchesDone > 0 ? " and \(resumed.checkpoint.batchesDone) batches" : ""))
+        }
         var progress = ProgressDisplay(enabled: !quiet, epochs: epochs)
-        let result = try trainer.fit(model, on: training, validation: validation, test: test) { event in
+        let infoForCheckpoints = info
+        let result = try trainer.fit(model, on: training, validation: validation, test: test,
+                                     resumingFrom: resumed?.checkpoint, onEvent: { event in
             switch event {
             case .batchEnded(let batch): progress.batchEnded(batch, batchSize: batchSize)
             case .epochEnded(let report):
                 log.append(report)
                 progress.epochEnded(report)
             }
-        }
+        }, onEpochCheckpoint: { state in
+            guard checkpointEvery > 0, state.completedEpochs % checkpointEvery == 0 else { return }
+            var saved = infoForCheckpoints
+            saved.training = TrainingRecord(data: data, optimizer: optimizer, learningRate: learningRate, batchSize: batchSize,
+                                            seed: seed, stopReason: "checkpoint after epoch \(state.completedEpochs)",
+                                            history: state.history.map(EpochRecord.init))
+            var current = model
+            current.parameters = state.parameters
+            try CheckpointFile(saved: SavedModel(model: current, info: saved), checkpoint: state).write(to: checkpoint)
+        }, shouldStop: { Interruption.requested })
+        if progress.live { print("") }
         print("stopped: \(result.stopReason)")
+        var checkpointInfo = infoForCheckpoints
+        checkpointInfo.training = record(result)
+        let checkpointFile = CheckpointFile(saved: SavedModel(model: result.model, info: checkpointInfo), checkpoint: result.checkpoint)
+        switch result.stopReason {
+        case .interrupted:
+            try checkpointFile.write(to: checkpoint)
+            if let metrics { try log.write(to: metrics) }
+            printError("interrupted: wrote \(checkpoint); continue with: backprop train --resume \(checkpoint) <the same options>")
+            throw ExitCode(130)
+        case .nonFinite:
+            try checkpointFile.write(to: checkpoint)
+            printError("wrote the last finite weights to \(checkpoint)")
+        default:
+            if checkpointEvery > 0 { try checkpointFile.write(to: checkpoint) }
+        }
         let final = trainer.evaluate(result.model, on: training)
         print("training: loss \(format(final.loss))" + (final.accuracy.map { ", accuracy \(percent($0))" } ?? ""))
         if let test, let testSource {
@@ -170,9 +219,7 @@ struct Train: ParsableCommand {
             print("test (\(testSource)\(testData == nil ? ", fresh samples" : "")): loss \(format(evaluation.loss))"
                   + (evaluation.accuracy.map { ", accuracy \(percent($0))" } ?? ""))
         }
-        info.training = TrainingRecord(data: data, optimizer: "\(trainer.optimizer)", learningRate: learningRate,
-                                       batchSize: batchSize, seed: seed, stopReason: "\(result.stopReason)",
-                                       history: result.history.map(EpochRecord.init))
+        info.training = record(result)
         if let output {
             try SavedModel(model: result.model, info: info).write(to: output)
             if !quiet { print("saved model to \(output)") }
@@ -180,6 +227,29 @@ struct Train: ParsableCommand {
         if let metrics { try log.write(to: metrics) }
         if let plot { try AtomicFile.write(Array(TrainingChart(history: result.history).svg.utf8), to: plot) }
         if case .nonFinite = result.stopReason { throw ExitCode.failure }
+    }
+
+    /// The run's settings and history, as stored with the model.
+    private func record(_ result: TrainingResult<Sequential<Float>>) -> TrainingRecord {
+        TrainingRecord(data: data, optimizer: optimizer, learningRate: learningRate, batchSize: batchSize, seed: seed,
+                       stopReason: "\(result.stopReason)", history: result.history.map(EpochRecord.init))
+    }
+
+    /// Checks that a checkpoint belongs to a run with these options.
+    private func checkResumable(_ file: CheckpointFile<Float>, path: String, model: Sequential<Float>) throws {
+        guard let record = file.saved.info.training else {
+            throw DataError.mismatch("\(path) does not record how it was trained, so it cannot be resumed")
+        }
+        let differences = [("--data", record.data, data), ("--optimizer", record.optimizer, optimizer),
+                           ("--learning-rate", "\(record.learningRate)", "\(learningRate)"),
+                           ("--batch-size", "\(record.batchSize)", "\(batchSize)"), ("--seed", "\(record.seed)", "\(seed)")]
+            .filter { $0.1 != $0.2 }
+        if let (flag, stored, given) = differences.first {
+            throw DataError.mismatch("\(path) was trained with \(flag) \(stored), not \(given); pass the original options to resume")
+        }
+        guard file.saved.model.parameters.map(\.shape) == model.parameters.map(\.shape) else {
+            throw DataError.mismatch("\(path) holds a different architecture than --layers \(layers) on this data")
+        }
     }
 
     /// Refuses to replace a file that is not a Backprop model unless `--force` is given.

@@ -1,0 +1,133 @@
+import BackpropCore
+import BackpropNN
+import Foundation
+
+/// A training checkpoint on disk: a model file (readable by `backprop inspect`, `evaluate` and `predict`) plus the
+/// optimizer state, generators, scheduler, history and position needed to resume training exactly.
+///
+/// Extra tensors: `optimizer.<parameter>.<i>` (the optimizer's i-th state tensor) and `best.<parameter>` (early
+/// stopping's best weights). Extra metadata: `checkpoint`, a JSON object with the scalar state.
+public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
+    /// The model, with the checkpoint's current weights, and its description.
+    public var saved: SavedModel<Scalar>
+    /// The training state.
+    public var checkpoint: TrainingCheckpoint<Scalar>
+
+    /// The format identifier of checkpoint files.
+    public static var formatName: String { "backprop.checkpoint.v1" }
+
+    private struct State: Codable {
+        var completedEpochs: Int
+        var batchesDone: Int
+        var steps: [Int]
+        var shuffleGenerator: SeededGenerator
+        var dropoutGenerator: SeededGenerator
+        var scheduler: LearningRateScheduler
+        var history: [EpochReport]
+        var partialEpoch: TrainingCheckpoint<Scalar>.PartialEpoch
+        var bestEpoch: Int?
+        var bestLoss: Double?
+    }
+
+    // Infinities occur legitimately (a scheduler's best loss before the first epoch) and JSON has no literal for them.
+    private static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
+    }
+
+    private static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return decoder
+    }
+
+    /// Pairs a model description with a training state.
+    public init(saved: SavedModel<Scalar>, checkpoint: TrainingCheckpoint<Scalar>) {
+        self.saved = saved
+        self.checkpoint = checkpoint
+    }
+
+    /// Writes the checkpoint atomically.
+    public func write(to path: String) throws {
+        var model = saved.model
+        model.parameters = checkpoint.parameters
+        let base = try Safetensors.decode(try SavedModel(model: model, info: saved.info).encoded(), file: path)
+        var tensors = model.parameterNames.map { (name: $0, entry: base.tensors[$0]!) }
+        for (name, state) in zip(model.parameterNames, checkpoint.optimizerStates) {
+            for (i, tensor) in state.tensors.enumerated() {
+                tensors.append((name: "optimizer.\(name).\(i)", entry: Safetensors.Entry(tensor)))
+            }
+        }
+        if let best = checkpoint.best {
+            for (name, tensor) in zip(model.parameterNames, best.parameters) {
+                tensors.append((name: "best.\(name)", entry: Safetensors.Entry(tensor)))
+            }
+        }
+        let state = State(completedEpochs: checkpoint.completedEpochs, batchesDone: checkpoint.batchesDone,
+                          steps: checkpoint.optimizerStates.map(\.step), shuffleGenerator: checkpoint.shuffleGenerator,
+                          dropoutGenerator: checkpoint.dropoutGenerator, scheduler: checkpoint.scheduler,
+                          history: checkpoint.history, partialEpoch: checkpoint.partialEpoch,
+                          bestEpoch: checkpoint.best?.epoch, bestLoss: checkpoint.best?.loss)
+        var metadata = base.metadata
+        metadata["format"] = SavedModel<Scalar>.formatName
+        metadata["checkpoint_format"] = Self.formatName
+        metadata["checkpoint"] = String(decoding: try Self.encoder.encode(state), as: UTF8.self)
+        try AtomicFile.write(try Safetensors.encode(tensors, metadata: metadata), to: path)
+    }
+
+    /// Reads and validates a checkpoint; every optimizer state tensor must have its parameter's shape.
+    public static func read(from path: String) throws -> CheckpointFile {
+        let bytes = try FileBytes.read(path, limit: 8 << 30)
+        let (tensors, metadata) = try Safetensors.decode(bytes, file: path)
+        guard metadata["checkpoint_format"] == formatName, let json = metadata["checkpoint"] else {
+            throw ModelFileError.incompatible(path, "not a Backprop checkpoint (a model file cannot resume training; use the --checkpoint file)")
+        }
+        let state: State
+        do {
+            state = try Self.decoder.decode(State.self, from: Data(json.utf8))
+        } catch {
+            throw ModelFileError.corrupt(path, "checkpoint state is not valid: \(error)")
+        }
+        // The model part: rebuild from the weights only (the extra tensors are checked below).
+        let names = tensors.keys.filter { !$0.hasPrefix("optimizer.") && !$0.hasPrefix("best.") }
+        let modelOnly = try Safetensors.encode(names.sorted().map { (name: $0, entry: tensors[$0]!) }, metadata: metadata)
+        let saved = try SavedModel<Scalar>.decode(modelOnly, file: path)
+        let parameterNames = saved.model.parameterNames
+        guard state.steps.count == parameterNames.count, state.steps.allSatisfy({ $0 >= 0 }),
+              state.completedEpochs >= 0, state.batchesDone >= 0, state.history.count == state.completedEpochs else {
+            throw ModelFileError.corrupt(path, "checkpoint state does not match the model's \(parameterNames.count) parameters")
+        }
+        let slotCount = tensors.keys.filter { $0.hasPrefix("optimizer.\(parameterNames[0]).") }.count
+        var states: [ParameterState<Scalar>] = []
+        for (index, (name, parameter)) in zip(parameterNames, saved.model.parameters).enumerated() {
+            let slots: [Tensor<Scalar>] = try (0..<slotCount).map { i in
+                guard let entry = tensors["optimizer.\(name).\(i)"], entry.shape == parameter.shape else {
+                    throw ModelFileError.corrupt(path, "optimizer state 'optimizer.\(name).\(i)' is missing or has the wrong shape")
+                }
+                return entry.tensor()
+            }
+            states.append(ParameterState(step: state.steps[index], tensors: slots))
+        }
+        let expected = Set(parameterNames).union(parameterNames.flatMap { name in (0..<slotCount).map { "optimizer.\(name).\($0)" } })
+            .union(state.bestEpoch == nil ? [] : parameterNames.map { "best.\($0)" })
+        if let extra = tensors.keys.sorted().first(where: { !expected.contains($0) }) {
+            throw ModelFileError.corrupt(path, "tensor '\(extra)' is not part of the checkpoint")
+        }
+        var best: BestEpoch<Scalar>?
+        if let epoch = state.bestEpoch, let loss = state.bestLoss {
+            let parameters: [Tensor<Scalar>] = try zip(parameterNames, saved.model.parameters).map { name, parameter in
+                guard let entry = tensors["best.\(name)"], entry.shape == parameter.shape else {
+                    throw ModelFileError.corrupt(path, "best weights 'best.\(name)' are missing or have the wrong shape")
+                }
+                return entry.tensor()
+            }
+            best = BestEpoch(epoch: epoch, loss: loss, parameters: parameters)
+        }
+        let checkpoint = TrainingCheckpoint(
+            completedEpochs: state.completedEpochs, batchesDone: state.batchesDone, parameters: saved.model.parameters,
+            optimizerStates: states, shuffleGenerator: state.shuffleGenerator, dropoutGenerator: state.dropoutGenerator,
+            scheduler: state.scheduler, history: state.history, partialEpoch: state.partialEpoch, best: best)
+        return CheckpointFile(saved: saved, checkpoint: checkpoint)
+    }
+}
