@@ -47,6 +47,30 @@ extension Tensor {
         return targets.map { gradients[ObjectIdentifier($0.node!)] ?? Tensor.zeros(like: $0) }
     }
 
+    /// The backward walk with every intermediate gradient kept: the nodes in the order the walk visited them (right
+    /// to left) and ∂self/∂(each node's value), for inspection and graph export.
+    ///
+    /// - Precondition: `self` holds one element and is tracked.
+    public func backwardTrace() -> (visitOrder: [Node<Scalar>], gradients: [ObjectIdentifier: Tensor]) {
+        precondition(count == 1, "backwardTrace(): the loss must hold one element, its shape is \(shape)")
+        guard let root = node else { preconditionFailure("backwardTrace(): the loss is not tracked") }
+        var gradients: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): Tensor.ones(shape: shape)]
+        let order = Array(Tensor.topologicalOrder(from: root).reversed())
+        for node in order where node.op != .leaf {
+            guard let upstream = gradients[ObjectIdentifier(node)] else { continue }
+            let local = node.op.vectorJacobianProducts(
+                upstream: upstream, inputs: node.inputs, output: node.output, saved: node.saved,
+                needed: node.inputNodes.map { $0 != nil })
+            for (index, inputNode) in node.inputNodes.enumerated() {
+                guard let inputNode, let gradient = local[index] else { continue }
+                let reduced = gradient.summed(toShape: node.inputs[index].shape)
+                let id = ObjectIdentifier(inputNode)
+                gradients[id] = gradients[id].map { $0 + reduced } ?? reduced
+            }
+        }
+        return (order, gradients)
+    }
+
     /// The nodes reachable from `root`, each after all of its inputs (iterative depth-first post-order).
     public static func topologicalOrder(from root: Node<Scalar>) -> [Node<Scalar>] {
         var order: [Node<Scalar>] = []

@@ -121,3 +121,60 @@ extension Tensor {
         return result
     }
 }
+
+extension Op {
+    /// The derivative rule of this op as a formula, printed by `backprop rules`. Kept beside the rules above so
+    /// the two are reviewed together; the switch is exhaustive, so a new op cannot be added without its formula.
+    public var derivativeFormula: String {
+        switch self {
+        case .leaf: "a graph input: its gradient is the result"
+        case .negate: "∂(−x)/∂x = −1"
+        case .exp: "exp′(x) = exp(x)  (reuses the output)"
+        case .log: "log′(x) = 1/x"
+        case .sqrt: "√′(x) = 1/(2√x)  (reuses the output)"
+        case .abs: "|x|′ = sign(x)"
+        case .square: "(x²)′ = 2x"
+        case .reciprocal: "(1/x)′ = −1/x²"
+        case .power: "(xᵖ)′ = p·xᵖ⁻¹"
+        case .tanh: "tanh′(x) = 1 − tanh²(x)  (reuses the output)"
+        case .sigmoid: "σ′(x) = σ(x)(1 − σ(x))  (reuses the output)"
+        case .relu: "ReLU′(x) = 1[x > 0]"
+        case .softplus: "softplus′(x) = σ(x)"
+        case .gelu: "GELU′(x) = Φ(x) + x·φ(x)"
+        case .leakyReLU: "leakyReLU′(x) = 1 if x > 0 else slope"
+        case .elu: "ELU′(x) = 1 if x > 0 else α·eˣ"
+        case .clamp: "clamp′(x) = 1[lower < x < upper]"
+        case .add: "∂(a+b)/∂a = 1, ∂(a+b)/∂b = 1  (broadcast gradients summed back)"
+        case .subtract: "∂(a−b)/∂a = 1, ∂(a−b)/∂b = −1"
+        case .multiply: "∂(a⊙b)/∂a = b, ∂(a⊙b)/∂b = a"
+        case .divide: "∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b²"
+        case .select: "select(m, a, b): g·m to a, g·(1 − m) to b"
+        case .matmul: "C = AB: ∂J/∂A = G·Bᵀ, ∂J/∂B = Aᵀ·G  (so ∂J/∂W = δ·aᵀ for z = W·a)"
+        case .batchedMatmul: "per batch entry: ∂J/∂A = G·Bᵀ, ∂J/∂B = Aᵀ·G"
+        case .sum: "∂(Σx)/∂x = 1, the gradient broadcast back over the summed axes"
+        case .mean: "∂(mean x)/∂x = 1/n, broadcast back"
+        case .max: "∂(max x)/∂x = 1 at the maximum (shared equally by ties), 0 elsewhere"
+        case .reshape: "the gradient reshaped back"
+        case .broadcast: "the gradient summed over the broadcast dimensions"
+        case .transpose: "the gradient transposed back (inverse permutation)"
+        case .gatherRows: "the gradient rows added back at the gathered indices"
+        case .sliceRows: "the gradient placed back in the sliced rows, zeros elsewhere"
+        case .concatenate: "the gradient split back into the pieces"
+        case .softmax: "∂J/∂x = y ⊙ (g − Σ g⊙y)  with y = softmax(x)"
+        case .logSoftmax: "∂J/∂x = g − softmax(x)·Σg"
+        case .logSumExp: "∂ logΣexp(x)/∂x = softmax(x)"
+        case .softmaxCrossEntropy: "softmax + cross-entropy on logits z: ∂J/∂z = ŷ − y  (÷ batch when averaged)"
+        }
+    }
+
+    /// One representative of every op, in table order (for printing the rules).
+    public static var catalog: [Op] {
+        [.leaf, .negate, .exp, .log, .sqrt, .abs, .square, .reciprocal, .power(exponent: 2), .tanh, .sigmoid, .relu,
+         .softplus, .gelu, .leakyReLU(slope: 0.01), .elu(alpha: 1), .clamp(lower: 0, upper: 1), .add, .subtract,
+         .multiply, .divide, .select, .matmul(transposeA: false, transposeB: false), .batchedMatmul,
+         .sum(axes: [0], keepingDimensions: false), .mean(axes: [0], keepingDimensions: false),
+         .max(axis: 0, keepingDimensions: false), .reshape, .broadcast, .transpose(permutation: [1, 0]),
+         .gatherRows(indices: []), .sliceRows(0..<1), .concatenate(axis: 0), .softmax(axis: -1), .logSoftmax(axis: -1),
+         .logSumExp(axis: -1, keepingDimensions: false), .softmaxCrossEntropy(averaged: true)]
+    }
+}

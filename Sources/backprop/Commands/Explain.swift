@@ -1,0 +1,122 @@
+import ArgumentParser
+import BackpropCore
+import BackpropData
+import BackpropNN
+
+/// `backprop explain`: one backpropagation step on one sample, printed in the textbook's notation.
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show one forward pass, backward pass and update, layer by layer, with every number.",
+        discussion: """
+            Without --model, uses the 2-2-2 sigmoid network of the classic worked example with the ½-squared-error \
+            loss. Every number comes from the engine that trains. The JSON form (--format json) is stable: see \
+            the README's "Watch backprop work" section.
+            """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, markdown, json }
+
+    @Option(help: "A model file from `backprop train --output` (default: the built-in 2-2-2 example).")
+    var model: String?
+
+    @Option(help: "The input sample, comma-separated (default: the example's 0.05,0.10).")
+    var input: String?
+
+    @Option(help: "The target: comma-separated values, or a class name for a classification model.")
+    var target: String?
+
+    @Option(help: "Learning rate η of the gradient-descent update.")
+    var learningRate = 0.5
+
+    @Option(help: "Repeat the step this many times and show the loss falling.")
+    var steps = 1
+
+    @Option(help: "Output format: text, markdown or json.")
+    var format: Format = .text
+
+    @Flag(help: "Print every value of wide layers instead of a summary.")
+    var full = false
+
+    @Option(help: "Also write the computation graph of the step (Graphviz DOT) to this file.")
+    var graph: String?
+
+    func validate() throws {
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive, got \(learningRate)") }
+    }
+
+    func run() throws {
+        var (network, x, y, loss) = try setup()
+        let first = BackpropTrace(model: network, input: x, target: y, loss: loss, learningRate: learningRate)
+        var losses = [first.loss]
+        network = first.updatedModel
+        for _ in 1..<steps {
+            let trace = BackpropTrace(model: network, input: x, target: y, loss: loss, learningRate: learningRate)
+            losses.append(trace.loss)
+            network = trace.updatedModel
+        }
+        let renderer = ExplainRenderer(trace: first, losses: losses, full: full)
+        switch format {
+        case .text: print(renderer.text(markdown: false), terminator: "")
+        case .markdown: print(renderer.text(markdown: true), terminator: "")
+        case .json: print(renderer.json)
+        }
+        if let graph { try writeGraph(model: first, to: graph) }
+    }
+
+    private func writeGraph(model trace: BackpropTrace<Double>, to path: String) throws {
+        var tracked = trace.updatedModel
+        var original = tracked
+        original.parameters = trace.layers.flatMap { [$0.weight, $0.bias] }
+        tracked = original
+        let leaves = original.parameters.map { $0.requiringGradient() }
+        tracked.parameters = leaves
+        let output = tracked(trace.input)
+        let loss = trace.lossFunction(output, .values(trace.target), reduction: .sum)
+        var names: [ObjectIdentifier: String] = [:]
+        for (i, leaf) in leaves.enumerated() {
+            let layer = i / 2 + 1
+            names[ObjectIdentifier(leaf.graphNode!)] = i % 2 == 0 ? "W\(superscript(layer))" : "b\(superscript(layer))"
+        }
+        try AtomicFileWriter.write(GraphExport.dot(loss: loss, names: names), to: path)
+    }
+
+    private func setup() throws -> (Sequential<Double>, Tensor<Double>, Tensor<Double>, Loss) {
+        guard let model else {
+            let example = Sequential<Double>.workedExample
+            let x = try input.map { try parse($0, "--input", count: 2) } ?? example.input
+            let y = try target.map { try parse($0, "--target", count: 2) } ?? example.target
+            return (example.model, x, y, .halfSquaredError)
+        }
+        let saved = try SavedModel<Double>.read(from: model)
+        let inputs = saved.model.requiredInputSize ?? 0
+        let outputs = saved.model.producedOutputSize ?? 0
+        guard let input else { throw ValidationError("--input is required with --model (\(inputs) comma-separated values)") }
+        guard let target else { throw ValidationError("--target is required with --model") }
+        let raw = try parse(input, "--input", count: inputs)
+        let x = try saved.info.preprocessing.apply(to: raw)
+        let y: Tensor<Double>
+        if let classes = saved.info.classNames {
+            guard let label = classes.firstIndex(of: target) else {
+                throw ValidationError("--target '\(target)' is not one of the model's classes (\(classes.joined(separator: ", ")))")
+            }
+            y = outputs == 1 ? Tensor([[Double(label)]]) : Tensor.oneHot(labels: [label], classCount: outputs)
+        } else {
+            y = try parse(target, "--target", count: outputs)
+        }
+        return (saved.model, x, y, Loss(name: saved.info.loss) ?? .halfSquaredError)
+    }
+
+    private func parse(_ text: String, _ flag: String, count: Int) throws -> Tensor<Double> {
+        let values = text.split(separator: ",").map { Double($0.filter { $0 != " " }) }
+        guard values.count == count, values.allSatisfy({ $0?.isFinite == true }) else {
+            throw ValidationError("\(flag) needs \(count) comma-separated numbers, got '\(text)'")
+        }
+        return Tensor(shape: [1, count], elements: values.map { $0! })
+    }
+}
+
+/// ℓ as a superscript in parentheses: ⁽¹⁾.
+func superscript(_ n: Int) -> String {
+    let digits: [Character] = ["⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"]
+    return "⁽" + String(String(n).map { digits[Int(String($0))!] }) + "⁾"
+}
