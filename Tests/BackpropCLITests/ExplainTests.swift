@@ -95,3 +95,20 @@ struct ExplainTests {
         #expect(result.output.contains("ReLU′(x) = 1[x > 0]"))
     }
 }
+
+@Suite("backprop gradcheck and gradients")
+struct GradientCommandTests {
+    let tool = CommandRunner.backprop
+
+    @Test func gradcheckPassesAndGradientsAreWritten() throws {
+        let dir = CommandRunner.temporaryDirectory("gradcheck")
+        _ = CommandRunner.run([tool, "train", "--data", "builtin:moons", "--layers", "8", "--activation", "tanh", "--epochs", "2", "--output", "m.safetensors", "--quiet"], in: dir)
+        let check = CommandRunner.run([tool, "gradcheck", "--model", "m.safetensors", "--data", "builtin:moons", "--samples", "5"], in: dir)
+        #expect(check.status == 0, "\(check.output)\(check.errorOutput)")
+        #expect(check.output.contains("0.weight: 16 elements") && check.output.hasSuffix("PASS\n"))
+        let written = CommandRunner.run([tool, "gradients", "--model", "m.safetensors", "--data", "builtin:moons", "--output", "g.safetensors"], in: dir)
+        #expect(written.status == 0, "\(written.errorOutput)")
+        let bytes = Array(CommandRunner.readText(dir + "/g.safetensors").utf8)
+        #expect(!bytes.isEmpty)
+    }
+}

@@ -19,18 +19,25 @@ public enum GradientCheck {
     /// - Parameters:
     ///   - inputs: the point to check at; every element is perturbed in turn.
     ///   - step: the finite-difference step h.
+    ///   - elementLimit: check at most this many elements of each input, chosen at random with `seed` (all when
+    ///     `nil`); large models are checked on a sample.
     ///   - function: a scalar function of the inputs, built from tensor operations.
     public static func run(
-        at inputs: [Tensor<Double>], step: Double = 1e-5, _ function: ([Tensor<Double>]) -> Tensor<Double>
+        at inputs: [Tensor<Double>], step: Double = 1e-5, elementLimit: Int? = nil, seed: UInt64 = 0,
+        _ function: ([Tensor<Double>]) -> Tensor<Double>
     ) -> GradientCheckReport {
         let tracked = inputs.map { $0.requiringGradient() }
         let output = function(tracked)
         precondition(output.count == 1, "GradientCheck: the function must return one value, it returned shape \(output.shape)")
         let analytic = output.gradients(withRespectTo: tracked)
         var reports: [GradientCheckReport.Input] = []
+        var generator = SeededGenerator(seed: seed)
         for (index, input) in inputs.enumerated() {
             var worst = GradientCheckReport.Input(index: index, shape: input.shape)
-            for element in 0..<input.count {
+            let elements = elementLimit.map { $0 < input.count ? Array(generator.permutation(of: input.count).prefix($0)) : nil }
+                ?? nil
+            worst.checkedElements = elements?.count ?? input.count
+            for element in elements ?? Array(0..<input.count) {
                 var probe = inputs.map(\.detached)
                 let original = input.withUnsafePointer { $0[element] }
                 probe[index].withUnsafeMutablePointer { $0[element] = original + step }
@@ -55,6 +62,8 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
         public var index: Int
         /// The input's shape.
         public var shape: [Int]
+        /// How many of its elements were checked.
+        public var checkedElements: Int = 0
         /// The largest |analytic − numeric| over the elements.
         public var maxAbsoluteError: Double = 0
         /// The largest scaled error (see ``GradientCheck``) over the elements.

@@ -26,6 +26,16 @@ public struct ParameterHealth: Sendable, Equatable, Codable {
     public var gradientNorm: Double
     /// ‖θ‖ at the end of the epoch.
     public var weightNorm: Double
+    /// ‖Δθ‖ / ‖θ‖ over the epoch: how much the epoch's updates changed the parameter, relative to its size.
+    public var updateRatio: Double
+
+    /// Creates a record.
+    public init(name: String, gradientNorm: Double, weightNorm: Double, updateRatio: Double) {
+        self.name = name
+        self.gradientNorm = gradientNorm
+        self.weightNorm = weightNorm
+        self.updateRatio = updateRatio
+    }
 }
 
 /// What happened in one epoch.
@@ -50,6 +60,22 @@ public struct EpochReport: Sendable, Equatable, Codable {
     public var seconds: Double
     /// Per-parameter gradient and weight norms.
     public var parameterHealth: [ParameterHealth]
+
+    /// Creates a report.
+    public init(epoch: Int, trainingLoss: Double, trainingAccuracy: Double?, validationLoss: Double?,
+                validationAccuracy: Double?, testLoss: Double?, testAccuracy: Double?, learningRate: Double,
+                seconds: Double, parameterHealth: [ParameterHealth]) {
+        self.epoch = epoch
+        self.trainingLoss = trainingLoss
+        self.trainingAccuracy = trainingAccuracy
+        self.validationLoss = validationLoss
+        self.validationAccuracy = validationAccuracy
+        self.testLoss = testLoss
+        self.testAccuracy = testAccuracy
+        self.learningRate = learningRate
+        self.seconds = seconds
+        self.parameterHealth = parameterHealth
+    }
 }
 
 /// Why training ended. Its description is the sentence printed to the user.

@@ -21,6 +21,8 @@ struct TrainingSession<Model: Layer> {
     var history: [EpochReport]
     var batchesDone: Int
     var partial: TrainingCheckpoint<Model.Scalar>.PartialEpoch
+    /// The parameters at the start of the current epoch (for the update ratio).
+    var epochStartParameters: [Tensor<Model.Scalar>] = []
     /// Weights whose loss and gradient were finite, restored if a later step produces non-finite weights.
     var lastFiniteParameters: [Tensor<Model.Scalar>]
 
@@ -77,6 +79,7 @@ struct TrainingSession<Model: Layer> {
         if partial.gradientNormSums.count != parameters.count {
             partial.gradientNormSums = [Double](repeating: 0, count: parameters.count)
         }
+        if batchesDone == 0 || epochStartParameters.count != parameters.count { epochStartParameters = parameters.map { $0 + 0 } }
         while batchesDone < batchCount {
             let batch = batchesDone
             let indices = Array(order[(batch * trainer.batchSize)..<Swift.min((batch + 1) * trainer.batchSize, data.count)])
@@ -112,7 +115,8 @@ struct TrainingSession<Model: Layer> {
         }
         let health = parameters.indices.map { i in
             ParameterHealth(name: names[i], gradientNorm: partial.gradientNormSums[i] / Double(batchCount),
-                            weightNorm: Double(parameters[i].norm))
+                            weightNorm: Double(parameters[i].norm),
+                            updateRatio: Double((parameters[i] - epochStartParameters[i]).norm) / Swift.max(Double(epochStartParameters[i].norm), 1e-12))
         }
         let n = Double(data.count)
         let report = EpochReport(

@@ -94,6 +94,9 @@ struct Train: ParsableCommand {
     @Option(help: "Write an SVG chart of loss and accuracy per epoch to this file.")
     var plot: String?
 
+    @Flag(help: "After every epoch, print each layer's gradient norm ‖∂J/∂W‖, weight norm ‖W‖, update ratio ‖ΔW‖/‖W‖ and fraction of dead ReLU units.")
+    var gradientReport = false
+
     @Flag(help: "Print only the final result.")
     var quiet = false
 
@@ -176,6 +179,8 @@ struct Train: ParsableCommand {
                   + (resumed.checkpoint.batchesDone > 0 ? " and \(resumed.checkpoint.batchesDone) batches" : ""))
         }
         var progress = ProgressDisplay(enabled: !quiet, epochs: epochs)
+        var monitor = GradientHealthMonitor()
+        let probe = training.batch(at: Array(0..<Swift.min(512, training.count))).inputs
         let infoForCheckpoints = info
         let result = try trainer.fit(model, on: training, validation: validation, test: test,
                                      resumingFrom: resumed?.checkpoint, onEvent: { event in
@@ -184,8 +189,14 @@ struct Train: ParsableCommand {
             case .epochEnded(let report):
                 log.append(report)
                 progress.epochEnded(report)
+                if !quiet { monitor.observe(report).forEach { printError($0.description) } }
             }
         }, onEpochCheckpoint: { state in
+            if gradientReport && !quiet {
+                var current = model
+                current.parameters = state.parameters
+                print(GradientReport(report: state.history.last!, deadUnits: current.deadUnitFractions(on: probe), model: current).text)
+            }
             guard checkpointEvery > 0, state.completedEpochs % checkpointEvery == 0 else { return }
             var saved = infoForCheckpoints
             saved.training = TrainingRecord(data: data, optimizer: optimizer, learningRate: learningRate, batchSize: batchSize,

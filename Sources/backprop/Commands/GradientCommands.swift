@@ -1,0 +1,73 @@
+import ArgumentParser
+import BackpropCore
+import BackpropData
+import BackpropNN
+
+/// `backprop gradcheck`: the finite-difference check on a real model and its loss.
+struct Gradcheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gradcheck",
+        abstract: "Check a saved model's gradients against central finite differences in Float64.")
+
+    @OptionGroup var options: ModelAndDataOptions
+
+    @Option(help: "How many samples of the data the loss is computed on.")
+    var samples = 8
+
+    @Option(help: "How many elements of each parameter to check (a seeded random sample).")
+    var elements = 20
+
+    @Option(help: "The largest relative error that passes.")
+    var tolerance = 1e-6
+
+    func run() throws {
+        let (saved, prepared) = try options.loadDouble()
+        let n = Swift.min(samples, prepared.data.count)
+        guard n > 0 else { throw ValidationError("--samples must be positive") }
+        let (x, targets) = prepared.data.batch(at: Array(0..<n))
+        let loss = Loss(name: saved.info.loss) ?? .halfSquaredError
+        let results = ModelGradients.check(saved.model, loss: loss, inputs: x, targets: targets, elementsPerParameter: elements)
+        print("gradient check of \(options.model) on \(n) samples of \(options.data) (\(loss), Float64, tolerance \(tolerance))")
+        var failed = false
+        for (name, report) in results {
+            let pass = report.maxRelativeError < tolerance
+            failed = failed || !pass
+            print("  \(name): \(report.checkedElements) elements, max relative error \(report.maxRelativeError)  \(pass ? "PASS" : "FAIL")")
+        }
+        print(failed ? "FAIL" : "PASS")
+        if failed { throw ExitCode.failure }
+    }
+}
+
+/// `backprop gradients`: ∂J/∂θ of the mean loss, written as safetensors for comparison with other frameworks.
+struct Gradients: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write ∂J/∂θ of the mean loss over the data for every parameter (safetensors, named like the weights).")
+
+    @OptionGroup var options: ModelAndDataOptions
+
+    @Option(help: "The file to write.")
+    var output: String
+
+    func run() throws {
+        let (saved, prepared) = try options.loadDouble()
+        let loss = Loss(name: saved.info.loss) ?? .halfSquaredError
+        let gradients = ModelGradients.meanLossGradients(of: saved.model, loss: loss, on: prepared.data)
+        let tensors = zip(saved.model.parameterNames, gradients).map { (name: $0, entry: Safetensors.Entry($1)) }
+        try AtomicFile.write(try Safetensors.encode(tensors, metadata: ["loss": "\(loss)", "samples": "\(prepared.data.count)"]), to: output)
+        print("wrote ∂J/∂θ of the mean \(loss) over \(prepared.data.count) samples to \(output)")
+    }
+}
+
+extension ModelAndDataOptions {
+    /// The model and data in Float64, for exact gradient work.
+    func loadDouble() throws -> (SavedModel<Double>, PreparedData<Double>) {
+        let saved = try SavedModel<Double>.read(from: model)
+        let column = LabelColumn(parsing: labelColumn ?? saved.info.labelColumn ?? "-1")
+        let prepared: PreparedData<Double> = try DataSource(parsing: data).prepare(for: saved.info, split: .test, seed: seed, labelColumn: column)
+        if let inputs = saved.model.requiredInputSize, inputs != prepared.data.featureCount {
+            throw DataError.mismatch("\(data) has \(prepared.data.featureCount) features per sample, the model in \(model) takes \(inputs)")
+        }
+        return (saved, prepared)
+    }
+}
