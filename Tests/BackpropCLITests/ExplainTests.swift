@@ -110,5 +110,7 @@ struct GradientCommandTests {
         #expect(written.status == 0, "\(written.errorOutput)")
         let bytes = Array(CommandRunner.readText(dir + "/g.safetensors").utf8)
         #expect(!bytes.isEmpty)
+        let during = CommandRunner.run([tool, "train", "--data", "builtin:moons", "--epochs", "2", "--gradcheck-every", "1"], in: dir)
+        #expect(during.status == 0 && during.output.contains("gradient check after epoch 2: PASS"))
     }
 }

@@ -94,6 +94,9 @@ struct Train: ParsableCommand {
     @Option(help: "Write an SVG chart of loss and accuracy per epoch to this file.")
     var plot: String?
 
+    @Option(help: "Every N epochs, check the gradients of sampled parameters against finite differences (Float64) and stop if the check fails.")
+    var gradcheckEvery = 0
+
     @Flag(help: "After every epoch, print each layer's gradient norm ‖∂J/∂W‖, weight norm ‖W‖, update ratio ‖ΔW‖/‖W‖ and fraction of dead ReLU units.")
     var gradientReport = false
 
@@ -106,6 +109,7 @@ struct Train: ParsableCommand {
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number, got \(learningRate)") }
         guard (0..<1).contains(validationSplit) else { throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)") }
         guard patience > 0 else { throw ValidationError("--patience must be positive, got \(patience)") }
+        guard gradcheckEvery >= 0 else { throw ValidationError("--gradcheck-every must not be negative, got \(gradcheckEvery)") }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must not be negative, got \(checkpointEvery)") }
         guard weightDecay >= 0 else { throw ValidationError("--weight-decay must not be negative, got \(weightDecay)") }
         if let clipNorm, !(clipNorm > 0) { throw ValidationError("--clip-norm must be positive, got \(clipNorm)") }
@@ -192,6 +196,9 @@ struct Train: ParsableCommand {
                 if !quiet { monitor.observe(report).forEach { printError($0.description) } }
             }
         }, onEpochCheckpoint: { state in
+            if gradcheckEvery > 0 && state.completedEpochs % gradcheckEvery == 0 {
+                try checkGradients(of: model, parameters: state.parameters, on: training, loss: lossFunction, epoch: state.completedEpochs)
+            }
             if gradientReport && !quiet {
                 var current = model
                 current.parameters = state.parameters
@@ -238,6 +245,26 @@ struct Train: ParsableCommand {
         if let metrics { try log.write(to: metrics) }
         if let plot { try AtomicFile.write(Array(TrainingChart(history: result.history).svg.utf8), to: plot) }
         if case .nonFinite = result.stopReason { throw ExitCode.failure }
+    }
+
+    /// Runs the Float64 finite-difference check on the current weights and a few training samples.
+    private func checkGradients(of model: Sequential<Float>, parameters: [Tensor<Float>], on data: AnyTrainingData<Float>,
+                                loss: Loss, epoch: Int) throws {
+        var exact = try ModelArchitecture(model).build(file: "model") as Sequential<Double>
+        exact.parameters = parameters.map { $0.converted(to: Double.self) }
+        let (x, targets) = data.batch(at: Array(0..<Swift.min(8, data.count)))
+        let wide: Targets<Double> = switch targets {
+        case .classes(let labels): .classes(labels)
+        case .values(let values): .values(values.converted(to: Double.self))
+        }
+        let results = ModelGradients.check(exact, loss: loss, inputs: x.converted(to: Double.self), targets: wide,
+                                           elementsPerParameter: 5, seed: UInt64(epoch))
+        if let failing = results.first(where: { !($0.report.maxRelativeError < 1e-6) }) {
+            throw DataError.mismatch("gradient check failed after epoch \(epoch): \(failing.name) has relative error \(failing.report.maxRelativeError) (threshold 1e-6)")
+        }
+        if !quiet, let worst = results.max(by: { $0.report.maxRelativeError < $1.report.maxRelativeError }) {
+            print("  gradient check after epoch \(epoch): PASS (max relative error \(worst.report.maxRelativeError) in \(worst.name))")
+        }
     }
 
     /// The run's settings and history, as stored with the model.
