@@ -46,6 +46,7 @@ struct Info: ParsableCommand {
     func run() {
         print("backprop \(Backprop.version)")
         print("kernels: \(KernelBackend.preferred)")
+        if let hint = KernelBackend.preferred.performanceHint { print("hint: \(hint)") }
     }
 }
 

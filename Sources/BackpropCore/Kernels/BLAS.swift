@@ -20,10 +20,13 @@ final class BLAS: @unchecked Sendable {
         Int32, Int32, Int32, Int32, Int32, Int32, Double, UnsafePointer<Double>?, Int32,
         UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32) -> Void
     typealias SetThreads = @convention(c) (Int32) -> Void
+    typealias CoreName = @convention(c) () -> UnsafePointer<CChar>?
 
     let backend: KernelBackend
     /// Where the library was found (a file name or framework).
     let location: String
+    /// The CPU kernel family OpenBLAS chose (e.g. `SkylakeX`, `Haswell`, `Prescott`), when it reports one.
+    let coreName: String?
     private let sgemmFunction: SGEMM
     private let dgemmFunction: DGEMM
     private let setThreadsFunction: SetThreads?
@@ -31,10 +34,11 @@ final class BLAS: @unchecked Sendable {
     /// The loaded library, or `nil` when none is available.
     static let library: BLAS? = load()
 
-    private init(backend: KernelBackend, location: String, sgemm: @escaping SGEMM, dgemm: @escaping DGEMM,
-                 setThreads: SetThreads?) {
+    private init(backend: KernelBackend, location: String, coreName: String? = nil, sgemm: @escaping SGEMM,
+                 dgemm: @escaping DGEMM, setThreads: SetThreads?) {
         self.backend = backend
         self.location = location
+        self.coreName = coreName
         sgemmFunction = sgemm
         dgemmFunction = dgemm
         setThreadsFunction = setThreads
@@ -57,8 +61,9 @@ final class BLAS: @unchecked Sendable {
                 continue
             }
             let threads = dlsym(handle, "openblas_set_num_threads")
+            let core = dlsym(handle, "openblas_get_corename").flatMap { unsafeBitCast($0, to: CoreName.self)() }
             return BLAS(
-                backend: .openBLAS, location: name,
+                backend: .openBLAS, location: name, coreName: core.map { String(cString: $0) },
                 sgemm: unsafeBitCast(s, to: SGEMM.self), dgemm: unsafeBitCast(d, to: DGEMM.self),
                 setThreads: threads.map { unsafeBitCast($0, to: SetThreads.self) })
         }

@@ -54,10 +54,21 @@ public enum KernelBackend: String, Sendable, Hashable, CustomStringConvertible {
         return BLAS.library?.backend ?? .portable
     }()
 
+    /// A hint when the backend runs below this machine's speed, e.g. OpenBLAS falling back to generic kernels on a
+    /// processor it does not recognise; `nil` when there is nothing to suggest.
+    public var performanceHint: String? {
+        guard self == .openBLAS, let core = BLAS.library?.coreName?.lowercased(), core == "prescott" || core == "core2" else {
+            return nil
+        }
+        return "this OpenBLAS does not recognise the processor and uses its generic \(core) kernels; if the CPU has "
+            + "AVX-512 or AVX2, setting OPENBLAS_CORETYPE=SkylakeX (or Haswell) before starting makes matrix products "
+            + "several times faster"
+    }
+
     public var description: String {
         switch self {
         case .accelerate: "Accelerate"
-        case .openBLAS: BLAS.library.map { "OpenBLAS (\($0.location))" } ?? "OpenBLAS"
+        case .openBLAS: BLAS.library.map { "OpenBLAS (\($0.location)\($0.coreName.map { ", \($0) kernels" } ?? ""))" } ?? "OpenBLAS"
         case .portable: "portable Swift kernel"
         }
     }
