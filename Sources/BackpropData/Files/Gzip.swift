@@ -1,9 +1,9 @@
 import CZlib
 
 /// Decompresses gzip data with zlib, refusing output larger than a limit.
-enum Gzip {
+public enum Gzip {
     /// Whether `bytes` start with the gzip magic number.
-    static func isCompressed(_ bytes: [UInt8]) -> Bool {
+    public static func isCompressed(_ bytes: [UInt8]) -> Bool {
         bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
     }
 
@@ -11,7 +11,7 @@ enum Gzip {
     ///
     /// - Throws: ``DataError/corrupt(_:reason:)`` for a damaged or truncated stream, and
     ///   ``DataError/tooLarge(_:bytes:limit:)`` when the output would exceed `limit` bytes.
-    static func decompress(_ input: [UInt8], file: String, limit: Int) throws -> [UInt8] {
+    public static func decompress(_ input: [UInt8], file: String, limit: Int) throws -> [UInt8] {
         var stream = z_stream()
         // 15 + 32: a 32 KiB window, and accept gzip or zlib headers.
         guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
