@@ -71,6 +71,9 @@ struct ModelFileTests {
         #expect(reason(file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}"#, data: [UInt8](repeating: 0, count: 8))).contains("overlaps"))
         #expect(reason(file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: [UInt8](repeating: 0, count: 8))).contains("belong to no tensor"))
         #expect(reason(file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0])).contains("not a Backprop model"))
+        #expect(reason(file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0])).contains("tensor 'a' appears twice"))
+        // A key that appears in a nested object and at the top level is not a duplicate.
+        #expect(!reason(file(header: #"{"__metadata__":{"a":"x"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0])).contains("twice"))
     }
 
     @Test func rejectsModelsThatDoNotAddUp() throws {

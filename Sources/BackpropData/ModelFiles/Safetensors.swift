@@ -95,6 +95,10 @@ public enum Safetensors {
         guard let header = object as? [String: Any] else {
             throw ModelFileError.corrupt(file, "header is not a JSON object")
         }
+        // JSON parsers keep one of two equal keys silently; a file naming a tensor twice is ambiguous, so refuse it.
+        if let duplicate = duplicateTopLevelKey(in: data[8..<headerEnd]) {
+            throw ModelFileError.corrupt(file, "tensor '\(duplicate)' appears twice in the header")
+        }
         var metadata: [String: String] = [:]
         if let raw = header["__metadata__"] {
             guard let strings = raw as? [String: String] else {
@@ -150,6 +154,42 @@ public enum Safetensors {
             throw ModelFileError.corrupt(file, "bytes \(position)..<\(dataSize) of the data section belong to no tensor")
         }
         return (tensors, metadata)
+    }
+
+    /// The first key that occurs twice at the top level of a JSON object (the JSON is already known to be valid).
+    static func duplicateTopLevelKey(in json: ArraySlice<UInt8>) -> String? {
+        var seen: Set<[UInt8]> = []
+        var depth = 0
+        var index = json.startIndex
+        var expectingKey = false
+        while index < json.endIndex {
+            let byte = json[index]
+            switch byte {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                expectingKey = depth == 1 && byte == UInt8(ascii: "{")
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+            case UInt8(ascii: ","):
+                expectingKey = depth == 1
+            case UInt8(ascii: "\""):
+                // Scan the string, honouring escapes.
+                var end = index + 1
+                while end < json.endIndex && json[end] != UInt8(ascii: "\"") {
+                    end += json[end] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                if expectingKey && depth == 1 {
+                    let key = Array(json[(index + 1)..<Swift.min(end, json.endIndex)])
+                    if !seen.insert(key).inserted { return String(decoding: key, as: UTF8.self) }
+                    expectingKey = false
+                }
+                index = end
+            default:
+                break
+            }
+            index += 1
+        }
+        return nil
     }
 
     private static func integer(_ value: Any, file: String, what: String) throws -> Int {
