@@ -64,9 +64,8 @@ public enum CommandRunner {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        let previous = getcwd(nil, 0)
-        defer { if let previous { chdir(previous); free(previous) } }
-        chdir(directory)
+        // The child changes directory itself (through sh): a chdir here would race with tests running in parallel.
+        let arguments = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory] + arguments
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         // Start the program as a shell would: no blocked signals, default dispositions.
