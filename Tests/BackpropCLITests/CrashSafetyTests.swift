@@ -41,7 +41,7 @@ struct CrashSafetyTests {
     @Test func everyTruncationIsADescriptiveError() throws {
         let dir = CommandRunner.temporaryDirectory("truncate")
         _ = CommandRunner.run([tool, "train", "--data", "builtin:xor", "--layers", "3", "--epochs", "1", "--output", "m.safetensors", "--quiet"], in: dir)
-        let original = try FileBytesForTests.read(dir + "/m.safetensors")
+        let original = try #require(CommandRunner.readBytes(dir + "/m.safetensors"))
         #expect(!original.isEmpty)
         _ = try SavedModel<Float>.decode(original, file: "m")
         for length in 0..<original.count {
@@ -67,21 +67,5 @@ struct CrashSafetyTests {
         var invalidUTF8 = file("{\"a\":1}")
         invalidUTF8[10] = 0xFF
         #expect(throws: ModelFileError.self) { try SavedModel<Float>.decode(invalidUTF8, file: "utf8") }
-    }
-}
-
-/// Reads a file's bytes (the test target has no Foundation file APIs in scope).
-enum FileBytesForTests {
-    static func read(_ path: String) throws -> [UInt8] {
-        guard let file = fopen(path, "rb") else { throw DataError.unreadable(path, reason: "cannot open") }
-        defer { fclose(file) }
-        var result: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, file)
-            if n == 0 { break }
-            result += buffer[0..<n]
-        }
-        return result
     }
 }

@@ -1,6 +1,7 @@
 import BackpropCore
 import BackpropData
 import BackpropNN
+import BackpropTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -47,14 +48,14 @@ struct IDXTests {
         defer { _ = system_rm(directory) }
         let raw = Self.header([3]) + [7, 8, 9]
         let rawPath = directory + "/labels.idx"
-        try write(raw, to: rawPath)
+        CommandRunner.writeBytes(raw, to: rawPath)
         #expect(try IDXArray(contentsOf: rawPath).bytes == [7, 8, 9])
         // gzip of the same bytes, made by the system's gzip.
         #expect(system_gzip(rawPath) == 0)
         #expect(try IDXArray(contentsOf: rawPath + ".gz").bytes == [7, 8, 9])
         // Truncating the compressed stream is a descriptive error, not a crash.
-        let compressed = try Array(readAll(rawPath + ".gz"))
-        try write(Array(compressed.prefix(compressed.count - 10)), to: directory + "/cut.gz")
+        let compressed = try #require(CommandRunner.readBytes(rawPath + ".gz"))
+        CommandRunner.writeBytes(Array(compressed.prefix(compressed.count - 10)), to: directory + "/cut.gz")
         #expect(throws: DataError.self) { try IDXArray(contentsOf: directory + "/cut.gz") }
         #expect(throws: DataError.unreadable(directory + "/absent", reason: "No such file or directory")) {
             try IDXArray(contentsOf: directory + "/absent")
@@ -83,34 +84,5 @@ struct BuiltinDatasetTests {
     }
 }
 
-func write(_ bytes: [UInt8], to path: String) throws {
-    guard let file = fopen(path, "wb") else { throw DataError.unreadable(path, reason: "cannot create") }
-    defer { fclose(file) }
-    _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, bytes.count, file) }
-}
-
-func readAll(_ path: String) throws -> [UInt8] {
-    guard let file = fopen(path, "rb") else { throw DataError.unreadable(path, reason: "cannot open") }
-    defer { fclose(file) }
-    var result: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = fread(&buffer, 1, buffer.count, file)
-        if n == 0 { break }
-        result += buffer[0..<n]
-    }
-    return result
-}
-
-func system_gzip(_ path: String) -> Int32 { run(["/bin/gzip", "-k", "-f", path]) }
-func system_rm(_ path: String) -> Int32 { run(["/bin/rm", "-rf", path]) }
-
-func run(_ arguments: [String]) -> Int32 {
-    var pid: pid_t = 0
-    let argv = arguments.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    guard posix_spawn(&pid, arguments[0], nil, nil, argv, environ) == 0 else { return -1 }
-    var status: Int32 = 0
-    waitpid(pid, &status, 0)
-    return status
-}
+func system_gzip(_ path: String) -> Int32 { CommandRunner.run(["/bin/gzip", "-k", "-f", path], in: "/tmp").status }
+func system_rm(_ path: String) -> Int32 { CommandRunner.run(["/bin/rm", "-rf", path], in: "/tmp").status }

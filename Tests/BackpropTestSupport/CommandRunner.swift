@@ -93,7 +93,12 @@ public enum CommandRunner {
 
     /// Reads a whole file as UTF-8 text ("" when absent).
     public static func readText(_ path: String) -> String {
-        guard let file = fopen(path, "rb") else { return "" }
+        String(decoding: readBytes(path) ?? [], as: UTF8.self)
+    }
+
+    /// Reads a whole file's bytes (`nil` when it cannot be opened).
+    public static func readBytes(_ path: String) -> [UInt8]? {
+        guard let file = fopen(path, "rb") else { return nil }
         defer { fclose(file) }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -102,7 +107,7 @@ public enum CommandRunner {
             if n == 0 { break }
             bytes += buffer[0..<n]
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     /// Writes text to a file.

@@ -24,26 +24,7 @@ extension Tensor {
         }
         guard let root = node else { return targets.map { Tensor.zeros(like: $0) } }
         let wanted = Set(targets.map { ObjectIdentifier($0.node!) })
-        var gradients: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed.detached]
-        for node in Tensor.topologicalOrder(from: root).reversed() {
-            let id = ObjectIdentifier(node)
-            guard let upstream = gradients[id] else { continue }
-            if !wanted.contains(id) { gradients[id] = nil }  // release as we go
-            if node.op == .leaf { continue }
-            let local = node.op.vectorJacobianProducts(
-                upstream: upstream, inputs: node.inputs, output: node.output, saved: node.saved,
-                needed: node.inputNodes.map { $0 != nil })
-            for (index, inputNode) in node.inputNodes.enumerated() {
-                guard let inputNode, let gradient = local[index] else { continue }
-                let reduced = gradient.summed(toShape: node.inputs[index].shape)
-                let inputID = ObjectIdentifier(inputNode)
-                if let existing = gradients[inputID] {
-                    gradients[inputID] = existing + reduced
-                } else {
-                    gradients[inputID] = reduced
-                }
-            }
-        }
+        let (_, gradients) = Tensor.walkBackward(from: root, seed: seed.detached, keeping: { wanted.contains($0) })
         return targets.map { gradients[ObjectIdentifier($0.node!)] ?? Tensor.zeros(like: $0) }
     }
 
@@ -54,18 +35,30 @@ extension Tensor {
     public func backwardTrace() -> (visitOrder: [Node<Scalar>], gradients: [ObjectIdentifier: Tensor]) {
         precondition(count == 1, "backwardTrace(): the loss must hold one element, its shape is \(shape)")
         guard let root = node else { preconditionFailure("backwardTrace(): the loss is not tracked") }
-        var gradients: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): Tensor.ones(shape: shape)]
-        let order = Array(Tensor.topologicalOrder(from: root).reversed())
-        for node in order where node.op != .leaf {
-            guard let upstream = gradients[ObjectIdentifier(node)] else { continue }
+        return Tensor.walkBackward(from: root, seed: Tensor.ones(shape: shape), keeping: { _ in true })
+    }
+
+    /// The backward walk itself: visits the nodes in reverse topological order, applies each op's rule to its
+    /// complete upstream gradient, sums broadcast gradients back to the inputs' shapes and accumulates fan-out.
+    /// Gradients of nodes that `keeping` rejects are released as soon as they have been used.
+    private static func walkBackward(
+        from root: Node<Scalar>, seed: Tensor, keeping: (ObjectIdentifier) -> Bool
+    ) -> (visitOrder: [Node<Scalar>], gradients: [ObjectIdentifier: Tensor]) {
+        var gradients: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
+        let order = Array(topologicalOrder(from: root).reversed())
+        for node in order {
+            let id = ObjectIdentifier(node)
+            guard let upstream = gradients[id] else { continue }
+            if !keeping(id) { gradients[id] = nil }
+            if node.op == .leaf { continue }
             let local = node.op.vectorJacobianProducts(
                 upstream: upstream, inputs: node.inputs, output: node.output, saved: node.saved,
                 needed: node.inputNodes.map { $0 != nil })
             for (index, inputNode) in node.inputNodes.enumerated() {
                 guard let inputNode, let gradient = local[index] else { continue }
                 let reduced = gradient.summed(toShape: node.inputs[index].shape)
-                let id = ObjectIdentifier(inputNode)
-                gradients[id] = gradients[id].map { $0 + reduced } ?? reduced
+                let inputID = ObjectIdentifier(inputNode)
+                gradients[inputID] = gradients[inputID].map { $0 + reduced } ?? reduced
             }
         }
         return (order, gradients)

@@ -85,17 +85,7 @@ public enum Activation: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        switch self {
-        case .sigmoid: "sigmoid"
-        case .tanh: "tanh"
-        case .relu: "relu"
-        case .gelu: "gelu"
-        case .softplus: "softplus"
-        case .softmax: "softmax"
-        case .identity: "identity"
-        case .leakyReLU(let slope): "leaky-relu(\(slope))"
-        case .elu(let alpha): "elu(\(alpha))"
-        }
+        parameter.map { "\(name)(\($0))" } ?? name
     }
 }
 

@@ -21,7 +21,7 @@ struct Gradcheck: ParsableCommand {
     var tolerance = 1e-6
 
     func run() throws {
-        let (saved, prepared) = try options.loadDouble()
+        let (saved, prepared) = try options.load(Double.self)
         let n = Swift.min(samples, prepared.data.count)
         guard n > 0 else { throw ValidationError("--samples must be positive") }
         let (x, targets) = prepared.data.batch(at: Array(0..<n))
@@ -50,24 +50,11 @@ struct Gradients: ParsableCommand {
     var output: String
 
     func run() throws {
-        let (saved, prepared) = try options.loadDouble()
+        let (saved, prepared) = try options.load(Double.self)
         let loss = Loss(name: saved.info.loss) ?? .halfSquaredError
         let gradients = ModelGradients.meanLossGradients(of: saved.model, loss: loss, on: prepared.data)
         let tensors = zip(saved.model.parameterNames, gradients).map { (name: $0, entry: Safetensors.Entry($1)) }
         try AtomicFile.write(try Safetensors.encode(tensors, metadata: ["loss": "\(loss)", "samples": "\(prepared.data.count)"]), to: output)
         print("wrote ∂J/∂θ of the mean \(loss) over \(prepared.data.count) samples to \(output)")
-    }
-}
-
-extension ModelAndDataOptions {
-    /// The model and data in Float64, for exact gradient work.
-    func loadDouble() throws -> (SavedModel<Double>, PreparedData<Double>) {
-        let saved = try SavedModel<Double>.read(from: model)
-        let column = LabelColumn(parsing: labelColumn ?? saved.info.labelColumn ?? "-1")
-        let prepared: PreparedData<Double> = try DataSource(parsing: data).prepare(for: saved.info, split: .test, seed: seed, labelColumn: column)
-        if let inputs = saved.model.requiredInputSize, inputs != prepared.data.featureCount {
-            throw DataError.mismatch("\(data) has \(prepared.data.featureCount) features per sample, the model in \(model) takes \(inputs)")
-        }
-        return (saved, prepared)
     }
 }

@@ -17,11 +17,11 @@ struct ModelAndDataOptions: ParsableArguments {
     @Option(help: "Seed of generated (builtin:) data.")
     var seed: UInt64 = 42
 
-    /// Reads the model and the data prepared the way the model was trained.
-    func load() throws -> (SavedModel<Float>, PreparedData<Float>) {
-        let saved = try SavedModel<Float>.read(from: model)
+    /// Reads the model and the data prepared the way the model was trained (Float64 for exact gradient work).
+    func load<Scalar: TensorScalar>(_: Scalar.Type = Float.self) throws -> (SavedModel<Scalar>, PreparedData<Scalar>) {
+        let saved = try SavedModel<Scalar>.read(from: model)
         let column = LabelColumn(parsing: labelColumn ?? saved.info.labelColumn ?? "-1")
-        let prepared: PreparedData<Float> = try DataSource(parsing: data).prepare(for: saved.info, split: .test, seed: seed, labelColumn: column)
+        let prepared: PreparedData<Scalar> = try DataSource(parsing: data).prepare(for: saved.info, split: .test, seed: seed, labelColumn: column)
         if let inputs = saved.model.requiredInputSize, inputs != prepared.data.featureCount {
             throw DataError.mismatch("\(data) has \(prepared.data.featureCount) features per sample, the model in \(model) takes \(inputs)")
         }
