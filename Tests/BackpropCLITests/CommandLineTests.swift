@@ -32,7 +32,7 @@ struct CommandLineTests {
         let dir = CommandRunner.temporaryDirectory("cli-csv")
         Self.writeCSV(to: dir + "/shapes.csv")
         let train = run("train", "--data", "shapes.csv", "--label-column", "kind", "--layers", "8", "--epochs", "40",
-                        "--output", "shapes.safetensors", "--metrics", "metrics.csv", "--plot", "curves.svg", in: dir)
+                        "--learning-rate", "0.01", "--output", "shapes.safetensors", "--metrics", "metrics.csv", "--plot", "curves.svg", in: dir)
         #expect(train.status == 0, "\(train.errorOutput)")
         #expect(train.output.contains("2 classes"))
         let metrics = CommandRunner.readText(dir + "/metrics.csv").split(separator: "\n")
@@ -73,14 +73,14 @@ struct CommandLineTests {
             CommandRunner.writeBytes(header([40, 2, 2]) + pixels, to: dir + "/\(split)-images-idx3-ubyte")
             CommandRunner.writeBytes(header([40]) + labels, to: dir + "/\(split)-labels-idx1-ubyte")
         }
-        let train = run("train", "--data", dir, "--test-data", dir, "--layers", "16", "--epochs", "40", "--batch-size", "8",
+        let train = run("train", "--data", dir, "--test-data", dir, "--layers", "16", "--epochs", "40", "--batch-size", "8", "--learning-rate", "0.01",
                         "--output", "images.safetensors", "--quiet", in: dir)
         #expect(train.status == 0, "\(train.errorOutput)")
         #expect(train.output.contains("test (\(dir)): loss"))
         let evaluate = run("evaluate", "--model", "images.safetensors", "--data", dir, in: dir)
         #expect(evaluate.output.contains("accuracy: 100.00%"), "\(evaluate.output)")
 
-        let sine = run("train", "--data", "builtin:sine", "--layers", "16,16", "--activation", "tanh", "--epochs", "60",
+        let sine = run("train", "--data", "builtin:sine", "--layers", "16,16", "--activation", "tanh", "--epochs", "60", "--learning-rate", "0.01",
                        "--output", "sine.safetensors", "--quiet", in: dir)
         #expect(sine.status == 0, "\(sine.errorOutput)")
         let fit = run("evaluate", "--model", "sine.safetensors", "--data", "builtin:sine", "--json", in: dir)
@@ -126,7 +126,7 @@ struct CommandLineTests {
 
     @Test func defaultRunTrainsSpiralsToHighAccuracy() {
         let dir = CommandRunner.temporaryDirectory("cli-default")
-        let result = run("train", "--epochs", "60", in: dir)
+        let result = run("train", in: dir)
         #expect(result.status == 0)
         #expect(result.output.contains("data: builtin:spirals — 600 samples, 2 features, 2 classes"))
         let testLine = result.output.split(separator: "\n").first { $0.hasPrefix("test (builtin:spirals") } ?? ""
