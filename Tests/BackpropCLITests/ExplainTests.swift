@@ -72,6 +72,8 @@ struct ExplainTests {
         #expect(result.output.contains("a⁽¹⁾ = relu(z⁽¹⁾) = shape [40], ‖·‖ ="))
         let full = CommandRunner.run([tool, "explain", "--model", "m.safetensors", "--input", "0.5,-1", "--target", "2", "--full"], in: dir)
         #expect(!full.output.contains("‖·‖"))
+        let fromData = CommandRunner.run([tool, "explain", "--model", "m.safetensors", "--data", "builtin:blobs", "--row", "3", "--format", "json"], in: dir)
+        #expect(fromData.status == 0 && fromData.output.contains("\"format\":\"backprop.explain.v1\""), "\(fromData.errorOutput)")
     }
 
     @Test func graphIsValidDOT() throws {

@@ -24,6 +24,12 @@ struct Explain: ParsableCommand {
     @Option(help: "The target: comma-separated values, or a class name for a classification model.")
     var target: String?
 
+    @Option(help: "With --model: take the input and target from this dataset (builtin:NAME, fashion-mnist, IDX directory or CSV) instead of --input/--target.")
+    var data: String?
+
+    @Option(help: "With --data: the 0-based row to explain.")
+    var row = 0
+
     @Option(help: "Learning rate η of the gradient-descent update.")
     var learningRate = 0.5
 
@@ -90,6 +96,22 @@ struct Explain: ParsableCommand {
         let saved = try SavedModel<Double>.read(from: model)
         let inputs = saved.model.requiredInputSize ?? 0
         let outputs = saved.model.producedOutputSize ?? 0
+        if let data {
+            let column = LabelColumn(parsing: saved.info.labelColumn ?? "-1")
+            let prepared: PreparedData<Double> = try DataSource(parsing: data).prepare(for: saved.info, split: .test, seed: 42, labelColumn: column)
+            guard row >= 0, row < prepared.data.count else {
+                throw ValidationError("--row \(row) is outside the \(prepared.data.count) rows of \(data)")
+            }
+            guard prepared.data.featureCount == inputs else {
+                throw DataError.mismatch("\(data) has \(prepared.data.featureCount) features per sample, the model takes \(inputs)")
+            }
+            let (x, targets) = prepared.data.batch(at: [row])
+            let y: Tensor<Double> = switch targets {
+            case .classes(let labels): outputs == 1 ? Tensor([[Double(labels[0])]]) : Tensor.oneHot(labels: labels, classCount: outputs)
+            case .values(let values): values
+            }
+            return (saved.model, x, y, Loss(name: saved.info.loss) ?? .halfSquaredError)
+        }
         guard let input else { throw ValidationError("--input is required with --model (\(inputs) comma-separated values)") }
         guard let target else { throw ValidationError("--target is required with --model") }
         let raw = try parse(input, "--input", count: inputs)
