@@ -55,8 +55,8 @@ struct Train: ParsableCommand {
     @Option(help: "Maximum number of epochs.")
     var epochs = 200
 
-    @Option(help: "Samples per mini-batch.")
-    var batchSize = 32
+    @Option(help: "Samples per mini-batch (default: 32, or 128 for more than 12 800 training samples).")
+    var batchSize: Int?
 
     @Option(help: "Seed of initialisation, shuffling and generated data.")
     var seed: UInt64 = 42
@@ -105,7 +105,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
         if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
             throw ValidationError("--learning-rate must be a positive number, got \(learningRate)")
         }
@@ -135,6 +135,7 @@ struct Train: ParsableCommand {
         var validation: AnyTrainingData<Float>?
         if validationSplit > 0 { (training, validation) = try split(training) }
 
+        let batchSize = self.batchSize ?? (training.count > 12_800 ? 128 : 32)
         let isClassification = prepared.classNames != nil
         let lossFunction = loss.flatMap(Loss.init(name:)) ?? (isClassification ? .softmaxCrossEntropy : .halfSquaredError)
         if isClassification != lossFunction.isClassification {
@@ -146,7 +147,7 @@ struct Train: ParsableCommand {
             outputActivation: lossFunction == .crossEntropy ? .softmax : .identity, seed: seed)
         let resumed = try resume.map { path -> CheckpointFile<Float> in
             let file = try CheckpointFile<Float>.read(from: path)
-            try checkResumable(file, path: path, model: fresh)
+            try checkResumable(file, path: path, model: fresh, batchSize: batchSize)
             return file
         }
         let model = resumed?.saved.model ?? fresh
@@ -218,7 +219,7 @@ struct Train: ParsableCommand {
         if progress.live { print("") }
         print("stopped: \(result.stopReason)")
         var checkpointInfo = infoForCheckpoints
-        checkpointInfo.training = record(result)
+        checkpointInfo.training = record(result, batchSize: batchSize)
         let checkpointFile = CheckpointFile(saved: SavedModel(model: result.model, info: checkpointInfo), checkpoint: result.checkpoint)
         switch result.stopReason {
         case .interrupted:
@@ -239,7 +240,7 @@ struct Train: ParsableCommand {
             print("test (\(testSource)\(testData == nil ? ", fresh samples" : "")): loss \(format(evaluation.loss))"
                   + (evaluation.accuracy.map { ", accuracy \(percent($0))" } ?? ""))
         }
-        info.training = record(result)
+        info.training = record(result, batchSize: batchSize)
         if let output {
             try SavedModel(model: result.model, info: info).write(to: output)
             if !quiet { print("saved model to \(output)") }
@@ -270,13 +271,13 @@ struct Train: ParsableCommand {
     }
 
     /// The run's settings and history, as stored with the model.
-    private func record(_ result: TrainingResult<Sequential<Float>>) -> TrainingRecord {
+    private func record(_ result: TrainingResult<Sequential<Float>>, batchSize: Int) -> TrainingRecord {
         TrainingRecord(data: data, optimizer: optimizer, learningRate: rate, batchSize: batchSize, seed: seed,
                        stopReason: "\(result.stopReason)", history: result.history.map(EpochRecord.init))
     }
 
     /// Checks that a checkpoint belongs to a run with these options.
-    private func checkResumable(_ file: CheckpointFile<Float>, path: String, model: Sequential<Float>) throws {
+    private func checkResumable(_ file: CheckpointFile<Float>, path: String, model: Sequential<Float>, batchSize: Int) throws {
         guard let record = file.saved.info.training else {
             throw DataError.mismatch("\(path) does not record how it was trained, so it cannot be resumed")
         }
