@@ -36,6 +36,13 @@ public enum AtomicFile {
             unlink(temporary)
             throw error
         }
+        // Make the rename itself durable: flush the directory entry (best effort; not every file system allows it).
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let directoryDescriptor = open(directory.isEmpty ? "/" : directory, O_RDONLY)
+        if directoryDescriptor >= 0 {
+            _ = fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
     }
 
     private static func failure(_ path: String) -> DataError {

@@ -1,6 +1,12 @@
 import BackpropCore
 import BackpropNN
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Which CSV column holds the targets.
 public enum LabelColumn: Sendable, Equatable, CustomStringConvertible {
     /// The column with this header name.
@@ -37,7 +43,10 @@ public struct CSVData: Sendable {
     /// - Throws: ``DataError`` naming the file, line and column of a ragged row or a missing or non-numeric
     ///   feature.
     public init(contentsOf path: String, labelColumn: LabelColumn = .index(-1)) throws {
-        let bytes = try FileBytes.read(path, limit: 1 << 30)
+        // Parsed fields take many times the file's size; refuse, before reading, a file this machine cannot hold.
+        let memory = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+        let limit = Swift.max(1 << 20, Swift.min(1 << 30, memory / 32))
+        let bytes = try FileBytes.read(path, limit: limit)
         try self.init(table: try CSVTable(bytes: bytes, file: path), file: path, labelColumn: labelColumn)
     }
 

@@ -79,8 +79,8 @@ struct Train: ParsableCommand {
     @Flag(help: "Overwrite --output even if it is not a Backprop model file.")
     var force = false
 
-    @Option(help: "Checkpoint file: written every --checkpoint-every epochs, on Ctrl-C and when training stops on a non-finite value.")
-    var checkpoint = "backprop.checkpoint.safetensors"
+    @Option(help: "Checkpoint file: written every --checkpoint-every epochs, on Ctrl-C (default backprop.checkpoint.safetensors) and when training stops on a non-finite value.")
+    var checkpoint: String?
 
     @Option(help: "Write the checkpoint every N epochs (0: only on Ctrl-C or a non-finite stop).")
     var checkpointEvery = 0
@@ -113,6 +113,7 @@ struct Train: ParsableCommand {
         guard patience > 0 else { throw ValidationError("--patience must be positive, got \(patience)") }
         guard gradcheckEvery >= 0 else { throw ValidationError("--gradcheck-every must not be negative, got \(gradcheckEvery)") }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must not be negative, got \(checkpointEvery)") }
+        if checkpointEvery > 0 && checkpoint == nil { throw ValidationError("--checkpoint-every needs --checkpoint FILE") }
         guard weightDecay >= 0 else { throw ValidationError("--weight-decay must not be negative, got \(weightDecay)") }
         if let clipNorm, !(clipNorm > 0) { throw ValidationError("--clip-norm must be positive, got \(clipNorm)") }
         guard FeatureScaling.Kind(rawValue: scale) != nil else { throw ValidationError("--scale must be standard, minmax or none, got '\(scale)'") }
@@ -199,6 +200,7 @@ struct Train: ParsableCommand {
                 if !quiet { monitor.observe(report).forEach { printError($0.description) } }
             }
         }, onEpochCheckpoint: { state in
+            let checkpoint = checkpoint ?? "backprop.checkpoint.safetensors"
             if gradcheckEvery > 0 && state.completedEpochs % gradcheckEvery == 0 {
                 try checkGradients(of: model, parameters: state.parameters, on: training, loss: lossFunction, epoch: state.completedEpochs)
             }
@@ -223,15 +225,19 @@ struct Train: ParsableCommand {
         let checkpointFile = CheckpointFile(saved: SavedModel(model: result.model, info: checkpointInfo), checkpoint: result.checkpoint)
         switch result.stopReason {
         case .interrupted:
-            try checkpointFile.write(to: checkpoint)
+            // Ctrl-C always leaves a checkpoint, so that the run can be resumed.
+            let path = checkpoint ?? "backprop.checkpoint.safetensors"
+            try checkpointFile.write(to: path)
             if let metrics { try log.write(to: metrics) }
-            printError("interrupted: wrote \(checkpoint); continue with: backprop train --resume \(checkpoint) <the same options>")
+            printError("interrupted: wrote \(path); continue with: backprop train --resume \(path) <the same options>")
             throw ExitCode(130)
         case .nonFinite:
-            try checkpointFile.write(to: checkpoint)
-            printError("wrote the last finite weights to \(checkpoint)")
+            if let checkpoint {
+                try checkpointFile.write(to: checkpoint)
+                printError("wrote the last finite weights to \(checkpoint)")
+            }
         default:
-            if checkpointEvery > 0 { try checkpointFile.write(to: checkpoint) }
+            if let checkpoint, checkpointEvery > 0 { try checkpointFile.write(to: checkpoint) }
         }
         let final = trainer.evaluate(result.model, on: training)
         print("training: loss \(format(final.loss))" + (final.accuracy.map { ", accuracy \(percent($0))" } ?? ""))
