@@ -6,11 +6,17 @@ public struct ModelArchitecture: Codable, Sendable, Equatable {
     /// One layer: `dense` (with `inputs`, `outputs`), `activation` (with `function`, optional `parameter`) or
     /// `dropout` (with `rate`).
     public struct LayerSpec: Codable, Sendable, Equatable {
+        /// `dense`, `activation` or `dropout`.
         public var type: String
+        /// A dense layer's inputs per sample.
         public var inputs: Int?
+        /// A dense layer's outputs per sample.
         public var outputs: Int?
+        /// An activation's command-line name.
         public var function: String?
+        /// An activation's parameter (leaky-ReLU slope, ELU α).
         public var parameter: Double?
+        /// A dropout rate.
         public var rate: Double?
 
         /// Describes one layer.

@@ -34,15 +34,22 @@ public struct ModelInfo: Codable, Sendable, Equatable {
 
 /// The settings and history of a training run, stored with the model.
 public struct TrainingRecord: Codable, Sendable, Equatable {
+    /// The training data source, as given on the command line.
     public var data: String
+    /// The optimizer's command-line name.
     public var optimizer: String
+    /// The base learning rate.
     public var learningRate: Double
+    /// Samples per mini-batch.
     public var batchSize: Int
+    /// The seed of initialisation, shuffling and dropout.
     public var seed: UInt64
+    /// Why training ended, as printed.
     public var stopReason: String
     /// One entry per epoch.
     public var history: [EpochRecord]
 
+    /// Creates a record.
     public init(data: String, optimizer: String, learningRate: Double, batchSize: Int, seed: UInt64,
                 stopReason: String, history: [EpochRecord]) {
         self.data = data
@@ -57,12 +64,19 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
 
 /// One epoch of a stored training history.
 public struct EpochRecord: Codable, Sendable, Equatable {
+    /// The epoch, from 1.
     public var epoch: Int
+    /// Training time of the epoch.
     public var seconds: Double
+    /// Mean training loss.
     public var trainLoss: Double
+    /// Training accuracy (classification).
     public var trainAccuracy: Double?
+    /// Validation loss, if validated.
     public var validationLoss: Double?
+    /// Validation accuracy, if validated (classification).
     public var validationAccuracy: Double?
+    /// The epoch's learning rate.
     public var learningRate: Double
 
     /// Records a trainer's epoch report.

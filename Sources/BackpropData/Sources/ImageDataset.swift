@@ -9,7 +9,9 @@ public struct ImageDataset<Scalar: TensorScalar>: TrainingData {
     public let pixels: [UInt8]
     /// One class index per image.
     public let labels: [Int]
+    /// Pixels per image.
     public let featureCount: Int
+    /// One more than the largest label.
     public let classCount: Int?
     /// The shape of one image, e.g. `[28, 28]`.
     public let imageShape: [Int]

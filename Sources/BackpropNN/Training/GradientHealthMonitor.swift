@@ -7,10 +7,15 @@
 public struct GradientHealthMonitor: Sendable {
     /// A warning about one parameter.
     public struct Warning: Sendable, Equatable, CustomStringConvertible {
+        /// What went wrong.
         public enum Kind: String, Sendable { case vanishing, exploding }
+        /// What went wrong.
         public var kind: Kind
+        /// The parameter's name (`"0.weight"`).
         public var parameter: String
+        /// The epoch the warning was raised in.
         public var epoch: Int
+        /// The numbers behind the warning.
         public var detail: String
 
         public var description: String {
@@ -23,13 +28,17 @@ public struct GradientHealthMonitor: Sendable {
         }
     }
 
+    /// A gradient norm below this fraction of the largest counts as vanishing.
     public var vanishingRatio = 1e-4
+    /// Growth by more than this factor in one epoch counts as exploding.
     public var explodingGrowth = 100.0
+    /// Consecutive vanishing epochs before warning.
     public var patience = 3
     private var smallStreak: [String: Int] = [:]
     private var previous: [String: Double] = [:]
     private var warned: Set<String> = []
 
+    /// A monitor with the default thresholds.
     public init() {}
 
     /// Reads one epoch's report and returns the warnings it raises (each parameter warns once per kind).

@@ -30,11 +30,16 @@ public struct TrainingCheckpoint<Scalar: TensorScalar>: Sendable {
 
     /// Running totals of an epoch in progress.
     public struct PartialEpoch: Sendable, Equatable, Codable {
+        /// Σ batch loss × batch size so far.
         public var lossSum: Double = 0
+        /// Correct predictions so far.
         public var correct: Int = 0
+        /// Σ of each parameter's gradient norm over the batches so far.
         public var gradientNormSums: [Double] = []
+        /// Training time so far.
         public var seconds: Double = 0
 
+        /// Creates totals.
         public init(lossSum: Double = 0, correct: Int = 0, gradientNormSums: [Double] = [], seconds: Double = 0) {
             self.lossSum = lossSum
             self.correct = correct
@@ -62,10 +67,14 @@ public struct TrainingCheckpoint<Scalar: TensorScalar>: Sendable {
 
 /// The best epoch seen by early stopping.
 public struct BestEpoch<Scalar: TensorScalar>: Sendable {
+    /// The epoch.
     public var epoch: Int
+    /// Its monitored (validation) loss.
     public var loss: Double
+    /// Its parameters.
     public var parameters: [Tensor<Scalar>]
 
+    /// Records a best epoch.
     public init(epoch: Int, loss: Double, parameters: [Tensor<Scalar>]) {
         self.epoch = epoch
         self.loss = loss

@@ -25,6 +25,7 @@ public struct InMemoryDataset<Scalar: TensorScalar>: TrainingData {
     public var features: Tensor<Scalar>
     /// One target per row.
     public var targets: Targets<Scalar>
+    /// The number of classes (classification), or `nil` (regression).
     public let classCount: Int?
 
     /// Creates a classification dataset.
