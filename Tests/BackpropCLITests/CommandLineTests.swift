@@ -53,6 +53,14 @@ struct CommandLineTests {
         #expect(predictions.first == "row,prediction")
         #expect(predictions[1] == "0,large" && predictions[2] == "1,small")
 
+        // New, unlabelled data: just the feature columns.
+        CommandRunner.writeText("width,height\n3.2,2.6\n1.1,0.6\n", to: dir + "/new.csv")
+        let fresh = run("predict", "--model", "shapes.safetensors", "--data", "new.csv", "--probabilities", in: dir)
+        #expect(fresh.status == 0, "\(fresh.errorOutput)")
+        #expect(fresh.output.hasPrefix("row,prediction,p_large,p_small\n0,large,") && fresh.output.contains("\n1,small,"), "\(fresh.output)")
+        let noLabels = run("evaluate", "--model", "shapes.safetensors", "--data", "new.csv", in: dir)
+        #expect(noLabels.status == 1 && noLabels.errorOutput.contains("has no label column"))
+
         let inspect = run("inspect", "--model", "shapes.safetensors", in: dir)
         #expect(inspect.status == 0)
         #expect(inspect.output.contains("Dense(2 → 8)"))

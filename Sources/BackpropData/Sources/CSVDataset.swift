@@ -33,7 +33,8 @@ public struct CSVData: Sendable {
     public var featureNames: [String]
     /// `[rows, features]` raw (unscaled) values.
     public var features: Tensor<Double>
-    /// The target of every row: class names for classification, or numbers for regression.
+    /// The target of every row: class names for classification, or numbers for regression; empty for unlabelled
+    /// data.
     public var rawTargets: [String]
     /// Whether the file had a header row.
     public var hasHeader: Bool
@@ -43,24 +44,26 @@ public struct CSVData: Sendable {
     /// - Throws: ``DataError`` naming the file, line and column of a ragged row or a missing or non-numeric
     ///   feature.
     public init(contentsOf path: String, labelColumn: LabelColumn = .index(-1)) throws {
-        // Parsed fields take many times the file's size; refuse, before reading, a file this machine cannot hold.
-        let memory = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
-        let limit = Swift.max(1 << 20, Swift.min(1 << 30, memory / 32))
-        let bytes = try FileBytes.read(path, limit: limit)
+        let bytes = try FileBytes.read(path, limit: CSVData.sizeLimit)
         try self.init(table: try CSVTable(bytes: bytes, file: path), file: path, labelColumn: labelColumn)
     }
 
     /// Interprets a parsed table.
-    public init(table: CSVTable, file: String, labelColumn: LabelColumn) throws {
+    ///
+    /// - Parameter labelColumn: the target column, or `nil` for unlabelled data (every column a feature; for
+    ///   prediction).
+    public init(table: CSVTable, file: String, labelColumn: LabelColumn?) throws {
         guard let first = table.rows.first else { throw DataError.corrupt(file, reason: "no rows") }
         let width = first.fields.count
-        guard width >= 2 else {
+        guard width >= (labelColumn == nil ? 1 : 2) else {
             throw DataError.corrupt(file, reason: "line \(first.line): \(width) column; need at least one feature and a label")
         }
         hasHeader = first.fields.contains { Double($0) == nil && !$0.isEmpty } && !Self.isDataRow(first.fields, table.rows.dropFirst().first?.fields)
         let header = hasHeader ? first.fields : (1...width).map { "column\($0)" }
-        let label: Int
+        let label: Int  // -1: no label column
         switch labelColumn {
+        case nil:
+            label = -1
         case .name(let name):
             guard hasHeader, let index = header.firstIndex(of: name) else {
                 throw DataError.corrupt(file, reason: hasHeader
@@ -78,7 +81,8 @@ public struct CSVData: Sendable {
         var values: [Double] = []
         var targets: [String] = []
         let dataRows = hasHeader ? table.rows.dropFirst() : table.rows[...]
-        values.reserveCapacity(dataRows.count * (width - 1))
+        let featureCount = label >= 0 ? width - 1 : width
+        values.reserveCapacity(dataRows.count * featureCount)
         for row in dataRows {
             guard row.fields.count == width else {
                 throw DataError.corrupt(file, reason: "line \(row.line): \(row.fields.count) fields, expected \(width) like line \(first.line)")
@@ -92,15 +96,23 @@ public struct CSVData: Sendable {
                 }
                 values.append(value)
             }
+            guard label >= 0 else { continue }
             guard !row.fields[label].isEmpty else {
                 throw DataError.corrupt(file, reason: "line \(row.line), column \(label + 1) ('\(header[label])'): missing label")
             }
             targets.append(row.fields[label])
         }
-        guard !targets.isEmpty else { throw DataError.corrupt(file, reason: "a header but no data rows") }
+        guard !dataRows.isEmpty else { throw DataError.corrupt(file, reason: "a header but no data rows") }
         featureNames = header.enumerated().filter { $0.offset != label }.map(\.element)
-        features = Tensor(shape: [targets.count, width - 1], elements: values)
+        features = Tensor(shape: [dataRows.count, featureCount], elements: values)
         rawTargets = targets
+    }
+
+    /// The largest CSV file read: parsed fields take many times the file's size, so files beyond 1/32 of this
+    /// machine's memory (and beyond 1 GiB) are refused before they are read.
+    public static var sizeLimit: Int {
+        let memory = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+        return Swift.max(1 << 20, Swift.min(1 << 30, memory / 32))
     }
 
     /// Whether the targets are numbers that are not all small whole numbers (so the task is regression).

@@ -58,6 +58,9 @@ public struct PreparedData<Scalar: TensorScalar>: Sendable {
     public var featureNames: [String]?
     /// The transform applied to the raw features.
     public var preprocessing: FeatureScaling
+    /// Whether the samples carry real targets (`false` for an unlabelled CSV read for prediction; its targets are
+    /// placeholders).
+    public var hasTargets = true
 }
 
 /// Which part of a source to read.
@@ -93,9 +96,16 @@ extension DataSource {
     ) throws -> PreparedData<Scalar> {
         switch self {
         case .csv(let path):
-            let csv = try CSVData(contentsOf: path, labelColumn: labelColumn)
-            return PreparedData(data: try Self.dataset(csv, preprocessing: info.preprocessing, classNames: info.classNames, file: path),
-                                classNames: info.classNames, featureNames: csv.featureNames, preprocessing: info.preprocessing)
+            // A file with exactly the model's features and no label column is unlabelled data (for prediction).
+            let table = try CSVTable(bytes: try FileBytes.read(path, limit: CSVData.sizeLimit), file: path)
+            let width = table.rows.first?.fields.count ?? 0
+            let unlabelled = info.featureNames.map { $0.count == width } ?? false
+            let csv = try CSVData(table: table, file: path, labelColumn: unlabelled ? nil : labelColumn)
+            var prepared = PreparedData<Scalar>(
+                data: try Self.dataset(csv, preprocessing: info.preprocessing, classNames: unlabelled ? nil : info.classNames, file: path),
+                classNames: info.classNames, featureNames: csv.featureNames, preprocessing: info.preprocessing)
+            prepared.hasTargets = !unlabelled
+            return prepared
         default:
             return try prepare(split: split, seed: seed, labelColumn: labelColumn)
         }
@@ -133,6 +143,9 @@ extension DataSource {
                 return label
             }
             return AnyTrainingData(try InMemoryDataset(features: features, labels: labels, classCount: classNames.count))
+        }
+        if csv.rawTargets.isEmpty {  // unlabelled: placeholder targets
+            return AnyTrainingData(try InMemoryDataset(features: features, values: Tensor.zeros(shape: [features.shape[0], 1])))
         }
         let values = try csv.rawTargets.enumerated().map { row, text in
             guard let value = Double(text), value.isFinite else {

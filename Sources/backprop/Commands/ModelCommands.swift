@@ -41,10 +41,13 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let (saved, prepared) = try options.load()
+        guard prepared.hasTargets else {
+            throw DataError.mismatch("\(options.data) has no label column, so there is nothing to evaluate against (use `backprop predict`)")
+        }
         let loss = Loss(name: saved.info.loss) ?? (saved.info.task == "classification" ? .softmaxCrossEntropy : .halfSquaredError)
         let trainer = Trainer(loss: loss, optimizer: SGD(), learningRate: 1, batchSize: 256, epochs: 1, seed: 0)
         let (lossValue, _) = trainer.evaluate(saved.model, on: prepared.data)
-        let (predictions, targets) = Predictions.collect(saved.model, prepared.data)
+        let (predictions, targets) = Predictions.collect(saved.model, prepared.data, classification: saved.info.classNames != nil)
         var fields: [(String, String)] = [("samples", "\(prepared.data.count)"), ("loss", json ? "\(lossValue)" : format(lossValue))]
         if let classes = saved.info.classNames {
             let metrics = ClassificationMetrics(predictions: predictions.classes, labels: targets.classIndices, classCount: classes.count)
@@ -84,7 +87,7 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         let (saved, prepared) = try options.load()
-        let (predictions, _) = Predictions.collect(saved.model, prepared.data)
+        let (predictions, _) = Predictions.collect(saved.model, prepared.data, classification: saved.info.classNames != nil)
         var lines: [String] = []
         if let classes = saved.info.classNames {
             lines.append((["row", "prediction"] + (probabilities ? classes.map { "p_\(csvEscaped($0))" } : [])).joined(separator: ","))
@@ -159,7 +162,7 @@ enum Predictions {
         var values: [Double] = []
     }
 
-    static func collect(_ model: Sequential<Float>, _ data: AnyTrainingData<Float>) -> (Result, Truth) {
+    static func collect(_ model: Sequential<Float>, _ data: AnyTrainingData<Float>, classification: Bool) -> (Result, Truth) {
         var result = Result()
         var truth = Truth()
         var start = 0
@@ -167,13 +170,13 @@ enum Predictions {
             let indices = Array(start..<Swift.min(start + 256, data.count))
             let (x, targets) = data.batch(at: indices)
             let output = model(x)
-            if data.classCount != nil {
+            if classification {
                 result.classes += predictedClasses(output)
                 let p = output.shape[1] == 1 ? Tensor.concatenating([1 - sigmoid(output), sigmoid(output)], alongAxis: 1) : output.softmax(alongAxis: 1)
                 let flat = p.scalars
                 let width = p.shape[1]
                 result.probabilities += (0..<indices.count).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }
-                truth.classIndices += targets.classIndices
+                if data.classCount != nil { truth.classIndices += targets.classIndices }
             } else {
                 result.values += output.scalars.map(Double.init)
                 if case .values(let v) = targets { truth.values += v.scalars.map(Double.init) }
