@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "BackpropNNTests", dependencies: ["BackpropNN", "BackpropData", "BackpropTestSupport"]),
         .testTarget(name: "BackpropDataTests", dependencies: ["BackpropData", "BackpropNN", "BackpropTestSupport"]),
         // End-to-end tests of the built `backprop` tool.
-        .testTarget(name: "BackpropCLITests", dependencies: ["backprop", "BackpropData", "BackpropTestSupport"]),
+        .testTarget(name: "BackpropCLITests", dependencies: ["backprop", "BackpropData", "BackpropNN", "BackpropTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
