@@ -58,7 +58,11 @@ public enum CommandRunner {
     public static func start(_ arguments: [String], in directory: String) -> Process {
         let tag = UInt64.random(in: 0...UInt64.max)
         let out = directory + "/.stdout-\(tag)", err = directory + "/.stderr-\(tag)"
+        #if canImport(Darwin)
+        var actions: posix_spawn_file_actions_t? = nil
+        #else
         var actions = posix_spawn_file_actions_t()
+        #endif
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
@@ -69,7 +73,11 @@ public enum CommandRunner {
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         // Start the program as a shell would: no blocked signals, default dispositions.
+        #if canImport(Darwin)
+        var attributes: posix_spawnattr_t? = nil
+        #else
         var attributes = posix_spawnattr_t()
+        #endif
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
         var empty = sigset_t(), all = sigset_t()
@@ -79,7 +87,12 @@ public enum CommandRunner {
         posix_spawnattr_setsigdefault(&attributes, &all)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        guard posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ) == 0 else {
+        #if canImport(Darwin)
+        let environment = _NSGetEnviron().pointee
+        #else
+        let environment = environ
+        #endif
+        guard posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environment) == 0 else {
             return Process(pid: -1, out: out, err: err)
         }
         return Process(pid: pid, out: out, err: err)
