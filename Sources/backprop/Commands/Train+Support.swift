@@ -1,0 +1,139 @@
+import ArgumentParser
+import BackpropCore
+import BackpropData
+import BackpropNN
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// `backprop train`'s option parsing, checks and records.
+extension Train {
+    /// Runs the Float64 finite-difference check on the current weights and a few training samples.
+    func checkGradients(of model: Sequential<Float>, parameters: [Tensor<Float>], on data: AnyTrainingData<Float>,
+                        loss: Loss, epoch: Int) throws {
+        var exact = try ModelArchitecture(model).build(file: "model") as Sequential<Double>
+        exact.parameters = parameters.map { $0.converted(to: Double.self) }
+        let (x, targets) = data.batch(at: Array(0..<Swift.min(8, data.count)))
+        let wide: Targets<Double> = switch targets {
+        case .classes(let labels): .classes(labels)
+        case .values(let values): .values(values.converted(to: Double.self))
+        }
+        let results = ModelGradients.check(exact, loss: loss, inputs: x.converted(to: Double.self), targets: wide,
+                                           elementsPerParameter: 5, seed: UInt64(epoch))
+        if let failing = results.first(where: { !($0.report.maxRelativeError < 1e-6) }) {
+            throw DataError.mismatch("gradient check failed after epoch \(epoch): \(failing.name) has relative error \(failing.report.maxRelativeError) (threshold 1e-6)")
+        }
+        if !quiet, let worst = results.max(by: { $0.report.maxRelativeError < $1.report.maxRelativeError }) {
+            print("  gradient check after epoch \(epoch): PASS (max relative error \(worst.report.maxRelativeError) in \(worst.name))")
+        }
+    }
+
+    /// The run's settings and history, as stored with the model.
+    func record(_ result: TrainingResult<Sequential<Float>>, batchSize: Int) -> TrainingRecord {
+        TrainingRecord(data: data, optimizer: optimizer, learningRate: rate, batchSize: batchSize, seed: seed,
+                       stopReason: "\(result.stopReason)", history: result.history.map(EpochRecord.init))
+    }
+
+    /// Checks that a checkpoint belongs to a run with these options.
+    func checkResumable(_ file: CheckpointFile<Float>, path: String, model: Sequential<Float>, batchSize: Int) throws {
+        guard let record = file.saved.info.training else {
+            throw DataError.mismatch("\(path) does not record how it was trained, so it cannot be resumed")
+        }
+        let differences = [("--data", record.data, data), ("--optimizer", record.optimizer, optimizer),
+                           ("--learning-rate", "\(record.learningRate)", "\(rate)"),
+                           ("--batch-size", "\(record.batchSize)", "\(batchSize)"), ("--seed", "\(record.seed)", "\(seed)")]
+            .filter { $0.1 != $0.2 }
+        if let (flag, stored, given) = differences.first {
+            throw DataError.mismatch("\(path) was trained with \(flag) \(stored), not \(given); pass the original options to resume")
+        }
+        guard file.saved.model.parameters.map(\.shape) == model.parameters.map(\.shape) else {
+            throw DataError.mismatch("\(path) holds a different architecture than --layers \(layers) on this data")
+        }
+    }
+
+    /// Refuses to replace a file that is not a Backprop model unless `--force` is given.
+    func checkOverwrite(_ path: String) throws {
+        guard !force, access(path, F_OK) == 0 else { return }
+        do {
+            _ = try SavedModel<Float>.read(from: path)
+        } catch {
+            throw DataError.mismatch("\(path) exists and is not a Backprop model; choose another --output or pass --force to overwrite it")
+        }
+    }
+
+    func split(_ data: AnyTrainingData<Float>) throws -> (AnyTrainingData<Float>, AnyTrainingData<Float>?) {
+        var generator = SeededGenerator(seed: seed ^ 0xA11D)
+        let order = generator.permutation(of: data.count)
+        let held = Swift.max(1, Int(Double(data.count) * validationSplit))
+        guard held < data.count else { throw ValidationError("--validation-split leaves no training data") }
+        return (AnyTrainingData(Subset(base: data, indices: Array(order[held...]))),
+                AnyTrainingData(Subset(base: data, indices: Array(order[..<held]))))
+    }
+
+    func hiddenSizes() throws -> [Int] {
+        if layers.isEmpty { return [] }
+        return try layers.split(separator: ",").map { part in
+            guard let size = Int(part.filter { $0 != " " }), size > 0 else {
+                throw ValidationError("--layers must be positive integers separated by commas, got '\(layers)'")
+            }
+            return size
+        }
+    }
+
+    func parsedActivation() throws -> Activation {
+        guard let activation = Activation(name: activation), activation != .softmax else {
+            throw ValidationError("unknown --activation '\(activation)' (relu, leaky-relu, elu, gelu, tanh, sigmoid, softplus, identity)")
+        }
+        return activation
+    }
+
+    /// The given learning rate, or the optimizer's conventional default.
+    var rate: Double {
+        learningRate ?? (["adam", "adamw", "rmsprop"].contains(optimizer.lowercased()) ? 0.001 : 0.01)
+    }
+
+    func parsedOptimizer() throws -> any Optimizer {
+        switch optimizer.lowercased() {
+        case "sgd": return SGD(weightDecay: weightDecay)
+        case "momentum": return SGD(momentum: 0.9, weightDecay: weightDecay)
+        case "nesterov": return SGD(momentum: 0.9, nesterov: true, weightDecay: weightDecay)
+        case "adam": return Adam(weightDecay: weightDecay > 0 ? .l2(weightDecay) : nil)
+        case "adamw": return Adam.adamW(weightDecay: weightDecay > 0 ? weightDecay : 0.01)
+        case "rmsprop": return RMSProp(weightDecay: weightDecay)
+        case "adagrad": return Adagrad(weightDecay: weightDecay)
+        default: throw ValidationError("unknown --optimizer '\(optimizer)' (sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad)")
+        }
+    }
+
+    func lossName(_ loss: Loss) -> String {
+        switch loss {
+        case .halfSquaredError: "mse"
+        case .meanSquaredError: "mean-squared-error"
+        case .meanAbsoluteError: "mae"
+        case .huber: "huber"
+        case .crossEntropy: "cross-entropy"
+        case .softmaxCrossEntropy: "softmax-cross-entropy"
+        case .binaryCrossEntropy: "binary-cross-entropy"
+        }
+    }
+}
+
+/// Rows of another dataset, selected by index (for a validation split).
+struct Subset<Scalar: TensorScalar>: TrainingData {
+    let base: AnyTrainingData<Scalar>
+    let indices: [Int]
+    var count: Int { indices.count }
+    var featureCount: Int { base.featureCount }
+    var classCount: Int? { base.classCount }
+    func batch(at rows: [Int]) -> (inputs: Tensor<Scalar>, targets: Targets<Scalar>) {
+        base.batch(at: rows.map { indices[$0] })
+    }
+}
+
+extension DataSource {
+    var isCSV: Bool { if case .csv = self { true } else { false } }
+    var isBuiltin: Bool { if case .builtin = self { true } else { false } }
+}
