@@ -10,6 +10,7 @@ struct TensorTests {
         #expect(Tensor<Double>.identity(size: 2).scalars == [1, 0, 0, 1])
         #expect(Tensor<Double>.range(to: 5).scalars == [0, 1, 2, 3, 4])
         #expect(Tensor<Double>.range(from: 1, to: 2, by: 0.25).scalars == [1, 1.25, 1.5, 1.75])
+        #expect(Tensor<Double>.linearSpace(from: 0, to: 1, count: 5).scalars == [0, 0.25, 0.5, 0.75, 1])
         #expect(Tensor<Double>(3).rank == 0)
         let t = Tensor<Double>(shape: [2, 1, 2, 1], elements: [1, 2, 3, 4])
         #expect(t[1, 0, 0, 0] == 3)

@@ -19,7 +19,6 @@ final class BLAS: @unchecked Sendable {
     typealias DGEMM = @convention(c) (
         Int32, Int32, Int32, Int32, Int32, Int32, Double, UnsafePointer<Double>?, Int32,
         UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32) -> Void
-    typealias SetThreads = @convention(c) (Int32) -> Void
     typealias CoreName = @convention(c) () -> UnsafePointer<CChar>?
 
     let backend: KernelBackend
@@ -29,19 +28,17 @@ final class BLAS: @unchecked Sendable {
     let coreName: String?
     private let sgemmFunction: SGEMM
     private let dgemmFunction: DGEMM
-    private let setThreadsFunction: SetThreads?
 
     /// The loaded library, or `nil` when none is available.
     static let library: BLAS? = load()
 
     private init(backend: KernelBackend, location: String, coreName: String? = nil, sgemm: @escaping SGEMM,
-                 dgemm: @escaping DGEMM, setThreads: SetThreads?) {
+                 dgemm: @escaping DGEMM) {
         self.backend = backend
         self.location = location
         self.coreName = coreName
         sgemmFunction = sgemm
         dgemmFunction = dgemm
-        setThreadsFunction = setThreads
     }
 
     private static func load() -> BLAS? {
@@ -51,8 +48,7 @@ final class BLAS: @unchecked Sendable {
             sgemm: { cblas_sgemm(CblasRowMajor, CBLAS_TRANSPOSE(UInt32($1)), CBLAS_TRANSPOSE(UInt32($2)),
                                  $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) },
             dgemm: { cblas_dgemm(CblasRowMajor, CBLAS_TRANSPOSE(UInt32($1)), CBLAS_TRANSPOSE(UInt32($2)),
-                                 $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) },
-            setThreads: nil)
+                                 $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) })
         #else
         for name in ["libopenblas.so.0", "libopenblas.so"] {
             guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
@@ -60,12 +56,10 @@ final class BLAS: @unchecked Sendable {
                 dlclose(handle)
                 continue
             }
-            let threads = dlsym(handle, "openblas_set_num_threads")
             let core = dlsym(handle, "openblas_get_corename").flatMap { unsafeBitCast($0, to: CoreName.self)() }
             return BLAS(
                 backend: .openBLAS, location: name, coreName: core.map { String(cString: $0) },
-                sgemm: unsafeBitCast(s, to: SGEMM.self), dgemm: unsafeBitCast(d, to: DGEMM.self),
-                setThreads: threads.map { unsafeBitCast($0, to: SetThreads.self) })
+                sgemm: unsafeBitCast(s, to: SGEMM.self), dgemm: unsafeBitCast(d, to: DGEMM.self))
         }
         return nil
         #endif
@@ -84,10 +78,5 @@ final class BLAS: @unchecked Sendable {
         dgemmFunction(BLAS.rowMajor, BLAS.transpose(p.transposeA), BLAS.transpose(p.transposeB),
                       Int32(p.m), Int32(p.n), Int32(p.k), 1, a, Int32(p.lda), b, Int32(p.ldb),
                       p.accumulate ? 1 : 0, c, Int32(p.n))
-    }
-
-    /// Sets the number of threads OpenBLAS uses (no effect on Accelerate).
-    func setThreadCount(_ count: Int) {
-        setThreadsFunction?(Int32(count))
     }
 }

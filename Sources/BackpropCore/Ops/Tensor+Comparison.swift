@@ -36,11 +36,4 @@ extension Tensor {
     public var isFinite: Bool {
         (0..<count).allSatisfy { storage.pointer[$0].isFinite }
     }
-
-    /// Whether the two tensors have the same shape and every pair of elements differs by at most `tolerance`.
-    public func isApproximatelyEqual(to other: Tensor, tolerance: Scalar) -> Bool {
-        shape == other.shape && (0..<count).allSatisfy {
-            Swift.abs(storage.pointer[$0] - other.storage.pointer[$0]) <= tolerance
-        }
-    }
 }

@@ -85,7 +85,7 @@ struct TrainingSession<Model: Layer> {
             let indices = Array(order[(batch * trainer.batchSize)..<Swift.min((batch + 1) * trainer.batchSize, data.count)])
             let (x, targets) = data.batch(at: indices)
             // The graph lives only inside `step`, so the parameters are not shared when they are updated in place.
-            let (value, predictions, computed) = step(x, targets)
+            let (value, predictions, computed) = step(x, targets, classify: data.classCount != nil)
             var gradients = computed
             guard value.isFinite else {
                 return stop(.nonFinite(epoch: epoch, batch: batch + 1, what: "loss (\(value))"))
@@ -131,7 +131,7 @@ struct TrainingSession<Model: Layer> {
     }
 
     /// Forward pass, loss and backward pass on one batch: the loss, the predicted classes and the gradients.
-    private mutating func step(_ x: Tensor<Model.Scalar>, _ targets: Targets<Model.Scalar>)
+    private mutating func step(_ x: Tensor<Model.Scalar>, _ targets: Targets<Model.Scalar>, classify: Bool)
         -> (loss: Double, predictions: [Int], gradients: [Tensor<Model.Scalar>]) {
         var model = template
         let leaves = parameters.map { $0.requiringGradient() }
@@ -142,7 +142,7 @@ struct TrainingSession<Model: Layer> {
         let loss = trainer.loss(output, targets)
         let value = Double(loss.scalar)
         guard value.isFinite else { return (value, [], []) }
-        return (value, predictedClasses(output), loss.gradients(withRespectTo: leaves))
+        return (value, classify ? predictedClasses(output) : [], loss.gradients(withRespectTo: leaves))
     }
 
     /// Ends training on a non-finite value, keeping the last weights whose every element is finite.
