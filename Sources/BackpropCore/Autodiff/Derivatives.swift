@@ -24,13 +24,9 @@ extension Op {
         case .square: return [g * 2 * x[0]]
         case .reciprocal: return [-g * y * y]                            // (1/x)′ = −1/x²
         case .power(let p): return [g * S(p) * x[0].applying(.power(p - 1))]
-        case .tanh: return [Tensor.combining(.tanhGradient, g, y, into: g.shape)]        // g (1 − y²): tanh′ = 1 − tanh²
-        case .sigmoid: return [Tensor.combining(.sigmoidGradient, g, y, into: g.shape)]  // g y (1 − y): σ′ = σ(1 − σ)
-        case .relu: return [Tensor.combining(.whereRightPositive, g, x[0], into: g.shape)]  // g where x > 0, else 0
-        case .softplus: return [g * x[0].applying(.sigmoid)]
-        case .gelu: return [g * x[0].applying(.geluDerivative)]
-        case .leakyReLU(let slope): return [g * x[0].applying(.leakyReLUDerivative(slope: slope))]
-        case .elu(let alpha): return [g * x[0].applying(.eluDerivative(alpha: alpha))]
+        case .tanh, .sigmoid, .relu, .softplus, .gelu, .leakyReLU, .elu:    // g ⊙ f′, one pass (table below)
+            let rule = activationFunction!.gradientRule!
+            return [Tensor.combining(rule.kernel, g, rule.fromOutput ? y : x[0], into: g.shape)]
         case .clamp(let lower, let upper): return [g * x[0].applying(.insideMask(lower: lower, upper: upper))]
 
         case .add: return [g, g]
@@ -79,11 +75,48 @@ extension Op {
             return [g - y.applying(.exp) * g.reducing(.sum, axis: axis)]
         case .logSumExp(let axis, let kept):                             // g ⊙ softmax(x)
             return [g.restoringAxes([axis], kept: kept) * (x[0] - y.restoringAxes([axis], kept: kept)).applying(.exp)]
+        // Fused training steps use the same rule against class labels: SoftmaxCrossEntropyKernel.
         case .softmaxCrossEntropy(let averaged):                         // (ŷ·Σy − y) / batch; ŷ − y for one-hot y
             let targets = saved[0]
             let p = x[0].softmaxValues(axis: 1)
             let delta = p * targets.reducing(.sum, axis: 1) - targets
             return [averaged ? delta * g / S(Swift.max(x[0].shape[0], 1)) : delta * g]
+        }
+    }
+}
+
+extension Op {
+    /// The element-wise activation this operation applies, if it is one.
+    var activationFunction: UnaryFunction? {
+        switch self {
+        case .tanh: .tanh
+        case .sigmoid: .sigmoid
+        case .relu: .relu
+        case .softplus: .softplus
+        case .gelu: .gelu
+        case .leakyReLU(let slope): .leakyReLU(slope: slope)
+        case .elu(let alpha): .elu(alpha: alpha)
+        default: nil
+        }
+    }
+}
+
+extension UnaryFunction {
+    /// The backward pass of an element-wise activation f as one binary kernel: `∂J/∂x = kernel(g, x)`, or
+    /// `kernel(g, y)` with y = f(x) when `fromOutput`. `nil` for functions that are not activations.
+    ///
+    /// The graph's rules above and fused dense layers (``Tensor/multiplyByActivationDerivative(_:input:output:)``)
+    /// both take the derivative from here.
+    public var gradientRule: (kernel: BinaryFunction, fromOutput: Bool)? {
+        switch self {
+        case .tanh: (.tanhGradient, true)                           // g (1 − y²): tanh′ = 1 − tanh²
+        case .sigmoid: (.sigmoidGradient, true)                     // g y (1 − y): σ′ = σ(1 − σ)
+        case .relu: (.whereRightPositive, false)                    // g where x > 0, else 0
+        case .softplus: (.softplusGradient, false)                  // g σ(x)
+        case .gelu: (.geluGradient, false)                          // g (Φ(x) + x φ(x))
+        case .leakyReLU(let slope): (.leakyReLUGradient(slope: slope), false)  // g, or slope·g where x ≤ 0
+        case .elu(let alpha): (.eluGradient(alpha: alpha), false)   // g, or g α eˣ where x ≤ 0
+        default: nil
         }
     }
 }

@@ -26,17 +26,21 @@ final class BLAS: @unchecked Sendable {
     let location: String
     /// The CPU kernel family OpenBLAS chose (e.g. `SkylakeX`, `Haswell`, `Prescott`), when it reports one.
     let coreName: String?
+    /// The kernel family Backprop asked OpenBLAS for through `OPENBLAS_CORETYPE`, or `nil` when it left the choice to
+    /// OpenBLAS (the variable was already set, or the processor has neither AVX-512 nor AVX2).
+    let requestedCoreType: String?
     private let sgemmFunction: SGEMM
     private let dgemmFunction: DGEMM
 
     /// The loaded library, or `nil` when none is available.
     static let library: BLAS? = load()
 
-    private init(backend: KernelBackend, location: String, coreName: String? = nil, sgemm: @escaping SGEMM,
-                 dgemm: @escaping DGEMM) {
+    private init(backend: KernelBackend, location: String, coreName: String? = nil, requestedCoreType: String? = nil,
+                 sgemm: @escaping SGEMM, dgemm: @escaping DGEMM) {
         self.backend = backend
         self.location = location
         self.coreName = coreName
+        self.requestedCoreType = requestedCoreType
         sgemmFunction = sgemm
         dgemmFunction = dgemm
     }
@@ -50,6 +54,14 @@ final class BLAS: @unchecked Sendable {
             dgemm: { cblas_dgemm(CblasRowMajor, CBLAS_TRANSPOSE(UInt32($1)), CBLAS_TRANSPOSE(UInt32($2)),
                                  $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) })
         #else
+        // OpenBLAS picks its kernels from the processor's model number when it loads, and releases that predate a
+        // processor fall back to generic SSE kernels several times slower (Debian 12's 0.3.21 does so on current
+        // Xeons). The instruction sets decide which kernels run correctly, so choose from them, unless the user has.
+        var requested: String?
+        if Environment.value(of: "OPENBLAS_CORETYPE") == nil, let core = openBLASCoreType(for: .current) {
+            setenv("OPENBLAS_CORETYPE", core, 0)
+            requested = core
+        }
         for name in ["libopenblas.so.0", "libopenblas.so"] {
             guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
             guard let s = dlsym(handle, "cblas_sgemm"), let d = dlsym(handle, "cblas_dgemm") else {
@@ -58,11 +70,21 @@ final class BLAS: @unchecked Sendable {
             }
             let core = dlsym(handle, "openblas_get_corename").flatMap { unsafeBitCast($0, to: CoreName.self)() }
             return BLAS(
-                backend: .openBLAS, location: name, coreName: core.map { String(cString: $0) },
+                backend: .openBLAS, location: name, coreName: core.map { String(cString: $0) }, requestedCoreType: requested,
                 sgemm: unsafeBitCast(s, to: SGEMM.self), dgemm: unsafeBitCast(d, to: DGEMM.self))
         }
         return nil
         #endif
+    }
+
+    /// The OpenBLAS kernel family for a processor with `features`: `SkylakeX` with AVX-512, `Haswell` with AVX2 and
+    /// FMA, otherwise `nil` (OpenBLAS's own choice).
+    static func openBLASCoreType(for features: CPUFeatures) -> String? {
+        #if arch(x86_64)
+        if features.hasAVX512 { return "SkylakeX" }
+        if features.hasAVX2 { return "Haswell" }
+        #endif
+        return nil
     }
 
     private static let rowMajor: Int32 = 101

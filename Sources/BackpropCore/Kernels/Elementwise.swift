@@ -2,8 +2,7 @@ import RealModule
 
 /// An element-wise function of one tensor, applied by ``Elementwise/unary(_:_:_:count:)``.
 ///
-/// Besides the activations, the derivative rules use a few helper functions (masks and derivatives), so that each
-/// rule is one pass over memory.
+/// Besides the activations, the derivative rules use a mask (clamp's), so that each rule is one pass over memory.
 public enum UnaryFunction: Sendable, Hashable {
     case negate, exp, log, sqrt, abs, square, reciprocal, sign
     case tanh, sigmoid, relu, softplus, gelu
@@ -11,16 +10,8 @@ public enum UnaryFunction: Sendable, Hashable {
     case elu(alpha: Double)
     case clamp(lower: Double, upper: Double)
     case power(Double)
-    /// `1` where x > 0, else `0` (σ′ of ReLU).
-    case positiveMask
     /// `1` where `lower < x < upper`, else `0` (derivative of clamp).
     case insideMask(lower: Double, upper: Double)
-    /// Derivative of leaky ReLU: `1` where x > 0, else `slope`.
-    case leakyReLUDerivative(slope: Double)
-    /// Derivative of ELU: `1` where x > 0, else `alpha · eˣ`.
-    case eluDerivative(alpha: Double)
-    /// Derivative of the exact GELU: Φ(x) + x·φ(x).
-    case geluDerivative
 }
 
 /// An element-wise function of two broadcast tensors. Comparisons return 1 (true) or 0 (false).
@@ -33,6 +24,14 @@ public enum BinaryFunction: Sendable, Hashable {
     case sigmoidGradient
     /// `a · (1 − b²)` (tanh's backward pass from its output).
     case tanhGradient
+    /// `a · σ(b)` (softplus's backward pass from its input).
+    case softplusGradient
+    /// `a · (Φ(b) + b·φ(b))` (GELU's backward pass from its input).
+    case geluGradient
+    /// `a` where `b > 0`, else `slope · a` (leaky ReLU's backward pass from its input).
+    case leakyReLUGradient(slope: Double)
+    /// `a` where `b > 0`, else `a · alpha · eᵇ` (ELU's backward pass from its input).
+    case eluGradient(alpha: Double)
 }
 
 /// Element-wise loops over raw buffers. The function is chosen once per call, outside the loop.
@@ -74,19 +73,9 @@ enum Elementwise {
                 let p = S(exponent)
                 map(x, y, n) { S.pow($0, p) }
             }
-        case .positiveMask: map(x, y, n) { $0 > 0 ? 1 : 0 }
         case .insideMask(let lower, let upper):
             let lo = S(lower), hi = S(upper)
             map(x, y, n) { $0 > lo && $0 < hi ? 1 : 0 }
-        case .leakyReLUDerivative(let slope):
-            let a = S(slope)
-            map(x, y, n) { $0 > 0 ? 1 : a }
-        case .eluDerivative(let alpha):
-            let a = S(alpha)
-            map(x, y, n) { $0 > 0 ? 1 : a * S.exp($0) }
-        case .geluDerivative:
-            let invSqrt2Pi = 1 / (2 * S.pi).squareRoot()
-            map(x, y, n) { normalCDF($0) + $0 * invSqrt2Pi * S.exp(-$0 * $0 / 2) }
         }
     }
 
@@ -94,23 +83,61 @@ enum Elementwise {
         _ function: BinaryFunction, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>,
         layout: BroadcastLayout
     ) {
+        binary(function, a, b, y, .broadcast(layout))
+    }
+
+    /// The same-shape case: `count` elements of each operand, no broadcasting (and no allocation).
+    static func binary<S: TensorScalar>(
+        _ function: BinaryFunction, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>,
+        count: Int
+    ) {
+        binary(function, a, b, y, .elementwise(count: count))
+    }
+
+    private static func binary<S: TensorScalar>(
+        _ function: BinaryFunction, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>,
+        _ traversal: Traversal
+    ) {
         switch function {
-        case .add: zip(a, b, y, layout) { $0 + $1 }
-        case .subtract: zip(a, b, y, layout) { $0 - $1 }
-        case .multiply: zip(a, b, y, layout) { $0 * $1 }
-        case .divide: zip(a, b, y, layout) { $0 / $1 }
-        case .maximum: zip(a, b, y, layout) { Swift.max($0, $1) }
-        case .minimum: zip(a, b, y, layout) { Swift.min($0, $1) }
-        case .power: zip(a, b, y, layout) { S.pow($0, $1) }
-        case .equal: zip(a, b, y, layout) { $0 == $1 ? 1 : 0 }
-        case .notEqual: zip(a, b, y, layout) { $0 != $1 ? 1 : 0 }
-        case .less: zip(a, b, y, layout) { $0 < $1 ? 1 : 0 }
-        case .lessOrEqual: zip(a, b, y, layout) { $0 <= $1 ? 1 : 0 }
-        case .greater: zip(a, b, y, layout) { $0 > $1 ? 1 : 0 }
-        case .greaterOrEqual: zip(a, b, y, layout) { $0 >= $1 ? 1 : 0 }
-        case .whereRightPositive: zip(a, b, y, layout) { $1 > 0 ? $0 : 0 }
-        case .sigmoidGradient: zip(a, b, y, layout) { $0 * $1 * (1 - $1) }
-        case .tanhGradient: zip(a, b, y, layout) { $0 * (1 - $1 * $1) }
+        case .add: zip(a, b, y, traversal) { $0 + $1 }
+        case .subtract: zip(a, b, y, traversal) { $0 - $1 }
+        case .multiply: zip(a, b, y, traversal) { $0 * $1 }
+        case .divide: zip(a, b, y, traversal) { $0 / $1 }
+        case .maximum: zip(a, b, y, traversal) { Swift.max($0, $1) }
+        case .minimum: zip(a, b, y, traversal) { Swift.min($0, $1) }
+        case .power: zip(a, b, y, traversal) { S.pow($0, $1) }
+        case .equal: zip(a, b, y, traversal) { $0 == $1 ? 1 : 0 }
+        case .notEqual: zip(a, b, y, traversal) { $0 != $1 ? 1 : 0 }
+        case .less: zip(a, b, y, traversal) { $0 < $1 ? 1 : 0 }
+        case .lessOrEqual: zip(a, b, y, traversal) { $0 <= $1 ? 1 : 0 }
+        case .greater: zip(a, b, y, traversal) { $0 > $1 ? 1 : 0 }
+        case .greaterOrEqual: zip(a, b, y, traversal) { $0 >= $1 ? 1 : 0 }
+        case .whereRightPositive: zip(a, b, y, traversal) { $1 > 0 ? $0 : 0 }
+        case .sigmoidGradient: zip(a, b, y, traversal) { $0 * $1 * (1 - $1) }
+        case .tanhGradient: zip(a, b, y, traversal) { $0 * (1 - $1 * $1) }
+        case .softplusGradient: zip(a, b, y, traversal) { $0 * sigmoid($1) }
+        case .geluGradient:
+            let invSqrt2Pi = 1 / (2 * S.pi).squareRoot()
+            zip(a, b, y, traversal) { $0 * (normalCDF($1) + $1 * invSqrt2Pi * S.exp(-$1 * $1 / 2)) }
+        case .leakyReLUGradient(let slope):
+            let s = S(slope)
+            zip(a, b, y, traversal) { $1 > 0 ? $0 : s * $0 }
+        case .eluGradient(let alpha):
+            let c = S(alpha)
+            zip(a, b, y, traversal) { $1 > 0 ? $0 : $0 * c * S.exp($1) }
+        }
+    }
+
+    /// Adds `bias` to each of the `rows` rows of `z` (each `columns` wide) and writes `function(z)` to `output`,
+    /// row by row while the row is in cache. With no function, only the bias is added.
+    static func biasAndActivation<S: TensorScalar>(
+        _ z: UnsafeMutablePointer<S>, bias: UnsafePointer<S>, rows: Int, columns: Int, activation: UnaryFunction?,
+        output: UnsafeMutablePointer<S>
+    ) {
+        for r in 0..<rows {
+            let row = z + r * columns
+            for j in 0..<columns { row[j] += bias[j] }
+            if let activation { unary(activation, row, output + r * columns, count: columns) }
         }
     }
 
@@ -137,12 +164,29 @@ enum Elementwise {
         }
     }
 
-    /// Walks the broadcast iteration space: an odometer over the outer dimensions, a strided loop over the last.
+    /// How a binary function walks its operands.
+    private enum Traversal {
+        /// Equal shapes: element i of each.
+        case elementwise(count: Int)
+        /// NumPy broadcasting.
+        case broadcast(BroadcastLayout)
+    }
+
+    /// Walks the iteration space: one flat loop for equal shapes, else an odometer over the outer dimensions and a
+    /// strided loop over the last.
     @inline(__always)
     private static func zip<S>(
-        _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, _ layout: BroadcastLayout,
+        _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, _ traversal: Traversal,
         _ f: (S, S) -> S
     ) {
+        let layout: BroadcastLayout
+        switch traversal {
+        case .elementwise(let count):
+            for i in 0..<count { y[i] = f(a[i], b[i]) }
+            return
+        case .broadcast(let broadcast):
+            layout = broadcast
+        }
         let shape = layout.shape
         let total = Shape.elementCount(shape)
         guard total > 0 else { return }

@@ -57,18 +57,24 @@ public enum KernelBackend: String, Sendable, Hashable, CustomStringConvertible {
     /// A hint when the backend runs below this machine's speed, e.g. OpenBLAS falling back to generic kernels on a
     /// processor it does not recognise; `nil` when there is nothing to suggest.
     public var performanceHint: String? {
-        guard self == .openBLAS, let core = BLAS.library?.coreName?.lowercased(), core == "prescott" || core == "core2" else {
+        guard self == .openBLAS, let core = BLAS.library?.coreName?.lowercased(), core == "prescott" || core == "core2",
+              let better = BLAS.openBLASCoreType(for: .current) else {
             return nil
         }
-        return "this OpenBLAS does not recognise the processor and uses its generic \(core) kernels; if the CPU has "
-            + "AVX-512 or AVX2, setting OPENBLAS_CORETYPE=SkylakeX (or Haswell) before starting makes matrix products "
+        return "OpenBLAS runs its generic \(core) kernels on a processor that supports its \(better) kernels; unset "
+            + "OPENBLAS_CORETYPE (Backprop then chooses from the CPU flags) or set it to \(better) for matrix products "
             + "several times faster"
     }
 
     public var description: String {
         switch self {
         case .accelerate: "Accelerate"
-        case .openBLAS: BLAS.library.map { "OpenBLAS (\($0.location)\($0.coreName.map { ", \($0) kernels" } ?? ""))" } ?? "OpenBLAS"
+        case .openBLAS:
+            BLAS.library.map { library in
+                let kernels = library.coreName.map { ", \($0) kernels" } ?? ""
+                let chosen = library.requestedCoreType == nil ? "" : " chosen from the CPU flags; OPENBLAS_CORETYPE overrides"
+                return "OpenBLAS (\(library.location)\(kernels)\(chosen))"
+            } ?? "OpenBLAS"
         case .portable: "portable Swift kernel"
         }
     }

@@ -69,8 +69,10 @@ extension Tensor {
 
     /// The Euclidean (Frobenius) norm of all elements, untracked.
     public var norm: Scalar {
-        // One pass over the flat elements (reducing axis by axis would square partial sums again).
-        Tensor(storage: storage, shape: [count]).reducing(.sumOfSquares, axis: 0).scalar.squareRoot()
+        // One pass over the flat elements (reducing axis by axis would square partial sums again), into a local.
+        var sum: Scalar = 0
+        Scalar.applyReduction(.sumOfSquares, storage.pointer, &sum, outer: 1, length: count, inner: 1)
+        return sum.squareRoot()
     }
 
     private func normalized(_ axes: [Int], op: String) -> [Int] {

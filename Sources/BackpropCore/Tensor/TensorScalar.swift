@@ -6,7 +6,7 @@ import RealModule
 /// implementations are generic, and the `Float` and `Double` conformances in this module are where the compiler
 /// specialises them, so a generic tensor operation makes one dynamic call per tensor, never one per element.
 /// You do not call the kernel requirements directly; use the operations on ``Tensor``.
-public protocol TensorScalar: BinaryFloatingPoint, Real, Sendable, CustomStringConvertible
+public protocol TensorScalar: BinaryFloatingPoint, Real, SIMDScalar, Codable, Sendable, CustomStringConvertible
 where RawSignificand: FixedWidthInteger {
     /// The element type's name as stored in files and printed in descriptions (`"F32"`, `"F64"`).
     static var dtype: DType { get }
@@ -19,6 +19,22 @@ where RawSignificand: FixedWidthInteger {
     static func applyBinary(
         _ function: BinaryFunction, _ lhs: UnsafePointer<Self>, _ rhs: UnsafePointer<Self>,
         _ output: UnsafeMutablePointer<Self>, layout: BroadcastLayout)
+
+    /// Applies an element-wise binary function to two operands of `count` elements each (no broadcasting).
+    static func applyBinary(
+        _ function: BinaryFunction, _ lhs: UnsafePointer<Self>, _ rhs: UnsafePointer<Self>,
+        _ output: UnsafeMutablePointer<Self>, count: Int)
+
+    /// Adds `bias` to each row of the `rows × columns` matrix `z` in place and writes `activation(z)` to `output`.
+    static func applyBiasAndActivation(
+        _ z: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>, rows: Int, columns: Int, activation: UnaryFunction?,
+        output: UnsafeMutablePointer<Self>)
+
+    /// Softmax + cross-entropy of logit rows against class labels: writes `scale · (softmax(z) − y)` to `delta` and
+    /// returns the summed loss and the number of rows whose largest logit is their label.
+    static func applySoftmaxCrossEntropy(
+        _ logits: UnsafePointer<Self>, labels: UnsafeBufferPointer<Int>, classes: Int, smoothing: Self, scale: Self,
+        delta: UnsafeMutablePointer<Self>) -> (loss: Double, correct: Int)
 
     /// Reduces the middle axis of a `[outer, length, inner]` view.
     static func applyReduction(
@@ -64,11 +80,26 @@ extension TensorScalar {
         Elementwise.binary(function, lhs, rhs, output, layout: layout)
     }
 
-    public static func applyUpdate(
-        _ update: ParameterUpdate, _ parameter: UnsafeMutablePointer<Self>, _ gradient: UnsafePointer<Self>,
-        _ state0: UnsafeMutablePointer<Self>?, _ state1: UnsafeMutablePointer<Self>?, count: Int
+    public static func applyBinary(
+        _ function: BinaryFunction, _ lhs: UnsafePointer<Self>, _ rhs: UnsafePointer<Self>,
+        _ output: UnsafeMutablePointer<Self>, count: Int
     ) {
-        ParameterUpdates.apply(update, parameter, gradient, state0, state1, count: count)
+        Elementwise.binary(function, lhs, rhs, output, count: count)
+    }
+
+    public static func applyBiasAndActivation(
+        _ z: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>, rows: Int, columns: Int, activation: UnaryFunction?,
+        output: UnsafeMutablePointer<Self>
+    ) {
+        Elementwise.biasAndActivation(z, bias: bias, rows: rows, columns: columns, activation: activation, output: output)
+    }
+
+    public static func applySoftmaxCrossEntropy(
+        _ logits: UnsafePointer<Self>, labels: UnsafeBufferPointer<Int>, classes: Int, smoothing: Self, scale: Self,
+        delta: UnsafeMutablePointer<Self>
+    ) -> (loss: Double, correct: Int) {
+        SoftmaxCrossEntropyKernel.apply(logits: logits, labels: labels, classes: classes, smoothing: smoothing,
+                                        scale: scale, delta: delta)
     }
 
     public static func convertBytes(
@@ -88,6 +119,13 @@ extension TensorScalar {
 extension Float: TensorScalar {
     public static var dtype: DType { .float32 }
 
+    public static func applyUpdate(
+        _ update: ParameterUpdate, _ parameter: UnsafeMutablePointer<Float>, _ gradient: UnsafePointer<Float>,
+        _ state0: UnsafeMutablePointer<Float>?, _ state1: UnsafeMutablePointer<Float>?, count: Int
+    ) {
+        ParameterUpdates.apply(update, parameter, gradient, state0, state1, count: count, lanes: FloatLanes.self)
+    }
+
     public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                             _ c: UnsafeMutablePointer<Float>, backend: KernelBackend) {
         if backend != .portable, let blas = BLAS.library {
@@ -100,6 +138,13 @@ extension Float: TensorScalar {
 
 extension Double: TensorScalar {
     public static var dtype: DType { .float64 }
+
+    public static func applyUpdate(
+        _ update: ParameterUpdate, _ parameter: UnsafeMutablePointer<Double>, _ gradient: UnsafePointer<Double>,
+        _ state0: UnsafeMutablePointer<Double>?, _ state1: UnsafeMutablePointer<Double>?, count: Int
+    ) {
+        ParameterUpdates.apply(update, parameter, gradient, state0, state1, count: count, lanes: DoubleLanes.self)
+    }
 
     public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,
                             _ c: UnsafeMutablePointer<Double>, backend: KernelBackend) {

@@ -1,0 +1,88 @@
+// In-place operations that overwrite a tensor's own storage: the building blocks of fused training steps, which keep
+// their activations, deltas and gradients in buffers reused from step to step. None records into a graph and none
+// allocates while the receiver's storage is not shared. Their derivative rules are those of Autodiff/Derivatives.swift.
+extension Tensor {
+    /// Overwrites this matrix with the product `op(a) · op(b)`, where `op` transposes an operand in place when asked.
+    ///
+    /// - Precondition: `op(a)` is `m × k`, `op(b)` is `k × n` and this tensor is `m × n`.
+    public mutating func assignProduct(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) {
+        precondition(a.rank == 2 && b.rank == 2 && rank == 2, "assignProduct: needs matrices, got \(a.shape), \(b.shape) into \(shape)")
+        let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
+        let (k2, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+        precondition(k == k2 && shape == [m, n],
+                     "assignProduct: \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "") does not fit \(shape)")
+        withUnsafeMutablePointer { c in
+            GEMM.multiply(GEMMProblem(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB),
+                          a.storage.pointer, b.storage.pointer, c)
+        }
+    }
+
+    /// Adds `bias` to every row of this `[rows, columns]` matrix (the pre-activation z of a dense layer) and writes
+    /// `activation(z)` into `output`, row by row in one pass. With no activation only the bias is added.
+    ///
+    /// - Precondition: `bias` is `[columns]`; `output` has this matrix's shape.
+    public mutating func addBias(_ bias: Tensor, applying activation: UnaryFunction?, into output: inout Tensor) {
+        precondition(rank == 2 && bias.shape == [shape[1]] && output.shape == shape,
+                     "addBias: bias \(bias.shape) and output \(output.shape) do not fit \(shape)")
+        let (rows, columns) = (shape[0], shape[1])
+        withUnsafeMutablePointer { z in
+            if activation == nil {
+                Scalar.applyBiasAndActivation(z, bias: bias.storage.pointer, rows: rows, columns: columns, activation: nil, output: z)
+            } else {
+                output.withUnsafeMutablePointer { a in
+                    Scalar.applyBiasAndActivation(z, bias: bias.storage.pointer, rows: rows, columns: columns,
+                                                  activation: activation, output: a)
+                }
+            }
+        }
+    }
+
+    /// Multiplies this upstream gradient g element-wise by the derivative of `activation`, in place: g ← g ⊙ f′(x),
+    /// from the activation's input x and output y = f(x) (whichever ``UnaryFunction/gradientRule`` reads).
+    ///
+    /// - Precondition: `activation` is an element-wise activation; `input` and `output` have this tensor's shape.
+    public mutating func multiplyByActivationDerivative(_ activation: UnaryFunction, input: Tensor, output: Tensor) {
+        guard let rule = activation.gradientRule else {
+            preconditionFailure("multiplyByActivationDerivative: \(activation) is not an element-wise activation")
+        }
+        precondition(input.shape == shape && output.shape == shape,
+                     "multiplyByActivationDerivative: input \(input.shape) and output \(output.shape) differ from \(shape)")
+        let operand = rule.fromOutput ? output : input
+        let n = count
+        withUnsafeMutablePointer { g in
+            Scalar.applyBinary(rule.kernel, g, operand.storage.pointer, g, count: n)
+        }
+    }
+
+    /// Overwrites this vector with the column sums of `matrix` (the bias gradient Σ over the batch of δ).
+    ///
+    /// - Precondition: `matrix` is `[rows, count]`.
+    public mutating func assignColumnSums(of matrix: Tensor) {
+        precondition(matrix.rank == 2 && shape == [matrix.shape[1]], "assignColumnSums: \(matrix.shape) into \(shape)")
+        withUnsafeMutablePointer { y in
+            Scalar.applyReduction(.sum, matrix.storage.pointer, y, outer: 1, length: matrix.shape[0], inner: matrix.shape[1])
+        }
+    }
+
+    /// Overwrites this matrix with the gradient of softmax + cross-entropy, `(softmax(z) − y) · scale`, for logit rows
+    /// z against class `labels` (y one-hot, or smoothed with `labelSmoothing`), and returns the loss summed over the
+    /// rows and how many rows' largest logit is their label.
+    ///
+    /// The rule of ``softmaxCrossEntropy(logits:targets:averaged:)``, in one pass per row.
+    ///
+    /// - Precondition: `logits` is `[labels.count, classes]` like this tensor; every label is in `0..<classes`.
+    @discardableResult
+    public mutating func assignSoftmaxCrossEntropyGradient(
+        logits: Tensor, labels: [Int], labelSmoothing: Double = 0, scale: Scalar
+    ) -> (loss: Double, correct: Int) {
+        precondition(logits.rank == 2 && logits.shape == shape && labels.count == shape[0],
+                     "assignSoftmaxCrossEntropyGradient: logits \(logits.shape), \(labels.count) labels into \(shape)")
+        let classes = shape[1]
+        return withUnsafeMutablePointer { delta in
+            labels.withUnsafeBufferPointer { labels in
+                Scalar.applySoftmaxCrossEntropy(logits.storage.pointer, labels: labels, classes: classes,
+                                                smoothing: Scalar(labelSmoothing), scale: scale, delta: delta)
+            }
+        }
+    }
+}
