@@ -25,6 +25,8 @@ let package = Package(
         // Datasets (built-in generators, IDX files) feeding the trainer.
         .target(name: "BackpropData", dependencies: ["BackpropNN", "CZlib", .product(name: "RealModule", package: "swift-numerics")]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // A per-thread heap-allocation counter for the benchmark and the allocation tests (interposes malloc).
+        .target(name: "CAllocationCounter"),
         // The command-line tool.
         .executableTarget(
             name: "backprop",
@@ -36,7 +38,7 @@ let package = Package(
         // Release-build benchmarks (GEMM throughput, training workloads). Never run as tests.
         .executableTarget(
             name: "BackpropBenchmarks",
-            dependencies: ["BackpropCore", "BackpropNN", "BackpropData"]
+            dependencies: ["BackpropCore", "BackpropNN", "BackpropData", "CAllocationCounter"]
         ),
         .target(name: "BackpropTestSupport", dependencies: ["BackpropCore"], path: "Tests/BackpropTestSupport"),
         .testTarget(name: "BackpropCoreTests", dependencies: ["BackpropCore", "BackpropTestSupport"]),

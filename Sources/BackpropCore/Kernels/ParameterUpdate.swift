@@ -34,7 +34,26 @@ public enum ParameterUpdate: Sendable, Hashable {
 }
 
 enum ParameterUpdates {
+    /// Below this many elements an update runs on the calling thread alone; above, on two threads, each over half of
+    /// the elements (the rules are element-wise, so the result is the same bit for bit).
+    static let parallelThreshold = 1 << 16
+
     static func apply<V: Lanes>(
+        _ update: ParameterUpdate, _ p: UnsafeMutablePointer<V.Scalar>, _ g: UnsafePointer<V.Scalar>,
+        _ s0: UnsafeMutablePointer<V.Scalar>?, _ s1: UnsafeMutablePointer<V.Scalar>?, count n: Int, lanes: V.Type
+    ) {
+        guard n >= parallelThreshold, let helper = HelperThread.shared else {
+            return applySerially(update, p, g, s0, s1, count: n, lanes: lanes)
+        }
+        let half = n / 2 / V.laneCount * V.laneCount
+        helper.run { part in
+            let start = part == 0 ? 0 : half
+            applySerially(update, p + start, g + start, s0.map { $0 + start }, s1.map { $0 + start },
+                          count: part == 0 ? half : n - half, lanes: lanes)
+        }
+    }
+
+    private static func applySerially<V: Lanes>(
         _ update: ParameterUpdate, _ p: UnsafeMutablePointer<V.Scalar>, _ g: UnsafePointer<V.Scalar>,
         _ s0: UnsafeMutablePointer<V.Scalar>?, _ s1: UnsafeMutablePointer<V.Scalar>?, count n: Int, lanes _: V.Type
     ) {
@@ -124,8 +143,11 @@ extension Tensor {
     ///   `update.stateCount` state tensors.
     public mutating func apply(_ update: ParameterUpdate, gradient: Tensor, state: inout [Tensor]) {
         precondition(gradient.shape == shape, "apply(_:gradient:state:): gradient \(gradient.shape) differs from parameter \(shape)")
-        precondition(state.count == update.stateCount && state.allSatisfy { $0.shape == shape },
+        precondition(state.count == update.stateCount,
                      "apply(_:gradient:state:): \(update) needs \(update.stateCount) state tensors of shape \(shape)")
+        for tensor in state {  // a loop, not `allSatisfy`, which allocates in unspecialised generic code
+            precondition(tensor.shape == shape, "apply(_:gradient:state:): state \(tensor.shape) differs from parameter \(shape)")
+        }
         let n = count
         withUnsafeMutablePointer { p in
             switch state.count {

@@ -7,10 +7,29 @@ public enum Reduction: Sendable, Hashable {
 
 /// Reduction loops over a `[outer, length, inner]` view of a contiguous buffer.
 enum Reductions {
-    static func reduce<S: TensorScalar>(
-        _ reduction: Reduction, _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>,
-        outer: Int, length: Int, inner: Int
+    static func reduce<V: Lanes>(
+        _ reduction: Reduction, _ x: UnsafePointer<V.Scalar>, _ y: UnsafeMutablePointer<V.Scalar>,
+        outer: Int, length: Int, inner: Int, lanes: V.Type
     ) {
+        typealias S = V.Scalar
+        // A whole-buffer sum (a loss, a norm) runs on eight partial sums: a sequential sum is one add per cycle at best.
+        if outer == 1 && inner == 1 && length >= 64 && (reduction == .sum || reduction == .sumOfSquares) {
+            var partial = V()
+            var i = 0
+            while i + V.laneCount <= length {
+                let v = V(loading: x + i)
+                partial = reduction == .sum ? partial + v : partial + v * v
+                i += V.laneCount
+            }
+            var total: S = 0
+            for l in 0..<V.laneCount { total += partial[l] }
+            while i < length {
+                total += reduction == .sum ? x[i] : x[i] * x[i]
+                i += 1
+            }
+            y[0] = total
+            return
+        }
         switch reduction {
         case .sum: fold(x, y, outer, length, inner, initial: 0) { $0 + $1 }
         case .max: fold(x, y, outer, length, inner, initial: -S.infinity) { Swift.max($0, $1) }

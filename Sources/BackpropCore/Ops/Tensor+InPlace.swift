@@ -20,9 +20,9 @@ extension Tensor {
     /// Adds `bias` to every row of this `[rows, columns]` matrix (the pre-activation z of a dense layer) and writes
     /// `activation(z)` into `output`, row by row in one pass. With no activation only the bias is added.
     ///
-    /// - Precondition: `bias` is `[columns]`; `output` has this matrix's shape.
+    /// - Precondition: `bias` is `[columns]`; with an activation, `output` has this matrix's shape.
     public mutating func addBias(_ bias: Tensor, applying activation: UnaryFunction?, into output: inout Tensor) {
-        precondition(rank == 2 && bias.shape == [shape[1]] && output.shape == shape,
+        precondition(rank == 2 && bias.shape == [shape[1]] && (activation == nil || output.shape == shape),
                      "addBias: bias \(bias.shape) and output \(output.shape) do not fit \(shape)")
         let (rows, columns) = (shape[0], shape[1])
         withUnsafeMutablePointer { z in

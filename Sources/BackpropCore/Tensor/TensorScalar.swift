@@ -108,12 +108,6 @@ extension TensorScalar {
         for i in 0..<count { target[i] = Self(source[i]) * scale }
     }
 
-    public static func applyReduction(
-        _ reduction: Reduction, _ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>,
-        outer: Int, length: Int, inner: Int
-    ) {
-        Reductions.reduce(reduction, input, output, outer: outer, length: length, inner: inner)
-    }
 }
 
 extension Float: TensorScalar {
@@ -124,6 +118,13 @@ extension Float: TensorScalar {
         _ state0: UnsafeMutablePointer<Float>?, _ state1: UnsafeMutablePointer<Float>?, count: Int
     ) {
         ParameterUpdates.apply(update, parameter, gradient, state0, state1, count: count, lanes: FloatLanes.self)
+    }
+
+    public static func applyReduction(
+        _ reduction: Reduction, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
+        outer: Int, length: Int, inner: Int
+    ) {
+        Reductions.reduce(reduction, input, output, outer: outer, length: length, inner: inner, lanes: FloatLanes.self)
     }
 
     public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
@@ -144,6 +145,13 @@ extension Double: TensorScalar {
         _ state0: UnsafeMutablePointer<Double>?, _ state1: UnsafeMutablePointer<Double>?, count: Int
     ) {
         ParameterUpdates.apply(update, parameter, gradient, state0, state1, count: count, lanes: DoubleLanes.self)
+    }
+
+    public static func applyReduction(
+        _ reduction: Reduction, _ input: UnsafePointer<Double>, _ output: UnsafeMutablePointer<Double>,
+        outer: Int, length: Int, inner: Int
+    ) {
+        Reductions.reduce(reduction, input, output, outer: outer, length: length, inner: inner, lanes: DoubleLanes.self)
     }
 
     public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,

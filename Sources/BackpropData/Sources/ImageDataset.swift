@@ -43,6 +43,14 @@ public struct ImageDataset<Scalar: TensorScalar>: TrainingData {
         return (inputs, .classes(indices.map { labels[$0] }))
     }
 
+    public func fill(_ batch: inout TrainingBatch<Scalar>, at indices: ArraySlice<Int>) {
+        batch.reshapeInputs(rows: indices.count, features: featureCount)
+        pixels.withUnsafeBufferPointer {
+            batch.inputs.assignByteRows($0, rowSize: featureCount, rows: indices, scale: 1 / 255)
+        }
+        batch.setClasses(labels, at: indices)
+    }
+
     /// The first `count` images (for quick runs).
     public func prefix(_ count: Int) -> ImageDataset {
         let n = Swift.min(count, self.count)

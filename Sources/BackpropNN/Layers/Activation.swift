@@ -69,6 +69,21 @@ public enum Activation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The element-wise kernel that applies this activation (and whose ``UnaryFunction/gradientRule`` is its
+    /// derivative); `nil` for `identity` and for `softmax`, which is not element-wise.
+    public var elementwiseFunction: UnaryFunction? {
+        switch self {
+        case .sigmoid: .sigmoid
+        case .tanh: .tanh
+        case .relu: .relu
+        case .gelu: .gelu
+        case .softplus: .softplus
+        case .leakyReLU(let slope): .leakyReLU(slope: slope)
+        case .elu(let alpha): .elu(alpha: alpha)
+        case .softmax, .identity: nil
+        }
+    }
+
     /// Applies the function (recording it when the input is tracked).
     public func apply<Scalar: TensorScalar>(_ z: Tensor<Scalar>) -> Tensor<Scalar> {
         switch self {

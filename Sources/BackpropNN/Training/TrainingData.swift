@@ -17,6 +17,47 @@ public protocol TrainingData<Scalar>: Sendable {
 
     /// The samples at `indices`, in that order: inputs `[indices.count, featureCount]` and their targets.
     func batch(at indices: [Int]) -> (inputs: Tensor<Scalar>, targets: Targets<Scalar>)
+
+    /// Overwrites `batch` with the samples at `indices`, in that order, reusing its buffers when it already holds a
+    /// batch of that size. The trainer calls this once per step; the default implementation calls ``batch(at:)``.
+    func fill(_ batch: inout TrainingBatch<Scalar>, at indices: ArraySlice<Int>)
+}
+
+extension TrainingData {
+    public func fill(_ batch: inout TrainingBatch<Scalar>, at indices: ArraySlice<Int>) {
+        (batch.inputs, batch.targets) = self.batch(at: Array(indices))
+    }
+}
+
+/// A mini-batch that ``TrainingData/fill(_:at:)`` overwrites step after step, so that drawing a batch of a size seen
+/// before allocates nothing.
+public struct TrainingBatch<Scalar: TensorScalar>: Sendable {
+    /// `[samples, featureCount]`.
+    public var inputs: Tensor<Scalar>
+    /// One target per sample.
+    public var targets: Targets<Scalar>
+
+    /// An empty batch.
+    public init() {
+        inputs = Tensor.zeros(shape: [0, 0])
+        targets = .classes([])
+    }
+
+    /// Makes ``inputs`` a `[rows, features]` matrix for the caller to overwrite, keeping its storage when it already
+    /// has that shape (its elements are then stale).
+    public mutating func reshapeInputs(rows: Int, features: Int) {
+        if inputs.shape != [rows, features] { inputs = Tensor.zeros(shape: [rows, features]) }
+    }
+
+    /// Sets class targets to `labels[i]` for each `i` in `indices`, reusing the current label array's storage.
+    public mutating func setClasses(_ labels: [Int], at indices: ArraySlice<Int>) {
+        var classes: [Int] = []
+        if case .classes(let current) = targets { classes = current }
+        targets = .classes([])  // leaves `classes` the only reference, so it is reused, not copied
+        classes.removeAll(keepingCapacity: true)
+        for i in indices { classes.append(labels[i]) }
+        targets = .classes(classes)
+    }
 }
 
 /// Samples held in memory as a feature matrix and targets.
@@ -65,6 +106,15 @@ public struct InMemoryDataset<Scalar: TensorScalar>: TrainingData {
         switch targets {
         case .classes(let labels): (features.gatheringRows(indices), .classes(indices.map { labels[$0] }))
         case .values(let values): (features.gatheringRows(indices), .values(values.gatheringRows(indices)))
+        }
+    }
+
+    public func fill(_ batch: inout TrainingBatch<Scalar>, at indices: ArraySlice<Int>) {
+        batch.reshapeInputs(rows: indices.count, features: featureCount)
+        batch.inputs.assignRows(of: features, at: indices)
+        switch targets {
+        case .classes(let labels): batch.setClasses(labels, at: indices)
+        case .values(let values): batch.targets = .values(values.gatheringRows(Array(indices)))
         }
     }
 
@@ -117,5 +167,9 @@ public struct AnyTrainingData<Scalar: TensorScalar>: TrainingData {
 
     public func batch(at indices: [Int]) -> (inputs: Tensor<Scalar>, targets: Targets<Scalar>) {
         base.batch(at: indices)
+    }
+
+    public func fill(_ batch: inout TrainingBatch<Scalar>, at indices: ArraySlice<Int>) {
+        base.fill(&batch, at: indices)
     }
 }

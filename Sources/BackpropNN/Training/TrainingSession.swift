@@ -25,6 +25,14 @@ struct TrainingSession<Model: Layer> {
     var epochStartParameters: [Tensor<Model.Scalar>] = []
     /// Weights whose loss and gradient were finite, restored if a later step produces non-finite weights.
     var lastFiniteParameters: [Tensor<Model.Scalar>]
+    /// The fused step, when the model and loss allow it (see ``DenseNetworkStep``); otherwise steps record a graph.
+    var fusedStep: DenseNetworkStep<Model.Scalar>?
+    /// The batch buffer, refilled every step.
+    var batch = TrainingBatch<Model.Scalar>()
+    /// ∂J/∂θ of the current step, one buffer per parameter.
+    var gradients: [Tensor<Model.Scalar>]
+    /// ‖∂J/∂θ‖ of the current step, one per parameter.
+    var gradientNorms: [Double]
 
     init(trainer: Trainer, model: Model, resumingFrom checkpoint: TrainingCheckpoint<Model.Scalar>?) {
         self.trainer = trainer
@@ -52,6 +60,9 @@ struct TrainingSession<Model: Layer> {
         }
         // Separate storage (`+ 0` copies), so that saving the last finite weights reuses it instead of allocating.
         lastFiniteParameters = parameters.map { $0 + 0 }
+        fusedStep = DenseNetworkStep(model, loss: trainer.loss)
+        gradients = parameters.map { Tensor.zeros(like: $0) }
+        gradientNorms = [Double](repeating: 0, count: parameters.count)
     }
 
     var currentModel: Model {
@@ -81,35 +92,33 @@ struct TrainingSession<Model: Layer> {
         }
         if batchesDone == 0 || epochStartParameters.count != parameters.count { epochStartParameters = parameters.map { $0 + 0 } }
         while batchesDone < batchCount {
-            let batch = batchesDone
-            let indices = Array(order[(batch * trainer.batchSize)..<Swift.min((batch + 1) * trainer.batchSize, data.count)])
-            let (x, targets) = data.batch(at: indices)
-            // The graph lives only inside `step`, so the parameters are not shared when they are updated in place.
-            let (value, predictions, computed) = step(x, targets, classify: data.classCount != nil)
-            var gradients = computed
+            let batchIndex = batchesDone
+            let indices = order[(batchIndex * trainer.batchSize)..<Swift.min((batchIndex + 1) * trainer.batchSize, data.count)]
+            data.fill(&batch, at: indices)
+            let (value, correct) = step(classify: data.classCount != nil)
             guard value.isFinite else {
-                return stop(.nonFinite(epoch: epoch, batch: batch + 1, what: "loss (\(value))"))
+                return stop(.nonFinite(epoch: epoch, batch: batchIndex + 1, what: "loss (\(value))"))
             }
-            let norms = gradients.map { Double($0.norm) }
-            if let bad = norms.firstIndex(where: { !$0.isFinite }) {
-                return stop(.nonFinite(epoch: epoch, batch: batch + 1, what: "gradient of \(names[bad])"))
+            for i in gradients.indices {
+                gradientNorms[i] = Double(gradients[i].norm)
+                guard gradientNorms[i].isFinite else {
+                    return stop(.nonFinite(epoch: epoch, batch: batchIndex + 1, what: "gradient of \(names[i])"))
+                }
             }
-            for i in norms.indices { partial.gradientNormSums[i] += norms[i] }
+            for i in gradientNorms.indices { partial.gradientNormSums[i] += gradientNorms[i] }
             if let clipping = trainer.clipping { gradients = clipping.apply(to: gradients) }
             for i in parameters.indices {
                 lastFiniteParameters[i].copyElements(from: parameters[i])
                 trainer.optimizer.update(&parameters[i], gradient: gradients[i], state: &states[i], learningRate: rate)
             }
             partial.lossSum += value * Double(indices.count)
-            if data.classCount != nil {
-                partial.correct += zip(predictions, targets.classIndices).filter { $0 == $1 }.count
-            }
+            partial.correct += correct
             batchesDone += 1
             let now = clock.now
             partial.seconds += seconds(now - started)
-            onEvent(.batchEnded(BatchReport(epoch: epoch, batch: batch + 1, batchCount: batchCount, loss: value)))
+            onEvent(.batchEnded(BatchReport(epoch: epoch, batch: batchIndex + 1, batchCount: batchCount, loss: value)))
             if batchesDone < batchCount && shouldStop() {
-                return .stopped(.interrupted(epoch: epoch, batch: batch + 1))
+                return .stopped(.interrupted(epoch: epoch, batch: batchIndex + 1))
             }
             started = clock.now  // time spent in the event handler is not training time
         }
@@ -130,19 +139,27 @@ struct TrainingSession<Model: Layer> {
         return .completed(report)
     }
 
-    /// Forward pass, loss and backward pass on one batch: the loss, the predicted classes and the gradients.
-    private mutating func step(_ x: Tensor<Model.Scalar>, _ targets: Targets<Model.Scalar>, classify: Bool)
-        -> (loss: Double, predictions: [Int], gradients: [Tensor<Model.Scalar>]) {
+    /// Forward pass, loss and backward pass on the current batch: the mean loss and, for classification, the number
+    /// of correctly classified samples; the gradients are left in ``gradients``.
+    private mutating func step(classify: Bool) -> (loss: Double, correct: Int) {
+        if fusedStep != nil, case .classes(let labels) = batch.targets {
+            let (sum, correct) = fusedStep!.run(inputs: batch.inputs, labels: labels, parameters: parameters,
+                                                gradients: &gradients)
+            return (sum / Double(Swift.max(labels.count, 1)), correct)
+        }
+        // The graph lives only inside this call, so the parameters are not shared when they are updated in place.
         var model = template
         let leaves = parameters.map { $0.requiringGradient() }
         model.parameters = leaves
         var context = ForwardContext.training(generator: dropoutGenerator)
-        let output = model(x, context: &context)
+        let output = model(batch.inputs, context: &context)
         dropoutGenerator = context.generator
-        let loss = trainer.loss(output, targets)
+        let loss = trainer.loss(output, batch.targets)
         let value = Double(loss.scalar)
-        guard value.isFinite else { return (value, [], []) }
-        return (value, classify ? predictedClasses(output) : [], loss.gradients(withRespectTo: leaves))
+        guard value.isFinite else { return (value, 0) }
+        gradients = loss.gradients(withRespectTo: leaves)
+        guard classify else { return (value, 0) }
+        return (value, zip(predictedClasses(output), batch.targets.classIndices).filter { $0 == $1 }.count)
     }
 
     /// Ends training on a non-finite value, keeping the last weights whose every element is finite.

@@ -1,0 +1,45 @@
+import BackpropCore
+
+/// Median seconds of one product of `problem`'s shape on random data, on `backend`.
+func gemmSeconds(_ problem: GEMMProblem, backend: KernelBackend = .preferred, minimumSeconds: Double = 0.05) -> Double {
+    var g = SeededGenerator(seed: 1)
+    let a = Tensor<Float>.uniform(shape: [problem.m * problem.k], using: &g)
+    let b = Tensor<Float>.uniform(shape: [problem.k * problem.n], using: &g)
+    var c = Tensor<Float>.zeros(shape: [problem.m * problem.n])
+    let repetitions = max(3, Int(2e8 / problem.flops))
+    var samples: [Double] = []
+    a.withUnsafePointer { pa in
+        b.withUnsafePointer { pb in
+            c.withUnsafeMutablePointer { pc in
+                for _ in 0..<repetitions { GEMM.multiply(problem, pa, pb, pc, backend: backend) }  // warm-up
+                var total = 0.0
+                while samples.count < 7 || total < minimumSeconds {
+                    let t = seconds { for _ in 0..<repetitions { GEMM.multiply(problem, pa, pb, pc, backend: backend) } }
+                    samples.append(t / Double(repetitions))
+                    total += t
+                }
+            }
+        }
+    }
+    return median(samples)
+}
+
+/// `gemm`: throughput of representative shapes on every available backend.
+func runGEMM() {
+    let shapes: [(String, GEMMProblem)] = [
+        ("64×784 · (128×784)ᵀ", GEMMProblem(m: 64, n: 128, k: 784, transposeB: true)),
+        ("128×784 · (512×784)ᵀ", GEMMProblem(m: 128, n: 512, k: 784, transposeB: true)),
+        ("(128×512)ᵀ · 128×784", GEMMProblem(m: 512, n: 784, k: 128, transposeA: true)),
+        ("64×128 · (10×128)ᵀ", GEMMProblem(m: 64, n: 10, k: 128, transposeB: true)),
+        ("1024³", GEMMProblem(m: 1024, n: 1024, k: 1024)),
+    ]
+    var backends: [KernelBackend] = [.portable]
+    if KernelBackend.preferred != .portable { backends.insert(KernelBackend.preferred, at: 0) }
+    print("GEMM, Float32, median GFLOP/s")
+    for (name, problem) in shapes {
+        let figures = backends.map { "\($0.rawValue) \(format(problem.flops / gemmSeconds(problem, backend: $0) / 1e9, 1))" }
+        print("  \(name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(figures.joined(separator: "   "))")
+    }
+}
+
+import Foundation

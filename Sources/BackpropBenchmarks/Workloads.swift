@@ -1,0 +1,94 @@
+import BackpropCore
+import BackpropData
+import BackpropNN
+
+/// One of the reference workloads of `../shared/bench` (same architecture, batch, optimizer, initialisation, data).
+struct Workload {
+    let name: String
+    let sizes: [Int]
+    let batchSize: Int
+    let optimizer: any Optimizer
+    let learningRate: Double
+
+    static let all = [
+        Workload(name: "W1", sizes: [784, 128, 10], batchSize: 64, optimizer: SGD(), learningRate: 0.1),
+        Workload(name: "W2", sizes: [784, 512, 256, 10], batchSize: 128, optimizer: Adam(), learningRate: 1e-3),
+    ]
+
+    /// The matrix products of one training step on a full batch: per layer the forward product and ∂J/∂W, and δ for
+    /// every layer but the first (the input needs no gradient).
+    var stepProducts: [GEMMProblem] {
+        let b = batchSize
+        return zip(sizes, sizes.dropFirst()).enumerated().flatMap { layer, shape in
+            let (inputs, outputs) = shape
+            var products = [GEMMProblem(m: b, n: outputs, k: inputs, transposeB: true),   // z = a Wᵀ
+                            GEMMProblem(m: outputs, n: inputs, k: b, transposeA: true)]   // ∂J/∂W = δᵀ a
+            if layer > 0 { products.append(GEMMProblem(m: b, n: inputs, k: outputs)) }    // δ W
+            return products
+        }
+    }
+
+    /// Matrix-product FLOPs of an epoch over `samples` samples.
+    func epochFLOPs(samples: Int) -> Double {
+        stepProducts.map(\.flops).reduce(0, +) / Double(batchSize) * Double(samples)
+    }
+}
+
+/// Trains `workload` for `epochs` epochs on Fashion-MNIST and prints the figures the performance issue asks for.
+func run(_ workload: Workload, epochs: Int) throws {
+    let training: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .train)
+    let test: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .test)
+    let model = Sequential<Float>.multilayerPerceptron(sizes: workload.sizes, activation: .relu,
+                                                       initializer: .glorotUniform, seed: 0)
+    let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: workload.optimizer, learningRate: workload.learningRate,
+                          batchSize: workload.batchSize, epochs: epochs, seed: 0)
+    let flops = workload.epochFLOPs(samples: training.count)
+    print("backend: \(KernelBackend.preferred)")
+    print("\(workload.name): MLP \(workload.sizes.map(String.init).joined(separator: "-")), batch \(workload.batchSize), "
+          + "\(workload.optimizer) lr \(workload.learningRate), \(format(flops / 1e9, 2)) GFLOP of matrix products per epoch")
+
+    // Allocations are counted on this thread from the end of epoch 2's first step to the end of its next-to-last.
+    var countedSteps = 0
+    var allocations: Int?
+    let result = try trainer.fit(model, on: training, validation: test) { event in
+        switch event {
+        case .batchEnded(let batch) where batch.epoch == 2 && AllocationCounter.isAvailable:
+            if batch.batch == 1 { AllocationCounter.start() }
+            if batch.batch == batch.batchCount - 1 {
+                allocations = AllocationCounter.stop()
+                countedSteps = batch.batchCount - 2
+            }
+        case .epochEnded(let r):
+            print("epoch \(r.epoch)  \(format(r.seconds, 3)) s  \(format(flops / r.seconds / 1e9, 1)) GFLOP/s  "
+                  + "test accuracy \(format(r.validationAccuracy ?? 0, 4))")
+        default: break
+        }
+    }
+    let times = result.history.map(\.seconds)
+    let accuracies = result.history.map { $0.validationAccuracy ?? 0 }
+    let later = times.count > 1 ? Array(times.dropFirst()) : times
+    let typical = median(later)
+    let productSeconds = workload.stepProducts.map { gemmSeconds($0) }
+    let floorPerStep = productSeconds.reduce(0, +)
+    let floor = floorPerStep * Double(training.count) / Double(workload.batchSize)
+    let perStep = allocations.map { Double($0) / Double(max(countedSteps, 1)) }
+    let rss = peakResidentMiB()
+    print("median epoch (2..\(times.count)): \(format(typical, 3)) s, \(format(flops / typical / 1e9, 1)) GFLOP/s; "
+          + "first epoch \(format(times[0] / typical, 2)) × the median")
+    print("GEMM floor (this process, same shapes): \(format(floor, 3)) s per epoch; the median epoch is "
+          + "\(format(typical / floor, 2)) × the floor")
+    print("  per step: " + zip(workload.stepProducts, productSeconds).map { p, t in
+        "\(p.m)×\(p.n)×\(p.k)\(p.transposeA ? " Aᵀ" : "")\(p.transposeB ? " Bᵀ" : "") \(format(t * 1e6, 1)) µs"
+    }.joined(separator: ", "))
+    print("peak RSS \(format(rss, 1)) MiB; allocations per step after warm-up: "
+          + (perStep.map { format($0, 2) + " (over \(countedSteps) steps)" } ?? "not measured (no epoch 2, or no counter here)"))
+    print("final test accuracy \(format(accuracies.last ?? 0, 4))")
+    let json = """
+        {"impl": "backprop", "workload": "\(workload.name)", "backend": "\(KernelBackend.preferred)", \
+        "epoch_times": [\(times.map { format($0, 4) }.joined(separator: ", "))], "first_epoch": \(format(times[0], 4)), \
+        "median_rest": \(format(typical, 4)), "gemm_floor": \(format(floor, 4)), "peak_rss_mib": \(format(rss, 1)), \
+        "allocations_per_step": \(perStep.map { format($0, 3) } ?? "null"), \
+        "test_acc_per_epoch": [\(accuracies.map { format($0, 4) }.joined(separator: ", "))]}
+        """
+    print("RESULT \(json)")
+}
