@@ -42,7 +42,7 @@ let package = Package(
         ),
         .target(name: "BackpropTestSupport", dependencies: ["BackpropCore"], path: "Tests/BackpropTestSupport"),
         .testTarget(name: "BackpropCoreTests", dependencies: ["BackpropCore", "BackpropTestSupport"]),
-        .testTarget(name: "BackpropNNTests", dependencies: ["BackpropNN", "BackpropData", "BackpropTestSupport"]),
+        .testTarget(name: "BackpropNNTests", dependencies: ["BackpropNN", "BackpropData", "BackpropTestSupport", "CAllocationCounter"]),
         .testTarget(name: "BackpropDataTests", dependencies: ["BackpropData", "BackpropNN", "BackpropTestSupport"]),
         // End-to-end tests of the built `backprop` tool.
         .testTarget(name: "BackpropCLITests", dependencies: ["backprop", "BackpropData", "BackpropNN", "BackpropTestSupport"]),
