@@ -83,8 +83,10 @@ struct DenseNetworkStepTests {
         #expect(DenseNetworkStep(softmaxOutput, loss: .softmaxCrossEntropy) == nil)
     }
 
-    /// Debug builds allocate temporaries the optimiser removes, so this runs on optimised builds:
-    /// `swift test -c release -Xswiftc -enable-testing --filter noAllocationsPerStep` (CI does).
+    /// Debug builds allocate temporaries the optimiser removes, so this runs on optimised builds only:
+    /// `swift test -c release -Xswiftc -enable-testing --filter noAllocationsPerStep`. It is not part of CI yet: in
+    /// that build one allocation per step remains (the benchmark's release build of the same step has none), and the
+    /// goal is tracked in issue 5.
     @Test("a training step allocates nothing after warm-up (Linux, optimised builds)")
     func noAllocationsPerStep() throws {
         #if DEBUG
