@@ -85,8 +85,7 @@ struct DenseNetworkStepTests {
 
     /// Debug builds allocate temporaries the optimiser removes, so this runs on optimised builds only:
     /// `swift test -c release -Xswiftc -enable-testing --filter noAllocationsPerStep`. It is not part of CI yet: in
-    /// that build one allocation per step remains (the benchmark's release build of the same step has none), and the
-    /// goal is tracked in issue 5.
+    /// that build one allocation per step remains, cause not yet found; the goal is tracked in issue 5.
     @Test("a training step allocates nothing after warm-up (Linux, optimised builds)")
     func noAllocationsPerStep() throws {
         #if DEBUG
