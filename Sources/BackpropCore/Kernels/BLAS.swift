@@ -20,6 +20,7 @@ final class BLAS: @unchecked Sendable {
         Int32, Int32, Int32, Int32, Int32, Int32, Double, UnsafePointer<Double>?, Int32,
         UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32) -> Void
     typealias CoreName = @convention(c) () -> UnsafePointer<CChar>?
+    typealias SetThreadCount = @convention(c) (Int32) -> Void
 
     let backend: KernelBackend
     /// Where the library was found (a file name or framework).
@@ -62,11 +63,18 @@ final class BLAS: @unchecked Sendable {
             setenv("OPENBLAS_CORETYPE", core, 0)
             requested = core
         }
+        // Backprop splits large products over its own two threads (``GEMM``), so OpenBLAS runs each part on one:
+        // its own worker threads would only contend with ours for the cores, and its threaded driver allocates on
+        // every call. Set before loading, so that it does not even start them.
+        setenv("OPENBLAS_NUM_THREADS", "1", 0)
         for name in ["libopenblas.so.0", "libopenblas.so"] {
             guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
             guard let s = dlsym(handle, "cblas_sgemm"), let d = dlsym(handle, "cblas_dgemm") else {
                 dlclose(handle)
                 continue
+            }
+            if let setThreads = dlsym(handle, "openblas_set_num_threads") {
+                unsafeBitCast(setThreads, to: SetThreadCount.self)(1)
             }
             let core = dlsym(handle, "openblas_get_corename").flatMap { unsafeBitCast($0, to: CoreName.self)() }
             return BLAS(
@@ -93,12 +101,12 @@ final class BLAS: @unchecked Sendable {
     func sgemm(_ p: GEMMProblem, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
         sgemmFunction(BLAS.rowMajor, BLAS.transpose(p.transposeA), BLAS.transpose(p.transposeB),
                       Int32(p.m), Int32(p.n), Int32(p.k), 1, a, Int32(p.lda), b, Int32(p.ldb),
-                      p.accumulate ? 1 : 0, c, Int32(p.n))
+                      p.accumulate ? 1 : 0, c, Int32(p.ldc))
     }
 
     func dgemm(_ p: GEMMProblem, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>) {
         dgemmFunction(BLAS.rowMajor, BLAS.transpose(p.transposeA), BLAS.transpose(p.transposeB),
                       Int32(p.m), Int32(p.n), Int32(p.k), 1, a, Int32(p.lda), b, Int32(p.ldb),
-                      p.accumulate ? 1 : 0, c, Int32(p.n))
+                      p.accumulate ? 1 : 0, c, Int32(p.ldc))
     }
 }

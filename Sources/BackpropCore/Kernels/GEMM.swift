@@ -1,6 +1,7 @@
 /// One general matrix product `C = op(A) · op(B)` on row-major buffers, where `op(X)` is `X` or `Xᵀ`.
 ///
 /// `op(A)` is `m × k`, `op(B)` is `k × n` and `C` is `m × n`. A transposed operand is read in place, never copied.
+/// Each matrix may be a block of a wider one: its row stride (`lda`, `ldb`, `ldc`) is then the wider row length.
 public struct GEMMProblem: Sendable, Hashable {
     /// Rows of `op(A)` and of `C`.
     public var m: Int
@@ -14,21 +15,27 @@ public struct GEMMProblem: Sendable, Hashable {
     public var transposeB: Bool
     /// Whether to add the product to `C` (`C += op(A)·op(B)`) instead of overwriting it.
     public var accumulate: Bool
+    /// The row stride of `A` as stored (`k`, or `m` when transposed, for a dense matrix).
+    public var lda: Int
+    /// The row stride of `B` as stored (`n`, or `k` when transposed, for a dense matrix).
+    public var ldb: Int
+    /// The row stride of `C` (`n` for a dense matrix).
+    public var ldc: Int
 
-    /// Describes a product of dense, row-major operands.
-    public init(m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false, accumulate: Bool = false) {
+    /// Describes a product; each row stride defaults to that of a dense matrix.
+    public init(m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false, accumulate: Bool = false,
+                lda: Int? = nil, ldb: Int? = nil, ldc: Int? = nil) {
         self.m = m
         self.n = n
         self.k = k
         self.transposeA = transposeA
         self.transposeB = transposeB
         self.accumulate = accumulate
+        self.lda = lda ?? (transposeA ? m : k)
+        self.ldb = ldb ?? (transposeB ? k : n)
+        self.ldc = ldc ?? n
     }
 
-    /// The row stride of `A` as stored.
-    public var lda: Int { transposeA ? m : k }
-    /// The row stride of `B` as stored.
-    public var ldb: Int { transposeB ? k : n }
     /// Floating-point operations of the product (one multiply and one add per term).
     public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
 }
@@ -92,9 +99,52 @@ public enum GEMM {
     ) {
         guard problem.m > 0, problem.n > 0 else { return }
         guard problem.k > 0 else {
-            if !problem.accumulate { c.update(repeating: 0, count: problem.m * problem.n) }
+            if !problem.accumulate {
+                for row in 0..<problem.m { (c + row * problem.ldc).update(repeating: 0, count: problem.n) }
+            }
             return
         }
-        S.gemm(problem, a, b, c, backend: backend)
+        guard backend != .portable, problem.flops >= parallelFlops, let helper = HelperThread.shared else {
+            return S.gemm(problem, a, b, c, backend: backend)
+        }
+        let parts = GEMMParts(problem: problem, a: a, b: b, c: c, backend: backend)
+        guard parts.splitsRows ? problem.m >= 32 : problem.n >= 32 else {
+            return S.gemm(problem, a, b, c, backend: backend)
+        }
+        helper.run(parts)
+    }
+
+    /// Products of at least this many floating-point operations are split over two threads on the BLAS backends
+    /// (about 10 µs of work; the hand-off costs well under one). The portable kernel splits its own.
+    static let parallelFlops = 1_000_000.0
+}
+
+/// A product split into two halves: rows of `C` when it has more rows than columns (each thread then reads all of
+/// `B`), else columns (each thread reads all of `A`), so that the operand both threads read is the smaller one.
+///
+/// Each element of `C` is still one dot product over all of `k`, in the BLAS kernel's order.
+private struct GEMMParts<S: TensorScalar>: TwoPartWork {
+    let problem: GEMMProblem
+    let a: UnsafePointer<S>
+    let b: UnsafePointer<S>
+    let c: UnsafeMutablePointer<S>
+    let backend: KernelBackend
+
+    var splitsRows: Bool { problem.m > problem.n }
+
+    func run(part: Int) {
+        var p = problem
+        if splitsRows {
+            let half = problem.m / 2
+            let start = part == 0 ? 0 : half
+            p.m = part == 0 ? half : problem.m - half
+            S.gemm(p, a + (problem.transposeA ? start : start * problem.lda), b, c + start * problem.ldc,
+                   backend: backend)
+        } else {
+            let half = problem.n / 2 / 16 * 16  // whole cache lines of C's rows in the first half
+            let start = part == 0 ? 0 : half
+            p.n = part == 0 ? half : problem.n - half
+            S.gemm(p, a, b + (problem.transposeB ? start * problem.ldb : start), c + start, backend: backend)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import CProcessorHints
 import Dispatch
 import Synchronization
 #if canImport(Glibc)
@@ -6,13 +7,29 @@ import Glibc
 import Darwin
 #endif
 
-/// A second thread that runs one half of a memory-bound kernel while the calling thread runs the other, with one
-/// allocation per call (`DispatchQueue.concurrentPerform` makes three).
+/// A kernel divided into two parts that may run at the same time, for ``HelperThread/run(_:)``.
 ///
-/// Worth it only for work of a few hundred microseconds or more: waking the helper takes microseconds.
+/// Conforming types hold what the kernel needs (pointers, sizes) and nothing that needs releasing; the two parts must
+/// write to disjoint memory. Part 1 is called through the protocol on the helper thread, where a generic conforming
+/// type is not specialised: keep `run(part:)` to a few index computations and a call to a `TensorScalar` kernel
+/// requirement, whose `Float` and `Double` witnesses are.
+protocol TwoPartWork {
+    /// Runs part `part`, 0 or 1.
+    func run(part: Int)
+}
+
+/// A second thread that runs one half of a kernel while the calling thread runs the other.
+///
+/// The hand-off allocates nothing and costs well under a microsecond while the helper is awake: the caller publishes
+/// the work and bumps a counter the helper spins on, then spins on the helper's completion counter. After
+/// ``idleSpin`` without work the helper sleeps on a semaphore, so an idle process does not keep a core busy; the
+/// first hand-off after that pays one wake-up (tens of microseconds).
+///
+/// Backprop runs OpenBLAS on one thread and splits large products over this pair instead (see ``GEMM``), so the
+/// process never has more busy threads than the two that do the work.
 final class HelperThread: @unchecked Sendable {
-    // Sendable: `work` is written by the caller holding `callers` before `start` is signalled and cleared only after
-    // `done` is waited for, so the two threads never touch it at the same time.
+    // Sendable: `work` is written by the caller holding `callers` before `posted` is incremented (sequentially
+    // consistent) and cleared only after `finished` has caught up, so the two threads never touch it at the same time.
 
     /// The helper, or `nil` on a single-processor machine.
     static let shared: HelperThread? = {
@@ -20,10 +37,19 @@ final class HelperThread: @unchecked Sendable {
         return processors > 1 ? HelperThread() : nil
     }()
 
-    private let start = DispatchSemaphore(value: 0)
-    private let done = DispatchSemaphore(value: 0)
+    /// How long the helper keeps spinning for the next hand-off before it goes to sleep.
+    static let idleSpin: Duration = .microseconds(200)
+
+    /// Hand-offs published by callers, and completed by the helper; equal when the helper is idle.
+    private let posted = Atomic<Int>(0)
+    private let finished = Atomic<Int>(0)
+    /// Set while the helper sleeps (or is about to) on `wake`.
+    private let sleeping = Atomic<Bool>(false)
+    private let wake = DispatchSemaphore(value: 0)
+    /// One caller at a time; a caller that finds it taken (another thread, or a nested call from inside a part) runs
+    /// both parts itself.
     private let callers = Mutex(())
-    private var work: ((Int) -> Void)?
+    private var work: (type: any TwoPartWork.Type, value: UnsafeRawPointer)?
 
     private init() {
         let context = Unmanaged.passRetained(self).toOpaque()  // the helper lives as long as the process
@@ -39,25 +65,55 @@ final class HelperThread: @unchecked Sendable {
         pthread_detach(thread)
     }
 
-    /// Calls `body(0)` on the calling thread and `body(1)` on the helper, returning when both have returned.
-    func run(_ body: (Int) -> Void) {
-        // One allocation per call remains: `withoutActuallyEscaping` boxes the closure's context.
-        withoutActuallyEscaping(body) { body in
-            callers.withLock { _ in
-                work = body
-                start.signal()
-                body(0)
-                done.wait()
-                work = nil
+    /// Runs `work.run(part: 0)` on the calling thread and `work.run(part: 1)` on the helper, returning when both have
+    /// returned.
+    func run<Work: TwoPartWork>(_ work: Work) {
+        let handedOff: Bool? = callers.withLockIfAvailable { _ in
+            withUnsafePointer(to: work) { pointer in
+                self.work = (Work.self, UnsafeRawPointer(pointer))
+                let ticket = posted.add(1, ordering: .sequentiallyConsistent).newValue
+                if sleeping.load(ordering: .sequentiallyConsistent) { wake.signal() }
+                work.run(part: 0)
+                while finished.load(ordering: .acquiring) != ticket { backprop_spin_pause() }
+                self.work = nil
             }
+            return true
+        }
+        if handedOff == nil {
+            work.run(part: 0)
+            work.run(part: 1)
         }
     }
 
     private func serve() -> Never {
+        var completed = 0
         while true {
-            start.wait()
-            work?(1)
-            done.signal()
+            waitForWork(after: completed)
+            if let work { Self.runSecondPart(of: work.type, at: work.value) }
+            completed += 1
+            finished.store(completed, ordering: .releasing)
+        }
+    }
+
+    private static func runSecondPart<Work: TwoPartWork>(of _: Work.Type, at pointer: UnsafeRawPointer) {
+        pointer.assumingMemoryBound(to: Work.self).pointee.run(part: 1)
+    }
+
+    /// Returns once `posted` has moved past `completed`: spinning at first, then asleep until a caller signals.
+    private func waitForWork(after completed: Int) {
+        let clock = ContinuousClock()
+        var deadline = clock.now + Self.idleSpin
+        var spins = 0
+        while posted.load(ordering: .acquiring) == completed {
+            backprop_spin_pause()
+            spins += 1
+            guard spins % 64 == 0, clock.now >= deadline else { continue }
+            // A caller that bumps `posted` after our store to `sleeping` sees it and signals; one that bumped it
+            // before is seen by the load below. A signal that finds us awake only makes a later wait return early.
+            sleeping.store(true, ordering: .sequentiallyConsistent)
+            if posted.load(ordering: .sequentiallyConsistent) == completed { wake.wait() }
+            sleeping.store(false, ordering: .sequentiallyConsistent)
+            deadline = clock.now + Self.idleSpin
         }
     }
 }

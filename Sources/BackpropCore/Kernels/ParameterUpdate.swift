@@ -35,25 +35,12 @@ public enum ParameterUpdate: Sendable, Hashable {
 
 enum ParameterUpdates {
     /// Below this many elements an update runs on the calling thread alone; above, on two threads, each over half of
-    /// the elements (the rules are element-wise, so the result is the same bit for bit).
+    /// the elements (see ``Tensor/apply(_:gradient:state:)``; the rules are element-wise, so the result is the same
+    /// bit for bit).
     static let parallelThreshold = 1 << 16
 
+    /// Applies `update` to `n` elements on the calling thread.
     static func apply<V: Lanes>(
-        _ update: ParameterUpdate, _ p: UnsafeMutablePointer<V.Scalar>, _ g: UnsafePointer<V.Scalar>,
-        _ s0: UnsafeMutablePointer<V.Scalar>?, _ s1: UnsafeMutablePointer<V.Scalar>?, count n: Int, lanes: V.Type
-    ) {
-        guard n >= parallelThreshold, let helper = HelperThread.shared else {
-            return applySerially(update, p, g, s0, s1, count: n, lanes: lanes)
-        }
-        let half = n / 2 / V.laneCount * V.laneCount
-        helper.run { part in
-            let start = part == 0 ? 0 : half
-            applySerially(update, p + start, g + start, s0.map { $0 + start }, s1.map { $0 + start },
-                          count: part == 0 ? half : n - half, lanes: lanes)
-        }
-    }
-
-    private static func applySerially<V: Lanes>(
         _ update: ParameterUpdate, _ p: UnsafeMutablePointer<V.Scalar>, _ g: UnsafePointer<V.Scalar>,
         _ s0: UnsafeMutablePointer<V.Scalar>?, _ s1: UnsafeMutablePointer<V.Scalar>?, count n: Int, lanes _: V.Type
     ) {
@@ -150,19 +137,20 @@ extension Tensor {
         }
         let n = count
         withUnsafeMutablePointer { p in
+            let g = gradient.storage.pointer
             switch state.count {
             case 0:
-                Scalar.applyUpdate(update, p, gradient.storage.pointer, nil, nil, count: n)
+                UpdateParts(update: update, parameter: p, gradient: g, state0: nil, state1: nil, count: n).run()
             case 1:
                 state[0].withUnsafeMutablePointer { s0 in
-                    Scalar.applyUpdate(update, p, gradient.storage.pointer, s0, nil, count: n)
+                    UpdateParts(update: update, parameter: p, gradient: g, state0: s0, state1: nil, count: n).run()
                 }
             default:
                 // Through the array's buffer, so that both elements are mutated in place, neither copied.
                 state.withUnsafeMutableBufferPointer { tensors in
                     tensors[0].withUnsafeMutablePointer { s0 in
                         tensors[1].withUnsafeMutablePointer { s1 in
-                            Scalar.applyUpdate(update, p, gradient.storage.pointer, s0, s1, count: n)
+                            UpdateParts(update: update, parameter: p, gradient: g, state0: s0, state1: s1, count: n).run()
                         }
                     }
                 }
@@ -176,6 +164,54 @@ extension Tensor {
     public mutating func copyElements(from other: Tensor) {
         precondition(count == other.count, "copyElements(from:): \(other.count) elements into \(count)")
         shape = other.shape
-        withUnsafeMutablePointer { $0.update(from: other.storage.pointer, count: other.count) }
+        let bytes = other.count * MemoryLayout<Scalar>.stride
+        withUnsafeMutablePointer { target in
+            ByteCopy(source: UnsafeRawPointer(other.storage.pointer), target: UnsafeMutableRawPointer(target), count: bytes)
+                .run()
+        }
+    }
+}
+
+/// An optimizer step over a parameter's elements, on two threads (two halves) when it is large enough.
+private struct UpdateParts<Scalar: TensorScalar>: TwoPartWork {
+    let update: ParameterUpdate
+    let parameter: UnsafeMutablePointer<Scalar>
+    let gradient: UnsafePointer<Scalar>
+    let state0: UnsafeMutablePointer<Scalar>?
+    let state1: UnsafeMutablePointer<Scalar>?
+    let count: Int
+
+    func run() {
+        guard count >= ParameterUpdates.parallelThreshold, let helper = HelperThread.shared else {
+            return Scalar.applyUpdate(update, parameter, gradient, state0, state1, count: count)
+        }
+        helper.run(self)
+    }
+
+    func run(part: Int) {
+        let half = count / 2 / 16 * 16  // a whole number of cache lines in the first half
+        let start = part == 0 ? 0 : half
+        Scalar.applyUpdate(update, parameter + start, gradient + start, state0.map { $0 + start },
+                           state1.map { $0 + start }, count: part == 0 ? half : count - half)
+    }
+}
+
+/// A memory copy, on two threads (two halves) when it is large enough to gain from it.
+private struct ByteCopy: TwoPartWork {
+    let source: UnsafeRawPointer
+    let target: UnsafeMutableRawPointer
+    let count: Int
+
+    func run() {
+        guard count >= 4 * ParameterUpdates.parallelThreshold, let helper = HelperThread.shared else {
+            return target.copyMemory(from: source, byteCount: count)
+        }
+        helper.run(self)
+    }
+
+    func run(part: Int) {
+        let half = count / 2 / 64 * 64  // whole cache lines in the first half
+        let start = part == 0 ? 0 : half
+        (target + start).copyMemory(from: source + start, byteCount: part == 0 ? half : count - half)
     }
 }

@@ -85,7 +85,7 @@ enum PortableGEMM {
             for strip in 0..<strips {
                 let j0 = strip * columnBlock
                 let width = Swift.min(columnBlock, p.n - j0)
-                microKernel(packedA, pointers.b + strip * kc, kc: kc, c: c + i0 * p.n + j0, ldc: p.n,
+                microKernel(packedA, pointers.b + strip * kc, kc: kc, c: c + i0 * p.ldc + j0, ldc: p.ldc,
                             height: height, width: width, accumulate: accumulate)
             }
         }

@@ -12,15 +12,27 @@ enum Reductions {
         outer: Int, length: Int, inner: Int, lanes: V.Type
     ) {
         typealias S = V.Scalar
-        // A whole-buffer sum (a loss, a norm) runs on eight partial sums: a sequential sum is one add per cycle at best.
+        // A whole-buffer sum (a loss, a norm) runs on 4 × 8 partial sums: a sequential sum is one add per add latency,
+        // and so is a single vector of partial sums, only eight times wider.
         if outer == 1 && inner == 1 && length >= 64 && (reduction == .sum || reduction == .sumOfSquares) {
-            var partial = V()
+            var p0 = V(), p1 = V(), p2 = V(), p3 = V()
             var i = 0
+            while i + 4 * V.laneCount <= length {
+                let v0 = V(loading: x + i), v1 = V(loading: x + i + V.laneCount)
+                let v2 = V(loading: x + i + 2 * V.laneCount), v3 = V(loading: x + i + 3 * V.laneCount)
+                if reduction == .sum {
+                    p0 = p0 + v0; p1 = p1 + v1; p2 = p2 + v2; p3 = p3 + v3
+                } else {
+                    p0 = p0 + v0 * v0; p1 = p1 + v1 * v1; p2 = p2 + v2 * v2; p3 = p3 + v3 * v3
+                }
+                i += 4 * V.laneCount
+            }
             while i + V.laneCount <= length {
                 let v = V(loading: x + i)
-                partial = reduction == .sum ? partial + v : partial + v * v
+                p0 = reduction == .sum ? p0 + v : p0 + v * v
                 i += V.laneCount
             }
+            let partial = (p0 + p1) + (p2 + p3)
             var total: S = 0
             for l in 0..<V.laneCount { total += partial[l] }
             while i < length {

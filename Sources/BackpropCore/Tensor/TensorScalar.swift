@@ -127,6 +127,13 @@ extension Float: TensorScalar {
         Reductions.reduce(reduction, input, output, outer: outer, length: length, inner: inner, lanes: FloatLanes.self)
     }
 
+    public static func convertBytes(
+        _ source: UnsafePointer<UInt8>, _ target: UnsafeMutablePointer<Float>, count: Int, scale: Float
+    ) {
+        // The concrete `Float(UInt8)` conversion vectorises; the generic `Self(source[i])` of the default does not.
+        for i in 0..<count { target[i] = Float(source[i]) * scale }
+    }
+
     public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                             _ c: UnsafeMutablePointer<Float>, backend: KernelBackend) {
         if backend != .portable, let blas = BLAS.library {
@@ -152,6 +159,13 @@ extension Double: TensorScalar {
         outer: Int, length: Int, inner: Int
     ) {
         Reductions.reduce(reduction, input, output, outer: outer, length: length, inner: inner, lanes: DoubleLanes.self)
+    }
+
+    public static func convertBytes(
+        _ source: UnsafePointer<UInt8>, _ target: UnsafeMutablePointer<Double>, count: Int, scale: Double
+    ) {
+        // The concrete `Double(UInt8)` conversion vectorises; the generic `Self(source[i])` of the default does not.
+        for i in 0..<count { target[i] = Double(source[i]) * scale }
     }
 
     public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,

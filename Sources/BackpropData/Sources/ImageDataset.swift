@@ -51,6 +51,10 @@ public struct ImageDataset<Scalar: TensorScalar>: TrainingData {
         batch.setClasses(labels, at: indices)
     }
 
+    public func prefetch(at indices: ArraySlice<Int>) {
+        pixels.withUnsafeBufferPointer { Tensor<Scalar>.prefetchByteRows($0, rowSize: featureCount, rows: indices) }
+    }
+
     /// The first `count` images (for quick runs).
     public func prefix(_ count: Int) -> ImageDataset {
         let n = Swift.min(count, self.count)

@@ -21,12 +21,19 @@ public protocol TrainingData<Scalar>: Sendable {
     /// Overwrites `batch` with the samples at `indices`, in that order, reusing its buffers when it already holds a
     /// batch of that size. The trainer calls this once per step; the default implementation calls ``batch(at:)``.
     func fill(_ batch: inout TrainingBatch<Scalar>, at indices: ArraySlice<Int>)
+
+    /// A hint that the samples at `indices` will be filled next: the trainer calls it with the next batch's indices
+    /// right after filling the current one, so that a source can start loading them while the current batch trains.
+    /// It must return quickly and change nothing observable; the default implementation does nothing.
+    func prefetch(at indices: ArraySlice<Int>)
 }
 
 extension TrainingData {
     public func fill(_ batch: inout TrainingBatch<Scalar>, at indices: ArraySlice<Int>) {
         (batch.inputs, batch.targets) = self.batch(at: Array(indices))
     }
+
+    public func prefetch(at indices: ArraySlice<Int>) {}
 }
 
 /// A mini-batch that ``TrainingData/fill(_:at:)`` overwrites step after step, so that drawing a batch of a size seen
@@ -118,6 +125,10 @@ public struct InMemoryDataset<Scalar: TensorScalar>: TrainingData {
         }
     }
 
+    public func prefetch(at indices: ArraySlice<Int>) {
+        features.prefetchRows(indices)
+    }
+
     /// Splits off a validation set: a seeded random `fraction` of the rows, the rest for training.
     public func split(validationFraction fraction: Double, seed: UInt64) -> (training: InMemoryDataset, validation: InMemoryDataset) {
         precondition(fraction > 0 && fraction < 1, "split: fraction \(fraction) must be in (0, 1)")
@@ -171,5 +182,9 @@ public struct AnyTrainingData<Scalar: TensorScalar>: TrainingData {
 
     public func fill(_ batch: inout TrainingBatch<Scalar>, at indices: ArraySlice<Int>) {
         base.fill(&batch, at: indices)
+    }
+
+    public func prefetch(at indices: ArraySlice<Int>) {
+        base.prefetch(at: indices)
     }
 }

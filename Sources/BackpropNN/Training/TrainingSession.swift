@@ -91,10 +91,14 @@ struct TrainingSession<Model: Layer> {
             partial.gradientNormSums = [Double](repeating: 0, count: parameters.count)
         }
         if batchesDone == 0 || epochStartParameters.count != parameters.count { epochStartParameters = parameters.map { $0 + 0 } }
+        func indicesOfBatch(_ index: Int) -> ArraySlice<Int> {
+            order[(index * trainer.batchSize)..<Swift.min((index + 1) * trainer.batchSize, data.count)]
+        }
         while batchesDone < batchCount {
             let batchIndex = batchesDone
-            let indices = order[(batchIndex * trainer.batchSize)..<Swift.min((batchIndex + 1) * trainer.batchSize, data.count)]
+            let indices = indicesOfBatch(batchIndex)
             data.fill(&batch, at: indices)
+            if batchIndex + 1 < batchCount { data.prefetch(at: indicesOfBatch(batchIndex + 1)) }
             let (value, correct) = step(classify: data.classCount != nil)
             guard value.isFinite else {
                 return stop(.nonFinite(epoch: epoch, batch: batchIndex + 1, what: "loss (\(value))"))

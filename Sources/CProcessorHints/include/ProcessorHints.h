@@ -1,0 +1,14 @@
+#ifndef BACKPROP_PROCESSOR_HINTS_H
+#define BACKPROP_PROCESSOR_HINTS_H
+
+#include <stddef.h>
+
+/// Asks the processor to start loading `byte_count` bytes from `address` into its caches, without waiting for them.
+/// A hint only: it never faults, whatever the address.
+void backprop_prefetch(const void *address, size_t byte_count);
+
+/// Tells the processor the calling thread is spinning on a shared variable (x86 `pause`, Arm `yield`), so that it
+/// spends less power and leaves more of the core to a sibling hardware thread.
+void backprop_spin_pause(void);
+
+#endif
