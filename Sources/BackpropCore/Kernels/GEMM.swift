@@ -104,7 +104,7 @@ public enum GEMM {
             }
             return
         }
-        guard backend != .portable, problem.flops >= parallelFlops, let helper = HelperThread.shared else {
+        guard problem.flops >= parallelFlops, let helper = HelperThread.shared else {
             return S.gemm(problem, a, b, c, backend: backend)
         }
         let parts = GEMMParts(problem: problem, a: a, b: b, c: c, backend: backend)
@@ -114,8 +114,8 @@ public enum GEMM {
         helper.run(parts)
     }
 
-    /// Products of at least this many floating-point operations are split over two threads on the BLAS backends
-    /// (about 10 µs of work; the hand-off costs well under one). The portable kernel splits its own.
+    /// Products of at least this many floating-point operations are split over two threads (about 10 µs of work
+    /// with OpenBLAS; the hand-off costs well under one).
     static let parallelFlops = 1_000_000.0
 }
 

@@ -1,109 +1,89 @@
-import Dispatch
-
-/// Backprop's own matrix product: packed panels, a 4 × 8 register-blocked micro-kernel, blocking over k, and
-/// both cores for large products.
+/// Backprop's own matrix product: packed panels, a 4 × 8 register-blocked micro-kernel and blocking over k, on the
+/// calling thread (``GEMM/multiply(_:_:_:_:backend:)`` splits large products over two threads).
 ///
-/// `B` is packed once per k-block into 8-column strips of SIMD vectors, `A` into 4-row strips, so the micro-kernel
-/// reads both with unit stride whatever the operands' transposition. Products of a baseline x86-64 build use
-/// unfused multiply-adds (fused ones are a library call per lane there).
+/// `B` is packed once per k-block into 8-column strips, `A` into 4-row strips, so the micro-kernel reads both with
+/// unit stride whatever the operands' transposition. The arithmetic goes through ``Lanes``, whose concrete
+/// conformances compile to vector instructions; products of a baseline x86-64 build use unfused multiply-adds
+/// (fused ones are a library call per lane there).
 enum PortableGEMM {
     static let rowBlock = 4
     static let columnBlock = 8
     static let depthBlock = 256
 
-    static func multiply<S: TensorScalar>(
-        _ p: GEMMProblem, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ c: UnsafeMutablePointer<S>
-    ) where S: SIMDScalar {
+    static func multiply<V: Lanes>(
+        _ p: GEMMProblem, _ a: UnsafePointer<V.Scalar>, _ b: UnsafePointer<V.Scalar>, _ c: UnsafeMutablePointer<V.Scalar>,
+        lanes: V.Type
+    ) {
         let strips = (p.n + columnBlock - 1) / columnBlock
-        let rowStrips = (p.m + rowBlock - 1) / rowBlock
-        let threads = p.flops >= 4_000_000 && rowStrips >= 2 ? 2 : 1
-        let packedB = UnsafeMutablePointer<SIMD8<S>>.allocate(capacity: strips * Swift.min(p.k, depthBlock))
+        let depth = Swift.min(p.k, depthBlock)
+        let packedB = UnsafeMutablePointer<V.Scalar>.allocate(capacity: strips * depth * columnBlock)
         defer { packedB.deallocate() }
+        let packedA = UnsafeMutablePointer<V.Scalar>.allocate(capacity: rowBlock * depth)
+        defer { packedA.deallocate() }
 
         var k0 = 0
         while k0 < p.k {
             let kc = Swift.min(depthBlock, p.k - k0)
             packB(p, b, into: packedB, k0: k0, kc: kc, strips: strips)
             let accumulate = p.accumulate || k0 > 0
-            let depthStart = k0
-            let shared = SendablePointers(a: a, b: UnsafePointer(packedB), c: c)
-            if threads == 1 {
-                computeRows(p, shared, k0: k0, kc: kc, strips: strips, rowStrips: 0..<rowStrips, accumulate: accumulate)
-            } else {
-                let half = (rowStrips + 1) / 2
-                DispatchQueue.concurrentPerform(iterations: 2) { part in
-                    let range = part == 0 ? 0..<half : half..<rowStrips
-                    computeRows(p, shared, k0: depthStart, kc: kc, strips: strips, rowStrips: range, accumulate: accumulate)
+            for i0 in stride(from: 0, to: p.m, by: rowBlock) {
+                let height = Swift.min(rowBlock, p.m - i0)
+                packA(p, a, into: packedA, i0: i0, height: height, k0: k0, kc: kc)
+                for strip in 0..<strips {
+                    let j0 = strip * columnBlock
+                    microKernel(packedA, packedB + strip * kc * columnBlock, kc: kc, c: c + i0 * p.ldc + j0,
+                                ldc: p.ldc, height: height, width: Swift.min(columnBlock, p.n - j0),
+                                accumulate: accumulate, lanes: lanes)
                 }
             }
             k0 += kc
         }
     }
 
-    /// Raw pointers handed to the worker threads; each thread writes a disjoint set of rows of `c`.
-    private struct SendablePointers<S: TensorScalar & SIMDScalar>: @unchecked Sendable {
-        let a: UnsafePointer<S>
-        let b: UnsafePointer<SIMD8<S>>
-        let c: UnsafeMutablePointer<S>
-    }
-
-    private static func packB<S: TensorScalar & SIMDScalar>(
-        _ p: GEMMProblem, _ b: UnsafePointer<S>, into packed: UnsafeMutablePointer<SIMD8<S>>,
-        k0: Int, kc: Int, strips: Int
+    /// Packs rows `k0 ..< k0 + kc` of `op(B)` into strips of eight columns, zero-padded on the right.
+    private static func packB<S: TensorScalar>(
+        _ p: GEMMProblem, _ b: UnsafePointer<S>, into packed: UnsafeMutablePointer<S>, k0: Int, kc: Int, strips: Int
     ) {
         for strip in 0..<strips {
             let j0 = strip * columnBlock
             let width = Swift.min(columnBlock, p.n - j0)
             for kk in 0..<kc {
-                var v = SIMD8<S>()
                 let k = k0 + kk
-                for jj in 0..<width {
-                    v[jj] = p.transposeB ? b[(j0 + jj) * p.ldb + k] : b[k * p.ldb + j0 + jj]
+                let target = packed + (strip * kc + kk) * columnBlock
+                for jj in 0..<columnBlock {
+                    target[jj] = jj < width ? (p.transposeB ? b[(j0 + jj) * p.ldb + k] : b[k * p.ldb + j0 + jj]) : 0
                 }
-                packed[strip * kc + kk] = v
             }
         }
     }
 
-    private static func computeRows<S: TensorScalar & SIMDScalar>(
-        _ p: GEMMProblem, _ pointers: SendablePointers<S>, k0: Int, kc: Int, strips: Int,
-        rowStrips: Range<Int>, accumulate: Bool
+    /// Packs columns `k0 ..< k0 + kc` of rows `i0 ..< i0 + height` of `op(A)`, four values per k, zero-padded.
+    private static func packA<S: TensorScalar>(
+        _ p: GEMMProblem, _ a: UnsafePointer<S>, into packed: UnsafeMutablePointer<S>, i0: Int, height: Int,
+        k0: Int, kc: Int
     ) {
-        let packedA = UnsafeMutablePointer<S>.allocate(capacity: rowBlock * kc)
-        defer { packedA.deallocate() }
-        let a = pointers.a, c = pointers.c
-        for rowStrip in rowStrips {
-            let i0 = rowStrip * rowBlock
-            let height = Swift.min(rowBlock, p.m - i0)
-            for kk in 0..<kc {
-                let k = k0 + kk
-                for ii in 0..<rowBlock {
-                    packedA[kk * rowBlock + ii] = ii < height
-                        ? (p.transposeA ? a[k * p.lda + i0 + ii] : a[(i0 + ii) * p.lda + k]) : 0
-                }
-            }
-            for strip in 0..<strips {
-                let j0 = strip * columnBlock
-                let width = Swift.min(columnBlock, p.n - j0)
-                microKernel(packedA, pointers.b + strip * kc, kc: kc, c: c + i0 * p.ldc + j0, ldc: p.ldc,
-                            height: height, width: width, accumulate: accumulate)
+        for kk in 0..<kc {
+            let k = k0 + kk
+            for ii in 0..<rowBlock {
+                packed[kk * rowBlock + ii] = ii < height
+                    ? (p.transposeA ? a[k * p.lda + i0 + ii] : a[(i0 + ii) * p.lda + k]) : 0
             }
         }
     }
 
     @inline(__always)
-    private static func microKernel<S: TensorScalar & SIMDScalar>(
-        _ a: UnsafePointer<S>, _ b: UnsafePointer<SIMD8<S>>, kc: Int, c: UnsafeMutablePointer<S>, ldc: Int,
-        height: Int, width: Int, accumulate: Bool
+    private static func microKernel<V: Lanes>(
+        _ a: UnsafePointer<V.Scalar>, _ b: UnsafePointer<V.Scalar>, kc: Int, c: UnsafeMutablePointer<V.Scalar>,
+        ldc: Int, height: Int, width: Int, accumulate: Bool, lanes _: V.Type
     ) {
-        var c0 = SIMD8<S>(), c1 = SIMD8<S>(), c2 = SIMD8<S>(), c3 = SIMD8<S>()
+        var c0 = V(), c1 = V(), c2 = V(), c3 = V()
         for kk in 0..<kc {
-            let bv = b[kk]
+            let bv = V(loading: b + kk * columnBlock)
             let ap = a + kk * rowBlock
-            c0 += SIMD8(repeating: ap[0]) * bv
-            c1 += SIMD8(repeating: ap[1]) * bv
-            c2 += SIMD8(repeating: ap[2]) * bv
-            c3 += SIMD8(repeating: ap[3]) * bv
+            c0 = c0 + V(repeating: ap[0]) * bv
+            c1 = c1 + V(repeating: ap[1]) * bv
+            c2 = c2 + V(repeating: ap[2]) * bv
+            c3 = c3 + V(repeating: ap[3]) * bv
         }
         store(c0, to: c, width: width, accumulate: accumulate)
         if height > 1 { store(c1, to: c + ldc, width: width, accumulate: accumulate) }
@@ -112,10 +92,10 @@ enum PortableGEMM {
     }
 
     @inline(__always)
-    private static func store<S: TensorScalar & SIMDScalar>(
-        _ row: SIMD8<S>, to target: UnsafeMutablePointer<S>, width: Int, accumulate: Bool
-    ) {
-        if accumulate {
+    private static func store<V: Lanes>(_ row: V, to target: UnsafeMutablePointer<V.Scalar>, width: Int, accumulate: Bool) {
+        if width == columnBlock {
+            (accumulate ? V(loading: target) + row : row).store(to: target)
+        } else if accumulate {
             for jj in 0..<width { target[jj] += row[jj] }
         } else {
             for jj in 0..<width { target[jj] = row[jj] }

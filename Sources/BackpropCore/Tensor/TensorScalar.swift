@@ -139,7 +139,7 @@ extension Float: TensorScalar {
         if backend != .portable, let blas = BLAS.library {
             blas.sgemm(problem, a, b, c)
         } else {
-            PortableGEMM.multiply(problem, a, b, c)
+            PortableGEMM.multiply(problem, a, b, c, lanes: FloatLanes.self)
         }
     }
 }
@@ -173,7 +173,7 @@ extension Double: TensorScalar {
         if backend != .portable, let blas = BLAS.library {
             blas.dgemm(problem, a, b, c)
         } else {
-            PortableGEMM.multiply(problem, a, b, c)
+            PortableGEMM.multiply(problem, a, b, c, lanes: DoubleLanes.self)
         }
     }
 }
