@@ -1,0 +1,134 @@
+import BackpropCore
+import BackpropTestSupport
+import Testing
+
+/// The kernels that split their work over two threads, and the strided products the split relies on.
+@Suite("Two-thread kernels")
+struct ParallelKernelTests {
+    /// Products above the split threshold (1 MFLOP), split by rows (more rows than columns) or by columns, with odd
+    /// sizes so that the halves differ.
+    static let splitCases: [GEMMTests.Case] = [(96, 40, 300), (201, 37, 150), (40, 90, 300), (65, 130, 257)]
+        .flatMap { m, n, k in
+            [(false, false), (true, false), (false, true), (true, true)].map {
+                GEMMTests.Case(m: m, n: n, k: k, transposeA: $0, transposeB: $1)
+            }
+        }
+
+    @Test(arguments: splitCases, [KernelBackend.preferred, .portable])
+    func splitProductsMatchTheNaiveProduct(_ c: GEMMTests.Case, backend: KernelBackend) {
+        let (a, b) = GEMMTests.operands(c, Double.self)
+        let expected = TestData.naiveProduct(a, b, transposeA: c.transposeA, transposeB: c.transposeB)
+        #expect(TestData.maxDifference(GEMMTests.product(c, a, b, backend: backend), expected) < 1e-12)
+        let ones = Tensor<Double>.ones(shape: [c.m, c.n])
+        #expect(TestData.maxDifference(GEMMTests.product(c, a, b, backend: backend, accumulateOnto: ones), expected + 1) < 1e-12)
+    }
+
+    /// Every operand a block of a wider matrix: only the block is read, only the block of `C` is written.
+    @Test(arguments: [KernelBackend.preferred, .portable], [false, true])
+    func blocksOfWiderMatricesUseTheirRowStrides(backend: KernelBackend, transpose: Bool) {
+        let (m, n, k) = (70, 45, 33)
+        let (lda, ldb, ldc) = ((transpose ? m : k) + 3, (transpose ? k : n) + 5, n + 7)
+        let a = TestData.uniform(shape: [transpose ? k : m, lda], seed: 1)
+        let b = TestData.uniform(shape: [transpose ? n : k, ldb], seed: 2)
+        let blockA = transpose ? columns(a, 0..<m) : columns(a, 0..<k)
+        let blockB = transpose ? columns(b, 0..<k) : columns(b, 0..<n)
+        let expected = TestData.naiveProduct(blockA, blockB, transposeA: transpose, transposeB: transpose)
+        var c = Tensor<Double>(shape: [m, ldc], repeating: -7)
+        a.withUnsafePointer { pa in
+            b.withUnsafePointer { pb in
+                c.withUnsafeMutablePointer { pc in
+                    GEMM.multiply(GEMMProblem(m: m, n: n, k: k, transposeA: transpose, transposeB: transpose,
+                                              lda: lda, ldb: ldb, ldc: ldc), pa, pb, pc, backend: backend)
+                }
+            }
+        }
+        #expect(TestData.maxDifference(columns(c, 0..<n), expected) < 1e-12)
+        #expect(columns(c, n..<ldc).scalars.allSatisfy { $0 == -7 }, "columns past the block of C are untouched")
+    }
+
+    /// The columns `range` of a matrix, as a new dense matrix.
+    func columns(_ matrix: Tensor<Double>, _ range: Range<Int>) -> Tensor<Double> {
+        let width = matrix.shape[1]
+        let rows = (0..<matrix.shape[0]).map { Array(matrix.scalars[($0 * width + range.lowerBound)..<($0 * width + range.upperBound)]) }
+        return Tensor(rows)
+    }
+
+    /// Products started from many threads at once: one at a time takes the helper, the others run both halves
+    /// themselves; every result is right.
+    @Test func concurrentCallersAllGetTheirProduct() async {
+        let c = GEMMTests.Case(m: 128, n: 96, k: 200, transposeA: false, transposeB: true)
+        let (a, b) = GEMMTests.operands(c, Double.self)
+        let expected = TestData.naiveProduct(a, b, transposeA: false, transposeB: true)
+        let worst = await withTaskGroup(of: Double.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var worst = 0.0
+                    for _ in 0..<20 { worst = max(worst, TestData.maxDifference(GEMMTests.product(c, a, b, backend: .preferred), expected)) }
+                    return worst
+                }
+            }
+            return await group.reduce(0) { max($0, $1) }
+        }
+        #expect(worst < 1e-12)
+    }
+
+    /// An update large enough to run on two threads gives the same bits as the same rule run in small pieces on one.
+    @Test(arguments: [
+        ParameterUpdate.sgd(learningRate: 0.1, weightDecay: 1e-3),
+        .momentum(learningRate: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0),
+        .adam(learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: 3, l2: 0, decoupledDecay: 1e-2),
+    ])
+    func splitUpdateIsBitIdenticalToPiecewiseUpdate(_ update: ParameterUpdate) {
+        let n = 70_001  // above the split threshold, odd
+        var g = SeededGenerator(seed: 9)
+        var whole = Tensor<Float>.uniform(shape: [n], in: -1...1, using: &g)
+        let gradient = Tensor<Float>.uniform(shape: [n], in: -1...1, using: &g)
+        let initialState = (0..<update.stateCount).map { _ in Tensor<Float>.uniform(shape: [n], in: 0...1, using: &g) }
+        var pieces = whole.scalars, piecesState = initialState.map(\.scalars)
+        var state = initialState
+        whole.apply(update, gradient: gradient, state: &state)
+
+        let chunk = 1000
+        for start in stride(from: 0, to: n, by: chunk) {
+            let range = start..<min(start + chunk, n)
+            var p = Tensor(Array(pieces[range]))
+            var s = piecesState.map { Tensor(Array($0[range])) }
+            p.apply(update, gradient: Tensor(Array(gradient.scalars[range])), state: &s)
+            pieces.replaceSubrange(range, with: p.scalars)
+            for i in s.indices { piecesState[i].replaceSubrange(range, with: s[i].scalars) }
+        }
+        #expect(whole.scalars.map(\.bitPattern) == pieces.map(\.bitPattern))
+        for i in state.indices { #expect(state[i].scalars.map(\.bitPattern) == piecesState[i].map(\.bitPattern)) }
+    }
+
+    @Test func largeCopiesCopyEveryElement() {
+        var g = SeededGenerator(seed: 4)
+        let source = Tensor<Float>.uniform(shape: [300, 1001], using: &g)  // above the two-thread copy threshold
+        var target = Tensor<Float>.zeros(shape: [300, 1001])
+        target.copyElements(from: source)
+        #expect(target.scalars.map(\.bitPattern) == source.scalars.map(\.bitPattern))
+    }
+
+    /// Whole-buffer sums run on 32 partial sums; every length, around the vector and unrolled boundaries, is summed
+    /// completely.
+    @Test(arguments: [1, 7, 63, 64, 65, 95, 96, 127, 1000, 100_003])
+    func wholeBufferSumsCoverEveryElement(_ n: Int) {
+        let values = (0..<n).map { Double(($0 * 7919) % 1013) / 1013 - 0.4 }
+        let exactSum = values.reduce(0, +), exactSquares = values.reduce(0) { $0 + $1 * $1 }
+        let tensor = Tensor(values)
+        #expect(abs(tensor.sum().scalar - exactSum) < 1e-9)
+        #expect(abs(tensor.norm * tensor.norm - exactSquares) < 1e-9)
+        let float = Tensor(values.map(Float.init))
+        #expect(abs(Double(float.sum().scalar) - exactSum) < 1e-5 * Double(n))
+    }
+
+    /// Prefetching is a hint: any index, in range or not, is accepted and nothing changes.
+    @Test func prefetchingAcceptsAnyRowsAndChangesNothing() {
+        let bytes: [UInt8] = Array(0..<200)
+        bytes.withUnsafeBufferPointer { Tensor<Float>.prefetchByteRows($0, rowSize: 10, rows: [-3, 0, 19, 20, 1_000_000][...]) }
+        let tensor = Tensor<Float>(shape: [4, 3], repeating: 2)
+        tensor.prefetchRows([-1, 0, 3, 4, 99][...])
+        Tensor<Float>.zeros(shape: [0, 3]).prefetchRows([0][...])
+        #expect(tensor.scalars == [Float](repeating: 2, count: 12))
+    }
+}
