@@ -84,8 +84,8 @@ struct DenseNetworkStepTests {
     }
 
     /// Debug builds allocate temporaries the optimiser removes, so this runs on optimised builds only:
-    /// `swift test -c release -Xswiftc -enable-testing --filter noAllocationsPerStep`. It is not part of CI yet: in
-    /// that build one allocation per step remains, cause not yet found; the goal is tracked in issue 5.
+    /// `swift test -c release -Xswiftc -enable-testing --filter noAllocationsPerStep` (not part of CI, whose test
+    /// command is the README's debug build).
     @Test("a training step allocates nothing after warm-up (Linux, optimised builds)")
     func noAllocationsPerStep() throws {
         #if DEBUG

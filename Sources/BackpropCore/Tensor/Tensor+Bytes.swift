@@ -70,9 +70,10 @@ extension Tensor {
     ///
     /// - Precondition: this tensor has `source`'s shape with `rows.count` rows; every index is a row of `source`.
     public mutating func assignRows(of source: Tensor, at rows: ArraySlice<Int>) {
-        var expected = source.shape
-        if !expected.isEmpty { expected[0] = rows.count }
-        precondition(source.rank >= 1 && shape == expected, "assignRows: \(rows.count) rows of \(source.shape) into \(shape)")
+        // Compared in place: a modified copy of `source.shape` would allocate on every batch.
+        let fits = source.rank >= 1 && rank == source.rank && shape[0] == rows.count
+            && shape.dropFirst().elementsEqual(source.shape.dropFirst())
+        precondition(fits, "assignRows: \(rows.count) rows of \(source.shape) into \(shape)")
         let rowSize = source.count / Swift.max(source.shape[0], 1)
         withUnsafeMutablePointer { target in
             for (i, row) in rows.enumerated() {
