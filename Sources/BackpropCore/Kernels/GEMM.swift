@@ -114,8 +114,8 @@ public enum GEMM {
         helper.run(parts)
     }
 
-    /// Products of at least this many floating-point operations are split over two threads (about 10 µs of work
-    /// with OpenBLAS; the hand-off costs well under one).
+    /// Products of at least this many floating-point operations are split over two threads: about 10 µs of work
+    /// with OpenBLAS, against a hand-off of a few cache-line transfers between the cores.
     static let parallelFlops = 1_000_000.0
 }
 

@@ -20,8 +20,8 @@ protocol TwoPartWork {
 
 /// A second thread that runs one half of a kernel while the calling thread runs the other.
 ///
-/// The hand-off allocates nothing and costs well under a microsecond while the helper is awake: the caller publishes
-/// the work and bumps a counter the helper spins on, then spins on the helper's completion counter. After
+/// The hand-off allocates nothing and makes no system call while the helper is awake: the caller publishes the work
+/// and bumps a counter the helper spins on, then spins on the helper's completion counter. After
 /// ``idleSpin`` without work the helper sleeps on a semaphore, so an idle process does not keep a core busy; the
 /// first hand-off after that pays one wake-up (tens of microseconds).
 ///
