@@ -122,7 +122,8 @@ public enum GEMM {
 /// A product split into two halves: rows of `C` when it has more rows than columns (each thread then reads all of
 /// `B`), else columns (each thread reads all of `A`), so that the operand both threads read is the smaller one.
 ///
-/// Each element of `C` is still one dot product over all of `k`, in the BLAS kernel's order.
+/// The split is along `m` or `n`, never `k`: no partial sums are added across threads, and a given shape is always
+/// split the same way, so results repeat bit for bit.
 private struct GEMMParts<S: TensorScalar>: TwoPartWork {
     let problem: GEMMProblem
     let a: UnsafePointer<S>
