@@ -136,16 +136,15 @@ private struct GEMMParts<S: TensorScalar>: TwoPartWork {
     func run(part: Int) {
         var p = problem
         if splitsRows {
-            let half = problem.m / 2
-            let start = part == 0 ? 0 : half
-            p.m = part == 0 ? half : problem.m - half
-            S.gemm(p, a + (problem.transposeA ? start : start * problem.lda), b, c + start * problem.ldc,
-                   backend: backend)
+            let rows = range(of: part, in: problem.m)
+            p.m = rows.count
+            S.gemm(p, a + (problem.transposeA ? rows.lowerBound : rows.lowerBound * problem.lda), b,
+                   c + rows.lowerBound * problem.ldc, backend: backend)
         } else {
-            let half = problem.n / 2 / 16 * 16  // whole cache lines of C's rows in the first half
-            let start = part == 0 ? 0 : half
-            p.n = part == 0 ? half : problem.n - half
-            S.gemm(p, a, b + (problem.transposeB ? start * problem.ldb : start), c + start, backend: backend)
+            let columns = range(of: part, in: problem.n, granularity: 16)
+            p.n = columns.count
+            S.gemm(p, a, b + (problem.transposeB ? columns.lowerBound * problem.ldb : columns.lowerBound),
+                   c + columns.lowerBound, backend: backend)
         }
     }
 }

@@ -18,6 +18,16 @@ protocol TwoPartWork {
     func run(part: Int)
 }
 
+extension TwoPartWork {
+    /// The elements of `0..<count` that part `part` covers: part 0 the first half, rounded down to a multiple of
+    /// `granularity` (so that, with the element count of a cache line, the two threads never write the same line),
+    /// part 1 the rest.
+    func range(of part: Int, in count: Int, granularity: Int = 1) -> Range<Int> {
+        let half = count / 2 / granularity * granularity
+        return part == 0 ? 0..<half : half..<count
+    }
+}
+
 /// A second thread that runs one half of a kernel while the calling thread runs the other.
 ///
 /// The hand-off allocates nothing and makes no system call while the helper is awake: the caller publishes the work

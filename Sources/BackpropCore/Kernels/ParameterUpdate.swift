@@ -189,10 +189,10 @@ private struct UpdateParts<Scalar: TensorScalar>: TwoPartWork {
     }
 
     func run(part: Int) {
-        let half = count / 2 / 16 * 16  // a whole number of cache lines in the first half
-        let start = part == 0 ? 0 : half
+        let elements = range(of: part, in: count, granularity: 16)
+        let start = elements.lowerBound
         Scalar.applyUpdate(update, parameter + start, gradient + start, state0.map { $0 + start },
-                           state1.map { $0 + start }, count: part == 0 ? half : count - half)
+                           state1.map { $0 + start }, count: elements.count)
     }
 }
 
@@ -210,8 +210,7 @@ private struct ByteCopy: TwoPartWork {
     }
 
     func run(part: Int) {
-        let half = count / 2 / 64 * 64  // whole cache lines in the first half
-        let start = part == 0 ? 0 : half
-        (target + start).copyMemory(from: source + start, byteCount: part == 0 ? half : count - half)
+        let bytes = range(of: part, in: count, granularity: 64)
+        (target + bytes.lowerBound).copyMemory(from: source + bytes.lowerBound, byteCount: bytes.count)
     }
 }
