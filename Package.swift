@@ -18,10 +18,10 @@ let package = Package(
         // Tensors, CPU kernels, reverse-mode autodiff and gradient checking.
         .target(
             name: "BackpropCore",
-            dependencies: ["CProcessorHints", .product(name: "RealModule", package: "swift-numerics")]
+            dependencies: ["CProcessor", .product(name: "RealModule", package: "swift-numerics")]
         ),
         // Prefetch and spin-wait hints to the processor (two C built-ins Swift does not expose).
-        .target(name: "CProcessorHints"),
+        .target(name: "CProcessor"),
         // Layers, losses, optimizers, schedules, the training loop and metrics.
         .target(name: "BackpropNN", dependencies: ["BackpropCore"]),
         // Datasets (built-in generators, IDX files) feeding the trainer.

@@ -1,4 +1,4 @@
-import CProcessorHints
+import CProcessor
 import Dispatch
 import Synchronization
 #if canImport(Glibc)

@@ -1,3 +1,5 @@
+import CProcessor
+
 /// Eight elements processed together, with arithmetic on a concrete SIMD type.
 ///
 /// Generic code over `SIMD8<S>` compiles to a loop over the lanes even after specialisation, because the standard
@@ -16,6 +18,7 @@ protocol Lanes {
     static func - (a: Self, b: Self) -> Self
     static func * (a: Self, b: Self) -> Self
     static func / (a: Self, b: Self) -> Self
+    /// The square root of each lane, in vector instructions (the standard library's is lane by lane).
     func squareRoot() -> Self
     /// The lanes, with zero in place of subnormal values.
     var flushingSubnormals: Self { get }
@@ -51,7 +54,7 @@ struct FloatLanes: Lanes {
     @inline(__always)
     static func / (a: Self, b: Self) -> Self { Self(a.value / b.value) }
     @inline(__always)
-    func squareRoot() -> Self { Self(value.squareRoot()) }
+    func squareRoot() -> Self { Self(backprop_sqrt_float8(value)) }
     @inline(__always)
     var flushingSubnormals: Self {
         let tiny = SIMD8<Float>(repeating: .leastNormalMagnitude)
@@ -84,7 +87,7 @@ struct DoubleLanes: Lanes {
     @inline(__always)
     static func / (a: Self, b: Self) -> Self { Self(a.value / b.value) }
     @inline(__always)
-    func squareRoot() -> Self { Self(value.squareRoot()) }
+    func squareRoot() -> Self { Self(backprop_sqrt_double8(value)) }
     @inline(__always)
     var flushingSubnormals: Self {
         let tiny = SIMD8<Double>(repeating: .leastNormalMagnitude)

@@ -1,4 +1,4 @@
-import CProcessorHints
+import CProcessor
 
 extension Tensor {
     /// Gathers rows of a byte matrix into a new tensor, scaling each byte: `result[i, j] = bytes[rows[i], j] · scale`.

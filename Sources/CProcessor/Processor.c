@@ -1,4 +1,4 @@
-#include "ProcessorHints.h"
+#include "Processor.h"
 
 enum { cache_line_size = 64 };
 
