@@ -18,10 +18,12 @@ let package = Package(
         // Tensors, CPU kernels, reverse-mode autodiff and gradient checking.
         .target(
             name: "BackpropCore",
-            dependencies: ["CProcessor", .product(name: "RealModule", package: "swift-numerics")]
+            dependencies: ["CProcessor", "CUpdateKernels", .product(name: "RealModule", package: "swift-numerics")]
         ),
         // Prefetch and spin-wait hints to the processor (two C built-ins Swift does not expose).
         .target(name: "CProcessor"),
+        // The optimizer update rules, compiled for AVX-512, AVX2 and baseline x86-64 (Swift targets the baseline only).
+        .target(name: "CUpdateKernels"),
         // Layers, losses, optimizers, schedules, the training loop and metrics.
         .target(name: "BackpropNN", dependencies: ["BackpropCore"]),
         // Datasets (built-in generators, IDX files) feeding the trainer.

@@ -6,10 +6,13 @@ import Foundation
 //   .build/release/BackpropBenchmarks W1 [epochs]     the reference workloads (see ../shared/bench), default 5 epochs
 //   .build/release/BackpropBenchmarks W2 [epochs]
 //   .build/release/BackpropBenchmarks gemm            matrix-product throughput per backend
+//   .build/release/BackpropBenchmarks updates         optimizer-update throughput
 // BACKPROP_KERNELS=portable runs everything on the portable kernel. Compare ratios measured in one run, alternating
 // with the numpy reference: the machines are shared and noisy.
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
+case "updates":
+    runUpdates()
 case "gemm":
     print("backend: \(KernelBackend.preferred)")
     runGEMM()
@@ -26,6 +29,6 @@ case let name? where Workload.all.contains { $0.name == name }:
         exit(1)
     }
 default:
-    FileHandle.standardError.write(Data("usage: BackpropBenchmarks W1|W2 [epochs] | gemm\n".utf8))
+    FileHandle.standardError.write(Data("usage: BackpropBenchmarks W1|W2 [epochs] | gemm | updates\n".utf8))
     exit(2)
 }

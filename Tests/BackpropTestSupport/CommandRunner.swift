@@ -43,6 +43,9 @@ public enum CommandRunner {
         public let pid: pid_t
         let out: String, err: String
 
+        /// What it has written to its standard output so far.
+        public var outputSoFar: String { readText(out) }
+
         /// Waits for it to end and collects its output.
         public func wait() -> CommandResult {
             guard pid > 0 else { return CommandResult(status: -1, output: "", errorOutput: "could not start") }

@@ -1,11 +1,11 @@
-import CProcessor
-
 /// Eight elements processed together, with arithmetic on a concrete SIMD type.
 ///
 /// Generic code over `SIMD8<S>` compiles to a loop over the lanes even after specialisation, because the standard
 /// library's vector instructions are overloads on the concrete types (`SIMD8<Float>`), chosen only where the type is
-/// known. Kernels written against this protocol get those instructions through the conformances below
-/// (measured on the Adam update: 20 × faster than generic `SIMD8<S>`, 1.5 × faster than the scalar loop).
+/// known. Kernels written against this protocol get those instructions through the conformances below (the portable
+/// GEMM's micro-kernel ran 3 × faster than on generic `SIMD8<S>`). Not every operation has a vector form:
+/// `SIMD8<Float>.squareRoot()` is eight scalar square roots, which is one reason the optimizer updates are in C
+/// (`CUpdateKernels`).
 protocol Lanes {
     associatedtype Scalar: TensorScalar
     init(repeating value: Scalar)
@@ -17,11 +17,6 @@ protocol Lanes {
     static func + (a: Self, b: Self) -> Self
     static func - (a: Self, b: Self) -> Self
     static func * (a: Self, b: Self) -> Self
-    static func / (a: Self, b: Self) -> Self
-    /// The square root of each lane, in vector instructions (the standard library's is lane by lane).
-    func squareRoot() -> Self
-    /// The lanes, with zero in place of subnormal values.
-    var flushingSubnormals: Self { get }
 }
 
 extension Lanes {
@@ -51,15 +46,6 @@ struct FloatLanes: Lanes {
     static func - (a: Self, b: Self) -> Self { Self(a.value - b.value) }
     @inline(__always)
     static func * (a: Self, b: Self) -> Self { Self(a.value * b.value) }
-    @inline(__always)
-    static func / (a: Self, b: Self) -> Self { Self(a.value / b.value) }
-    @inline(__always)
-    func squareRoot() -> Self { Self(backprop_sqrt_float8(value)) }
-    @inline(__always)
-    var flushingSubnormals: Self {
-        let tiny = SIMD8<Float>(repeating: .leastNormalMagnitude)
-        return Self(value.replacing(with: 0, where: (value .< tiny) .& (value .> -tiny)))
-    }
 }
 
 /// Eight `Double`s.
@@ -84,13 +70,4 @@ struct DoubleLanes: Lanes {
     static func - (a: Self, b: Self) -> Self { Self(a.value - b.value) }
     @inline(__always)
     static func * (a: Self, b: Self) -> Self { Self(a.value * b.value) }
-    @inline(__always)
-    static func / (a: Self, b: Self) -> Self { Self(a.value / b.value) }
-    @inline(__always)
-    func squareRoot() -> Self { Self(backprop_sqrt_double8(value)) }
-    @inline(__always)
-    var flushingSubnormals: Self {
-        let tiny = SIMD8<Double>(repeating: .leastNormalMagnitude)
-        return Self(value.replacing(with: 0, where: (value .< tiny) .& (value .> -tiny)))
-    }
 }

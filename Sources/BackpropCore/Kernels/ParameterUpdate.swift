@@ -1,3 +1,5 @@
+import CUpdateKernels
+
 /// One optimizer step on a parameter, applied in place in a single pass over its elements (see
 /// ``Tensor/apply(_:gradient:state:)``).
 ///
@@ -33,92 +35,37 @@ public enum ParameterUpdate: Sendable, Hashable {
     }
 }
 
+extension ParameterUpdate {
+    /// The rule and its hyper-parameters as the C update kernels take them (`CUpdateKernels`: the loops are in C so that
+    /// they are compiled for AVX2 and AVX-512 as well as for baseline x86-64).
+    var kernelArguments: backprop_update {
+        var u = backprop_update()
+        switch self {
+        case .sgd(let rate, let decay):
+            (u.rule, u.rate, u.decay) = (backprop_rule_sgd, rate, decay)
+        case .momentum(let rate, let momentum, let nesterov, let decay):
+            (u.rule, u.rate, u.beta1, u.decay) = (nesterov ? backprop_rule_nesterov : backprop_rule_momentum, rate, momentum, decay)
+        case .adam(let rate, let beta1, let beta2, let epsilon, let step, let l2, let decoupled):
+            let t = Double(step)
+            u.rule = backprop_rule_adam
+            (u.beta1, u.beta2, u.epsilon, u.decay) = (beta1, beta2, epsilon, l2)
+            u.rate = rate / (1 - Double.pow(beta1, t))
+            u.correction2 = 1 / (1 - Double.pow(beta2, t))
+            u.shrink = rate * decoupled
+        case .rmsProp(let rate, let rho, let epsilon, let decay):
+            (u.rule, u.rate, u.beta1, u.epsilon, u.decay) = (backprop_rule_rmsprop, rate, rho, epsilon, decay)
+        case .adagrad(let rate, let epsilon, let decay):
+            (u.rule, u.rate, u.epsilon, u.decay) = (backprop_rule_adagrad, rate, epsilon, decay)
+        }
+        return u
+    }
+}
+
 enum ParameterUpdates {
     /// Below this many elements an update runs on the calling thread alone; above, on two threads, each over half of
     /// the elements (see ``Tensor/apply(_:gradient:state:)``; the rules are element-wise, so the result is the same
     /// bit for bit).
     static let parallelThreshold = 1 << 16
-
-    /// Applies `update` to `n` elements on the calling thread.
-    static func apply<V: Lanes>(
-        _ update: ParameterUpdate, _ p: UnsafeMutablePointer<V.Scalar>, _ g: UnsafePointer<V.Scalar>,
-        _ s0: UnsafeMutablePointer<V.Scalar>?, _ s1: UnsafeMutablePointer<V.Scalar>?, count n: Int, lanes _: V.Type
-    ) {
-        typealias S = V.Scalar
-        switch update {
-        case .sgd(let rate, let decay):
-            let eta = V(repeating: S(rate)), lambda = V(repeating: S(decay))
-            lanes(p, g, nil, nil, count: n) { p, g, _, _ in p - eta * (g + lambda * p) }
-        case .momentum(let rate, let momentum, let nesterov, let decay):
-            let eta = V(repeating: S(rate)), mu = V(repeating: S(momentum)), lambda = V(repeating: S(decay))
-            lanes(p, g, s0, nil, count: n) { p, g, v, _ in
-                let gi = g + lambda * p
-                v = (mu * v + gi).flushingSubnormals
-                return p - eta * (nesterov ? gi + mu * v : v)
-            }
-        case .adam(let rate, let beta1, let beta2, let epsilon, let step, let l2, let decoupled):
-            let b1 = V(repeating: S(beta1)), b2 = V(repeating: S(beta2)), eps = V(repeating: S(epsilon))
-            let lambda2 = V(repeating: S(l2))
-            let t = Double(step)
-            let stepSize = V(repeating: S(rate / (1 - Double.pow(beta1, t))))
-            let inverseCorrection2 = V(repeating: S(1 / (1 - Double.pow(beta2, t))))
-            let shrink = V(repeating: S(rate * decoupled))
-            lanes(p, g, s0, s1, count: n) { p, g, m, v in
-                let gi = g + lambda2 * p
-                m = (b1 * m + (V(repeating: 1) - b1) * gi).flushingSubnormals
-                v = (b2 * v + (V(repeating: 1) - b2) * gi * gi).flushingSubnormals
-                return p - shrink * p - stepSize * m / ((v * inverseCorrection2).squareRoot() + eps)
-            }
-        case .rmsProp(let rate, let rho, let epsilon, let decay):
-            let eta = V(repeating: S(rate)), r = V(repeating: S(rho)), eps = V(repeating: S(epsilon))
-            let lambda = V(repeating: S(decay))
-            lanes(p, g, s0, nil, count: n) { p, g, s, _ in
-                let gi = g + lambda * p
-                s = (r * s + (V(repeating: 1) - r) * gi * gi).flushingSubnormals
-                return p - eta * gi / (s.squareRoot() + eps)
-            }
-        case .adagrad(let rate, let epsilon, let decay):
-            let eta = V(repeating: S(rate)), eps = V(repeating: S(epsilon)), lambda = V(repeating: S(decay))
-            lanes(p, g, s0, nil, count: n) { p, g, s, _ in
-                let gi = g + lambda * p
-                s = s + gi * gi
-                return p - eta * gi / (s.squareRoot() + eps)
-            }
-        }
-    }
-
-    /// Runs one update formula over eight elements at a time: `body(θ, g, &state0, &state1)` returns the new θ. The
-    /// last partial group runs through the same formula with zero-padded lanes that are never stored, so each rule is
-    /// written once.
-    @inline(__always)
-    private static func lanes<V: Lanes>(
-        _ p: UnsafeMutablePointer<V.Scalar>, _ g: UnsafePointer<V.Scalar>, _ s0: UnsafeMutablePointer<V.Scalar>?,
-        _ s1: UnsafeMutablePointer<V.Scalar>?, count n: Int, _ body: (V, V, inout V, inout V) -> V
-    ) {
-        var i = 0
-        while i + V.laneCount <= n {
-            var a = s0.map { V(loading: $0 + i) } ?? V()
-            var b = s1.map { V(loading: $0 + i) } ?? V()
-            body(V(loading: p + i), V(loading: g + i), &a, &b).store(to: p + i)
-            if let s0 { a.store(to: s0 + i) }
-            if let s1 { b.store(to: s1 + i) }
-            i += V.laneCount
-        }
-        guard i < n else { return }
-        var pv = V(), gv = V(), a = V(), b = V()
-        for l in 0..<(n - i) {
-            pv[l] = p[i + l]
-            gv[l] = g[i + l]
-            a[l] = s0?[i + l] ?? 0
-            b[l] = s1?[i + l] ?? 0
-        }
-        let theta = body(pv, gv, &a, &b)
-        for l in 0..<(n - i) {
-            p[i + l] = theta[l]
-            s0?[i + l] = a[l]
-            s1?[i + l] = b[l]
-        }
-    }
 }
 
 extension Tensor {

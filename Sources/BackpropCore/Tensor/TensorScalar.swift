@@ -1,4 +1,5 @@
 import RealModule
+import CUpdateKernels
 
 /// The element type of a tensor: `Float` (for training speed) or `Double` (for exact checking).
 ///
@@ -117,7 +118,9 @@ extension Float: TensorScalar {
         _ update: ParameterUpdate, _ parameter: UnsafeMutablePointer<Float>, _ gradient: UnsafePointer<Float>,
         _ state0: UnsafeMutablePointer<Float>?, _ state1: UnsafeMutablePointer<Float>?, count: Int
     ) {
-        ParameterUpdates.apply(update, parameter, gradient, state0, state1, count: count, lanes: FloatLanes.self)
+        withUnsafePointer(to: update.kernelArguments) {
+            backprop_update_float($0, parameter, gradient, state0, state1, count)
+        }
     }
 
     public static func applyReduction(
@@ -151,7 +154,9 @@ extension Double: TensorScalar {
         _ update: ParameterUpdate, _ parameter: UnsafeMutablePointer<Double>, _ gradient: UnsafePointer<Double>,
         _ state0: UnsafeMutablePointer<Double>?, _ state1: UnsafeMutablePointer<Double>?, count: Int
     ) {
-        ParameterUpdates.apply(update, parameter, gradient, state0, state1, count: count, lanes: DoubleLanes.self)
+        withUnsafePointer(to: update.kernelArguments) {
+            backprop_update_double($0, parameter, gradient, state0, state1, count)
+        }
     }
 
     public static func applyReduction(

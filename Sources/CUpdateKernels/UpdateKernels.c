@@ -1,0 +1,27 @@
+#include "UpdateKernels.h"
+
+#include <float.h>
+
+// Each rule computes exactly the expression written, in every clone: contracting a·b + c into a fused multiply-add
+// (which AVX2 and AVX-512 offer, SSE2 does not) would round differently on different processors.
+#pragma clang fp contract(off)
+
+// One copy per instruction set, chosen at load time (an ELF ifunc); plain builds elsewhere (macOS, Arm).
+#if defined(__x86_64__) && defined(__ELF__)
+#define CLONED __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CLONED
+#endif
+
+#define T float
+#define T_MIN FLT_MIN
+#define NAME(x) x##_float
+#include "UpdateRules.h"
+#undef T
+#undef T_MIN
+#undef NAME
+
+#define T double
+#define T_MIN DBL_MIN
+#define NAME(x) x##_double
+#include "UpdateRules.h"
