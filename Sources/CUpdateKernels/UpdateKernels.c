@@ -13,6 +13,8 @@
 #define CLONED
 #endif
 
+#define VECTORISE _Pragma("clang loop vectorize(assume_safety)")
+
 #define T float
 #define T_MIN FLT_MIN
 #define NAME(x) x##_float

@@ -97,8 +97,8 @@ struct ParallelKernelTests {
             pieces.replaceSubrange(range, with: p.scalars)
             for i in s.indices { piecesState[i].replaceSubrange(range, with: s[i].scalars) }
         }
-        #expect(whole.scalars.map(\.bitPattern) == pieces.map(\.bitPattern))
-        for i in state.indices { #expect(state[i].scalars.map(\.bitPattern) == piecesState[i].map(\.bitPattern)) }
+        #expect(TestData.bitDifferences(whole.scalars, pieces) == 0)
+        for i in state.indices { #expect(TestData.bitDifferences(state[i].scalars, piecesState[i]) == 0) }
     }
 
     @Test func largeCopiesCopyEveryElement() {
@@ -106,7 +106,7 @@ struct ParallelKernelTests {
         let source = Tensor<Float>.uniform(shape: [300, 1001], using: &g)  // above the two-thread copy threshold
         var target = Tensor<Float>.zeros(shape: [300, 1001])
         target.copyElements(from: source)
-        #expect(target.scalars.map(\.bitPattern) == source.scalars.map(\.bitPattern))
+        #expect(TestData.bitDifferences(target.scalars, source.scalars) == 0)
     }
 
     /// Whole-buffer sums run on 32 partial sums; every length, around the vector and unrolled boundaries, is summed

@@ -59,6 +59,41 @@ struct OptimizerTests {
         #expect(TestData.maxDifference(theta, c) < tolerance, "\(rule): \(theta.scalars)")
     }
 
+    /// The trainer's form, which writes the updated weights to a second buffer, gives the in-place update's weights
+    /// and state bit for bit and leaves the input alone: for every rule, on a parameter small enough for one thread
+    /// and one large enough for two, and for a rule that only has the in-place form (the protocol's default).
+    @Test(arguments: 0...Self.rules.count, [1001, 70_001])
+    func updatingIntoASecondBufferMatchesUpdatingInPlace(_ index: Int, count: Int) {
+        let rule = index < Self.rules.count ? Self.rules[index] : HalvingRule()
+        var g = SeededGenerator(seed: 5)
+        var inPlace = Tensor<Float>.uniform(shape: [count], in: -1...1, using: &g)
+        var stateInPlace = rule.makeState(for: inPlace), stateInto = stateInPlace
+        var into = Tensor<Float>.zeros(shape: [count])
+        for step in 1...3 {
+            let gradient = Tensor<Float>.uniform(shape: [count], in: -1...1, using: &g)
+            let before = inPlace, beforeScalars = inPlace.scalars
+            rule.update(&inPlace, gradient: gradient, state: &stateInPlace, learningRate: 0.01)
+            rule.update(before, into: &into, gradient: gradient, state: &stateInto, learningRate: 0.01)
+            #expect(TestData.bitDifferences(into.scalars, inPlace.scalars) == 0, "\(rule), step \(step)")
+            #expect(zip(stateInto.tensors, stateInPlace.tensors).allSatisfy { TestData.bitDifferences($0.scalars, $1.scalars) == 0 },
+                    "\(rule), step \(step)")
+            #expect(stateInto.step == stateInPlace.step)
+            #expect(TestData.bitDifferences(before.scalars, beforeScalars) == 0, "\(rule) changed its input")
+            #expect(TestData.bitDifferences(beforeScalars, inPlace.scalars) > 0, "\(rule) did not change the weights")
+        }
+    }
+
+    /// A rule outside ``ElementwiseOptimizer``: θ ← θ / 2.
+    private struct HalvingRule: Optimizer {
+        var stateNames: [String] { [] }
+        func update<Scalar>(_ parameter: inout Tensor<Scalar>, gradient _: Tensor<Scalar>,
+                            state: inout ParameterState<Scalar>, learningRate _: Double) {
+            parameter = parameter * 0.5
+            state.step += 1
+        }
+        var description: String { "halving" }
+    }
+
     @Test func schedules() {
         #expect(LearningRateSchedule.constant.rate(base: 0.1, epoch: 9) == 0.1)
         #expect(Swift.abs(LearningRateSchedule.step(every: 2, factor: 0.5).rate(base: 0.1, epoch: 5) - 0.025) < 1e-15)

@@ -19,6 +19,12 @@ public enum TestData {
         return Tensor.uniform(shape: shape, in: range, using: &generator)
     }
 
+    /// How many elements of `a` and `b` differ in their bits (a count, not the arrays: a failed `#expect` on two long
+    /// arrays spends minutes diffing them).
+    public static func bitDifferences(_ a: [Float], _ b: [Float]) -> Int {
+        a.count == b.count ? zip(a, b).count { $0.bitPattern != $1.bitPattern } : Swift.max(a.count, b.count)
+    }
+
     /// The largest absolute difference between two equally shaped tensors.
     public static func maxDifference<S: TensorScalar>(_ a: Tensor<S>, _ b: Tensor<S>) -> Double {
         precondition(a.shape == b.shape, "maxDifference: shapes \(a.shape) and \(b.shape) differ")

@@ -76,29 +76,62 @@ extension Tensor {
     /// - Precondition: `gradient` and every state tensor have this tensor's shape, and there are
     ///   `update.stateCount` state tensors.
     public mutating func apply(_ update: ParameterUpdate, gradient: Tensor, state: inout [Tensor]) {
-        precondition(gradient.shape == shape, "apply(_:gradient:state:): gradient \(gradient.shape) differs from parameter \(shape)")
-        precondition(state.count == update.stateCount,
-                     "apply(_:gradient:state:): \(update) needs \(update.stateCount) state tensors of shape \(shape)")
-        for tensor in state {  // a loop, not `allSatisfy`, which allocates in unspecialised generic code
-            precondition(tensor.shape == shape, "apply(_:gradient:state:): state \(tensor.shape) differs from parameter \(shape)")
-        }
+        Self.checkUpdate(update, of: shape, gradient: gradient, state: state)
         let n = count
         withUnsafeMutablePointer { p in
-            let g = gradient.storage.pointer
-            switch state.count {
-            case 0:
-                UpdateParts(update: update, parameter: p, gradient: g, state0: nil, state1: nil, count: n).run()
-            case 1:
-                state[0].withUnsafeMutablePointer { s0 in
-                    UpdateParts(update: update, parameter: p, gradient: g, state0: s0, state1: nil, count: n).run()
-                }
-            default:
-                // Through the array's buffer, so that both elements are mutated in place, neither copied.
-                state.withUnsafeMutableBufferPointer { tensors in
-                    tensors[0].withUnsafeMutablePointer { s0 in
-                        tensors[1].withUnsafeMutablePointer { s1 in
-                            UpdateParts(update: update, parameter: p, gradient: g, state0: s0, state1: s1, count: n).run()
-                        }
+            Self.runUpdate(update, from: UnsafePointer(p), into: p, gradient: gradient, state: &state, count: n)
+        }
+    }
+
+    /// Overwrites this tensor with `parameter` after one optimizer step, leaving `parameter` as it was; the
+    /// optimizer's `state` tensors are updated in place.
+    ///
+    /// The result is the same, bit for bit, as `apply(_:gradient:state:)` on a copy of `parameter`, without the copy:
+    /// a trainer that keeps the weights of the step before (to fall back to them) alternates between two buffers.
+    ///
+    /// - Precondition: this tensor has as many elements as `parameter`; `gradient` and every state tensor have
+    ///   `parameter`'s shape, and there are `update.stateCount` state tensors.
+    public mutating func assign(_ parameter: Tensor, updatedBy update: ParameterUpdate, gradient: Tensor,
+                                state: inout [Tensor]) {
+        precondition(count == parameter.count, "assign(_:updatedBy:gradient:state:): \(parameter.count) elements into \(count)")
+        Self.checkUpdate(update, of: parameter.shape, gradient: gradient, state: state)
+        shape = parameter.shape
+        let n = count
+        withUnsafeMutablePointer { result in
+            Self.runUpdate(update, from: parameter.storage.pointer, into: result, gradient: gradient, state: &state,
+                           count: n)
+        }
+    }
+
+    private static func checkUpdate(_ update: ParameterUpdate, of shape: [Int], gradient: Tensor, state: [Tensor]) {
+        precondition(gradient.shape == shape, "optimizer step: gradient \(gradient.shape) differs from parameter \(shape)")
+        precondition(state.count == update.stateCount,
+                     "optimizer step: \(update) needs \(update.stateCount) state tensors of shape \(shape)")
+        for tensor in state {  // a loop, not `allSatisfy`, which allocates in unspecialised generic code
+            precondition(tensor.shape == shape, "optimizer step: state \(tensor.shape) differs from parameter \(shape)")
+        }
+    }
+
+    private static func runUpdate(
+        _ update: ParameterUpdate, from p: UnsafePointer<Scalar>, into result: UnsafeMutablePointer<Scalar>,
+        gradient: Tensor, state: inout [Tensor], count n: Int
+    ) {
+        let g = gradient.storage.pointer
+        switch state.count {
+        case 0:
+            UpdateParts(update: update, parameter: p, result: result, gradient: g, state0: nil, state1: nil, count: n).run()
+        case 1:
+            state[0].withUnsafeMutablePointer { s0 in
+                UpdateParts(update: update, parameter: p, result: result, gradient: g, state0: s0, state1: nil, count: n)
+                    .run()
+            }
+        default:
+            // Through the array's buffer, so that both elements are mutated in place, neither copied.
+            state.withUnsafeMutableBufferPointer { tensors in
+                tensors[0].withUnsafeMutablePointer { s0 in
+                    tensors[1].withUnsafeMutablePointer { s1 in
+                        UpdateParts(update: update, parameter: p, result: result, gradient: g, state0: s0, state1: s1,
+                                    count: n).run()
                     }
                 }
             }
@@ -122,7 +155,8 @@ extension Tensor {
 /// An optimizer step over a parameter's elements, on two threads (two halves) when it is large enough.
 private struct UpdateParts<Scalar: TensorScalar>: TwoPartWork {
     let update: ParameterUpdate
-    let parameter: UnsafeMutablePointer<Scalar>
+    let parameter: UnsafePointer<Scalar>
+    let result: UnsafeMutablePointer<Scalar>
     let gradient: UnsafePointer<Scalar>
     let state0: UnsafeMutablePointer<Scalar>?
     let state1: UnsafeMutablePointer<Scalar>?
@@ -130,7 +164,7 @@ private struct UpdateParts<Scalar: TensorScalar>: TwoPartWork {
 
     func run() {
         guard count >= ParameterUpdates.parallelThreshold, let helper = HelperThread.shared else {
-            return Scalar.applyUpdate(update, parameter, gradient, state0, state1, count: count)
+            return Scalar.applyUpdate(update, parameter, result, gradient, state0, state1, count: count)
         }
         helper.run(self)
     }
@@ -138,7 +172,7 @@ private struct UpdateParts<Scalar: TensorScalar>: TwoPartWork {
     func run(part: Int) {
         let elements = range(of: part, in: count, granularity: 16)
         let start = elements.lowerBound
-        Scalar.applyUpdate(update, parameter + start, gradient + start, state0.map { $0 + start },
+        Scalar.applyUpdate(update, parameter + start, result + start, gradient + start, state0.map { $0 + start },
                            state1.map { $0 + start }, count: elements.count)
     }
 }

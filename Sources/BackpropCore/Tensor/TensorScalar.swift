@@ -42,10 +42,12 @@ where RawSignificand: FixedWidthInteger {
         _ reduction: Reduction, _ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>,
         outer: Int, length: Int, inner: Int)
 
-    /// Applies an optimizer step in place (see ``ParameterUpdate``).
+    /// Applies an optimizer step to `parameter`, writing the result to `result` (`parameter` itself, or memory that
+    /// does not overlap it; see ``ParameterUpdate``).
     static func applyUpdate(
-        _ update: ParameterUpdate, _ parameter: UnsafeMutablePointer<Self>, _ gradient: UnsafePointer<Self>,
-        _ state0: UnsafeMutablePointer<Self>?, _ state1: UnsafeMutablePointer<Self>?, count: Int)
+        _ update: ParameterUpdate, _ parameter: UnsafePointer<Self>, _ result: UnsafeMutablePointer<Self>,
+        _ gradient: UnsafePointer<Self>, _ state0: UnsafeMutablePointer<Self>?, _ state1: UnsafeMutablePointer<Self>?,
+        count: Int)
 
     /// Converts bytes to scaled values: `target[i] = Self(source[i]) · scale`.
     static func convertBytes(_ source: UnsafePointer<UInt8>, _ target: UnsafeMutablePointer<Self>, count: Int, scale: Self)
@@ -115,11 +117,12 @@ extension Float: TensorScalar {
     public static var dtype: DType { .float32 }
 
     public static func applyUpdate(
-        _ update: ParameterUpdate, _ parameter: UnsafeMutablePointer<Float>, _ gradient: UnsafePointer<Float>,
-        _ state0: UnsafeMutablePointer<Float>?, _ state1: UnsafeMutablePointer<Float>?, count: Int
+        _ update: ParameterUpdate, _ parameter: UnsafePointer<Float>, _ result: UnsafeMutablePointer<Float>,
+        _ gradient: UnsafePointer<Float>, _ state0: UnsafeMutablePointer<Float>?, _ state1: UnsafeMutablePointer<Float>?,
+        count: Int
     ) {
         withUnsafePointer(to: update.kernelArguments) {
-            backprop_update_float($0, parameter, gradient, state0, state1, count)
+            backprop_update_float($0, parameter, result, gradient, state0, state1, count)
         }
     }
 
@@ -151,11 +154,12 @@ extension Double: TensorScalar {
     public static var dtype: DType { .float64 }
 
     public static func applyUpdate(
-        _ update: ParameterUpdate, _ parameter: UnsafeMutablePointer<Double>, _ gradient: UnsafePointer<Double>,
-        _ state0: UnsafeMutablePointer<Double>?, _ state1: UnsafeMutablePointer<Double>?, count: Int
+        _ update: ParameterUpdate, _ parameter: UnsafePointer<Double>, _ result: UnsafeMutablePointer<Double>,
+        _ gradient: UnsafePointer<Double>, _ state0: UnsafeMutablePointer<Double>?, _ state1: UnsafeMutablePointer<Double>?,
+        count: Int
     ) {
         withUnsafePointer(to: update.kernelArguments) {
-            backprop_update_double($0, parameter, gradient, state0, state1, count)
+            backprop_update_double($0, parameter, result, gradient, state0, state1, count)
         }
     }
 

@@ -11,7 +11,7 @@ import BackpropCore
 /// - `.l2` adds λθ to the gradient g *before* the moments, so the penalty is rescaled by 1/√v̂ like the gradient
 ///   and weights with large gradients are barely decayed;
 /// - `.decoupled` (AdamW) leaves the moments alone and shrinks θ ← θ − ηλθ directly, the same for every weight.
-public struct Adam: Optimizer {
+public struct Adam: ElementwiseOptimizer {
     /// How weight decay is applied.
     public enum WeightDecay: Sendable, Hashable {
         /// Added to the gradient (classic L2 regularisation).
@@ -42,18 +42,15 @@ public struct Adam: Optimizer {
 
     public var stateNames: [String] { ["m", "v"] }
 
-    public func update<Scalar>(_ parameter: inout Tensor<Scalar>, gradient: Tensor<Scalar>,
-                               state: inout ParameterState<Scalar>, learningRate: Double) {
-        state.step += 1
+    public func parameterUpdate(step: Int, learningRate: Double) -> ParameterUpdate {
         var l2 = 0.0, decoupled = 0.0
         switch weightDecay {
         case .l2(let lambda): l2 = lambda
         case .decoupled(let lambda): decoupled = lambda
         case nil: break
         }
-        parameter.apply(.adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                              step: state.step, l2: l2, decoupledDecay: decoupled),
-                        gradient: gradient, state: &state.tensors)
+        return .adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, step: step, l2: l2,
+                     decoupledDecay: decoupled)
     }
 
     public var description: String {

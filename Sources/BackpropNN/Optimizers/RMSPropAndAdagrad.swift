@@ -5,7 +5,7 @@ import BackpropCore
 /// ```
 /// s ← ρ s + (1 − ρ) g²;     θ ← θ − η g / (√s + ε)         (g includes λθ when weightDecay is set)
 /// ```
-public struct RMSProp: Optimizer {
+public struct RMSProp: ElementwiseOptimizer {
     /// ρ, the decay of the squared-gradient average.
     public var rho: Double
     /// ε, added to √s.
@@ -22,11 +22,8 @@ public struct RMSProp: Optimizer {
 
     public var stateNames: [String] { ["meanSquare"] }
 
-    public func update<Scalar>(_ parameter: inout Tensor<Scalar>, gradient: Tensor<Scalar>,
-                               state: inout ParameterState<Scalar>, learningRate: Double) {
-        parameter.apply(.rmsProp(learningRate: learningRate, rho: rho, epsilon: epsilon, weightDecay: weightDecay),
-                        gradient: gradient, state: &state.tensors)
-        state.step += 1
+    public func parameterUpdate(step _: Int, learningRate: Double) -> ParameterUpdate {
+        .rmsProp(learningRate: learningRate, rho: rho, epsilon: epsilon, weightDecay: weightDecay)
     }
 
     public var description: String { "RMSProp(ρ \(rho))" }
@@ -37,7 +34,7 @@ public struct RMSProp: Optimizer {
 /// ```
 /// s ← s + g²;     θ ← θ − η g / (√s + ε)                   (g includes λθ when weightDecay is set)
 /// ```
-public struct Adagrad: Optimizer {
+public struct Adagrad: ElementwiseOptimizer {
     /// ε, added to √s.
     public var epsilon: Double
     /// λ of the L2 penalty added to the gradient.
@@ -51,11 +48,8 @@ public struct Adagrad: Optimizer {
 
     public var stateNames: [String] { ["sumOfSquares"] }
 
-    public func update<Scalar>(_ parameter: inout Tensor<Scalar>, gradient: Tensor<Scalar>,
-                               state: inout ParameterState<Scalar>, learningRate: Double) {
-        parameter.apply(.adagrad(learningRate: learningRate, epsilon: epsilon, weightDecay: weightDecay),
-                        gradient: gradient, state: &state.tensors)
-        state.step += 1
+    public func parameterUpdate(step _: Int, learningRate: Double) -> ParameterUpdate {
+        .adagrad(learningRate: learningRate, epsilon: epsilon, weightDecay: weightDecay)
     }
 
     public var description: String { "Adagrad" }

@@ -8,7 +8,7 @@ import BackpropCore
 /// momentum    v ← μ v + g;     θ ← θ − η v
 /// nesterov    v ← μ v + g;     θ ← θ − η (g + μ v)
 /// ```
-public struct SGD: Optimizer {
+public struct SGD: ElementwiseOptimizer {
     /// μ; 0 is plain gradient descent.
     public var momentum: Double
     /// Use Nesterov's look-ahead form of momentum.
@@ -27,13 +27,10 @@ public struct SGD: Optimizer {
 
     public var stateNames: [String] { momentum > 0 ? ["velocity"] : [] }
 
-    public func update<Scalar>(_ parameter: inout Tensor<Scalar>, gradient: Tensor<Scalar>,
-                               state: inout ParameterState<Scalar>, learningRate: Double) {
-        let update: ParameterUpdate = momentum > 0
+    public func parameterUpdate(step _: Int, learningRate: Double) -> ParameterUpdate {
+        momentum > 0
             ? .momentum(learningRate: learningRate, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay)
             : .sgd(learningRate: learningRate, weightDecay: weightDecay)
-        parameter.apply(update, gradient: gradient, state: &state.tensors)
-        state.step += 1
     }
 
     public var description: String {

@@ -112,8 +112,11 @@ struct TrainingSession<Model: Layer> {
             for i in gradientNorms.indices { partial.gradientNormSums[i] += gradientNorms[i] }
             if let clipping = trainer.clipping { gradients = clipping.apply(to: gradients) }
             for i in parameters.indices {
-                lastFiniteParameters[i].copyElements(from: parameters[i])
-                trainer.optimizer.update(&parameters[i], gradient: gradients[i], state: &states[i], learningRate: rate)
+                // The updated weights go to the spare buffer, and the buffers swap: the weights before the update
+                // stay at hand without a copy.
+                trainer.optimizer.update(parameters[i], into: &lastFiniteParameters[i], gradient: gradients[i],
+                                         state: &states[i], learningRate: rate)
+                swap(&parameters[i], &lastFiniteParameters[i])
             }
             partial.lossSum += value * Double(indices.count)
             partial.correct += correct

@@ -44,14 +44,16 @@ typedef struct backprop_update {
     double shrink;
 } backprop_update;
 
-/// Applies `update` to `count` parameters `parameter` in place, with their gradients `gradient` and the state the rule
-/// keeps (`state0`: momentum's v, Adam's m, RMSProp's and Adagrad's s; `state1`: Adam's v; NULL when unused).
-/// State values whose magnitude falls below the smallest normal number are stored as zero (see `ParameterUpdate`).
-void backprop_update_float(const backprop_update *update, float *parameter, const float *gradient, float *state0,
-                           float *state1, size_t count);
+/// Applies `update` to `count` parameters: writes the updated values of `parameter` to `result`, which is either
+/// `parameter` itself (an update in place) or a buffer that does not overlap it. `gradient` holds the gradients, and
+/// the rule's state is updated in place (`state0`: momentum's v, Adam's m, RMSProp's and Adagrad's s; `state1`: Adam's
+/// v; NULL when unused). State values whose magnitude falls below the smallest normal number are stored as zero (see
+/// `ParameterUpdate`).
+void backprop_update_float(const backprop_update *update, const float *parameter, float *result, const float *gradient,
+                           float *state0, float *state1, size_t count);
 
 /// The `double` form of `backprop_update_float`.
-void backprop_update_double(const backprop_update *update, double *parameter, const double *gradient, double *state0,
-                            double *state1, size_t count);
+void backprop_update_double(const backprop_update *update, const double *parameter, double *result,
+                            const double *gradient, double *state0, double *state1, size_t count);
 
 #endif
