@@ -84,8 +84,8 @@ struct DenseNetworkStepTests {
     }
 
     /// Debug builds allocate temporaries the optimiser removes, so this runs on optimised builds only:
-    /// `swift test -c release -Xswiftc -enable-testing --filter noAllocationsPerStep` (not part of CI, whose test
-    /// command is the README's debug build).
+    /// `swift test -c release -Xswiftc -enable-testing --filter noAllocationsPerStep`, which `.ci/run` runs on both
+    /// kernel backends (the README's test command is a debug build and skips it).
     @Test("a training step allocates nothing after warm-up (Linux, optimised builds)")
     func noAllocationsPerStep() throws {
         #if DEBUG

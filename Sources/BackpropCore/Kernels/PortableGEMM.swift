@@ -2,9 +2,10 @@
 /// calling thread (``GEMM/multiply(_:_:_:_:backend:)`` splits large products over two threads).
 ///
 /// `B` is packed once per k-block into 8-column strips, `A` into 4-row strips, so the micro-kernel reads both with
-/// unit stride whatever the operands' transposition. The arithmetic goes through ``Lanes``, whose concrete
-/// conformances compile to vector instructions; products of a baseline x86-64 build use unfused multiply-adds
-/// (fused ones are a library call per lane there).
+/// unit stride whatever the operands' transposition. The packed panels live in the calling thread's ``ThreadScratch``,
+/// so a product allocates nothing once the thread has run one as large. The arithmetic goes through ``Lanes``, whose
+/// concrete conformances compile to vector instructions; products of a baseline x86-64 build use unfused
+/// multiply-adds (fused ones are a library call per lane there).
 enum PortableGEMM {
     static let rowBlock = 4
     static let columnBlock = 8
@@ -16,11 +17,16 @@ enum PortableGEMM {
     ) {
         let strips = (p.n + columnBlock - 1) / columnBlock
         let depth = Swift.min(p.k, depthBlock)
-        let packedB = UnsafeMutablePointer<V.Scalar>.allocate(capacity: strips * depth * columnBlock)
-        defer { packedB.deallocate() }
-        let packedA = UnsafeMutablePointer<V.Scalar>.allocate(capacity: rowBlock * depth)
-        defer { packedA.deallocate() }
+        let packedBCount = strips * depth * columnBlock
+        ThreadScratch.withBuffer(of: V.Scalar.self, count: packedBCount + rowBlock * depth) { scratch in
+            multiply(p, a, b, c, packedB: scratch, packedA: scratch + packedBCount, strips: strips, lanes: lanes)
+        }
+    }
 
+    private static func multiply<V: Lanes>(
+        _ p: GEMMProblem, _ a: UnsafePointer<V.Scalar>, _ b: UnsafePointer<V.Scalar>, _ c: UnsafeMutablePointer<V.Scalar>,
+        packedB: UnsafeMutablePointer<V.Scalar>, packedA: UnsafeMutablePointer<V.Scalar>, strips: Int, lanes: V.Type
+    ) {
         var k0 = 0
         while k0 < p.k {
             let kc = Swift.min(depthBlock, p.k - k0)
