@@ -122,10 +122,27 @@ struct ParallelKernelTests {
         #expect(abs(Double(float.sum().scalar) - exactSum) < 1e-5 * Double(n))
     }
 
-    /// Prefetching is a hint: any index, in range or not, is accepted and nothing changes.
+    /// Batches gathered from byte rows, small (one thread) and large (two, an odd number of rows), match the
+    /// scaled bytes, rows repeated and in any order.
+    @Test(arguments: [3, 129])
+    func gatheredByteRowsMatchTheScaledBytes(rowCount: Int) {
+        let rowSize = 300, sourceRows = 50
+        let bytes = (0..<(sourceRows * rowSize)).map { UInt8(truncatingIfNeeded: $0 &* 7919) }
+        let rows = (0..<rowCount).map { ($0 * 37) % sourceRows }
+        var batch = Tensor<Float>(shape: [rowCount, rowSize], repeating: -1)
+        bytes.withUnsafeBufferPointer { batch.assignByteRows($0, rowSize: rowSize, rows: rows[...], scale: 0.5) }
+        let expected = rows.flatMap { row in bytes[(row * rowSize)..<((row + 1) * rowSize)].map { Float($0) * 0.5 } }
+        #expect(TestData.bitDifferences(batch.scalars, expected) == 0)
+    }
+
+    /// Prefetching is a hint: any index, in range or not, is accepted and nothing changes, on one thread or two.
     @Test func prefetchingAcceptsAnyRowsAndChangesNothing() {
         let bytes: [UInt8] = Array(0..<200)
         bytes.withUnsafeBufferPointer { Tensor<Float>.prefetchByteRows($0, rowSize: 10, rows: [-3, 0, 19, 20, 1_000_000][...]) }
+        let large = [UInt8](repeating: 1, count: 1 << 20)
+        large.withUnsafeBufferPointer {
+            Tensor<Float>.prefetchByteRows($0, rowSize: 1000, rows: Array(stride(from: -30, to: 1100, by: 7))[...])
+        }
         let tensor = Tensor<Float>(shape: [4, 3], repeating: 2)
         tensor.prefetchRows([-1, 0, 3, 4, 99][...])
         Tensor<Float>.zeros(shape: [0, 3]).prefetchRows([0][...])

@@ -34,10 +34,13 @@ extension Tensor {
         _ bytes: UnsafeBufferPointer<UInt8>, rowSize: Int, rows: ArraySlice<Int>, scale: Scalar
     ) {
         precondition(shape == [rows.count, rowSize], "assignByteRows: \(rows.count) rows of \(rowSize) into \(shape)")
+        for row in rows {
+            precondition(row >= 0 && (row + 1) * rowSize <= bytes.count, "assignByteRows: row \(row) outside the data")
+        }
+        guard let base = bytes.baseAddress else { return }
         withUnsafeMutablePointer { target in
-            for (i, row) in rows.enumerated() {
-                precondition(row >= 0 && (row + 1) * rowSize <= bytes.count, "assignByteRows: row \(row) outside the data")
-                Scalar.convertBytes(bytes.baseAddress! + row * rowSize, target + i * rowSize, count: rowSize, scale: scale)
+            rows.withUnsafeBufferPointer { rows in
+                ByteRows(bytes: base, rowSize: rowSize, rows: rows, convertInto: target, scale: scale).run()
             }
         }
     }
@@ -47,11 +50,11 @@ extension Tensor {
     ///
     /// Rows drawn at random from a dataset larger than the caches come from main memory; gathering them was measured
     /// at a tenth of a Fashion-MNIST training step, nearly all of it waiting. Prefetching the next batch while the
-    /// current one trains hides that wait. Row indices outside `bytes` are skipped.
+    /// current one trains hides most of that wait. Row indices outside `bytes` are skipped.
     public static func prefetchByteRows(_ bytes: UnsafeBufferPointer<UInt8>, rowSize: Int, rows: ArraySlice<Int>) {
         guard let base = bytes.baseAddress else { return }
-        for row in rows where row >= 0 && (row + 1) * rowSize <= bytes.count {
-            backprop_prefetch(base + row * rowSize, rowSize)
+        rows.withUnsafeBufferPointer { rows in
+            ByteRows<Scalar>(bytes: base, rowSize: rowSize, rows: rows, prefetchWithin: bytes.count).run()
         }
     }
 
@@ -79,6 +82,55 @@ extension Tensor {
             for (i, row) in rows.enumerated() {
                 precondition(row >= 0 && row < source.shape[0], "assignRows: row \(row) out of range for shape \(source.shape)")
                 (target + i * rowSize).update(from: source.storage.pointer + row * rowSize, count: rowSize)
+            }
+        }
+    }
+}
+
+/// Converting or prefetching rows of a byte matrix, on two threads (each over half of the rows) for a batch large
+/// enough to gain: both are bound by the latency of main memory, and each core has its own outstanding misses.
+private struct ByteRows<Scalar: TensorScalar>: TwoPartWork {
+    /// Below this many bytes the rows are handled on the calling thread alone.
+    static var parallelThreshold: Int { 16_384 }
+
+    let bytes: UnsafePointer<UInt8>
+    let rowSize: Int
+    let rows: UnsafeBufferPointer<Int>
+    /// Where converted rows go (`nil` to prefetch instead).
+    let target: UnsafeMutablePointer<Scalar>?
+    let scale: Scalar
+    /// For prefetching: the size of the byte matrix, past which rows are skipped.
+    let byteCount: Int
+
+    /// Converts `rows`, all of them inside the byte matrix, into consecutive rows of `target`.
+    init(bytes: UnsafePointer<UInt8>, rowSize: Int, rows: UnsafeBufferPointer<Int>,
+         convertInto target: UnsafeMutablePointer<Scalar>, scale: Scalar) {
+        (self.bytes, self.rowSize, self.rows, self.target, self.scale, byteCount) = (bytes, rowSize, rows, target, scale, 0)
+    }
+
+    /// Prefetches `rows`, skipping those outside the `byteCount` bytes of the matrix.
+    init(bytes: UnsafePointer<UInt8>, rowSize: Int, rows: UnsafeBufferPointer<Int>, prefetchWithin byteCount: Int) {
+        (self.bytes, self.rowSize, self.rows, target, scale, self.byteCount) = (bytes, rowSize, rows, nil, 0, byteCount)
+    }
+
+    func run() {
+        guard rows.count * rowSize >= Self.parallelThreshold, let helper = HelperThread.shared else {
+            return handle(0..<rows.count)
+        }
+        helper.run(self)
+    }
+
+    func run(part: Int) {
+        handle(range(of: part, in: rows.count))
+    }
+
+    private func handle(_ indices: Range<Int>) {
+        for i in indices {
+            let row = rows[i]
+            if let target {
+                Scalar.convertBytes(bytes + row * rowSize, target + i * rowSize, count: rowSize, scale: scale)
+            } else if row >= 0 && (row + 1) * rowSize <= byteCount {
+                backprop_prefetch(bytes + row * rowSize, rowSize)
             }
         }
     }
