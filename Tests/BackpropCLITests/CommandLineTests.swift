@@ -69,6 +69,23 @@ struct CommandLineTests {
         #expect(inspect.output.contains("classes: large, small"))
     }
 
+    /// `--validation-split` trains on the rest of the rows and evaluates the held-out ones after every epoch.
+    @Test func validationSplitHoldsOutRows() throws {
+        let dir = CommandRunner.temporaryDirectory("cli-split")
+        Self.writeCSV(to: dir + "/shapes.csv")
+        let train = run("train", "--data", "shapes.csv", "--label-column", "kind", "--layers", "8", "--epochs", "30",
+                        "--learning-rate", "0.01", "--validation-split", "0.25", "--metrics", "metrics.csv", in: dir)
+        #expect(train.status == 0, "\(train.errorOutput)")
+        #expect(train.output.contains("60 samples, 2 features, 2 classes, 20 held out for validation"), "\(train.output)")
+        let rows = CommandRunner.readText(dir + "/metrics.csv").split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(rows.count == 31 && rows[0][5] == "validation_accuracy")
+        #expect(rows.dropFirst().allSatisfy { Double($0[4]) != nil && Double($0[5]) != nil }, "validation columns: \(rows)")
+        #expect(Double(rows.last![5]) == 1, "the two shapes separate cleanly; held-out accuracy \(rows.last![5])")
+
+        let everything = run("train", "--data", "shapes.csv", "--label-column", "kind", "--validation-split", "1", in: dir)
+        #expect(everything.status == 2 && everything.errorOutput.contains("--validation-split must be in [0, 1)"))
+    }
+
     @Test func idxDirectoryAndRegression() throws {
         let dir = CommandRunner.temporaryDirectory("cli-idx")
         // 40 images of 2×2 pixels: class 1 is bright, class 0 dark.

@@ -69,8 +69,8 @@ extension Train {
         let order = generator.permutation(of: data.count)
         let held = Swift.max(1, Int(Double(data.count) * validationSplit))
         guard held < data.count else { throw ValidationError("--validation-split leaves no training data") }
-        return (AnyTrainingData(Subset(base: data, indices: Array(order[held...]))),
-                AnyTrainingData(Subset(base: data, indices: Array(order[..<held]))))
+        return (AnyTrainingData(DatasetSubset(data, indices: Array(order[held...]))),
+                AnyTrainingData(DatasetSubset(data, indices: Array(order[..<held]))))
     }
 
     func hiddenSizes() throws -> [Int] {
@@ -118,18 +118,6 @@ extension Train {
         case .softmaxCrossEntropy: "softmax-cross-entropy"
         case .binaryCrossEntropy: "binary-cross-entropy"
         }
-    }
-}
-
-/// Rows of another dataset, selected by index (for a validation split).
-struct Subset<Scalar: TensorScalar>: TrainingData {
-    let base: AnyTrainingData<Scalar>
-    let indices: [Int]
-    var count: Int { indices.count }
-    var featureCount: Int { base.featureCount }
-    var classCount: Int? { base.classCount }
-    func batch(at rows: [Int]) -> (inputs: Tensor<Scalar>, targets: Targets<Scalar>) {
-        base.batch(at: rows.map { indices[$0] })
     }
 }
 
