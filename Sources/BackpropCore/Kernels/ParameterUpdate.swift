@@ -1,7 +1,7 @@
 import CUpdateKernels
 
-/// One optimizer step on a parameter, applied in place in a single pass over its elements (see
-/// ``Tensor/apply(_:gradient:state:)``).
+/// One optimizer step on a parameter, applied in a single pass over its elements, in place
+/// (``Tensor/apply(_:gradient:state:)``) or into a second buffer (``Tensor/assign(_:updatedBy:gradient:state:)``).
 ///
 /// The formulas (g is the gradient, θ the parameter, λ a weight decay):
 /// ```
@@ -12,6 +12,8 @@ import CUpdateKernels
 /// rmsProp     g ← g + λθ;  s ← ρ s + (1−ρ) g²;  θ ← θ − η g / (√s + ε)
 /// adagrad     g ← g + λθ;  s ← s + g²;  θ ← θ − η g / (√s + ε)
 /// ```
+/// The loops are in C, one per rule, in `Sources/CUpdateKernels/UpdateRules.h`.
+///
 /// State elements (v, m, s) whose magnitude falls below the smallest normal number are stored as zero. Otherwise the
 /// moment of a parameter whose gradient stays zero (a dead ReLU unit) decays into the subnormal range and, because
 /// rounding keeps `0.9 × smallest subnormal` at the smallest subnormal, stays there for good; x86 processors handle
@@ -36,15 +38,16 @@ public enum ParameterUpdate: Sendable, Hashable {
 }
 
 extension ParameterUpdate {
-    /// The rule and its hyper-parameters as the C update kernels take them (`CUpdateKernels`: the loops are in C so that
-    /// they are compiled for AVX2 and AVX-512 as well as for baseline x86-64).
+    /// The rule and its hyper-parameters as the C update kernels take them (`CUpdateKernels`: the loops are in C so
+    /// that they are compiled for AVX2 and AVX-512 as well as for baseline x86-64).
     var kernelArguments: backprop_update {
         var u = backprop_update()
         switch self {
         case .sgd(let rate, let decay):
             (u.rule, u.rate, u.decay) = (backprop_rule_sgd, rate, decay)
         case .momentum(let rate, let momentum, let nesterov, let decay):
-            (u.rule, u.rate, u.beta1, u.decay) = (nesterov ? backprop_rule_nesterov : backprop_rule_momentum, rate, momentum, decay)
+            u.rule = nesterov ? backprop_rule_nesterov : backprop_rule_momentum
+            (u.rate, u.beta1, u.decay) = (rate, momentum, decay)
         case .adam(let rate, let beta1, let beta2, let epsilon, let step, let l2, let decoupled):
             let t = Double(step)
             u.rule = backprop_rule_adam
@@ -93,7 +96,8 @@ extension Tensor {
     ///   `parameter`'s shape, and there are `update.stateCount` state tensors.
     public mutating func assign(_ parameter: Tensor, updatedBy update: ParameterUpdate, gradient: Tensor,
                                 state: inout [Tensor]) {
-        precondition(count == parameter.count, "assign(_:updatedBy:gradient:state:): \(parameter.count) elements into \(count)")
+        precondition(count == parameter.count,
+                     "assign(_:updatedBy:gradient:state:): \(parameter.count) elements into \(count)")
         Self.checkUpdate(update, of: parameter.shape, gradient: gradient, state: state)
         shape = parameter.shape
         let n = count
@@ -104,7 +108,8 @@ extension Tensor {
     }
 
     private static func checkUpdate(_ update: ParameterUpdate, of shape: [Int], gradient: Tensor, state: [Tensor]) {
-        precondition(gradient.shape == shape, "optimizer step: gradient \(gradient.shape) differs from parameter \(shape)")
+        precondition(gradient.shape == shape,
+                     "optimizer step: gradient \(gradient.shape) differs from parameter \(shape)")
         precondition(state.count == update.stateCount,
                      "optimizer step: \(update) needs \(update.stateCount) state tensors of shape \(shape)")
         for tensor in state {  // a loop, not `allSatisfy`, which allocates in unspecialised generic code
@@ -119,11 +124,12 @@ extension Tensor {
         let g = gradient.storage.pointer
         switch state.count {
         case 0:
-            UpdateParts(update: update, parameter: p, result: result, gradient: g, state0: nil, state1: nil, count: n).run()
+            UpdateParts(update: update, parameter: p, result: result, gradient: g, state0: nil, state1: nil, count: n)
+                .run()
         case 1:
             state[0].withUnsafeMutablePointer { s0 in
-                UpdateParts(update: update, parameter: p, result: result, gradient: g, state0: s0, state1: nil, count: n)
-                    .run()
+                UpdateParts(update: update, parameter: p, result: result, gradient: g, state0: s0, state1: nil,
+                            count: n).run()
             }
         default:
             // Through the array's buffer, so that both elements are mutated in place, neither copied.
