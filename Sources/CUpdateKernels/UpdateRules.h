@@ -1,6 +1,7 @@
 // The update rules for one element type, included by UpdateKernels.c once per type with these macros defined:
 //   T        the element type
 //   T_MIN    its smallest normal magnitude
+//   T_SQRT   its square root
 //   NAME(x)  the name of this type's form of x
 // Every loop is element-wise with no reduction, so the compiler vectorises it for each instruction set it is cloned
 // for, and every clone gives the same result bit for bit (no fused multiply-add: see UpdateKernels.c). `p` (read) and
@@ -40,7 +41,7 @@ static inline void NAME(adam)(const backprop_update *u, const T *p, T *out, cons
         const T vi = NAME(flushed)(b2 * v[i] + ((T)1 - b2) * gi * gi);
         m[i] = mi;
         v[i] = vi;
-        out[i] = p[i] - shrink * p[i] - step * mi / (__builtin_elementwise_sqrt(vi * c2) + eps);
+        out[i] = p[i] - shrink * p[i] - step * mi / (T_SQRT(vi * c2) + eps);
     }
 }
 
@@ -52,7 +53,7 @@ static inline void NAME(rmsprop)(const backprop_update *u, const T *p, T *out, c
         const T gi = g[i] + lambda * p[i];
         const T si = NAME(flushed)(rho * s[i] + ((T)1 - rho) * gi * gi);
         s[i] = si;
-        out[i] = p[i] - eta * gi / (__builtin_elementwise_sqrt(si) + eps);
+        out[i] = p[i] - eta * gi / (T_SQRT(si) + eps);
     }
 }
 
@@ -64,7 +65,7 @@ static inline void NAME(adagrad)(const backprop_update *u, const T *p, T *out, c
         const T gi = g[i] + lambda * p[i];
         const T si = s[i] + gi * gi;
         s[i] = si;
-        out[i] = p[i] - eta * gi / (__builtin_elementwise_sqrt(si) + eps);
+        out[i] = p[i] - eta * gi / (T_SQRT(si) + eps);
     }
 }
 
