@@ -146,4 +146,21 @@ struct TensorTests {
         #expect(large.description.contains("99.0"))
         #expect(!large.description.contains("50.0"))
     }
+
+    /// g ⊙ f′(x) into its own buffer equals the in-place form bit for bit, for every activation's rule (whether it
+    /// reads the input or the output), on more elements than one vector.
+    @Test(arguments: [UnaryFunction.relu, .tanh, .sigmoid, .gelu, .softplus, .leakyReLU(slope: 0.1), .elu(alpha: 1)])
+    func activationDerivativeIntoItsOwnBufferEqualsInPlace(_ activation: UnaryFunction) {
+        var generator = SeededGenerator(seed: 8)
+        var x = Tensor<Float>.uniform(shape: [7, 143], in: -3...3, using: &generator)
+        var y = Tensor<Float>.zeros(shape: [7, 143])
+        x.addBias(.zeros(shape: [143]), applying: activation, into: &y)
+        let g = Tensor<Float>.uniform(shape: [7, 143], in: -1...1, using: &generator)
+        var inPlace = g + 0
+        inPlace.multiplyByActivationDerivative(activation, input: x, output: y)
+        var result = Tensor<Float>(shape: [7, 143], repeating: .nan)
+        result.assign(g, timesDerivativeOf: activation, input: x, output: y)
+        #expect(TestData.bitDifferences(result.scalars, inPlace.scalars) == 0, "\(activation)")
+        #expect(inPlace != g, "\(activation): the derivative changed nothing")
+    }
 }

@@ -25,6 +25,8 @@ struct DenseNetworkStep<Scalar: TensorScalar> {
         var z: [Tensor<Scalar>]
         /// a⁽ˡ⁾ = σ(z⁽ˡ⁾) for stages with an activation (unused otherwise).
         var a: [Tensor<Scalar>]
+        /// ∂J/∂a⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ W⁽ˡ⁺¹⁾ for stages with an activation, below the last (unused otherwise).
+        var gradientOfA: [Tensor<Scalar>]
         /// δ⁽ˡ⁾ = ∂J/∂z⁽ˡ⁾.
         var delta: [Tensor<Scalar>]
     }
@@ -92,9 +94,13 @@ struct DenseNetworkStep<Scalar: TensorScalar> {
             gradients[stage.weight].assignProduct(delta, below, transposeA: true)
             gradients[stage.weight + 1].assignColumnSums(of: delta)
             guard l > 0 else { break }
-            b.delta[l - 1].assignProduct(delta, parameters[stage.weight])
             if let activation = stages[l - 1].activation {
-                b.delta[l - 1].multiplyByActivationDerivative(activation, input: b.z[l - 1], output: b.a[l - 1])
+                // ∂J/∂a⁽ˡ⁻¹⁾ = δ⁽ˡ⁾ W⁽ˡ⁾, then δ⁽ˡ⁻¹⁾ = ∂J/∂a⁽ˡ⁻¹⁾ ⊙ σ′(z⁽ˡ⁻¹⁾), each into its own buffer.
+                b.gradientOfA[l - 1].assignProduct(delta, parameters[stage.weight])
+                b.delta[l - 1].assign(b.gradientOfA[l - 1], timesDerivativeOf: activation, input: b.z[l - 1],
+                                      output: b.a[l - 1])
+            } else {
+                b.delta[l - 1].assignProduct(delta, parameters[stage.weight])
             }
         }
         return result
@@ -106,7 +112,11 @@ struct DenseNetworkStep<Scalar: TensorScalar> {
         if let buffers = current.take(), buffers.rows == rows { return buffers }
         let widths = stages.map { parameters[$0.weight].shape[0] }
         let matrices = { widths.map { Tensor<Scalar>.zeros(shape: [rows, $0]) } }
-        return Buffers(rows: rows, z: matrices(), a: stages.indices.map { stages[$0].activation == nil ? Tensor.zeros(shape: [0]) : Tensor.zeros(shape: [rows, widths[$0]]) }, delta: matrices())
+        let stages = self.stages
+        let activated = {
+            stages.indices.map { stages[$0].activation == nil ? Tensor<Scalar>.zeros(shape: [0]) : .zeros(shape: [rows, widths[$0]]) }
+        }
+        return Buffers(rows: rows, z: matrices(), a: activated(), gradientOfA: activated(), delta: matrices())
     }
 }
 
