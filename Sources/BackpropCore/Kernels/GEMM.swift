@@ -122,6 +122,10 @@ public enum GEMM {
 /// A product split into two halves: rows of `C` when it has more rows than columns (each thread then reads all of
 /// `B`), else columns (each thread reads all of `A`), so that the operand both threads read is the smaller one.
 ///
+/// A product `Aᵀ B` with 64 rows or more is split by rows whatever its shape. In training these are the weight
+/// gradients δᵀ a, and the optimizer's update, split into two contiguous halves too, then finds each half of the
+/// gradient in the cache of the core that wrote it (measured: W1 −5 %, W2 −4 %, against splitting their columns).
+///
 /// The split is along `m` or `n`, never `k`: no partial sums are added across threads, and a given shape is always
 /// split the same way, so results repeat bit for bit.
 private struct GEMMParts<S: TensorScalar>: TwoPartWork {
@@ -131,7 +135,7 @@ private struct GEMMParts<S: TensorScalar>: TwoPartWork {
     let c: UnsafeMutablePointer<S>
     let backend: KernelBackend
 
-    var splitsRows: Bool { problem.m > problem.n }
+    var splitsRows: Bool { problem.transposeA ? problem.m >= 64 : problem.m > problem.n }
 
     func run(part: Int) {
         var p = problem
