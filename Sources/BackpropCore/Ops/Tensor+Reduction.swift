@@ -68,16 +68,46 @@ extension Tensor {
     }
 
     /// The Euclidean (Frobenius) norm of all elements, untracked.
+    ///
+    /// One pass over the flat elements (reducing axis by axis would square partial sums again); above 65 536
+    /// elements, on two threads, each summing half (a gradient's halves are in the caches of the threads that wrote
+    /// them, see ``GEMM``).
     public var norm: Scalar {
-        // One pass over the flat elements (reducing axis by axis would square partial sums again), into a local.
-        var sum: Scalar = 0
-        Scalar.applyReduction(.sumOfSquares, storage.pointer, &sum, outer: 1, length: count, inner: 1)
-        return sum.squareRoot()
+        var sums: (Scalar, Scalar) = (0, 0)
+        withUnsafeMutableBytes(of: &sums) { bytes in
+            let sums = bytes.baseAddress!.assumingMemoryBound(to: Scalar.self)
+            SumOfSquares(elements: storage.pointer, count: count, sums: sums).run()
+        }
+        return (sums.0 + sums.1).squareRoot()
     }
 
     private func normalized(_ axes: [Int], op: String) -> [Int] {
         let result = axes.map { Shape.normalize(axis: $0, rank: rank, op: op) }
         precondition(Set(result).count == result.count, "\(op): repeated axis in \(axes)")
         return result.sorted()
+    }
+}
+
+/// The sum of squares of a buffer, as two partial sums: over the whole buffer into the first on the calling thread,
+/// or over each half on two threads when it is large.
+private struct SumOfSquares<Scalar: TensorScalar>: TwoPartWork {
+    let elements: UnsafePointer<Scalar>
+    let count: Int
+    /// Two partial sums, both written.
+    let sums: UnsafeMutablePointer<Scalar>
+
+    func run() {
+        guard count >= ParameterUpdates.parallelThreshold, let helper = HelperThread.shared else {
+            Scalar.applyReduction(.sumOfSquares, elements, sums, outer: 1, length: count, inner: 1)
+            sums[1] = 0
+            return
+        }
+        helper.run(self)
+    }
+
+    func run(part: Int) {
+        let half = range(of: part, in: count, granularity: 16)
+        Scalar.applyReduction(.sumOfSquares, elements + half.lowerBound, sums + part, outer: 1, length: half.count,
+                              inner: 1)
     }
 }
