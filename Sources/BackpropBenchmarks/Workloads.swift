@@ -35,17 +35,19 @@ struct Workload {
 }
 
 /// Trains `workload` for `epochs` epochs on Fashion-MNIST and prints the figures the performance issue asks for.
-func run(_ workload: Workload, epochs: Int) throws {
+/// `seed` seeds the initial weights and the shuffles.
+func run(_ workload: Workload, epochs: Int, seed: UInt64) throws {
     let training: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .train)
     let test: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .test)
     let model = Sequential<Float>.multilayerPerceptron(sizes: workload.sizes, activation: .relu,
-                                                       initializer: .glorotUniform, seed: 0)
+                                                       initializer: .glorotUniform, seed: seed)
     let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: workload.optimizer, learningRate: workload.learningRate,
-                          batchSize: workload.batchSize, epochs: epochs, seed: 0)
+                          batchSize: workload.batchSize, epochs: epochs, seed: seed)
     let flops = workload.epochFLOPs(samples: training.count)
     print("backend: \(KernelBackend.preferred)")
     print("\(workload.name): MLP \(workload.sizes.map(String.init).joined(separator: "-")), batch \(workload.batchSize), "
-          + "\(workload.optimizer) lr \(workload.learningRate), \(format(flops / 1e9, 2)) GFLOP of matrix products per epoch")
+          + "\(workload.optimizer) lr \(workload.learningRate), \(format(flops / 1e9, 2)) GFLOP of matrix products per epoch, "
+          + "seed \(seed)")
 
     // Allocations are counted on this thread from the end of epoch 2's first step to the end of its next-to-last.
     var countedSteps = 0

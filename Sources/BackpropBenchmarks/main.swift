@@ -3,8 +3,8 @@ import Foundation
 
 // Release-build benchmarks, never run as tests:
 //   swift build -c release
-//   .build/release/BackpropBenchmarks W1 [epochs]     the reference workloads (see ../shared/bench), default 5 epochs
-//   .build/release/BackpropBenchmarks W2 [epochs]
+//   .build/release/BackpropBenchmarks W1 [epochs] [seed]   the reference workloads (see ../shared/bench), default
+//   .build/release/BackpropBenchmarks W2 [epochs] [seed]   5 epochs, seed 0
 //   .build/release/BackpropBenchmarks gemm            matrix-product throughput per backend
 //   .build/release/BackpropBenchmarks updates         optimizer-update throughput
 // BACKPROP_KERNELS=portable runs everything on the portable kernel. Compare ratios measured in one run, alternating
@@ -18,17 +18,18 @@ case "gemm":
     runGEMM()
 case let name? where Workload.all.contains { $0.name == name }:
     let epochs = arguments.count > 1 ? Int(arguments[1]) : 5
-    guard let epochs, epochs > 0 else {
-        FileHandle.standardError.write(Data("error: epochs must be a positive integer, got '\(arguments[1])'\n".utf8))
+    let seed = arguments.count > 2 ? UInt64(arguments[2]) : 0
+    guard let epochs, epochs > 0, let seed, arguments.count <= 3 else {
+        FileHandle.standardError.write(Data("error: expected W1|W2 [epochs > 0] [seed ≥ 0], got '\(arguments.joined(separator: " "))'\n".utf8))
         exit(2)
     }
     do {
-        try run(Workload.all.first { $0.name == name }!, epochs: epochs)
+        try run(Workload.all.first { $0.name == name }!, epochs: epochs, seed: seed)
     } catch {
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))
         exit(1)
     }
 default:
-    FileHandle.standardError.write(Data("usage: BackpropBenchmarks W1|W2 [epochs] | gemm | updates\n".utf8))
+    FileHandle.standardError.write(Data("usage: BackpropBenchmarks W1|W2 [epochs] [seed] | gemm | updates\n".utf8))
     exit(2)
 }
