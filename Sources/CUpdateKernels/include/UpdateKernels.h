@@ -1,9 +1,10 @@
 #ifndef BACKPROP_UPDATE_KERNELS_H
 #define BACKPROP_UPDATE_KERNELS_H
 
-// The optimizer update rules, compiled once per x86-64 instruction set (AVX-512, AVX2, baseline SSE2) with the best one
-// for the processor chosen when the library loads. Swift compiles for baseline x86-64 only, and these rules are bound
-// by the square root and division units, which process 4 lanes at a time on SSE and 16 on AVX-512.
+// The optimizer update rules. On x86-64 Linux they are compiled once per instruction set (AVX-512, AVX2, baseline SSE2)
+// and the best one for the processor is chosen when the library loads; elsewhere (macOS, Arm) once, for the target.
+// Swift compiles for baseline x86-64 only, and these rules are bound by the square root and division units, which
+// process 4 lanes at a time on SSE and 16 on AVX-512.
 //
 // The formulas are documented on Swift's `ParameterUpdate`, which builds the `backprop_update` passed here.
 
