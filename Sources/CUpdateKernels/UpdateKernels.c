@@ -14,6 +14,17 @@
 #define CLONED
 #endif
 
+const char *backprop_update_instruction_set(void) {
+#if defined(__x86_64__) && defined(__ELF__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return "AVX-512";
+    if (__builtin_cpu_supports("avx2")) return "AVX2";
+    return "SSE2";
+#else
+    return "baseline";
+#endif
+}
+
 #define VECTORISE _Pragma("clang loop vectorize(assume_safety)")
 
 // The correctly rounded square root, without the C library's errno (which keeps `sqrtf` from vectorising).

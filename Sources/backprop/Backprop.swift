@@ -39,13 +39,14 @@ struct Backprop: ParsableCommand {
     }
 }
 
-/// `backprop info`: the version and the kernel backend in use.
+/// `backprop info`: the version, the matrix-product backend and the instruction set of the optimizer updates.
 struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the version and the matrix-product backend.")
+    static let configuration = CommandConfiguration(abstract: "Print the version and the kernels in use.")
 
     func run() {
         print("backprop \(Backprop.version)")
         print("kernels: \(KernelBackend.preferred)")
+        print("optimizer updates: \(ParameterUpdate.instructionSet)")
         if let hint = KernelBackend.preferred.performanceHint { print("hint: \(hint)") }
     }
 }

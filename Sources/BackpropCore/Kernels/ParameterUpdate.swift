@@ -27,6 +27,11 @@ public enum ParameterUpdate: Sendable, Hashable {
     case rmsProp(learningRate: Double, rho: Double, epsilon: Double, weightDecay: Double)
     case adagrad(learningRate: Double, epsilon: Double, weightDecay: Double)
 
+    /// The instruction set the update loops run on in this process: `"AVX-512"`, `"AVX2"` or `"SSE2"` on x86-64
+    /// Linux, where the loops are compiled once for each and the best the processor has is chosen at load time;
+    /// `"baseline"` elsewhere.
+    public static var instructionSet: String { String(cString: backprop_update_instruction_set()) }
+
     /// How many state tensors of the parameter's shape the update reads and writes.
     public var stateCount: Int {
         switch self {
