@@ -37,47 +37,27 @@ extension Tensor {
         }
     }
 
-    /// Multiplies this upstream gradient g element-wise by the derivative of `activation`, in place: g ← g ⊙ f′(x),
-    /// from the activation's input x and output y = f(x) (whichever ``UnaryFunction/gradientRule`` reads).
-    ///
-    /// - Precondition: `activation` is an element-wise activation; `input` and `output` have this tensor's shape.
-    public mutating func multiplyByActivationDerivative(_ activation: UnaryFunction, input: Tensor, output: Tensor) {
-        let operand = Self.derivativeOperand(activation, input: input, output: output, shape: shape)
-        let n = count
-        withUnsafeMutablePointer { g in
-            Scalar.applyBinary(operand.kernel, g, operand.tensor.storage.pointer, g, count: n)
-        }
-    }
-
     /// Overwrites this tensor with the upstream gradient g multiplied element-wise by the derivative of `activation`:
     /// self ← g ⊙ f′(x), from the activation's input x and output y = f(x).
     ///
-    /// The same values as ``multiplyByActivationDerivative(_:input:output:)`` on a copy of `gradient`. With the result
-    /// in its own buffer, the compiler's vector loop runs (in place, its run-time check that the result does not
-    /// overlap an operand fails, and the scalar loop runs instead).
+    /// The result has its own buffer (there is no in-place form) so that the compiler's vector loop runs: in place,
+    /// its run-time check that the result does not overlap an operand fails, and the scalar loop runs instead.
     ///
     /// - Precondition: `activation` is an element-wise activation; `gradient`, `input` and `output` have this tensor's
     ///   shape.
     public mutating func assign(_ gradient: Tensor, timesDerivativeOf activation: UnaryFunction, input: Tensor,
                                 output: Tensor) {
-        precondition(gradient.shape == shape, "assign(_:timesDerivativeOf:input:output:): gradient \(gradient.shape) into \(shape)")
-        let operand = Self.derivativeOperand(activation, input: input, output: output, shape: shape)
+        guard let rule = activation.gradientRule else {
+            preconditionFailure("assign(_:timesDerivativeOf:input:output:): \(activation) is not an element-wise activation")
+        }
+        precondition(gradient.shape == shape && input.shape == shape && output.shape == shape,
+                     "assign(_:timesDerivativeOf:input:output:): gradient \(gradient.shape), input \(input.shape) and "
+                     + "output \(output.shape) into \(shape)")
+        let operand = rule.fromOutput ? output : input
         let n = count
         withUnsafeMutablePointer { result in
-            Scalar.applyBinary(operand.kernel, gradient.storage.pointer, operand.tensor.storage.pointer, result, count: n)
+            Scalar.applyBinary(rule.kernel, gradient.storage.pointer, operand.storage.pointer, result, count: n)
         }
-    }
-
-    /// The kernel of `activation`'s derivative rule and the tensor it reads (the activation's input or output).
-    private static func derivativeOperand(
-        _ activation: UnaryFunction, input: Tensor, output: Tensor, shape: [Int]
-    ) -> (kernel: BinaryFunction, tensor: Tensor) {
-        guard let rule = activation.gradientRule else {
-            preconditionFailure("activation derivative: \(activation) is not an element-wise activation")
-        }
-        precondition(input.shape == shape && output.shape == shape,
-                     "activation derivative: input \(input.shape) and output \(output.shape) differ from \(shape)")
-        return (rule.kernel, rule.fromOutput ? output : input)
     }
 
     /// Overwrites this vector with the column sums of `matrix` (the bias gradient Σ over the batch of δ).

@@ -15,12 +15,8 @@ extension Tensor {
     public static func gatheringByteRows(
         _ bytes: UnsafeBufferPointer<UInt8>, rowSize: Int, rows: [Int], scale: Scalar
     ) -> Tensor {
-        let result = Tensor(uninitializedShape: [rows.count, rowSize])
-        for (i, row) in rows.enumerated() {
-            precondition(row >= 0 && (row + 1) * rowSize <= bytes.count, "gatheringByteRows: row \(row) outside the data")
-            Scalar.convertBytes(bytes.baseAddress! + row * rowSize, result.storage.pointer + i * rowSize,
-                                count: rowSize, scale: scale)
-        }
+        var result = Tensor(uninitializedShape: [rows.count, rowSize])
+        result.assignByteRows(bytes, rowSize: rowSize, rows: rows[...], scale: scale)
         return result
     }
 }

@@ -110,7 +110,6 @@ extension TensorScalar {
     ) {
         for i in 0..<count { target[i] = Self(source[i]) * scale }
     }
-
 }
 
 extension Float: TensorScalar {

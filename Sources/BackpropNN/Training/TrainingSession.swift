@@ -23,7 +23,8 @@ struct TrainingSession<Model: Layer> {
     var partial: TrainingCheckpoint<Model.Scalar>.PartialEpoch
     /// The parameters at the start of the current epoch (for the update ratio).
     var epochStartParameters: [Tensor<Model.Scalar>] = []
-    /// Weights whose loss and gradient were finite, restored if a later step produces non-finite weights.
+    /// The weights before the last update (their loss and gradients were finite), restored if a later step turns
+    /// non-finite. Each update writes into these buffers and then swaps them with ``parameters``.
     var lastFiniteParameters: [Tensor<Model.Scalar>]
     /// The fused step, when the model and loss allow it (see ``DenseNetworkStep``); otherwise steps record a graph.
     var fusedStep: DenseNetworkStep<Model.Scalar>?
@@ -58,7 +59,7 @@ struct TrainingSession<Model: Layer> {
             batchesDone = 0
             partial = .init()
         }
-        // Separate storage (`+ 0` copies), so that saving the last finite weights reuses it instead of allocating.
+        // Separate storage (`+ 0` copies): the spare buffers each update writes into.
         lastFiniteParameters = parameters.map { $0 + 0 }
         fusedStep = DenseNetworkStep(model, loss: trainer.loss)
         gradients = parameters.map { Tensor.zeros(like: $0) }
