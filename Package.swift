@@ -18,14 +18,15 @@ let package = Package(
         // Tensors, CPU kernels, reverse-mode autodiff and gradient checking.
         .target(
             name: "BackpropCore",
-            dependencies: ["CProcessor", "CUpdateKernels", .product(name: "RealModule", package: "swift-numerics")]
+            dependencies: ["CProcessor", "CKernels", .product(name: "RealModule", package: "swift-numerics")]
         ),
         // Prefetch and spin-wait hints to the processor (two C built-ins Swift does not expose).
         .target(name: "CProcessor"),
-        // The optimizer update rules, compiled for AVX-512, AVX2 and baseline x86-64 (Swift targets the baseline only).
-        .target(name: "CUpdateKernels"),
+        // Optimizer update rules, whole-buffer sums and byte conversion, compiled for AVX-512, AVX2 and baseline x86-64
+        // (Swift targets the baseline only).
+        .target(name: "CKernels"),
         // Layers, losses, optimizers, schedules, the training loop and metrics.
-        .target(name: "BackpropNN", dependencies: ["BackpropCore"]),
+        .target(name: "BackpropNN", dependencies: ["BackpropCore", "CProcessor"]),
         // Datasets (built-in generators, IDX files) feeding the trainer.
         .target(name: "BackpropData", dependencies: ["BackpropNN", "CZlib", .product(name: "RealModule", package: "swift-numerics")]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),

@@ -44,7 +44,7 @@ func run(_ workload: Workload, epochs: Int, seed: UInt64) throws {
     let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: workload.optimizer, learningRate: workload.learningRate,
                           batchSize: workload.batchSize, epochs: epochs, seed: seed)
     let flops = workload.epochFLOPs(samples: training.count)
-    print("backend: \(KernelBackend.preferred); optimizer updates: \(ParameterUpdate.instructionSet)")
+    print("backend: \(KernelBackend.preferred); element-wise kernels: \(KernelBackend.elementwiseInstructionSet)")
     print("\(workload.name): MLP \(workload.sizes.map(String.init).joined(separator: "-")), batch \(workload.batchSize), "
           + "\(workload.optimizer) lr \(workload.learningRate), \(format(flops / 1e9, 2)) GFLOP of matrix products per epoch, "
           + "seed \(seed)")

@@ -39,14 +39,14 @@ struct Backprop: ParsableCommand {
     }
 }
 
-/// `backprop info`: the version, the matrix-product backend and the instruction set of the optimizer updates.
+/// `backprop info`: the version, the matrix-product backend and the instruction set of the element-wise kernels.
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the version and the kernels in use.")
 
     func run() {
         print("backprop \(Backprop.version)")
         print("kernels: \(KernelBackend.preferred)")
-        print("optimizer updates: \(ParameterUpdate.instructionSet)")
+        print("element-wise kernels: \(KernelBackend.elementwiseInstructionSet)")
         if let hint = KernelBackend.preferred.performanceHint { print("hint: \(hint)") }
     }
 }

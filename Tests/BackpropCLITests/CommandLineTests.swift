@@ -69,16 +69,16 @@ struct CommandLineTests {
         #expect(inspect.output.contains("classes: large, small"))
     }
 
-    /// `backprop info` names the kernels that run: the matrix-product backend and the optimizer updates' instruction
-    /// set.
+    /// `backprop info` names the kernels that run: the matrix-product backend and the element-wise kernels'
+    /// instruction set.
     @Test func infoNamesTheKernels() {
         let info = run("info", in: CommandRunner.temporaryDirectory("cli-info"))
         #expect(info.status == 0)
         let lines = info.output.split(separator: "\n")
         #expect(lines.first?.hasPrefix("backprop ") == true)
         #expect(lines.contains { $0.hasPrefix("kernels: ") })
-        let updates = lines.first { $0.hasPrefix("optimizer updates: ") }?.dropFirst("optimizer updates: ".count)
-        #expect(updates.map { ["AVX-512", "AVX2", "SSE2", "baseline"].contains(String($0)) } == true, "\(info.output)")
+        let elementwise = lines.first { $0.hasPrefix("element-wise kernels: ") }?.dropFirst("element-wise kernels: ".count)
+        #expect(elementwise.map { ["AVX-512", "AVX2", "SSE2", "baseline"].contains(String($0)) } == true, "\(info.output)")
     }
 
     /// `--validation-split` trains on the rest of the rows and evaluates the held-out ones after every epoch.

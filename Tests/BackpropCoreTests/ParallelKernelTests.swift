@@ -109,7 +109,7 @@ struct ParallelKernelTests {
         #expect(TestData.bitDifferences(target.scalars, source.scalars) == 0)
     }
 
-    /// Whole-buffer sums run on 32 partial sums; every length, around the vector and unrolled boundaries, is summed
+    /// Whole-buffer sums run on 64 partial sums; every length, around the vector and unrolled boundaries, is summed
     /// completely.
     @Test(arguments: [1, 7, 63, 64, 65, 95, 96, 127, 1000, 100_003])
     func wholeBufferSumsCoverEveryElement(_ n: Int) {
@@ -120,6 +120,28 @@ struct ParallelKernelTests {
         #expect(abs(tensor.norm * tensor.norm - exactSquares) < 1e-9)
         let float = Tensor(values.map(Float.init))
         #expect(abs(Double(float.sum().scalar) - exactSum) < 1e-5 * Double(n))
+    }
+
+    /// The vector sum kernels add in one documented order, whatever the instruction set the processor picked: element
+    /// i into partial sum i mod 64, then the partial sums pairwise (j + j+32, …). Written here one scalar at a time,
+    /// the order gives the kernel's result bit for bit; a reassociated or contracted clone would not.
+    @Test(arguments: [5, 64, 1000, 4099])
+    func wholeBufferSumsAddInTheDocumentedOrder(_ n: Int) {
+        var g = SeededGenerator(seed: UInt64(n))
+        let values = Tensor<Float>.normal(shape: [n], using: &g).scalars
+        func ordered(_ term: (Float) -> Float) -> Float {
+            var partial = [Float](repeating: 0, count: 64)
+            for (i, x) in values.enumerated() { partial[i % 64] += term(x) }
+            var width = 32
+            while width > 0 {
+                for j in 0..<width { partial[j] += partial[j + width] }
+                width /= 2
+            }
+            return partial[0]
+        }
+        #expect(Tensor(values).sum().scalar.bitPattern == ordered { $0 }.bitPattern, "\(KernelBackend.elementwiseInstructionSet)")
+        let squares = ordered { $0 * $0 }
+        #expect(Tensor(values).norm.bitPattern == squares.squareRoot().bitPattern, "\(KernelBackend.elementwiseInstructionSet)")
     }
 
     /// Batches gathered from byte rows, small (one thread) and large (two, an odd number of rows), match the

@@ -1,3 +1,5 @@
+import CKernels
+
 /// One general matrix product `C = op(A) · op(B)` on row-major buffers, where `op(X)` is `X` or `Xᵀ`.
 ///
 /// `op(A)` is `m × k`, `op(B)` is `k × n` and `C` is `m × n`. A transposed operand is read in place, never copied.
@@ -60,6 +62,12 @@ public enum KernelBackend: String, Sendable, Hashable, CustomStringConvertible {
         }
         return BLAS.library?.backend ?? .portable
     }()
+
+    /// The instruction set that Backprop's element-wise C kernels (the optimizer updates, whole-buffer sums and
+    /// norms, the byte-to-float conversion of image batches) run on in this process: `"AVX-512"`, `"AVX2"` or
+    /// `"SSE2"` on x86-64 Linux, where they are compiled once for each and the best the processor has is chosen at
+    /// load time; `"baseline"` elsewhere. Every choice computes the same bits.
+    public static var elementwiseInstructionSet: String { String(cString: backprop_instruction_set()) }
 
     /// A hint when the backend runs below this machine's speed, e.g. OpenBLAS falling back to generic kernels on a
     /// processor it does not recognise; `nil` when there is nothing to suggest.

@@ -1,4 +1,4 @@
-import CUpdateKernels
+import CKernels
 
 /// One optimizer step on a parameter, applied in a single pass over its elements, in place
 /// (``Tensor/apply(_:gradient:state:)``) or into a second buffer (``Tensor/assign(_:updatedBy:gradient:state:)``).
@@ -26,11 +26,6 @@ public enum ParameterUpdate: Sendable, Hashable {
               l2: Double, decoupledDecay: Double)
     case rmsProp(learningRate: Double, rho: Double, epsilon: Double, weightDecay: Double)
     case adagrad(learningRate: Double, epsilon: Double, weightDecay: Double)
-
-    /// The instruction set the update loops run on in this process: `"AVX-512"`, `"AVX2"` or `"SSE2"` on x86-64
-    /// Linux, where the loops are compiled once for each and the best the processor has is chosen at load time;
-    /// `"baseline"` elsewhere.
-    public static var instructionSet: String { String(cString: backprop_update_instruction_set()) }
 
     /// How many state tensors of the parameter's shape the update reads and writes.
     public var stateCount: Int {

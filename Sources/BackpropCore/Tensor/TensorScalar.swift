@@ -1,5 +1,5 @@
 import RealModule
-import CUpdateKernels
+import CKernels
 
 /// The element type of a tensor: `Float` (for training speed) or `Double` (for exact checking).
 ///
@@ -129,14 +129,14 @@ extension Float: TensorScalar {
         _ reduction: Reduction, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
         outer: Int, length: Int, inner: Int
     ) {
-        Reductions.reduce(reduction, input, output, outer: outer, length: length, inner: inner, lanes: FloatLanes.self)
+        Reductions.reduce(reduction, input, output, outer: outer, length: length, inner: inner,
+                          wholeBufferSum: backprop_sum_float)
     }
 
     public static func convertBytes(
         _ source: UnsafePointer<UInt8>, _ target: UnsafeMutablePointer<Float>, count: Int, scale: Float
     ) {
-        // The concrete `Float(UInt8)` conversion vectorises; the generic `Self(source[i])` of the default does not.
-        for i in 0..<count { target[i] = Float(source[i]) * scale }
+        backprop_convert_bytes_float(source, target, count, scale)
     }
 
     public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
@@ -166,14 +166,14 @@ extension Double: TensorScalar {
         _ reduction: Reduction, _ input: UnsafePointer<Double>, _ output: UnsafeMutablePointer<Double>,
         outer: Int, length: Int, inner: Int
     ) {
-        Reductions.reduce(reduction, input, output, outer: outer, length: length, inner: inner, lanes: DoubleLanes.self)
+        Reductions.reduce(reduction, input, output, outer: outer, length: length, inner: inner,
+                          wholeBufferSum: backprop_sum_double)
     }
 
     public static func convertBytes(
         _ source: UnsafePointer<UInt8>, _ target: UnsafeMutablePointer<Double>, count: Int, scale: Double
     ) {
-        // The concrete `Double(UInt8)` conversion vectorises; the generic `Self(source[i])` of the default does not.
-        for i in 0..<count { target[i] = Double(source[i]) * scale }
+        backprop_convert_bytes_double(source, target, count, scale)
     }
 
     public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,

@@ -53,6 +53,7 @@ public struct ImageDataset<Scalar: TensorScalar>: TrainingData {
 
     public func prefetch(at indices: ArraySlice<Int>) {
         pixels.withUnsafeBufferPointer { Tensor<Scalar>.prefetchByteRows($0, rowSize: featureCount, rows: indices) }
+        TrainingBatch<Scalar>.prefetchClasses(labels, at: indices)
     }
 
     /// The first `count` images (for quick runs).

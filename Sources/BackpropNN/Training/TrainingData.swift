@@ -1,4 +1,5 @@
 import BackpropCore
+import CProcessor
 
 /// A source of labelled samples that the ``Trainer`` draws mini-batches from.
 ///
@@ -23,8 +24,9 @@ public protocol TrainingData<Scalar>: Sendable {
     func fill(_ batch: inout TrainingBatch<Scalar>, at indices: ArraySlice<Int>)
 
     /// A hint that the samples at `indices` will be filled next: the trainer calls it with the next batch's indices
-    /// right after filling the current one, so that a source can start loading them while the current batch trains.
-    /// It must return quickly and change nothing observable; the default implementation does nothing.
+    /// after the current batch's forward and backward pass, so that a source can start loading them while the
+    /// weights are updated. It must return quickly and change nothing observable; the default implementation does
+    /// nothing.
     func prefetch(at indices: ArraySlice<Int>)
 }
 
@@ -64,6 +66,18 @@ public struct TrainingBatch<Scalar: TensorScalar>: Sendable {
         classes.removeAll(keepingCapacity: true)
         for i in indices { classes.append(labels[i]) }
         targets = .classes(classes)
+    }
+
+    /// Starts loading `labels[i]` for each `i` in `indices` into the processor's caches, for a later
+    /// ``setClasses(_:at:)`` with the same indices; call it from ``TrainingData/prefetch(at:)``. Labels drawn at
+    /// random from a large array otherwise come from main memory one by one. Indices outside `labels` are skipped.
+    public static func prefetchClasses(_ labels: [Int], at indices: ArraySlice<Int>) {
+        labels.withUnsafeBufferPointer { labels in
+            guard let base = labels.baseAddress else { return }
+            for i in indices where i >= 0 && i < labels.count {
+                backprop_prefetch(base + i, MemoryLayout<Int>.size)
+            }
+        }
     }
 }
 
@@ -127,6 +141,7 @@ public struct InMemoryDataset<Scalar: TensorScalar>: TrainingData {
 
     public func prefetch(at indices: ArraySlice<Int>) {
         features.prefetchRows(indices)
+        if case .classes(let labels) = targets { TrainingBatch<Scalar>.prefetchClasses(labels, at: indices) }
     }
 
     /// Splits off a validation set: a seeded random `fraction` of the rows, the rest for training.

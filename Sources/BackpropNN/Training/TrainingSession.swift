@@ -99,8 +99,10 @@ struct TrainingSession<Model: Layer> {
             let batchIndex = batchesDone
             let indices = indicesOfBatch(batchIndex)
             data.fill(&batch, at: indices)
-            if batchIndex + 1 < batchCount { data.prefetch(at: indicesOfBatch(batchIndex + 1)) }
             let (value, correct) = step(classify: data.classCount != nil)
+            // Late enough that the step's own memory traffic does not evict the rows again, early enough that the
+            // norms and the update hide their latency.
+            if batchIndex + 1 < batchCount { data.prefetch(at: indicesOfBatch(batchIndex + 1)) }
             guard value.isFinite else {
                 return stop(.nonFinite(epoch: epoch, batch: batchIndex + 1, what: "loss (\(value))"))
             }

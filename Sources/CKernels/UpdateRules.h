@@ -4,7 +4,7 @@
 //   T_SQRT   its square root
 //   NAME(x)  the name of this type's form of x
 // Every loop is element-wise with no reduction, so the compiler vectorises it for each instruction set it is cloned
-// for, and every clone gives the same result bit for bit (no fused multiply-add: see UpdateKernels.c). `p` (read) and
+// for, and every clone gives the same result bit for bit (no fused multiply-add: see Cloning.h). `p` (read) and
 // `out` (written) are the same buffer for an update in place; element i is read before it is written, so the loops
 // are safe to vectorise either way, which `VECTORISE` tells the compiler.
 

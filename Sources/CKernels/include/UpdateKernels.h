@@ -59,6 +59,4 @@ void backprop_update_double(const backprop_update *update, const double *paramet
 
 /// The instruction set of the update kernels this process runs: "AVX-512", "AVX2" or "SSE2" on x86-64 Linux (the same
 /// choice, in the same order, as the loader's), "baseline" elsewhere.
-const char *backprop_update_instruction_set(void);
-
 #endif

@@ -1,0 +1,27 @@
+#ifndef BACKPROP_VECTOR_KERNELS_H
+#define BACKPROP_VECTOR_KERNELS_H
+
+// Whole-buffer sums and the byte-to-float conversion of image batches. Like the update rules, they are compiled once
+// per instruction set on x86-64 Linux, and every copy returns the same bits: a sum always adds the same 64 partial
+// sums in the same order, whatever the vector width.
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Σ xᵢ, or Σ xᵢ² when `squares` is non-zero, over `count` elements.
+float backprop_sum_float(const float *x, size_t count, int squares);
+
+/// Σ xᵢ, or Σ xᵢ² when `squares` is non-zero, over `count` elements.
+double backprop_sum_double(const double *x, size_t count, int squares);
+
+/// target[i] = (float)source[i] · scale.
+void backprop_convert_bytes_float(const uint8_t *source, float *target, size_t count, float scale);
+
+/// target[i] = (double)source[i] · scale.
+void backprop_convert_bytes_double(const uint8_t *source, double *target, size_t count, double scale);
+
+/// The instruction set the kernels of this module run on: "AVX-512", "AVX2" or "SSE2" on x86-64 Linux, chosen at load
+/// time; "baseline" elsewhere.
+const char *backprop_instruction_set(void);
+
+#endif
