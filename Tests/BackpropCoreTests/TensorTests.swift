@@ -169,4 +169,34 @@ struct TensorTests {
         let expected = (function(tracked) * g).sum().gradients(withRespectTo: [tracked])[0]
         #expect(TestData.maxDifference(result, expected) < 1e-12, "\(activation)")
     }
+
+    /// The ReLU layer's passes (C loops per instruction set) give the graph's operations bit for bit — z + b, relu(z)
+    /// and g where z > 0 — including at −0, +0, NaN and the infinities, on rows longer than one vector.
+    @Test func reluLayerPassesMatchTheGraphBitForBit() {
+        var generator = SeededGenerator(seed: 11)
+        // Every third column has a bias of −0 (which keeps z's sign of zero) and a special value of z in some rows.
+        let specials: [Float] = [-0.0, 0, .nan, .infinity, -.infinity, -Float.leastNonzeroMagnitude]
+        let uniform = Tensor<Float>.uniform(shape: [5, 37], in: -2...2, using: &generator).scalars
+        let z = Tensor(shape: [5, 37], elements: uniform.indices.map { i in
+            i % 37 % 3 == 0 && (i / 37 + i % 37) % 2 == 0 ? specials[i % specials.count] : uniform[i]
+        })
+        let bias = Tensor(Tensor<Float>.uniform(shape: [37], in: -1...1, using: &generator).scalars.enumerated().map {
+            $0 % 3 == 0 ? -0.0 : $1
+        })
+        let g = Tensor<Float>.uniform(shape: [5, 37], in: -1...1, using: &generator)
+
+        var activated = z, a = Tensor<Float>.zeros(shape: [5, 37])
+        activated.addBias(bias, applying: .relu, into: &a)
+        var biased = z, unused = Tensor<Float>.zeros(shape: [0])
+        biased.addBias(bias, applying: nil, into: &unused)
+        var delta = Tensor<Float>.zeros(shape: [5, 37])
+        delta.assign(g, timesDerivativeOf: .relu, input: activated, output: a)
+
+        let graphZ = z + bias
+        #expect(TestData.bitDifferences(activated.scalars, graphZ.scalars) == 0)
+        #expect(TestData.bitDifferences(biased.scalars, graphZ.scalars) == 0)
+        #expect(TestData.bitDifferences(a.scalars, relu(graphZ).scalars) == 0)
+        let graphDelta = Tensor<Float>(shape: g.shape, elements: zip(g.scalars, graphZ.scalars).map { $1 > 0 ? $0 : 0 })
+        #expect(TestData.bitDifferences(delta.scalars, graphDelta.scalars) == 0)
+    }
 }

@@ -105,7 +105,7 @@ extension UnaryFunction {
     /// The backward pass of an element-wise activation f as one binary kernel: `∂J/∂x = kernel(g, x)`, or
     /// `kernel(g, y)` with y = f(x) when `fromOutput`. `nil` for functions that are not activations.
     ///
-    /// The graph's rules above and fused dense layers (``Tensor/multiplyByActivationDerivative(_:input:output:)``)
+    /// The graph's rules above and fused dense layers (``Tensor/assign(_:timesDerivativeOf:input:output:)``)
     /// both take the derivative from here.
     public var gradientRule: (kernel: BinaryFunction, fromOutput: Bool)? {
         switch self {

@@ -125,6 +125,29 @@ extension Float: TensorScalar {
         }
     }
 
+    public static func applyBinary(
+        _ function: BinaryFunction, _ lhs: UnsafePointer<Float>, _ rhs: UnsafePointer<Float>,
+        _ output: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        if function == .whereRightPositive {
+            backprop_where_positive_float(lhs, rhs, output, count)
+        } else {
+            Elementwise.binary(function, lhs, rhs, output, count: count)
+        }
+    }
+
+    public static func applyBiasAndActivation(
+        _ z: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, columns: Int, activation: UnaryFunction?,
+        output: UnsafeMutablePointer<Float>
+    ) {
+        switch activation {
+        case nil: backprop_bias_relu_float(z, bias, rows, columns, output, 0)
+        case .relu: backprop_bias_relu_float(z, bias, rows, columns, output, 1)
+        default: Elementwise.biasAndActivation(z, bias: bias, rows: rows, columns: columns, activation: activation,
+                                               output: output)
+        }
+    }
+
     public static func applyReduction(
         _ reduction: Reduction, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
         outer: Int, length: Int, inner: Int
@@ -159,6 +182,29 @@ extension Double: TensorScalar {
     ) {
         withUnsafePointer(to: update.kernelArguments) {
             backprop_update_double($0, parameter, result, gradient, state0, state1, count)
+        }
+    }
+
+    public static func applyBinary(
+        _ function: BinaryFunction, _ lhs: UnsafePointer<Double>, _ rhs: UnsafePointer<Double>,
+        _ output: UnsafeMutablePointer<Double>, count: Int
+    ) {
+        if function == .whereRightPositive {
+            backprop_where_positive_double(lhs, rhs, output, count)
+        } else {
+            Elementwise.binary(function, lhs, rhs, output, count: count)
+        }
+    }
+
+    public static func applyBiasAndActivation(
+        _ z: UnsafeMutablePointer<Double>, bias: UnsafePointer<Double>, rows: Int, columns: Int, activation: UnaryFunction?,
+        output: UnsafeMutablePointer<Double>
+    ) {
+        switch activation {
+        case nil: backprop_bias_relu_double(z, bias, rows, columns, output, 0)
+        case .relu: backprop_bias_relu_double(z, bias, rows, columns, output, 1)
+        default: Elementwise.biasAndActivation(z, bias: bias, rows: rows, columns: columns, activation: activation,
+                                               output: output)
         }
     }
 

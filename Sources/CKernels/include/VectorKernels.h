@@ -1,7 +1,7 @@
 #ifndef BACKPROP_VECTOR_KERNELS_H
 #define BACKPROP_VECTOR_KERNELS_H
 
-// Whole-buffer sums and the byte-to-float conversion of image batches. Like the update rules, they are compiled once
+// Whole-buffer sums, the byte-to-float conversion of image batches and the element-wise passes of ReLU layers. Like the update rules, they are compiled once
 // per instruction set on x86-64 Linux, and every copy returns the same bits: a sum always adds the same 64 partial
 // sums in the same order, whatever the vector width.
 
@@ -19,6 +19,18 @@ void backprop_convert_bytes_float(const uint8_t *source, float *target, size_t c
 
 /// target[i] = (double)source[i] · scale.
 void backprop_convert_bytes_double(const uint8_t *source, double *target, size_t count, double scale);
+
+/// z[r][j] += bias[j] for each of `rows` rows of `columns`; then, when `relu` is non-zero, a[r][j] = z > 0 ? z : 0.
+void backprop_bias_relu_float(float *z, const float *bias, size_t rows, size_t columns, float *a, int relu);
+
+/// z[r][j] += bias[j] for each of `rows` rows of `columns`; then, when `relu` is non-zero, a[r][j] = z > 0 ? z : 0.
+void backprop_bias_relu_double(double *z, const double *bias, size_t rows, size_t columns, double *a, int relu);
+
+/// out[i] = x[i] > 0 ? g[i] : 0 (the gradient through a ReLU whose input is x).
+void backprop_where_positive_float(const float *g, const float *x, float *out, size_t count);
+
+/// out[i] = x[i] > 0 ? g[i] : 0 (the gradient through a ReLU whose input is x).
+void backprop_where_positive_double(const double *g, const double *x, double *out, size_t count);
 
 /// The instruction set the kernels of this module run on: "AVX-512", "AVX2" or "SSE2" on x86-64 Linux, chosen at load
 /// time; "baseline" elsewhere.
