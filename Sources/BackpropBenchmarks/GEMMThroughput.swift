@@ -1,7 +1,7 @@
 import BackpropCore
 
-/// Median seconds of one product of `problem`'s shape on random data, on `backend`.
-func gemmSeconds(_ problem: GEMMProblem, backend: KernelBackend = .preferred, minimumSeconds: Double = 0.05) -> Double {
+/// Median seconds of one product of `problem`'s shape on random data, on `backend` (by default, as training runs it).
+func gemmSeconds(_ problem: GEMMProblem, backend: KernelBackend? = nil, minimumSeconds: Double = 0.05) -> Double {
     var g = SeededGenerator(seed: 1)
     let a = Tensor<Float>.uniform(shape: [problem.m * problem.k], using: &g)
     let b = Tensor<Float>.uniform(shape: [problem.k * problem.n], using: &g)

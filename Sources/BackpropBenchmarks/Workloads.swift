@@ -82,13 +82,20 @@ func run(_ workload: Workload, epochs: Int, seed: UInt64) throws {
     print("  per step: " + zip(workload.stepProducts, productSeconds).map { p, t in
         "\(p.m)×\(p.n)×\(p.k)\(p.transposeA ? " Aᵀ" : "")\(p.transposeB ? " Bᵀ" : "") \(format(t * 1e6, 1)) µs"
     }.joined(separator: ", "))
+    // The large products run on the portable kernel: the floor of OpenBLAS alone, for comparison.
+    let blasFloor = KernelBackend.largeProductsOnPortableKernel
+        ? workload.stepProducts.map { gemmSeconds($0, backend: .openBLAS) }.reduce(0, +)
+            * Double(training.count) / Double(workload.batchSize)
+        : nil
+    if let blasFloor { print("  with every product on OpenBLAS: \(format(blasFloor, 3)) s per epoch") }
     print("peak RSS \(format(rss, 1)) MiB; allocations per step after warm-up: "
           + (perStep.map { format($0, 2) + " (over \(countedSteps) steps)" } ?? "not measured (no epoch 2, or no counter here)"))
     print("final test accuracy \(format(accuracies.last ?? 0, 4))")
     let json = """
         {"impl": "backprop", "workload": "\(workload.name)", "backend": "\(KernelBackend.preferred)", \
         "epoch_times": [\(times.map { format($0, 4) }.joined(separator: ", "))], "first_epoch": \(format(times[0], 4)), \
-        "median_rest": \(format(typical, 4)), "gemm_floor": \(format(floor, 4)), "peak_rss_mib": \(format(rss, 1)), \
+        "median_rest": \(format(typical, 4)), "gemm_floor": \(format(floor, 4)), \
+        "gemm_floor_openblas": \(blasFloor.map { format($0, 4) } ?? "null"), "peak_rss_mib": \(format(rss, 1)), \
         "allocations_per_step": \(perStep.map { format($0, 3) } ?? "null"), \
         "test_acc_per_epoch": [\(accuracies.map { format($0, 4) }.joined(separator: ", "))]}
         """

@@ -10,7 +10,7 @@ struct GEMMTests {
         var testDescription: String { "\(m)×\(k)\(transposeA ? "ᵀ" : "") · \(k)×\(n)\(transposeB ? "ᵀ" : "")" }
     }
 
-    static let cases: [Case] = [(1, 1, 1), (3, 5, 7), (4, 8, 256), (17, 9, 300), (64, 10, 128), (33, 65, 513)]
+    static let cases: [Case] = [(1, 1, 1), (3, 5, 7), (4, 8, 256), (17, 9, 300), (64, 10, 128), (48, 20, 70), (33, 65, 513)]
         .flatMap { m, n, k in
             [(false, false), (true, false), (false, true), (true, true)].map { Case(m: m, n: n, k: k, transposeA: $0, transposeB: $1) }
         }

@@ -48,20 +48,31 @@ public enum KernelBackend: String, Sendable, Hashable, CustomStringConvertible {
     case accelerate
     /// OpenBLAS, loaded at run time from `libopenblas.so.0` (Linux).
     case openBLAS = "openblas"
-    /// Backprop's own packed, register-blocked Swift kernel; runs everywhere.
+    /// Backprop's own packed, register-blocked kernel (C, compiled for AVX-512, AVX2 and baseline x86-64, the widest
+    /// the processor has chosen per call); runs everywhere.
     case portable
 
     /// The backend in use for this process.
     ///
     /// The platform BLAS when it can be loaded, else ``portable``. Setting the environment variable
     /// `BACKPROP_KERNELS=portable` before the process starts forces the portable kernel, so that both paths can be
-    /// tested and compared; it is read once.
+    /// tested and compared; it is read once. See also ``largeProductsOnPortableKernel``.
     public static let preferred: KernelBackend = {
-        if let forced = Environment.value(of: "BACKPROP_KERNELS"), forced == "portable" {
-            return .portable
-        }
+        if Environment.value(of: "BACKPROP_KERNELS") == "portable" { return .portable }
         return BLAS.library?.backend ?? .portable
     }()
+
+    /// Whether products that ``GEMM`` splits over two threads (at least ``GEMM/parallelFlops``) run on the portable
+    /// kernel while the backend is OpenBLAS: on processors with AVX-512, where the portable kernel was measured as
+    /// fast as OpenBLAS 0.3.21 or faster on the large products of the benchmark workloads, and OpenBLAS's small-matrix
+    /// kernels faster on the small ones (`notes/performance.md`). A given processor always makes the same choice, so
+    /// results repeat. `BACKPROP_KERNELS=openblas` keeps every product on OpenBLAS.
+    public static let largeProductsOnPortableKernel: Bool =
+        preferred == .openBLAS && portableInstructionSet == "AVX-512" && Environment.value(of: "BACKPROP_KERNELS") != "openblas"
+
+    /// The instruction set the portable kernel runs on: `"AVX-512"`, `"AVX2"` (with fused multiply-add) or `"SSE2"` on
+    /// x86-64, `"baseline"` elsewhere.
+    public static var portableInstructionSet: String { String(cString: backprop_gemm_instruction_set()) }
 
     /// The instruction set that Backprop's element-wise C kernels (the optimizer updates, whole-buffer sums and
     /// norms, the byte-to-float conversion of image batches) run on in this process: `"AVX-512"`, `"AVX2"` or
@@ -88,9 +99,11 @@ public enum KernelBackend: String, Sendable, Hashable, CustomStringConvertible {
             BLAS.library.map { library in
                 let kernels = library.coreName.map { ", \($0) kernels" } ?? ""
                 let chosen = library.requestedCoreType == nil ? "" : " chosen from the CPU flags; OPENBLAS_CORETYPE overrides"
-                return "OpenBLAS (\(library.location)\(kernels)\(chosen))"
+                let large = Self.largeProductsOnPortableKernel
+                    ? "; products of a megaflop or more on the portable kernel, AVX-512" : ""
+                return "OpenBLAS (\(library.location)\(kernels)\(chosen))\(large)"
             } ?? "OpenBLAS"
-        case .portable: "portable Swift kernel"
+        case .portable: "portable kernel, \(Self.portableInstructionSet)"
         }
     }
 }
@@ -100,10 +113,12 @@ public enum GEMM {
     /// Computes `C = op(A)·op(B)` (or `C +=` when `problem.accumulate`) on contiguous row-major buffers.
     ///
     /// - Parameters:
-    ///   - backend: the implementation to use; ``KernelBackend/preferred`` unless you are comparing backends.
+    ///   - backend: the implementation to use, for comparing backends; by default the process's choice:
+    ///     ``KernelBackend/preferred``, or the portable kernel for a large product when
+    ///     ``KernelBackend/largeProductsOnPortableKernel``.
     public static func multiply<S: TensorScalar>(
         _ problem: GEMMProblem, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ c: UnsafeMutablePointer<S>,
-        backend: KernelBackend = .preferred
+        backend: KernelBackend? = nil
     ) {
         guard problem.m > 0, problem.n > 0 else { return }
         guard problem.k > 0 else {
@@ -112,6 +127,8 @@ public enum GEMM {
             }
             return
         }
+        let backend = backend
+            ?? (problem.flops >= parallelFlops && KernelBackend.largeProductsOnPortableKernel ? .portable : .preferred)
         guard problem.flops >= parallelFlops, let helper = HelperThread.shared else {
             return S.gemm(problem, a, b, c, backend: backend)
         }
@@ -124,7 +141,7 @@ public enum GEMM {
 
     /// Products of at least this many floating-point operations are split over two threads: about 10 µs of work
     /// with OpenBLAS, against a hand-off of a few cache-line transfers between the cores.
-    static let parallelFlops = 1_000_000.0
+    public static let parallelFlops = 1_000_000.0
 }
 
 /// A product split into two halves: rows of `C` when it has more rows than columns (each thread then reads all of

@@ -167,7 +167,7 @@ extension Float: TensorScalar {
         if backend != .portable, let blas = BLAS.library {
             blas.sgemm(problem, a, b, c)
         } else {
-            PortableGEMM.multiply(problem, a, b, c, lanes: FloatLanes.self)
+            PortableGEMM.multiply(problem, a, b, c)
         }
     }
 }
@@ -227,7 +227,7 @@ extension Double: TensorScalar {
         if backend != .portable, let blas = BLAS.library {
             blas.dgemm(problem, a, b, c)
         } else {
-            PortableGEMM.multiply(problem, a, b, c, lanes: DoubleLanes.self)
+            PortableGEMM.multiply(problem, a, b, c)
         }
     }
 }

@@ -1,0 +1,136 @@
+// One tile shape of a variant of the portable matrix product (GEMMKernel.h), included with these macros defined:
+//   VECTORS    vectors per row of a tile: NR = VECTORS × W columns
+//   ROWS       rows of a tile
+//   SHAPE(x)   this shape's name for x
+// A tile of C is ROWS × NR: the micro-kernel keeps it in registers while it walks k, adding one rank-one product per
+// step (VECTORS vector loads of packed B, ROWS broadcasts of packed A).
+
+#define NR (VECTORS * W)
+
+/// Elements of scratch memory for the packed panels of one k-block: B (all columns, rounded up to NR) and A (ROWS
+/// rows).
+static size_t SHAPE(scratch)(const backprop_gemm *p) {
+    const size_t depth = p->k < depth_block ? p->k : depth_block;
+    return ((p->n + NR - 1) / NR) * NR * depth + ROWS * depth;
+}
+
+/// Packs rows k0 ..< k0 + kc of op(B) into panels of NR columns, each kc × NR, zero-padded on the right.
+static TARGET void SHAPE(pack_b)(const backprop_gemm *p, const T *b, T *packed, size_t k0, size_t kc) {
+    for (size_t j0 = 0; j0 < p->n; j0 += NR) {
+        const size_t width = p->n - j0 < NR ? p->n - j0 : NR;
+        T *panel = packed + (j0 / NR) * kc * NR;
+        if (p->transpose_b) {
+            // Column j of op(B) is row j of B: read `width` rows side by side, write each k's NR values together.
+            const T *rows = b + j0 * p->ldb + k0;
+            if (width == NR) {
+                for (size_t kk = 0; kk < kc; kk++) {
+                    for (size_t jj = 0; jj < NR; jj++) panel[kk * NR + jj] = rows[jj * p->ldb + kk];
+                }
+            } else {
+                for (size_t kk = 0; kk < kc; kk++) {
+                    for (size_t jj = 0; jj < NR; jj++) panel[kk * NR + jj] = jj < width ? rows[jj * p->ldb + kk] : 0;
+                }
+            }
+        } else {
+            for (size_t kk = 0; kk < kc; kk++) {
+                const T *row = b + (k0 + kk) * p->ldb + j0;
+                for (size_t jj = 0; jj < NR; jj++) panel[kk * NR + jj] = jj < width ? row[jj] : 0;
+            }
+        }
+    }
+}
+
+/// Packs columns k0 ..< k0 + kc of rows i0 ..< i0 + height of op(A), ROWS values per k, zero-padded below.
+static TARGET void SHAPE(pack_a)(const backprop_gemm *p, const T *a, T *packed, size_t i0, size_t height, size_t k0,
+                                size_t kc) {
+    if (p->transpose_a) {
+        for (size_t kk = 0; kk < kc; kk++) {
+            const T *row = a + (k0 + kk) * p->lda + i0;
+            for (size_t ii = 0; ii < ROWS; ii++) packed[kk * ROWS + ii] = ii < height ? row[ii] : 0;
+        }
+    } else {
+        const T *rows = a + i0 * p->lda + k0;
+        if (height == ROWS) {
+            for (size_t kk = 0; kk < kc; kk++) {
+                for (size_t ii = 0; ii < ROWS; ii++) packed[kk * ROWS + ii] = rows[ii * p->lda + kk];
+            }
+        } else {
+            for (size_t kk = 0; kk < kc; kk++) {
+                for (size_t ii = 0; ii < ROWS; ii++) {
+                    packed[kk * ROWS + ii] = ii < height ? rows[ii * p->lda + kk] : 0;
+                }
+            }
+        }
+    }
+}
+
+/// One ROWS × NR tile of C from packed A (kc × ROWS) and a packed B panel (kc × NR); only height × width of it is written.
+/// Element (i, kk) of the tile's rows of op(A) is a[i × row_stride + kk × depth_stride]: packed (1, ROWS), or read in
+/// place from A (lda, 1) or from a transposed A (1, lda).
+static inline TARGET void SHAPE(tile)(const T *restrict a, size_t row_stride, size_t depth_stride, const T *restrict b,
+                                      size_t kc, T *restrict c, size_t ldc, size_t height, size_t width,
+                                      int accumulate) {
+    typedef NAME(vector) V;
+    V sums[ROWS][VECTORS];
+    _Pragma("clang loop unroll(full)") for (size_t i = 0; i < ROWS; i++) {
+        _Pragma("clang loop unroll(full)") for (size_t v = 0; v < VECTORS; v++) sums[i][v] = 0;
+    }
+    for (size_t kk = 0; kk < kc; kk++) {
+        V bk[VECTORS];
+        _Pragma("clang loop unroll(full)") for (size_t v = 0; v < VECTORS; v++) {
+            bk[v] = *(const V *)(b + kk * NR + v * W);
+        }
+        _Pragma("clang loop unroll(full)") for (size_t i = 0; i < ROWS; i++) {
+            const T ai = a[i * row_stride + kk * depth_stride];
+            _Pragma("clang loop unroll(full)") for (size_t v = 0; v < VECTORS; v++) sums[i][v] += ai * bk[v];
+        }
+    }
+    if (height == ROWS && width == NR) {
+        _Pragma("clang loop unroll(full)") for (size_t i = 0; i < ROWS; i++) {
+            V *row = (V *)(c + i * ldc);
+            _Pragma("clang loop unroll(full)") for (size_t v = 0; v < VECTORS; v++) {
+                row[v] = accumulate ? row[v] + sums[i][v] : sums[i][v];
+            }
+        }
+        return;
+    }
+    T whole[ROWS][NR];
+    for (size_t i = 0; i < ROWS; i++) {
+        for (size_t v = 0; v < VECTORS; v++) *(V *)&whole[i][v * W] = sums[i][v];
+    }
+    for (size_t i = 0; i < height; i++) {
+        for (size_t j = 0; j < width; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + whole[i][j] : whole[i][j];
+    }
+}
+
+static TARGET void SHAPE(gemm)(const backprop_gemm *p, const T *a, const T *b, T *c, T *scratch) {
+    const size_t panels = (p->n + NR - 1) / NR;
+    const size_t depth = p->k < depth_block ? p->k : depth_block;
+    T *packed_b = scratch, *packed_a = scratch + panels * NR * depth;
+    for (size_t k0 = 0; k0 < p->k; k0 += depth_block) {
+        const size_t kc = p->k - k0 < depth_block ? p->k - k0 : depth_block;
+        const int accumulate = p->accumulate || k0 > 0;
+        SHAPE(pack_b)(p, b, packed_b, k0, kc);
+        for (size_t i0 = 0; i0 < p->m; i0 += ROWS) {
+            const size_t height = p->m - i0 < ROWS ? p->m - i0 : ROWS;
+            // A row of several tiles reads a packed copy of its rows of A (contiguous, zero-padded); a single tile
+            // (a product at most NR columns wide) reads A in place, unless it is short.
+            if (height < ROWS || p->n > NR) {
+                SHAPE(pack_a)(p, a, packed_a, i0, height, k0, kc);
+                for (size_t j0 = 0; j0 < p->n; j0 += NR) {
+                    SHAPE(tile)(packed_a, 1, ROWS, packed_b + (j0 / NR) * kc * NR, kc, c + i0 * p->ldc + j0, p->ldc,
+                                height, p->n - j0 < NR ? p->n - j0 : NR, accumulate);
+                }
+            } else if (p->transpose_a) {
+                SHAPE(tile)(a + k0 * p->lda + i0, 1, p->lda, packed_b, kc, c + i0 * p->ldc, p->ldc, height, p->n,
+                            accumulate);
+            } else {
+                SHAPE(tile)(a + i0 * p->lda + k0, p->lda, 1, packed_b, kc, c + i0 * p->ldc, p->ldc, height, p->n,
+                            accumulate);
+            }
+        }
+    }
+}
+
+
+#undef NR

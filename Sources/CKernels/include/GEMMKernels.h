@@ -1,0 +1,34 @@
+#ifndef BACKPROP_GEMM_KERNELS_H
+#define BACKPROP_GEMM_KERNELS_H
+
+// The portable matrix product: packed panels, a register-blocked micro-kernel written with Clang's vector types, and
+// blocking over k. On x86-64 it is compiled three times — AVX-512 (8 × 32 tiles of floats), AVX2 with FMA (6 × 16) and
+// baseline SSE2 (4 × 8) — and each call runs the widest the processor has; elsewhere (Arm) once, for the target.
+
+#include <stddef.h>
+
+/// C = op(A)·op(B), or C += op(A)·op(B) when `accumulate`, on row-major matrices: op(A) is m × k, op(B) is k × n,
+/// C is m × n; a transposed operand is stored k × m (A) or n × k (B). `lda`, `ldb`, `ldc` are the stored row strides.
+typedef struct backprop_gemm {
+    size_t m, n, k;
+    size_t lda, ldb, ldc;
+    int transpose_a, transpose_b, accumulate;
+} backprop_gemm;
+
+/// The number of elements of scratch memory `backprop_gemm_float` needs for `problem` (packed panels).
+size_t backprop_gemm_scratch_float(const backprop_gemm *problem);
+
+/// The number of elements of scratch memory `backprop_gemm_double` needs for `problem` (packed panels).
+size_t backprop_gemm_scratch_double(const backprop_gemm *problem);
+
+/// Computes the product; `scratch` holds at least `backprop_gemm_scratch_float(problem)` elements.
+void backprop_gemm_float(const backprop_gemm *problem, const float *a, const float *b, float *c, float *scratch);
+
+/// Computes the product; `scratch` holds at least `backprop_gemm_scratch_double(problem)` elements.
+void backprop_gemm_double(const backprop_gemm *problem, const double *a, const double *b, double *c,
+                          double *scratch);
+
+/// The instruction set the product runs on: "AVX-512", "AVX2" (with FMA) or "SSE2" on x86-64, "baseline" elsewhere.
+const char *backprop_gemm_instruction_set(void);
+
+#endif
