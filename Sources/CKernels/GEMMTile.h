@@ -20,12 +20,10 @@ static TARGET void SHAPE(pack_b)(const backprop_gemm *p, const T *b, T *packed, 
         const size_t width = p->n - j0 < NR ? p->n - j0 : NR;
         T *panel = packed + (j0 / NR) * kc * NR;
         if (p->transpose_b) {
-            // Column j of op(B) is row j of B: read `width` rows side by side, write each k's NR values together.
+            // Column j of op(B) is row j of B: the panel is the transpose of NR rows of B.
             const T *rows = b + j0 * p->ldb + k0;
             if (width == NR) {
-                for (size_t kk = 0; kk < kc; kk++) {
-                    for (size_t jj = 0; jj < NR; jj++) panel[kk * NR + jj] = rows[jj * p->ldb + kk];
-                }
+                NAME(transpose)(rows, p->ldb, NR, kc, panel, NR);
             } else {
                 for (size_t kk = 0; kk < kc; kk++) {
                     for (size_t jj = 0; jj < NR; jj++) panel[kk * NR + jj] = jj < width ? rows[jj * p->ldb + kk] : 0;
@@ -51,9 +49,7 @@ static TARGET void SHAPE(pack_a)(const backprop_gemm *p, const T *a, T *packed, 
     } else {
         const T *rows = a + i0 * p->lda + k0;
         if (height == ROWS) {
-            for (size_t kk = 0; kk < kc; kk++) {
-                for (size_t ii = 0; ii < ROWS; ii++) packed[kk * ROWS + ii] = rows[ii * p->lda + kk];
-            }
+            NAME(transpose)(rows, p->lda, ROWS, kc, packed, ROWS);
         } else {
             for (size_t kk = 0; kk < kc; kk++) {
                 for (size_t ii = 0; ii < ROWS; ii++) {
@@ -67,7 +63,7 @@ static TARGET void SHAPE(pack_a)(const backprop_gemm *p, const T *a, T *packed, 
 /// One ROWS × NR tile of C from packed A (kc × ROWS) and a packed B panel (kc × NR); only height × width of it is written.
 /// Element (i, kk) of the tile's rows of op(A) is a[i × row_stride + kk × depth_stride]: packed (1, ROWS), or read in
 /// place from A (lda, 1) or from a transposed A (1, lda).
-static inline TARGET void SHAPE(tile)(const T *restrict a, size_t row_stride, size_t depth_stride, const T *restrict b,
+static inline __attribute__((always_inline)) TARGET void SHAPE(tile)(const T *restrict a, size_t row_stride, size_t depth_stride, const T *restrict b,
                                       size_t kc, T *restrict c, size_t ldc, size_t height, size_t width,
                                       int accumulate) {
     typedef NAME(vector) V;
