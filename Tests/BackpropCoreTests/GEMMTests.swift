@@ -22,7 +22,7 @@ struct GEMMTests {
         return (a, b)
     }
 
-    static func product<S: TensorScalar>(_ c: Case, _ a: Tensor<S>, _ b: Tensor<S>, backend: KernelBackend, accumulateOnto start: Tensor<S>? = nil) -> Tensor<S> {
+    static func product<S: TensorScalar>(_ c: Case, _ a: Tensor<S>, _ b: Tensor<S>, backend: KernelBackend?, accumulateOnto start: Tensor<S>? = nil) -> Tensor<S> {
         var out = start ?? Tensor<S>.zeros(shape: [c.m, c.n])
         a.withUnsafePointer { pa in
             b.withUnsafePointer { pb in
@@ -54,6 +54,24 @@ struct GEMMTests {
         let expected = TestData.naiveProduct(a, b, transposeA: c.transposeA, transposeB: c.transposeB)
         #expect(TestData.maxDifference(Self.product(c, a, b, backend: .preferred), expected) < 1e-12)
         #expect(TestData.maxDifference(a.matmul(b, transposeA: c.transposeA, transposeB: c.transposeB), expected) < 1e-12)
+    }
+
+    /// By default a product runs on the preferred backend, except that with OpenBLAS on a processor with AVX-512 a
+    /// product of a megaflop or more runs on the portable kernel: the result equals, bit for bit, that of the backend
+    /// the rule names.
+    @Test(arguments: [Case(m: 64, n: 10, k: 128, transposeA: false, transposeB: true),
+                      Case(m: 64, n: 128, k: 784, transposeA: false, transposeB: true),
+                      Case(m: 128, n: 784, k: 64, transposeA: true, transposeB: false)])
+    func defaultBackendDependsOnTheProductSize(_ c: Case) {
+        let (a, b) = Self.operands(c, Float.self)
+        let large = 2.0 * Double(c.m * c.n * c.k) >= GEMM.parallelFlops
+        let expected: KernelBackend = large && KernelBackend.largeProductsOnPortableKernel ? .portable : .preferred
+        let product = Self.product(c, a, b, backend: nil)
+        #expect(TestData.bitDifferences(product.scalars, Self.product(c, a, b, backend: expected).scalars) == 0,
+                "\(KernelBackend.preferred)")
+        if KernelBackend.largeProductsOnPortableKernel {
+            #expect(KernelBackend.preferred == .openBLAS && KernelBackend.portableInstructionSet == "AVX-512")
+        }
     }
 
     @Test func reportsTheBackend() {
