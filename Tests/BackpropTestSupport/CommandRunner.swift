@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -101,10 +103,23 @@ public enum CommandRunner {
         return Process(pid: pid, out: out, err: err)
     }
 
-    /// A fresh temporary directory.
+    /// A fresh temporary directory, removed with everything in it when the test process exits.
     public static func temporaryDirectory(_ name: String) -> String {
         var template = Array("/tmp/backprop-\(name)-XXXXXX".utf8CString)
-        return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        let path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        createdDirectories.withLock { directories in
+            if directories.isEmpty { atexit { CommandRunner.removeCreatedDirectories() } }
+            directories.append(path)
+        }
+        return path
+    }
+
+    private static let createdDirectories = Mutex<[String]>([])
+
+    private static func removeCreatedDirectories() {
+        for directory in createdDirectories.withLock({ $0 }) {
+            try? FileManager.default.removeItem(atPath: directory)  // what cannot be removed stays (it is only /tmp)
+        }
     }
 
     /// Reads a whole file as UTF-8 text ("" when absent).
