@@ -1,5 +1,8 @@
 #include "GEMMKernels.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 // Products may round differently from one variant to the next (fused multiply-adds where the processor has them);
 // a given machine always runs the same variant, so its results repeat bit for bit.
 #pragma clang fp contract(fast)
@@ -76,15 +79,29 @@ enum { depth_block = 256 };
 
 typedef enum { variant_baseline, variant_avx2, variant_avx512 } variant;
 
-static variant best_variant(void) {
+static variant widest_supported(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f")) return variant_avx512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return variant_avx2;
-    return variant_baseline;
-#else
-    return variant_baseline;
 #endif
+    return variant_baseline;
+}
+
+/// The widest variant the processor supports, or a narrower one named by BACKPROP_GEMM_INSTRUCTION_SET ("AVX2",
+/// "SSE2"), so that the tests can check every variant on a machine that has the widest. Read once.
+static variant best_variant(void) {
+    static _Atomic int chosen = -1;
+    int value = chosen;
+    if (value < 0) {
+        variant best = widest_supported();
+        const char *requested = getenv("BACKPROP_GEMM_INSTRUCTION_SET");
+        if (requested != NULL && strcmp(requested, "AVX2") == 0 && best >= variant_avx2) best = variant_avx2;
+        if (requested != NULL && strcmp(requested, "SSE2") == 0) best = variant_baseline;
+        value = (int)best;
+        chosen = value;  // every thread computes the same value
+    }
+    return (variant)value;
 }
 
 const char *backprop_gemm_instruction_set(void) {

@@ -24,7 +24,10 @@ struct CrashSafetyTests {
                                                "--epochs", "100000", "--batch-size", "600", "--checkpoint", "c.safetensors",
                                                "--checkpoint-every", "1", "--quiet"], in: dir)
             try #require(process.pid > 0, "could not start \(tool)")
-            usleep(UInt32(800_000 + generator.nextIndex(below: 1_500_000)))
+            // Once a checkpoint exists (the first epoch takes longer on slower kernels), at a random moment of the
+            // saves that follow, one per epoch.
+            for _ in 0..<12_000 where access(dir + "/c.safetensors", F_OK) != 0 { usleep(10_000) }
+            usleep(UInt32(generator.nextIndex(below: 1_500_000)))
             kill(process.pid, SIGKILL)
             let result = process.wait()
             #expect(result.status == 128 + SIGKILL, "round \(round): \(result.errorOutput)")
