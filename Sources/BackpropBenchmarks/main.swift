@@ -7,8 +7,8 @@ import Foundation
 //   .build/release/BackpropBenchmarks W2 [epochs] [seed]   5 epochs, seed 0
 //   .build/release/BackpropBenchmarks gemm            matrix-product throughput per backend
 //   .build/release/BackpropBenchmarks updates         optimizer-update throughput
-// BACKPROP_KERNELS=portable runs every product on the portable kernel, BACKPROP_KERNELS=openblas on OpenBLAS. Compare ratios measured in one run, alternating
-// with the numpy reference: the machines are shared and noisy.
+// BACKPROP_KERNELS=portable runs every product on the portable kernel, BACKPROP_KERNELS=openblas on OpenBLAS.
+// Compare ratios measured in one run, alternating with the numpy reference: the machines are shared and noisy.
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "updates":

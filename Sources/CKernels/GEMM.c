@@ -7,7 +7,8 @@
 // a given machine always runs the same variant, so its results repeat bit for bit.
 #pragma clang fp contract(fast)
 
-/// The depth of one k-block: a packed B panel (depth × NR) stays in the first-level cache while a row of tiles uses it.
+/// The depth of one k-block: a packed B panel (depth × NR) stays in the first-level cache while a row of tiles uses
+/// it.
 enum { depth_block = 256 };
 
 #if defined(__x86_64__)

@@ -60,12 +60,13 @@ static TARGET void SHAPE(pack_a)(const backprop_gemm *p, const T *a, T *packed, 
     }
 }
 
-/// One ROWS × NR tile of C from packed A (kc × ROWS) and a packed B panel (kc × NR); only height × width of it is written.
+/// One ROWS × NR tile of C from packed A (kc × ROWS) and a packed B panel (kc × NR); only height × width of it is
+/// written.
 /// Element (i, kk) of the tile's rows of op(A) is a[i × row_stride + kk × depth_stride]: packed (1, ROWS), or read in
 /// place from A (lda, 1) or from a transposed A (1, lda).
-static inline __attribute__((always_inline)) TARGET void SHAPE(tile)(const T *restrict a, size_t row_stride, size_t depth_stride, const T *restrict b,
-                                      size_t kc, T *restrict c, size_t ldc, size_t height, size_t width,
-                                      int accumulate) {
+static inline __attribute__((always_inline)) TARGET void SHAPE(tile)(
+    const T *restrict a, size_t row_stride, size_t depth_stride, const T *restrict b, size_t kc, T *restrict c,
+    size_t ldc, size_t height, size_t width, int accumulate) {
     typedef NAME(vector) V;
     V sums[ROWS][VECTORS];
     _Pragma("clang loop unroll(full)") for (size_t i = 0; i < ROWS; i++) {

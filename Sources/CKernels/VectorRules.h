@@ -34,9 +34,9 @@ CLONED void NAME(backprop_convert_bytes)(const uint8_t *restrict source, T *rest
     for (size_t i = 0; i < count; i++) target[i] = (T)source[i] * scale;
 }
 
-// The two element-wise passes around a ReLU layer's matrix products, written as the graph's rules are (`x > 0 ? x : 0`,
-// so that −0 and NaN give +0 as there): forward, z ← z + b row by row and a = max(z, 0) (or just the bias when `relu`
-// is zero, `a` then unused); backward, δ = g where x > 0, else 0.
+// The two element-wise passes around a ReLU layer's matrix products, written as the graph's rules are
+// (`x > 0 ? x : 0`, so that −0 and NaN give +0 as there): forward, z ← z + b row by row and a = max(z, 0) (or just the
+// bias when `relu` is zero, `a` then unused); backward, δ = g where x > 0, else 0.
 CLONED void NAME(backprop_bias_relu)(T *restrict z, const T *restrict bias, size_t rows, size_t columns, T *restrict a,
                                      int relu) {
     for (size_t r = 0; r < rows; r++) {
@@ -50,7 +50,8 @@ CLONED void NAME(backprop_bias_relu)(T *restrict z, const T *restrict bias, size
     }
 }
 
-CLONED void NAME(backprop_where_positive)(const T *restrict g, const T *restrict x, T *restrict out, size_t count) {
+CLONED void NAME(backprop_where_positive)(const T *restrict g, const T *restrict x, T *restrict out,
+                                          size_t count) {
     VECTORISE
     for (size_t i = 0; i < count; i++) out[i] = x[i] > 0 ? g[i] : (T)0;
 }

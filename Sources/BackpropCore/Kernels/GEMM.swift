@@ -68,7 +68,8 @@ public enum KernelBackend: String, Sendable, Hashable, CustomStringConvertible {
     /// kernels faster on the small ones (`notes/performance.md`). A given processor always makes the same choice, so
     /// results repeat. `BACKPROP_KERNELS=openblas` keeps every product on OpenBLAS.
     public static let largeProductsOnPortableKernel: Bool =
-        preferred == .openBLAS && portableInstructionSet == "AVX-512" && Environment.value(of: "BACKPROP_KERNELS") != "openblas"
+        preferred == .openBLAS && portableInstructionSet == "AVX-512"
+            && Environment.value(of: "BACKPROP_KERNELS") != "openblas"
 
     /// The instruction set the portable kernel runs on: `"AVX-512"`, `"AVX2"` (with fused multiply-add) or `"SSE2"` on
     /// x86-64, `"baseline"` elsewhere.

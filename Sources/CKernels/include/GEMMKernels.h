@@ -2,15 +2,16 @@
 #define BACKPROP_GEMM_KERNELS_H
 
 // The portable matrix product: packed panels, a register-blocked micro-kernel written with Clang's vector types, and
-// blocking over k. On x86-64 it is compiled three times — AVX-512 (8 × 32 tiles of floats), AVX2 with FMA (6 × 16) and
-// baseline SSE2 (4 × 8) — and each call runs the widest the processor has; elsewhere (Arm) once, for the target.
+// blocking over k. On x86-64 it is compiled three times — AVX-512 (8 × 32 tiles of floats), AVX2 with FMA (6 × 16)
+// and baseline SSE2 (4 × 8) — and each call runs the widest the processor has; elsewhere (Arm) once, for the target.
 // The environment variable BACKPROP_GEMM_INSTRUCTION_SET=AVX2 or SSE2, read once, selects a narrower variant (for
 // testing every variant on one machine).
 
 #include <stddef.h>
 
 /// C = op(A)·op(B), or C += op(A)·op(B) when `accumulate`, on row-major matrices: op(A) is m × k, op(B) is k × n,
-/// C is m × n; a transposed operand is stored k × m (A) or n × k (B). `lda`, `ldb`, `ldc` are the stored row strides.
+/// C is m × n; a transposed operand is stored k × m (A) or n × k (B). `lda`, `ldb`, `ldc` are the stored row
+/// strides.
 typedef struct backprop_gemm {
     size_t m, n, k;
     size_t lda, ldb, ldc;

@@ -1,9 +1,9 @@
 #ifndef BACKPROP_VECTOR_KERNELS_H
 #define BACKPROP_VECTOR_KERNELS_H
 
-// Whole-buffer sums, the byte-to-float conversion of image batches and the element-wise passes of ReLU layers. Like the update rules, they are compiled once
-// per instruction set on x86-64 Linux, and every copy returns the same bits: a sum always adds the same 64 partial
-// sums in the same order, whatever the vector width.
+// Whole-buffer sums, the byte-to-float conversion of image batches and the element-wise passes of ReLU layers. Like
+// the update rules, they are compiled once per instruction set on x86-64 Linux, and every copy returns the same bits:
+// a sum always adds the same 64 partial sums in the same order, whatever the vector width.
 
 #include <stddef.h>
 #include <stdint.h>
