@@ -199,4 +199,51 @@ struct TensorTests {
         let graphDelta = Tensor<Float>(shape: g.shape, elements: zip(g.scalars, graphZ.scalars).map { $1 > 0 ? $0 : 0 })
         #expect(TestData.bitDifferences(delta.scalars, graphDelta.scalars) == 0)
     }
+
+    /// The fused softmax + cross-entropy in Float (a vectorised approximation of eˣ) against the same computed in
+    /// Double with the C library's exp: probabilities within a few ulp, the loss and the count of correct rows equal,
+    /// logits from −100 to 100 apart (the smallest probabilities underflow to 0), label smoothing, and a NaN logit
+    /// making the loss NaN.
+    @Test func floatSoftmaxCrossEntropyMatchesDouble() {
+        var generator = SeededGenerator(seed: 12)
+        let rows = 300, classes = 10
+        var logits = Tensor<Double>.uniform(shape: [rows, classes], in: -8...8, using: &generator).scalars
+        for r in stride(from: 0, to: rows, by: 7) { logits[r * classes + r % classes] += 100 }  // e⁻¹⁰⁰ underflows
+        let labels = (0..<rows).map { ($0 * 7) % classes }
+        let float = Tensor<Float>(shape: [rows, classes], elements: logits.map(Float.init))
+        let double = Tensor<Double>(shape: [rows, classes], elements: float.scalars.map(Double.init))
+        for smoothing in [0.0, 0.1] {
+            var deltaFloat = Tensor<Float>.zeros(shape: [rows, classes])
+            var deltaDouble = Tensor<Double>.zeros(shape: [rows, classes])
+            let f = deltaFloat.assignSoftmaxCrossEntropyGradient(logits: float, labels: labels, labelSmoothing: smoothing,
+                                                                 scale: 1)
+            let d = deltaDouble.assignSoftmaxCrossEntropyGradient(logits: double, labels: labels,
+                                                                  labelSmoothing: smoothing, scale: 1)
+            #expect(f.correct == d.correct)
+            #expect(Swift.abs(f.loss - d.loss) <= 1e-6 * Swift.abs(d.loss), "loss \(f.loss) against \(d.loss)")
+            // δ = ŷ − y to a few ulp of 1. Without smoothing, δ = ŷ off the label: to a few ulp of the probability
+            // computed in Double from the same float differences z − max z (whose rounding no exponential can undo),
+            // down to 10⁻³⁰, and 0 (or all but) where it is below float's smallest normal number.
+            for i in deltaFloat.scalars.indices {
+                let f = Double(deltaFloat.scalars[i]), d = deltaDouble.scalars[i]
+                #expect(Swift.abs(f - d) <= 3e-7, "δ[\(i)] = \(f), against \(d)")
+                guard smoothing == 0, i % classes != labels[i / classes] else { continue }
+                let row = float.scalars[(i / classes * classes)..<((i / classes + 1) * classes)]
+                let largest = row.max()!
+                let shifted = row.map { Foundation_exp(Double($0 - largest)) }
+                let p = Foundation_exp(Double(float.scalars[i] - largest)) / shifted.reduce(0, +)
+                if p >= 1e-30 {
+                    #expect(Swift.abs(f - p) <= 1e-6 * p, "ŷ[\(i)] = \(f), against \(p)")
+                } else if p < 1e-38 {
+                    #expect(f <= 1e-37, "ŷ[\(i)] = \(f), against \(p)")
+                }
+            }
+        }
+        var poisoned = float.scalars
+        poisoned[13] = .nan
+        var delta = Tensor<Float>.zeros(shape: [rows, classes])
+        let result = delta.assignSoftmaxCrossEntropyGradient(
+            logits: Tensor(shape: [rows, classes], elements: poisoned), labels: labels, scale: 1)
+        #expect(result.loss.isNaN)
+    }
 }

@@ -75,7 +75,7 @@ extension Op {
             return [g - y.applying(.exp) * g.reducing(.sum, axis: axis)]
         case .logSumExp(let axis, let kept):                             // g ⊙ softmax(x)
             return [g.restoringAxes([axis], kept: kept) * (x[0] - y.restoringAxes([axis], kept: kept)).applying(.exp)]
-        // Fused training steps use the same rule against class labels: SoftmaxCrossEntropyKernel.
+        // Fused training steps use the same rule against class labels: backprop_softmax_cross_entropy (CKernels).
         case .softmaxCrossEntropy(let averaged):                         // (ŷ·Σy − y) / batch; ŷ − y for one-hot y
             let targets = saved[0]
             let p = x[0].softmaxValues(axis: 1)

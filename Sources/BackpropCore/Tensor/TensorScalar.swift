@@ -32,7 +32,8 @@ where RawSignificand: FixedWidthInteger {
         output: UnsafeMutablePointer<Self>)
 
     /// Softmax + cross-entropy of logit rows against class labels: writes `scale · (softmax(z) − y)` to `delta` and
-    /// returns the summed loss and the number of rows whose largest logit is their label.
+    /// returns the summed loss and the number of rows whose largest logit is their label (C kernels in
+    /// `Sources/CKernels/VectorRules.h`; `Float`'s exponential is a vectorised approximation within 2 ulp).
     static func applySoftmaxCrossEntropy(
         _ logits: UnsafePointer<Self>, labels: UnsafeBufferPointer<Int>, classes: Int, smoothing: Self, scale: Self,
         delta: UnsafeMutablePointer<Self>) -> (loss: Double, correct: Int)
@@ -97,14 +98,6 @@ extension TensorScalar {
         Elementwise.biasAndActivation(z, bias: bias, rows: rows, columns: columns, activation: activation, output: output)
     }
 
-    public static func applySoftmaxCrossEntropy(
-        _ logits: UnsafePointer<Self>, labels: UnsafeBufferPointer<Int>, classes: Int, smoothing: Self, scale: Self,
-        delta: UnsafeMutablePointer<Self>
-    ) -> (loss: Double, correct: Int) {
-        SoftmaxCrossEntropyKernel.apply(logits: logits, labels: labels, classes: classes, smoothing: smoothing,
-                                        scale: scale, delta: delta)
-    }
-
     public static func convertBytes(
         _ source: UnsafePointer<UInt8>, _ target: UnsafeMutablePointer<Self>, count: Int, scale: Self
     ) {
@@ -154,6 +147,19 @@ extension Float: TensorScalar {
     ) {
         Reductions.reduce(reduction, input, output, outer: outer, length: length, inner: inner,
                           wholeBufferSum: backprop_sum_float)
+    }
+
+    public static func applySoftmaxCrossEntropy(
+        _ logits: UnsafePointer<Float>, labels: UnsafeBufferPointer<Int>, classes: Int, smoothing: Float, scale: Float,
+        delta: UnsafeMutablePointer<Float>
+    ) -> (loss: Double, correct: Int) {
+        for label in labels {
+            precondition(label >= 0 && label < classes, "softmax cross-entropy: label \(label) outside 0..<\(classes)")
+        }
+        var correct = 0
+        let loss = backprop_softmax_cross_entropy_float(logits, labels.baseAddress, labels.count, classes, smoothing, scale,
+                                                     delta, &correct)
+        return (loss, correct)
     }
 
     public static func convertBytes(
@@ -214,6 +220,19 @@ extension Double: TensorScalar {
     ) {
         Reductions.reduce(reduction, input, output, outer: outer, length: length, inner: inner,
                           wholeBufferSum: backprop_sum_double)
+    }
+
+    public static func applySoftmaxCrossEntropy(
+        _ logits: UnsafePointer<Double>, labels: UnsafeBufferPointer<Int>, classes: Int, smoothing: Double, scale: Double,
+        delta: UnsafeMutablePointer<Double>
+    ) -> (loss: Double, correct: Int) {
+        for label in labels {
+            precondition(label >= 0 && label < classes, "softmax cross-entropy: label \(label) outside 0..<\(classes)")
+        }
+        var correct = 0
+        let loss = backprop_softmax_cross_entropy_double(logits, labels.baseAddress, labels.count, classes, smoothing, scale,
+                                                     delta, &correct)
+        return (loss, correct)
     }
 
     public static func convertBytes(

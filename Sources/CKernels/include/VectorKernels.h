@@ -32,6 +32,17 @@ void backprop_where_positive_float(const float *g, const float *x, float *out, s
 /// out[i] = x[i] > 0 ? g[i] : 0 (the gradient through a ReLU whose input is x).
 void backprop_where_positive_double(const double *g, const double *x, double *out, size_t count);
 
+/// Softmax + cross-entropy of `rows` rows of `classes` logits against `labels` (each in 0 ..< classes), with label
+/// smoothing: writes scale · (softmax(z) − y) to `delta` (not `z`), returns the summed loss and sets `correct` to the
+/// number of rows whose first largest logit is their label. The float form's exponential is an approximation within
+/// 2 ulp (results below 10⁻³⁸ become 0); the double form's is the C library's.
+double backprop_softmax_cross_entropy_float(const float *z, const intptr_t *labels, size_t rows, size_t classes,
+                                            float smoothing, float scale, float *delta, size_t *correct);
+
+/// See `backprop_softmax_cross_entropy_float`.
+double backprop_softmax_cross_entropy_double(const double *z, const intptr_t *labels, size_t rows, size_t classes,
+                                             double smoothing, double scale, double *delta, size_t *correct);
+
 /// The instruction set the kernels of this module run on: "AVX-512", "AVX2" or "SSE2" on x86-64 Linux, chosen at load
 /// time; "baseline" elsewhere.
 const char *backprop_instruction_set(void);
