@@ -32,6 +32,17 @@ CLONED T NAME(backprop_sum)(const T *x, size_t count, int squares) {
     return partial[0];
 }
 
+// Column sums of a rows × columns matrix (a bias gradient: Σ over the batch of δ), each column added from the first row
+// to the last, as the graph's reduction adds them; vectorised across columns.
+CLONED void NAME(backprop_column_sums)(const T *restrict x, size_t rows, size_t columns, T *restrict sums) {
+    for (size_t j = 0; j < columns; j++) sums[j] = 0;
+    for (size_t r = 0; r < rows; r++) {
+        const T *restrict row = x + r * columns;
+        VECTORISE
+        for (size_t j = 0; j < columns; j++) sums[j] += row[j];
+    }
+}
+
 CLONED void NAME(backprop_convert_bytes)(const uint8_t *restrict source, T *restrict target, size_t count, T scale) {
     VECTORISE
     for (size_t i = 0; i < count; i++) target[i] = (T)source[i] * scale;

@@ -144,6 +144,26 @@ struct ParallelKernelTests {
         #expect(Tensor(values).norm.bitPattern == squares.squareRoot().bitPattern, "\(KernelBackend.elementwiseInstructionSet)")
     }
 
+    /// Column sums (a bias gradient) add each column from the first row to the last, like the graph's sum, bit for
+    /// bit; also with an outer axis ([2, 37, 70] summed along the middle one).
+    @Test func columnSumsAddEachColumnInRowOrder() {
+        var g = SeededGenerator(seed: 13)
+        let x = Tensor<Float>.normal(shape: [2, 37, 70], using: &g)
+        let sums = x.sum(alongAxis: 1)
+        var expected = [Float](repeating: 0, count: 2 * 70)
+        for o in 0..<2 {
+            for r in 0..<37 {
+                for j in 0..<70 { expected[o * 70 + j] += x.scalars[(o * 37 + r) * 70 + j] }
+            }
+        }
+        #expect(TestData.bitDifferences(sums.scalars, expected) == 0)
+        var bias = Tensor<Float>.zeros(shape: [70])
+        bias.assignColumnSums(of: x.reshaped(to: [74, 70]))
+        var flat = [Float](repeating: 0, count: 70)
+        for r in 0..<74 { for j in 0..<70 { flat[j] += x.scalars[r * 70 + j] } }
+        #expect(TestData.bitDifferences(bias.scalars, flat) == 0)
+    }
+
     /// Batches gathered from byte rows, small (one thread) and large (two, an odd number of rows), match the
     /// scaled bytes, rows repeated and in any order.
     @Test(arguments: [3, 129])

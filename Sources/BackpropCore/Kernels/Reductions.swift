@@ -7,14 +7,20 @@ public enum Reduction: Sendable, Hashable {
 
 /// Reduction loops over a `[outer, length, inner]` view of a contiguous buffer.
 enum Reductions {
-    /// Reduces `x`; a sum or sum of squares of the whole buffer (a loss, a norm) goes to `wholeBufferSum`, one of the C
-    /// kernels (`backprop_sum_float`, `backprop_sum_double`), which run on the processor's widest vectors.
+    /// Reduces `x`. A sum or sum of squares of the whole buffer (a loss, a norm) goes to `wholeBufferSum`, and the sums
+    /// of columns (a bias gradient) to `columnSums`: C kernels (`backprop_sum_float`, `backprop_column_sums_float`, and
+    /// their Double forms), which run on the processor's widest vectors.
     static func reduce<S: TensorScalar>(
         _ reduction: Reduction, _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, outer: Int, length: Int, inner: Int,
-        wholeBufferSum: (UnsafePointer<S>, Int, Int32) -> S
+        wholeBufferSum: (UnsafePointer<S>, Int, Int32) -> S,
+        columnSums: (UnsafePointer<S>, Int, Int, UnsafeMutablePointer<S>) -> Void
     ) {
         if outer == 1 && inner == 1 && (reduction == .sum || reduction == .sumOfSquares) {
             y[0] = wholeBufferSum(x, length, reduction == .sumOfSquares ? 1 : 0)
+            return
+        }
+        if reduction == .sum && inner > 1 {
+            for o in 0..<outer { columnSums(x + o * length * inner, length, inner, y + o * inner) }
             return
         }
         switch reduction {

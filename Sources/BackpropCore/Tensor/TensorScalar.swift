@@ -146,7 +146,7 @@ extension Float: TensorScalar {
         outer: Int, length: Int, inner: Int
     ) {
         Reductions.reduce(reduction, input, output, outer: outer, length: length, inner: inner,
-                          wholeBufferSum: backprop_sum_float)
+                          wholeBufferSum: backprop_sum_float, columnSums: backprop_column_sums_float)
     }
 
     public static func applySoftmaxCrossEntropy(
@@ -219,7 +219,7 @@ extension Double: TensorScalar {
         outer: Int, length: Int, inner: Int
     ) {
         Reductions.reduce(reduction, input, output, outer: outer, length: length, inner: inner,
-                          wholeBufferSum: backprop_sum_double)
+                          wholeBufferSum: backprop_sum_double, columnSums: backprop_column_sums_double)
     }
 
     public static func applySoftmaxCrossEntropy(

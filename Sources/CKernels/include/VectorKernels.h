@@ -14,8 +14,14 @@ float backprop_sum_float(const float *x, size_t count, int squares);
 /// Σ xᵢ, or Σ xᵢ² when `squares` is non-zero, over `count` elements.
 double backprop_sum_double(const double *x, size_t count, int squares);
 
+/// sums[j] = Σ over r of x[r × columns + j], each column added from row 0 to the last.
+void backprop_column_sums_float(const float *x, size_t rows, size_t columns, float *sums);
+
 /// target[i] = (float)source[i] · scale.
 void backprop_convert_bytes_float(const uint8_t *source, float *target, size_t count, float scale);
+
+/// sums[j] = Σ over r of x[r × columns + j], each column added from row 0 to the last.
+void backprop_column_sums_double(const double *x, size_t rows, size_t columns, double *sums);
 
 /// target[i] = (double)source[i] · scale.
 void backprop_convert_bytes_double(const uint8_t *source, double *target, size_t count, double scale);
