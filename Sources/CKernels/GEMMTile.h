@@ -14,10 +14,12 @@ static size_t SHAPE(scratch)(const backprop_gemm *p) {
     return ((p->n + NR - 1) / NR) * NR * depth + ROWS * depth;
 }
 
-/// Packs rows k0 ..< k0 + kc of op(B) into panels of NR columns, each kc × NR, zero-padded on the right.
-static TARGET void SHAPE(pack_b)(const backprop_gemm *p, const T *b, T *packed, size_t k0, size_t kc) {
+/// Packs rows k0 ..< k0 + kc of op(B) into panels of NR columns, each kc × NR, zero-padded on the right; with
+/// `only_narrow`, only a last panel narrower than NR (the tiles read whole ones in place).
+static TARGET void SHAPE(pack_b)(const backprop_gemm *p, const T *b, T *packed, size_t k0, size_t kc, int only_narrow) {
     for (size_t j0 = 0; j0 < p->n; j0 += NR) {
         const size_t width = p->n - j0 < NR ? p->n - j0 : NR;
+        if (only_narrow && width == NR) continue;
         T *panel = packed + (j0 / NR) * kc * NR;
         if (p->transpose_b) {
             // Column j of op(B) is row j of B: the panel is the transpose of NR rows of B.
@@ -63,10 +65,11 @@ static TARGET void SHAPE(pack_a)(const backprop_gemm *p, const T *a, T *packed, 
 /// One ROWS × NR tile of C from packed A (kc × ROWS) and a packed B panel (kc × NR); only height × width of it is
 /// written.
 /// Element (i, kk) of the tile's rows of op(A) is a[i × row_stride + kk × depth_stride]: packed (1, ROWS), or read in
-/// place from A (lda, 1) or from a transposed A (1, lda).
+/// place from A (lda, 1) or from a transposed A (1, lda). Row kk of its columns of op(B) starts at b + kk × b_stride:
+/// a packed panel (NR) or B in place (ldb).
 static inline __attribute__((always_inline)) TARGET void SHAPE(tile)(
-    const T *restrict a, size_t row_stride, size_t depth_stride, const T *restrict b, size_t kc, T *restrict c,
-    size_t ldc, size_t height, size_t width, int accumulate) {
+    const T *restrict a, size_t row_stride, size_t depth_stride, const T *restrict b, size_t b_stride, size_t kc,
+    T *restrict c, size_t ldc, size_t height, size_t width, int accumulate) {
     typedef NAME(vector) V;
     V sums[ROWS][VECTORS];
     _Pragma("clang loop unroll(full)") for (size_t i = 0; i < ROWS; i++) {
@@ -75,7 +78,7 @@ static inline __attribute__((always_inline)) TARGET void SHAPE(tile)(
     for (size_t kk = 0; kk < kc; kk++) {
         V bk[VECTORS];
         _Pragma("clang loop unroll(full)") for (size_t v = 0; v < VECTORS; v++) {
-            bk[v] = *(const V *)(b + kk * NR + v * W);
+            bk[v] = *(const V *)(b + kk * b_stride + v * W);
         }
         _Pragma("clang loop unroll(full)") for (size_t i = 0; i < ROWS; i++) {
             const T ai = a[i * row_stride + kk * depth_stride];
@@ -100,34 +103,50 @@ static inline __attribute__((always_inline)) TARGET void SHAPE(tile)(
     }
 }
 
+/// One row of tiles, rows i0 ..< i0 + height of C over the k-block k0 ..< k0 + kc, with `a` and its strides as in
+/// `tile`; whole panels of B in place when `b_in_place`, else (and the last, narrower one) packed.
+static inline __attribute__((always_inline)) TARGET void SHAPE(row_of_tiles)(
+    const backprop_gemm *p, const T *a, size_t row_stride, size_t depth_stride, const T *b, int b_in_place,
+    const T *packed_b, size_t k0, size_t kc, size_t i0, size_t height, T *c, int accumulate) {
+    for (size_t j0 = 0; j0 < p->n; j0 += NR) {
+        const size_t width = p->n - j0 < NR ? p->n - j0 : NR;
+        if (b_in_place && width == NR) {
+            SHAPE(tile)(a, row_stride, depth_stride, b + k0 * p->ldb + j0, p->ldb, kc, c + i0 * p->ldc + j0, p->ldc,
+                        height, width, accumulate);
+        } else {
+            SHAPE(tile)(a, row_stride, depth_stride, packed_b + (j0 / NR) * kc * NR, NR, kc, c + i0 * p->ldc + j0,
+                        p->ldc, height, width, accumulate);
+        }
+    }
+}
+
 static TARGET void SHAPE(gemm)(const backprop_gemm *p, const T *a, const T *b, T *c, T *scratch) {
     const size_t panels = (p->n + NR - 1) / NR;
     const size_t depth = p->k < depth_block ? p->k : depth_block;
     T *packed_b = scratch, *packed_a = scratch + panels * NR * depth;
+    // Packing B pays off when several rows of tiles read each panel; a product of one or two rows of tiles (the
+    // weight gradient of a small output layer) reads B's rows in place, NR contiguous values per k.
+    const int b_in_place = !p->transpose_b && p->m <= 2 * ROWS;
     for (size_t k0 = 0; k0 < p->k; k0 += depth_block) {
         const size_t kc = p->k - k0 < depth_block ? p->k - k0 : depth_block;
         const int accumulate = p->accumulate || k0 > 0;
-        SHAPE(pack_b)(p, b, packed_b, k0, kc);
+        SHAPE(pack_b)(p, b, packed_b, k0, kc, b_in_place);
         for (size_t i0 = 0; i0 < p->m; i0 += ROWS) {
             const size_t height = p->m - i0 < ROWS ? p->m - i0 : ROWS;
             // A row of several tiles reads a packed copy of its rows of A (contiguous, zero-padded); a single tile
             // (a product at most NR columns wide) reads A in place, unless it is short.
             if (height < ROWS || p->n > NR) {
                 SHAPE(pack_a)(p, a, packed_a, i0, height, k0, kc);
-                for (size_t j0 = 0; j0 < p->n; j0 += NR) {
-                    SHAPE(tile)(packed_a, 1, ROWS, packed_b + (j0 / NR) * kc * NR, kc, c + i0 * p->ldc + j0, p->ldc,
-                                height, p->n - j0 < NR ? p->n - j0 : NR, accumulate);
-                }
+                SHAPE(row_of_tiles)(p, packed_a, 1, ROWS, b, b_in_place, packed_b, k0, kc, i0, height, c, accumulate);
             } else if (p->transpose_a) {
-                SHAPE(tile)(a + k0 * p->lda + i0, 1, p->lda, packed_b, kc, c + i0 * p->ldc, p->ldc, height, p->n,
-                            accumulate);
+                SHAPE(row_of_tiles)(p, a + k0 * p->lda + i0, 1, p->lda, b, b_in_place, packed_b, k0, kc, i0, height,
+                                    c, accumulate);
             } else {
-                SHAPE(tile)(a + i0 * p->lda + k0, p->lda, 1, packed_b, kc, c + i0 * p->ldc, p->ldc, height, p->n,
-                            accumulate);
+                SHAPE(row_of_tiles)(p, a + i0 * p->lda + k0, p->lda, 1, b, b_in_place, packed_b, k0, kc, i0, height,
+                                    c, accumulate);
             }
         }
     }
 }
-
 
 #undef NR

@@ -10,7 +10,7 @@ struct GEMMTests {
         var testDescription: String { "\(m)×\(k)\(transposeA ? "ᵀ" : "") · \(k)×\(n)\(transposeB ? "ᵀ" : "")" }
     }
 
-    static let cases: [Case] = [(1, 1, 1), (3, 5, 7), (4, 8, 256), (17, 9, 300), (64, 10, 128), (48, 20, 70), (33, 65, 513)]
+    static let cases: [Case] = [(1, 1, 1), (3, 5, 7), (4, 8, 256), (17, 9, 300), (64, 10, 128), (48, 20, 70), (10, 70, 300), (33, 65, 513)]
         .flatMap { m, n, k in
             [(false, false), (true, false), (false, true), (true, true)].map { Case(m: m, n: n, k: k, transposeA: $0, transposeB: $1) }
         }
@@ -60,6 +60,7 @@ struct GEMMTests {
     /// product of a megaflop or more runs on the portable kernel: the result equals, bit for bit, that of the backend
     /// the rule names.
     @Test(arguments: [Case(m: 64, n: 10, k: 128, transposeA: false, transposeB: true),
+                      Case(m: 128, n: 10, k: 256, transposeA: false, transposeB: true),
                       Case(m: 64, n: 128, k: 784, transposeA: false, transposeB: true),
                       Case(m: 128, n: 784, k: 64, transposeA: true, transposeB: false)])
     func defaultBackendDependsOnTheProductSize(_ c: Case) {
