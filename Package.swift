@@ -49,6 +49,8 @@ let package = Package(
         .testTarget(name: "BackpropCoreTests", dependencies: ["BackpropCore", "BackpropTestSupport"]),
         .testTarget(name: "BackpropNNTests", dependencies: ["BackpropNN", "BackpropData", "BackpropTestSupport", "CAllocationCounter"]),
         .testTarget(name: "BackpropDataTests", dependencies: ["BackpropData", "BackpropNN", "BackpropTestSupport"]),
+        // The benchmark's reproduction of the numpy reference's random draws, against numpy's own values.
+        .testTarget(name: "BackpropBenchmarksTests", dependencies: ["BackpropBenchmarks"]),
         // End-to-end tests of the built `backprop` tool.
         .testTarget(name: "BackpropCLITests", dependencies: ["backprop", "BackpropData", "BackpropNN", "BackpropTestSupport"]),
     ],

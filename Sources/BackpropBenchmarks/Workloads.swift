@@ -101,3 +101,44 @@ func run(_ workload: Workload, epochs: Int, seed: UInt64) throws {
         """
     print("RESULT \(json)")
 }
+
+/// `parity`: trains `workload` from the numpy reference's initial weights and epoch orders (its `default_rng` draws,
+/// reproduced by ``ReferenceRandom``) and prints the test accuracy after every epoch, to compare with
+/// `python3 ../shared/bench/w_numpy.py --workload W --epochs N --seed S`: the same experiment, so the accuracies differ
+/// only by rounding. Each epoch runs on the training set reordered by that epoch's permutation, continuing from the
+/// previous epoch's checkpoint (weights and optimizer state).
+func runParity(_ workload: Workload, epochs: Int, seed: UInt32) throws {
+    let training: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .train)
+    let test: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .test)
+    var model = Sequential<Float>.multilayerPerceptron(sizes: workload.sizes, activation: .relu,
+                                                       initializer: .glorotUniform, seed: 0)
+    var weights = ReferenceRandom(seed: seed)
+    var parameters = model.parameters
+    for (layer, (fanIn, fanOut)) in zip(workload.sizes, workload.sizes.dropFirst()).enumerated() {
+        // Glorot uniform, drawn as a fanIn × fanOut matrix row by row; Backprop's weight is its transpose.
+        let bound = (6.0 / Double(fanIn + fanOut)).squareRoot()
+        var weight = [Float](repeating: 0, count: fanIn * fanOut)
+        for i in 0..<fanIn {
+            for j in 0..<fanOut { weight[j * fanIn + i] = Float(weights.uniform(-bound, bound)) }
+        }
+        parameters[2 * layer] = Tensor(shape: [fanOut, fanIn], elements: weight)
+        parameters[2 * layer + 1] = .zeros(shape: [fanOut])
+    }
+    model.parameters = parameters
+    var orders = ReferenceRandom(seed: seed + 1)
+    let testSet = DatasetSubset(test, indices: Array(0..<test.count))
+    var checkpoint: TrainingCheckpoint<Float>?
+    var accuracies: [Double] = []
+    for epoch in 1...epochs {
+        let ordered = DatasetSubset(training, indices: orders.permutation(training.count))
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: workload.optimizer,
+                              learningRate: workload.learningRate, batchSize: workload.batchSize, epochs: epoch,
+                              shuffles: false, seed: UInt64(seed))
+        let result = try trainer.fit(model, on: ordered, validation: testSet, resumingFrom: checkpoint)
+        checkpoint = result.checkpoint
+        accuracies.append(result.history.last?.validationAccuracy ?? 0)
+        print("epoch \(epoch)  test accuracy \(format(accuracies.last!, 4))")
+    }
+    print("RESULT {\"impl\": \"backprop\", \"workload\": \"\(workload.name)\", \"seed\": \(seed), \"reference_init\": true, "
+          + "\"test_acc_per_epoch\": [\(accuracies.map { format($0, 4) }.joined(separator: ", "))]}")
+}

@@ -5,6 +5,8 @@ import Foundation
 //   swift build -c release
 //   .build/release/BackpropBenchmarks W1 [epochs] [seed]   the reference workloads (see ../shared/bench), default
 //   .build/release/BackpropBenchmarks W2 [epochs] [seed]   5 epochs, seed 0
+//   .build/release/BackpropBenchmarks parity W1|W2 [epochs] [seed]   accuracy from the reference's own initial
+//                                                     weights and epoch orders (numpy's draws, reproduced)
 //   .build/release/BackpropBenchmarks gemm            matrix-product throughput per backend
 //   .build/release/BackpropBenchmarks updates         optimizer-update throughput
 // BACKPROP_KERNELS=portable runs every product on the portable kernel, BACKPROP_KERNELS=openblas on OpenBLAS.
@@ -16,6 +18,21 @@ case "updates":
 case "gemm":
     print("backend: \(KernelBackend.preferred)")
     runGEMM()
+case "parity":
+    let name = arguments.count > 1 ? arguments[1] : ""
+    let epochs = arguments.count > 2 ? Int(arguments[2]) : 5
+    let seed = arguments.count > 3 ? UInt32(arguments[3]) : 0
+    guard let workload = Workload.all.first(where: { $0.name == name }), let epochs, epochs > 0, let seed,
+          arguments.count <= 4 else {
+        FileHandle.standardError.write(Data("error: expected parity W1|W2 [epochs > 0] [seed ≥ 0]\n".utf8))
+        exit(2)
+    }
+    do {
+        try runParity(workload, epochs: epochs, seed: seed)
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        exit(1)
+    }
 case let name? where Workload.all.contains { $0.name == name }:
     let epochs = arguments.count > 1 ? Int(arguments[1]) : 5
     let seed = arguments.count > 2 ? UInt64(arguments[2]) : 0
@@ -30,6 +47,6 @@ case let name? where Workload.all.contains { $0.name == name }:
         exit(1)
     }
 default:
-    FileHandle.standardError.write(Data("usage: BackpropBenchmarks W1|W2 [epochs] [seed] | gemm | updates\n".utf8))
+    FileHandle.standardError.write(Data("usage: BackpropBenchmarks W1|W2 [epochs] [seed] | parity W1|W2 [epochs] [seed] | gemm | updates\n".utf8))
     exit(2)
 }
