@@ -3,7 +3,7 @@
 //   ROWS       rows of a tile
 //   SHAPE(x)   this shape's name for x
 // A tile of C is ROWS × NR: the micro-kernel keeps it in registers while it walks k, adding one rank-one product per
-// step (VECTORS vector loads of packed B, ROWS broadcasts of packed A).
+// step (VECTORS vector loads from B, ROWS broadcasts from A, each packed or read in place).
 
 #define NR (VECTORS * W)
 
@@ -16,7 +16,8 @@ static size_t SHAPE(scratch)(const backprop_gemm *p) {
 
 /// Packs rows k0 ..< k0 + kc of op(B) into panels of NR columns, each kc × NR, zero-padded on the right; with
 /// `only_narrow`, only a last panel narrower than NR (the tiles read whole ones in place).
-static TARGET void SHAPE(pack_b)(const backprop_gemm *p, const T *b, T *packed, size_t k0, size_t kc, int only_narrow) {
+static TARGET void SHAPE(pack_b)(const backprop_gemm *p, const T *b, T *packed, size_t k0, size_t kc,
+                                 int only_narrow) {
     for (size_t j0 = 0; j0 < p->n; j0 += NR) {
         const size_t width = p->n - j0 < NR ? p->n - j0 : NR;
         if (only_narrow && width == NR) continue;
@@ -62,8 +63,7 @@ static TARGET void SHAPE(pack_a)(const backprop_gemm *p, const T *a, T *packed, 
     }
 }
 
-/// One ROWS × NR tile of C from packed A (kc × ROWS) and a packed B panel (kc × NR); only height × width of it is
-/// written.
+/// One ROWS × NR tile of C over a k-block of kc; only height × width of it is written.
 /// Element (i, kk) of the tile's rows of op(A) is a[i × row_stride + kk × depth_stride]: packed (1, ROWS), or read in
 /// place from A (lda, 1) or from a transposed A (1, lda). Row kk of its columns of op(B) starts at b + kk × b_stride:
 /// a packed panel (NR) or B in place (ldb).

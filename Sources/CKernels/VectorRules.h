@@ -70,11 +70,12 @@ CLONED void NAME(backprop_where_positive)(const T *restrict g, const T *restrict
     for (size_t i = 0; i < count; i++) out[i] = x[i] > 0 ? g[i] : (T)0;
 }
 
-// Softmax + cross-entropy against class labels, forward and backward in one pass over each row of logits z (the rule of
-// the graph's `softmaxCrossEntropy`): with ŷ = softmax(z) and the target row y (one-hot, or (1 − ε)·one-hot + ε/classes
-// with label smoothing ε), J = Σ over rows of logsumexp(z) − Σₖ yₖ zₖ and ∂J/∂z = ŷ − y, times `scale`. Writes δ, returns
-// the summed loss and counts the rows whose first largest logit is their label. The exponentials of all rows are one
-// loop, which vectorises; the rest runs along each row in order. Labels are in 0 ..< classes (checked by the caller).
+// Softmax + cross-entropy against class labels, forward and backward in one pass over each row of logits z (the rule
+// of the graph's `softmaxCrossEntropy`): with ŷ = softmax(z) and the target row y (one-hot, or
+// (1 − ε)·one-hot + ε/classes with label smoothing ε), J = Σ over rows of logsumexp(z) − Σₖ yₖ zₖ and ∂J/∂z = ŷ − y,
+// times `scale`. Writes δ, returns the summed loss and counts the rows whose first largest logit is their label. The
+// exponentials of all rows are one loop, which vectorises; the rest runs along each row in order. Labels are in
+// 0 ..< classes (checked by the caller).
 CLONED double NAME(backprop_softmax_cross_entropy)(const T *restrict z, const intptr_t *labels, size_t rows,
                                                    size_t classes, T smoothing, T scale, T *restrict delta,
                                                    size_t *correct) {
