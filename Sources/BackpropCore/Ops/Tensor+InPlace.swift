@@ -86,6 +86,9 @@ extension Tensor {
         precondition(logits.rank == 2 && logits.shape == shape && labels.count == shape[0],
                      "assignSoftmaxCrossEntropyGradient: logits \(logits.shape), \(labels.count) labels into \(shape)")
         let classes = shape[1]
+        for label in labels {
+            precondition(label >= 0 && label < classes, "softmax cross-entropy: label \(label) outside 0..<\(classes)")
+        }
         return withUnsafeMutablePointer { delta in
             labels.withUnsafeBufferPointer { labels in
                 Scalar.applySoftmaxCrossEntropy(logits.storage.pointer, labels: labels, classes: classes,

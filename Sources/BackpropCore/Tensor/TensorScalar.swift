@@ -31,9 +31,10 @@ where RawSignificand: FixedWidthInteger {
         _ z: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>, rows: Int, columns: Int, activation: UnaryFunction?,
         output: UnsafeMutablePointer<Self>)
 
-    /// Softmax + cross-entropy of logit rows against class labels: writes `scale · (softmax(z) − y)` to `delta` and
-    /// returns the summed loss and the number of rows whose largest logit is their label (C kernels in
-    /// `Sources/CKernels/VectorRules.h`; `Float`'s exponential is a vectorised approximation within 2 ulp).
+    /// Softmax + cross-entropy of logit rows against class labels, each in `0..<classes` (the caller checks): writes
+    /// `scale · (softmax(z) − y)` to `delta` and returns the summed loss and the number of rows whose largest logit is
+    /// their label. C kernels (`Sources/CKernels/VectorRules.h`); `Float`'s exponential is a vectorised approximation
+    /// within 2 ulp.
     static func applySoftmaxCrossEntropy(
         _ logits: UnsafePointer<Self>, labels: UnsafeBufferPointer<Int>, classes: Int, smoothing: Self, scale: Self,
         delta: UnsafeMutablePointer<Self>) -> (loss: Double, correct: Int)
@@ -82,26 +83,6 @@ extension TensorScalar {
         _ output: UnsafeMutablePointer<Self>, layout: BroadcastLayout
     ) {
         Elementwise.binary(function, lhs, rhs, output, layout: layout)
-    }
-
-    public static func applyBinary(
-        _ function: BinaryFunction, _ lhs: UnsafePointer<Self>, _ rhs: UnsafePointer<Self>,
-        _ output: UnsafeMutablePointer<Self>, count: Int
-    ) {
-        Elementwise.binary(function, lhs, rhs, output, count: count)
-    }
-
-    public static func applyBiasAndActivation(
-        _ z: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>, rows: Int, columns: Int, activation: UnaryFunction?,
-        output: UnsafeMutablePointer<Self>
-    ) {
-        Elementwise.biasAndActivation(z, bias: bias, rows: rows, columns: columns, activation: activation, output: output)
-    }
-
-    public static func convertBytes(
-        _ source: UnsafePointer<UInt8>, _ target: UnsafeMutablePointer<Self>, count: Int, scale: Self
-    ) {
-        for i in 0..<count { target[i] = Self(source[i]) * scale }
     }
 }
 
@@ -153,9 +134,6 @@ extension Float: TensorScalar {
         _ logits: UnsafePointer<Float>, labels: UnsafeBufferPointer<Int>, classes: Int, smoothing: Float, scale: Float,
         delta: UnsafeMutablePointer<Float>
     ) -> (loss: Double, correct: Int) {
-        for label in labels {
-            precondition(label >= 0 && label < classes, "softmax cross-entropy: label \(label) outside 0..<\(classes)")
-        }
         var correct = 0
         let loss = backprop_softmax_cross_entropy_float(logits, labels.baseAddress, labels.count, classes, smoothing, scale,
                                                      delta, &correct)
@@ -226,9 +204,6 @@ extension Double: TensorScalar {
         _ logits: UnsafePointer<Double>, labels: UnsafeBufferPointer<Int>, classes: Int, smoothing: Double, scale: Double,
         delta: UnsafeMutablePointer<Double>
     ) -> (loss: Double, correct: Int) {
-        for label in labels {
-            precondition(label >= 0 && label < classes, "softmax cross-entropy: label \(label) outside 0..<\(classes)")
-        }
         var correct = 0
         let loss = backprop_softmax_cross_entropy_double(logits, labels.baseAddress, labels.count, classes, smoothing, scale,
                                                      delta, &correct)
