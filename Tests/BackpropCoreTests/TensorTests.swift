@@ -17,6 +17,17 @@ struct TensorTests {
         #expect(t.reshaped(to: [-1, 2]).shape == [2, 2])
     }
 
+    /// Every buffer starts on a cache line, whatever its size and however it was made (malloc gives 16 bytes).
+    @Test func buffersStartOnACacheLine() {
+        var tensors: [Tensor<Float>] = [1, 3, 17, 1000, 100_000].map { Tensor.zeros(shape: [$0]) }
+        tensors.append(Tensor([1, 2, 3]))
+        tensors.append(tensors[3] + 1)
+        for tensor in tensors {
+            #expect(tensor.withUnsafePointer { Int(bitPattern: $0) % 64 } == 0, "\(tensor.shape)")
+        }
+        #expect(Tensor<Double>.ones(shape: [5, 7]).withUnsafePointer { Int(bitPattern: $0) % 64 } == 0)
+    }
+
     @Test func copyOnWrite() {
         let a = Tensor<Double>([1, 2, 3])
         var b = a
@@ -148,9 +159,10 @@ struct TensorTests {
     }
 
     /// g ⊙ f′(x) written by the fused kernel equals the graph's gradient of Σ g ⊙ f(x), for every activation's rule
-    /// (whether it reads the input or the output), on more elements than one vector.
-    @Test(arguments: 0..<7)
-    func activationDerivativeMatchesTheGraph(_ index: Int) throws {
+    /// (whether it reads the input or the output), on more elements than one vector, and on enough rows for both
+    /// passes to run in two halves on two threads.
+    @Test(arguments: 0..<7, [7, 131])
+    func activationDerivativeMatchesTheGraph(_ index: Int, rows: Int) throws {
         let cases: [(UnaryFunction, (Tensor<Double>) -> Tensor<Double>)] = [
             (.relu, { relu($0) }), (.tanh, { tanh($0) }), (.sigmoid, { sigmoid($0) }), (.gelu, { gelu($0) }),
             (.softplus, { softplus($0) }), (.leakyReLU(slope: 0.1), { leakyReLU($0, slope: 0.1) }),
@@ -158,11 +170,11 @@ struct TensorTests {
         ]
         let (activation, function) = cases[index]
         var generator = SeededGenerator(seed: 8)
-        var x = Tensor<Double>.uniform(shape: [7, 143], in: -3...3, using: &generator)
-        var y = Tensor<Double>.zeros(shape: [7, 143])
+        var x = Tensor<Double>.uniform(shape: [rows, 143], in: -3...3, using: &generator)
+        var y = Tensor<Double>.zeros(shape: [rows, 143])
         x.addBias(.zeros(shape: [143]), applying: activation, into: &y)
-        let g = Tensor<Double>.uniform(shape: [7, 143], in: -1...1, using: &generator)
-        var result = Tensor<Double>(shape: [7, 143], repeating: .nan)
+        let g = Tensor<Double>.uniform(shape: [rows, 143], in: -1...1, using: &generator)
+        var result = Tensor<Double>(shape: [rows, 143], repeating: .nan)
         result.assign(g, timesDerivativeOf: activation, input: x, output: y)
 
         let tracked = x.requiringGradient()
@@ -171,25 +183,27 @@ struct TensorTests {
     }
 
     /// The ReLU layer's passes (C loops per instruction set) give the graph's operations bit for bit — z + b, relu(z)
-    /// and g where z > 0 — including at −0, +0, NaN and the infinities, on rows longer than one vector.
-    @Test func reluLayerPassesMatchTheGraphBitForBit() {
+    /// and g where z > 0 — including at −0, +0, NaN and the infinities, on rows longer than one vector; and on a
+    /// matrix large enough that each pass runs in two unequal halves on two threads.
+    @Test(arguments: [5, 457])
+    func reluLayerPassesMatchTheGraphBitForBit(rows: Int) {
         var generator = SeededGenerator(seed: 11)
         // Every third column has a bias of −0 (which keeps z's sign of zero) and a special value of z in some rows.
         let specials: [Float] = [-0.0, 0, .nan, .infinity, -.infinity, -Float.leastNonzeroMagnitude]
-        let uniform = Tensor<Float>.uniform(shape: [5, 37], in: -2...2, using: &generator).scalars
-        let z = Tensor(shape: [5, 37], elements: uniform.indices.map { i in
+        let uniform = Tensor<Float>.uniform(shape: [rows, 37], in: -2...2, using: &generator).scalars
+        let z = Tensor(shape: [rows, 37], elements: uniform.indices.map { i in
             i % 37 % 3 == 0 && (i / 37 + i % 37) % 2 == 0 ? specials[i % specials.count] : uniform[i]
         })
         let bias = Tensor(Tensor<Float>.uniform(shape: [37], in: -1...1, using: &generator).scalars.enumerated().map {
             $0 % 3 == 0 ? -0.0 : $1
         })
-        let g = Tensor<Float>.uniform(shape: [5, 37], in: -1...1, using: &generator)
+        let g = Tensor<Float>.uniform(shape: [rows, 37], in: -1...1, using: &generator)
 
-        var activated = z, a = Tensor<Float>.zeros(shape: [5, 37])
+        var activated = z, a = Tensor<Float>.zeros(shape: [rows, 37])
         activated.addBias(bias, applying: .relu, into: &a)
         var biased = z, unused = Tensor<Float>.zeros(shape: [0])
         biased.addBias(bias, applying: nil, into: &unused)
-        var delta = Tensor<Float>.zeros(shape: [5, 37])
+        var delta = Tensor<Float>.zeros(shape: [rows, 37])
         delta.assign(g, timesDerivativeOf: .relu, input: activated, output: a)
 
         let graphZ = z + bias

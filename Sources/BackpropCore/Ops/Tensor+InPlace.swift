@@ -27,11 +27,12 @@ extension Tensor {
         let (rows, columns) = (shape[0], shape[1])
         withUnsafeMutablePointer { z in
             if activation == nil {
-                Scalar.applyBiasAndActivation(z, bias: bias.storage.pointer, rows: rows, columns: columns, activation: nil, output: z)
+                BiasActivationParts(z: z, bias: bias.storage.pointer, output: z, rows: rows, columns: columns,
+                                    activation: nil).run()
             } else {
                 output.withUnsafeMutablePointer { a in
-                    Scalar.applyBiasAndActivation(z, bias: bias.storage.pointer, rows: rows, columns: columns,
-                                                  activation: activation, output: a)
+                    BiasActivationParts(z: z, bias: bias.storage.pointer, output: a, rows: rows, columns: columns,
+                                        activation: activation).run()
                 }
             }
         }
@@ -56,7 +57,8 @@ extension Tensor {
         let operand = rule.fromOutput ? output : input
         let n = count
         withUnsafeMutablePointer { result in
-            Scalar.applyBinary(rule.kernel, gradient.storage.pointer, operand.storage.pointer, result, count: n)
+            BinaryParts(function: rule.kernel, lhs: gradient.storage.pointer, rhs: operand.storage.pointer,
+                        output: result, count: n).run()
         }
     }
 
@@ -95,5 +97,66 @@ extension Tensor {
                                                 smoothing: Scalar(labelSmoothing), scale: scale, delta: delta)
             }
         }
+    }
+}
+
+/// Element-wise passes of a fused step, split into two halves on two threads when they cover
+/// ``ElementwiseParts/parallelElements`` elements or more: each half is a run of whole rows (contiguous memory).
+///
+/// Not blocks of columns, although those would match how ``GEMM`` splits the product before: with a boundary in
+/// every row, each core's prefetchers keep fetching the first lines of the other core's block, and the lines change
+/// hands row after row. Measured on a 128 × 512 bias + ReLU: 2.5 µs in halves of rows, 3.7 µs on one thread, 11 µs in
+/// blocks of columns.
+enum ElementwiseParts {
+    /// Below this many elements a pass runs on one thread: the hand-off would cost more than the half it saves.
+    static let parallelElements = 1 << 14
+}
+
+/// z += bias, then a = σ(z), over the rows of a matrix.
+private struct BiasActivationParts<Scalar: TensorScalar>: TwoPartWork {
+    let z: UnsafeMutablePointer<Scalar>
+    let bias: UnsafePointer<Scalar>
+    let output: UnsafeMutablePointer<Scalar>
+    let rows: Int
+    let columns: Int
+    let activation: UnaryFunction?
+
+    func run() {
+        guard rows >= 2, rows * columns >= ElementwiseParts.parallelElements, let helper = HelperThread.shared else {
+            return run(rows: 0..<rows)
+        }
+        helper.run(self)
+    }
+
+    func run(part: Int) {
+        run(rows: range(of: part, in: rows))
+    }
+
+    private func run(rows block: Range<Int>) {
+        let start = block.lowerBound * columns
+        Scalar.applyBiasAndActivation(z + start, bias: bias, rows: block.count, columns: columns,
+                                      activation: activation, output: output + start)
+    }
+}
+
+/// output = f(lhs, rhs) element-wise.
+private struct BinaryParts<Scalar: TensorScalar>: TwoPartWork {
+    let function: BinaryFunction
+    let lhs: UnsafePointer<Scalar>
+    let rhs: UnsafePointer<Scalar>
+    let output: UnsafeMutablePointer<Scalar>
+    let count: Int
+
+    func run() {
+        guard count >= ElementwiseParts.parallelElements, let helper = HelperThread.shared else {
+            return Scalar.applyBinary(function, lhs, rhs, output, count: count)
+        }
+        helper.run(self)
+    }
+
+    func run(part: Int) {
+        let elements = range(of: part, in: count, granularity: 16)
+        let start = elements.lowerBound
+        Scalar.applyBinary(function, lhs + start, rhs + start, output + start, count: elements.count)
     }
 }
