@@ -23,6 +23,24 @@ struct ParallelKernelTests {
         #expect(TestData.maxDifference(GEMMTests.product(c, a, b, backend: backend, accumulateOnto: ones), expected + 1) < 1e-12)
     }
 
+    /// A product that also returns its norm: the same product, and the same norm, bit for bit, as `norm` after it —
+    /// whether each thread sums the half it wrote (rows split at the norm's halfway point), the halves do not line up
+    /// (an odd number of rows), the product is split by columns, or it runs on one thread.
+    @Test(arguments: [GEMMTests.Case(m: 128, n: 600, k: 40, transposeA: true, transposeB: false),
+                      GEMMTests.Case(m: 129, n: 600, k: 40, transposeA: true, transposeB: false),
+                      GEMMTests.Case(m: 300, n: 256, k: 50, transposeA: false, transposeB: true),
+                      GEMMTests.Case(m: 40, n: 2000, k: 30, transposeA: false, transposeB: false),
+                      GEMMTests.Case(m: 10, n: 30, k: 20, transposeA: true, transposeB: false)])
+    func productsReturningTheirNormMatchNormAfterTheProduct(_ c: GEMMTests.Case) {
+        let (a, b) = GEMMTests.operands(c, Float.self)
+        var product = Tensor<Float>(shape: [c.m, c.n], repeating: .nan)
+        product.assignProduct(a, b, transposeA: c.transposeA, transposeB: c.transposeB)
+        var withNorm = Tensor<Float>(shape: [c.m, c.n], repeating: .nan)
+        let norm = withNorm.assignProductReturningNorm(a, b, transposeA: c.transposeA, transposeB: c.transposeB)
+        #expect(TestData.bitDifferences(withNorm.scalars, product.scalars) == 0)
+        #expect(norm.bitPattern == product.norm.bitPattern, "\(norm) against \(product.norm)")
+    }
+
     /// Every operand a block of a wider matrix: only the block is read, only the block of `C` is written.
     @Test(arguments: [KernelBackend.preferred, .portable], [false, true])
     func blocksOfWiderMatricesUseTheirRowStrides(backend: KernelBackend, transpose: Bool) {

@@ -21,7 +21,10 @@ struct DenseNetworkStepTests {
         -> (loss: Double, correct: Int, gradients: [Tensor<Double>]) {
         var step = DenseNetworkStep(model, loss: .softmaxCrossEntropy(labelSmoothing: smoothing))!
         var gradients = parameters.map { Tensor.zeros(like: $0) }
-        let (sum, correct) = step.run(inputs: inputs, labels: labels, parameters: parameters, gradients: &gradients)
+        var norms = [Double](repeating: .nan, count: parameters.count)
+        let (sum, correct) = step.run(inputs: inputs, labels: labels, parameters: parameters, gradients: &gradients,
+                                      gradientNorms: &norms)
+        #expect(norms == gradients.map { Double($0.norm) }, "the norms it reports are its gradients' norms")
         return (sum / Double(labels.count), correct, gradients)
     }
 

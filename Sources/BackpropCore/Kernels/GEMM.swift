@@ -121,23 +121,35 @@ public enum GEMM {
         _ problem: GEMMProblem, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ c: UnsafeMutablePointer<S>,
         backend: KernelBackend? = nil
     ) {
-        guard problem.m > 0, problem.n > 0 else { return }
-        guard problem.k > 0 else {
-            if !problem.accumulate {
-                for row in 0..<problem.m { (c + row * problem.ldc).update(repeating: 0, count: problem.n) }
+        multiply(problem, a, b, c, backend: backend, squares: nil)
+    }
+
+    /// The product, and with `squares` the two partial sums of squares of `C` that ``Tensor/norm`` adds (the first
+    /// half of its elements and the second): a thread that has just written one of those halves sums it while it is
+    /// in its cache; otherwise they are summed after the product. Either way they are the sums `norm` computes, bit
+    /// for bit.
+    ///
+    /// - Precondition: with `squares`, `C` is dense (`ldc == n`) and not accumulated onto.
+    static func multiply<S: TensorScalar>(
+        _ problem: GEMMProblem, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ c: UnsafeMutablePointer<S>,
+        backend: KernelBackend?, squares: UnsafeMutablePointer<S>?
+    ) {
+        precondition(squares == nil || (problem.ldc == problem.n && !problem.accumulate),
+                     "GEMM.multiply: the sum of squares needs a dense C, overwritten")
+        let parts = GEMMParts(problem: problem, a: a, b: b, c: c, backend: backend
+            ?? (problem.flops >= parallelFlops && KernelBackend.largeProductsOnPortableKernel ? .portable : .preferred),
+            squares: nil)
+        if parts.runsInParallel, let helper = HelperThread.shared {
+            if let squares, parts.partsAreHalvesOfTheNorm {
+                return helper.run(GEMMParts(problem: problem, a: a, b: b, c: c, backend: parts.backend, squares: squares))
             }
-            return
+            helper.run(parts)
+        } else if problem.m > 0 && problem.n > 0 && problem.k > 0 {
+            S.gemm(problem, a, b, c, backend: parts.backend)
+        } else if problem.m > 0 && problem.n > 0 && !problem.accumulate {
+            for row in 0..<problem.m { (c + row * problem.ldc).update(repeating: 0, count: problem.n) }
         }
-        let backend = backend
-            ?? (problem.flops >= parallelFlops && KernelBackend.largeProductsOnPortableKernel ? .portable : .preferred)
-        guard problem.flops >= parallelFlops, let helper = HelperThread.shared else {
-            return S.gemm(problem, a, b, c, backend: backend)
-        }
-        let parts = GEMMParts(problem: problem, a: a, b: b, c: c, backend: backend)
-        guard parts.splitsRows ? problem.m >= 32 : problem.n >= 32 else {
-            return S.gemm(problem, a, b, c, backend: backend)
-        }
-        helper.run(parts)
+        if let squares { SumOfSquares(elements: c, count: problem.m * problem.n, sums: squares).run() }
     }
 
     /// Products of at least this many floating-point operations are split over two threads: about 10 µs of work
@@ -160,16 +172,36 @@ private struct GEMMParts<S: TensorScalar>: TwoPartWork {
     let b: UnsafePointer<S>
     let c: UnsafeMutablePointer<S>
     let backend: KernelBackend
+    /// Where each part writes the sum of squares of its rows of `C` (see ``partsAreHalvesOfTheNorm``), or `nil`.
+    let squares: UnsafeMutablePointer<S>?
 
     var splitsRows: Bool { problem.transposeA ? problem.m >= 64 : problem.m > problem.n }
+
+    /// Whether the product is large enough to split, in two halves wide enough to be worth it.
+    var runsInParallel: Bool {
+        problem.m > 0 && problem.n > 0 && problem.k > 0 && problem.flops >= GEMM.parallelFlops
+            && (splitsRows ? problem.m >= 32 : problem.n >= 32)
+    }
+
+    /// Whether the parts' rows of a dense `C` are exactly the two halves ``Tensor/norm`` sums on two threads.
+    var partsAreHalvesOfTheNorm: Bool {
+        let count = problem.m * problem.n
+        return splitsRows && SumOfSquares<S>.runsInParallel(count: count)
+            && SumOfSquares<S>.half(of: count) == range(of: 1, in: problem.m).lowerBound * problem.n
+    }
 
     func run(part: Int) {
         var p = problem
         if splitsRows {
             let rows = range(of: part, in: problem.m)
             p.m = rows.count
-            S.gemm(p, a + (problem.transposeA ? rows.lowerBound : rows.lowerBound * problem.lda), b,
-                   c + rows.lowerBound * problem.ldc, backend: backend)
+            let block = c + rows.lowerBound * problem.ldc
+            S.gemm(p, a + (problem.transposeA ? rows.lowerBound : rows.lowerBound * problem.lda), b, block,
+                   backend: backend)
+            if let squares {
+                S.applyReduction(.sumOfSquares, block, squares + part, outer: 1, length: rows.count * problem.n,
+                                 inner: 1)
+            }
         } else {
             let columns = range(of: part, in: problem.n, granularity: 16)
             p.n = columns.count

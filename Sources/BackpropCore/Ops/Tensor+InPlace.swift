@@ -6,6 +6,26 @@ extension Tensor {
     ///
     /// - Precondition: `op(a)` is `m × k`, `op(b)` is `k × n` and this tensor is `m × n`.
     public mutating func assignProduct(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) {
+        assignProduct(a, b, transposeA: transposeA, transposeB: transposeB, squares: nil)
+    }
+
+    /// Overwrites this matrix with the product `op(a) · op(b)`, like ``assignProduct(_:_:transposeA:transposeB:)``,
+    /// and returns its ``norm``, bit for bit.
+    ///
+    /// For a weight gradient δᵀa: when the product runs on two threads, each sums the squares of the half it has just
+    /// written, while that half is in its cache, instead of a second pass over the whole matrix after the product.
+    public mutating func assignProductReturningNorm(_ a: Tensor, _ b: Tensor, transposeA: Bool = false,
+                                                    transposeB: Bool = false) -> Scalar {
+        var sums: (Scalar, Scalar) = (0, 0)
+        withUnsafeMutableBytes(of: &sums) { bytes in
+            assignProduct(a, b, transposeA: transposeA, transposeB: transposeB,
+                          squares: bytes.baseAddress!.assumingMemoryBound(to: Scalar.self))
+        }
+        return (sums.0 + sums.1).squareRoot()
+    }
+
+    private mutating func assignProduct(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool,
+                                        squares: UnsafeMutablePointer<Scalar>?) {
         precondition(a.rank == 2 && b.rank == 2 && rank == 2, "assignProduct: needs matrices, got \(a.shape), \(b.shape) into \(shape)")
         let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
         let (k2, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
@@ -13,7 +33,7 @@ extension Tensor {
                      "assignProduct: \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "") does not fit \(shape)")
         withUnsafeMutablePointer { c in
             GEMM.multiply(GEMMProblem(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB),
-                          a.storage.pointer, b.storage.pointer, c)
+                          a.storage.pointer, b.storage.pointer, c, backend: nil, squares: squares)
         }
     }
 

@@ -90,14 +90,24 @@ extension Tensor {
 
 /// The sum of squares of a buffer, as two partial sums: over the whole buffer into the first on the calling thread,
 /// or over each half on two threads when it is large.
-private struct SumOfSquares<Scalar: TensorScalar>: TwoPartWork {
+struct SumOfSquares<Scalar: TensorScalar>: TwoPartWork {
     let elements: UnsafePointer<Scalar>
     let count: Int
     /// Two partial sums, both written.
     let sums: UnsafeMutablePointer<Scalar>
 
+    /// Whether `count` elements are summed in two halves on two threads.
+    static func runsInParallel(count: Int) -> Bool {
+        count >= ParameterUpdates.parallelThreshold && HelperThread.shared != nil
+    }
+
+    /// Where the second half starts, when the sum runs in two.
+    static func half(of count: Int) -> Int {
+        count / 2 / 16 * 16
+    }
+
     func run() {
-        guard count >= ParameterUpdates.parallelThreshold, let helper = HelperThread.shared else {
+        guard Self.runsInParallel(count: count), let helper = HelperThread.shared else {
             Scalar.applyReduction(.sumOfSquares, elements, sums, outer: 1, length: count, inner: 1)
             sums[1] = 0
             return

@@ -67,9 +67,11 @@ struct DenseNetworkStep<Scalar: TensorScalar> {
     }
 
     /// Runs the forward and backward pass on one batch, overwriting `gradients` (one buffer per parameter, each of
-    /// its parameter's shape), and returns the summed loss and the number of correctly classified rows.
+    /// its parameter's shape) and `gradientNorms` (each gradient's ``Tensor/norm``, one per parameter), and returns
+    /// the summed loss and the number of correctly classified rows.
     mutating func run(
-        inputs x: Tensor<Scalar>, labels: [Int], parameters: [Tensor<Scalar>], gradients: inout [Tensor<Scalar>]
+        inputs x: Tensor<Scalar>, labels: [Int], parameters: [Tensor<Scalar>], gradients: inout [Tensor<Scalar>],
+        gradientNorms: inout [Double]
     ) -> (loss: Double, correct: Int) {
         var b = buffers(rows: x.shape[0], parameters: parameters)
         defer { current = b }
@@ -91,8 +93,10 @@ struct DenseNetworkStep<Scalar: TensorScalar> {
             let stage = stages[l]
             let delta = b.delta[l]
             let below = l == 0 ? x : (stages[l - 1].activation == nil ? b.z[l - 1] : b.a[l - 1])
-            gradients[stage.weight].assignProduct(delta, below, transposeA: true)
+            gradientNorms[stage.weight] = Double(gradients[stage.weight].assignProductReturningNorm(delta, below,
+                                                                                                    transposeA: true))
             gradients[stage.weight + 1].assignColumnSums(of: delta)
+            gradientNorms[stage.weight + 1] = Double(gradients[stage.weight + 1].norm)
             guard l > 0 else { break }
             if let activation = stages[l - 1].activation {
                 // ∂J/∂a⁽ˡ⁻¹⁾ = δ⁽ˡ⁾ W⁽ˡ⁾, then δ⁽ˡ⁻¹⁾ = ∂J/∂a⁽ˡ⁻¹⁾ ⊙ σ′(z⁽ˡ⁻¹⁾), each into its own buffer.

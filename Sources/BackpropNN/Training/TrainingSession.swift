@@ -107,7 +107,6 @@ struct TrainingSession<Model: Layer> {
                 return stop(.nonFinite(epoch: epoch, batch: batchIndex + 1, what: "loss (\(value))"))
             }
             for i in gradients.indices {
-                gradientNorms[i] = Double(gradients[i].norm)
                 guard gradientNorms[i].isFinite else {
                     return stop(.nonFinite(epoch: epoch, batch: batchIndex + 1, what: "gradient of \(names[i])"))
                 }
@@ -150,11 +149,12 @@ struct TrainingSession<Model: Layer> {
     }
 
     /// Forward pass, loss and backward pass on the current batch: the mean loss and, for classification, the number
-    /// of correctly classified samples; the gradients are left in ``gradients``.
+    /// of correctly classified samples; the gradients and their norms are left in ``gradients`` and
+    /// ``gradientNorms``.
     private mutating func step(classify: Bool) -> (loss: Double, correct: Int) {
         if fusedStep != nil, case .classes(let labels) = batch.targets {
             let (sum, correct) = fusedStep!.run(inputs: batch.inputs, labels: labels, parameters: parameters,
-                                                gradients: &gradients)
+                                                gradients: &gradients, gradientNorms: &gradientNorms)
             return (sum / Double(Swift.max(labels.count, 1)), correct)
         }
         // The graph lives only inside this call, so the parameters are not shared when they are updated in place.
@@ -168,6 +168,7 @@ struct TrainingSession<Model: Layer> {
         let value = Double(loss.scalar)
         guard value.isFinite else { return (value, 0) }
         gradients = loss.gradients(withRespectTo: leaves)
+        for i in gradients.indices { gradientNorms[i] = Double(gradients[i].norm) }
         guard classify else { return (value, 0) }
         return (value, zip(predictedClasses(output), batch.targets.classIndices).filter { $0 == $1 }.count)
     }
