@@ -133,9 +133,12 @@ static TARGET void SHAPE(gemm)(const backprop_gemm *p, const T *a, const T *b, T
         SHAPE(pack_b)(p, b, packed_b, k0, kc, b_in_place);
         for (size_t i0 = 0; i0 < p->m; i0 += ROWS) {
             const size_t height = p->m - i0 < ROWS ? p->m - i0 : ROWS;
-            // A row of several tiles reads a packed copy of its rows of A (contiguous, zero-padded); a single tile
-            // (a product at most NR columns wide) reads A in place, unless it is short.
-            if (height < ROWS || p->n > NR) {
+            // A full row of tiles reads A's rows in place: ROWS rows side by side, one value of each per k, which the
+            // caches serve as well as a packed copy (measured: 128 × 256 × 512 Bᵀ 77.5 → 73 µs on two threads, no
+            // loss on 1024³). A transposed A is packed for a row of several tiles, unless it is a single tile (a
+            // product at most NR columns wide): in place, its ROWS values of a k are half a cache line, one line per
+            // k, and the rows of 1024³ became 15 % slower. A short row of tiles (the last) is packed, zero-padded.
+            if (height < ROWS || (p->transpose_a && p->n > NR)) {
                 SHAPE(pack_a)(p, a, packed_a, i0, height, k0, kc);
                 SHAPE(row_of_tiles)(p, packed_a, 1, ROWS, b, b_in_place, packed_b, k0, kc, i0, height, c, accumulate);
             } else if (p->transpose_a) {
