@@ -65,7 +65,7 @@ struct GEMMTests {
                       Case(m: 128, n: 784, k: 64, transposeA: true, transposeB: false)])
     func defaultBackendDependsOnTheProductSize(_ c: Case) {
         let (a, b) = Self.operands(c, Float.self)
-        let large = 2.0 * Double(c.m * c.n * c.k) >= GEMM.parallelFlops
+        let large = 2.0 * Double(c.m * c.n * c.k) >= GEMM.largeFlops
         let expected: KernelBackend = large && KernelBackend.largeProductsOnPortableKernel ? .portable : .preferred
         let product = Self.product(c, a, b, backend: nil)
         #expect(TestData.bitDifferences(product.scalars, Self.product(c, a, b, backend: expected).scalars) == 0,

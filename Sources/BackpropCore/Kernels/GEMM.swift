@@ -62,10 +62,10 @@ public enum KernelBackend: String, Sendable, Hashable, CustomStringConvertible {
         return BLAS.library?.backend ?? .portable
     }()
 
-    /// Whether products that ``GEMM`` splits over two threads (at least ``GEMM/parallelFlops``) run on the portable
-    /// kernel while the backend is OpenBLAS: on processors with AVX-512, where the portable kernel was measured as
-    /// fast as OpenBLAS 0.3.21 or faster on the large products of the benchmark workloads, and OpenBLAS's small-matrix
-    /// kernels faster on the small ones (`notes/performance.md`). A given processor always makes the same choice, so
+    /// Whether large products (a megaflop or more, ``GEMM/largeFlops``) run on the portable kernel while the backend is
+    /// OpenBLAS: on processors with AVX-512, where the portable kernel was measured as fast as OpenBLAS 0.3.21 or
+    /// faster on the large products of the benchmark workloads, and OpenBLAS's small-matrix kernels faster on the
+    /// small ones (`notes/performance.md`). A given processor always makes the same choice, so
     /// results repeat. `BACKPROP_KERNELS=openblas` keeps every product on OpenBLAS.
     public static let largeProductsOnPortableKernel: Bool =
         preferred == .openBLAS && portableInstructionSet == "AVX-512"
@@ -137,7 +137,7 @@ public enum GEMM {
         precondition(squares == nil || (problem.ldc == problem.n && !problem.accumulate),
                      "GEMM.multiply: the sum of squares needs a dense C, overwritten")
         let parts = GEMMParts(problem: problem, a: a, b: b, c: c, backend: backend
-            ?? (problem.flops >= parallelFlops && KernelBackend.largeProductsOnPortableKernel ? .portable : .preferred),
+            ?? (problem.flops >= largeFlops && KernelBackend.largeProductsOnPortableKernel ? .portable : .preferred),
             squares: nil)
         if parts.runsInParallel, let helper = HelperThread.shared {
             if let squares, parts.partsAreHalvesOfTheNorm {
@@ -152,9 +152,15 @@ public enum GEMM {
         if let squares { SumOfSquares(elements: c, count: problem.m * problem.n, sums: squares).run() }
     }
 
-    /// Products of at least this many floating-point operations are split over two threads: about 10 µs of work
-    /// with OpenBLAS, against a hand-off of a few cache-line transfers between the cores.
-    public static let parallelFlops = 1_000_000.0
+    /// Products of at least this many floating-point operations are split over two threads: about 3 µs of work, against
+    /// a hand-off of a few cache-line transfers between the cores (well under a microsecond). The output layer's
+    /// products in W2 (655 360 operations) gain most: with OpenBLAS, 128 × 10 × 256 Bᵀ took 10.5 µs, and each of its
+    /// 64-row halves 1.9 µs.
+    public static let parallelFlops = 500_000.0
+
+    /// Products of at least this many floating-point operations are "large": with OpenBLAS, they run on the portable
+    /// kernel where ``KernelBackend/largeProductsOnPortableKernel`` says so.
+    public static let largeFlops = 1_000_000.0
 }
 
 /// A product split into two halves: rows of `C` when it has more rows than columns (each thread then reads all of
