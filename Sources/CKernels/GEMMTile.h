@@ -127,6 +127,12 @@ static TARGET void SHAPE(gemm)(const backprop_gemm *p, const T *a, const T *b, T
     // Packing B pays off when several rows of tiles read each panel; a product of one or two rows of tiles (the
     // weight gradient of a small output layer) reads B's rows in place, NR contiguous values per k.
     const int b_in_place = !p->transpose_b && p->m <= 2 * ROWS;
+    // A transposed A gives a tile its ROWS values of each k side by side, at one line per k. Read in place, that
+    // beats packing (the weight gradients δᵀa: 512 × 784 × 128 Aᵀ 226 → 219 µs, 256 × 512 × 128 Aᵀ 73.5 → 71 µs on two
+    // threads) only when those values fill half a line or more (not SSE2's four floats: 4 % slower), the product
+    // has one k-block (1024 × 1024 × 256: 10 % slower in place), and A's rows are not a multiple of 4 KB apart (then
+    // every k falls in the same cache set: 1024 × 1024 × 128, 10 % slower). A single tile always reads it in place.
+    const int transposed_a_in_place = ROWS * sizeof(T) >= 32 && p->k <= depth_block && (p->lda * sizeof(T)) % 4096 != 0;
     for (size_t k0 = 0; k0 < p->k; k0 += depth_block) {
         const size_t kc = p->k - k0 < depth_block ? p->k - k0 : depth_block;
         const int accumulate = p->accumulate || k0 > 0;
@@ -135,10 +141,8 @@ static TARGET void SHAPE(gemm)(const backprop_gemm *p, const T *a, const T *b, T
             const size_t height = p->m - i0 < ROWS ? p->m - i0 : ROWS;
             // A full row of tiles reads A's rows in place: ROWS rows side by side, one value of each per k, which the
             // caches serve as well as a packed copy (measured: 128 × 256 × 512 Bᵀ 77.5 → 73 µs on two threads, no
-            // loss on 1024³). A transposed A is packed for a row of several tiles, unless it is a single tile (a
-            // product at most NR columns wide): in place, its ROWS values of a k are half a cache line, one line per
-            // k, and the rows of 1024³ became 15 % slower. A short row of tiles (the last) is packed, zero-padded.
-            if (height < ROWS || (p->transpose_a && p->n > NR)) {
+            // loss on 1024³). A short row of tiles (the last) is packed, zero-padded.
+            if (height < ROWS || (p->transpose_a && p->n > NR && !transposed_a_in_place)) {
                 SHAPE(pack_a)(p, a, packed_a, i0, height, k0, kc);
                 SHAPE(row_of_tiles)(p, packed_a, 1, ROWS, b, b_in_place, packed_b, k0, kc, i0, height, c, accumulate);
             } else if (p->transpose_a) {
