@@ -132,7 +132,8 @@ static TARGET void SHAPE(gemm)(const backprop_gemm *p, const T *a, const T *b, T
     // threads) only when those values fill half a line or more (not SSE2's four floats: 4 % slower), the product
     // has one k-block (1024³: 15 % slower in place), and A's rows are not a multiple of 4 KB apart (then every k falls
     // in the same cache set: 1024 × 1024 × 128, 10 % slower). A single tile always reads it in place.
-    const int transposed_a_in_place = ROWS * sizeof(T) >= 32 && p->k <= depth_block && (p->lda * sizeof(T)) % 4096 != 0;
+    const int transposed_a_in_place =
+        ROWS * sizeof(T) >= 32 && p->k <= depth_block && (p->lda * sizeof(T)) % 4096 != 0;
     for (size_t k0 = 0; k0 < p->k; k0 += depth_block) {
         const size_t kc = p->k - k0 < depth_block ? p->k - k0 : depth_block;
         const int accumulate = p->accumulate || k0 > 0;

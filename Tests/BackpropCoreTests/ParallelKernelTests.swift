@@ -5,8 +5,8 @@ import Testing
 /// The kernels that split their work over two threads, and the strided products the split relies on.
 @Suite("Two-thread kernels")
 struct ParallelKernelTests {
-    /// Products above the split threshold (half a megaflop), split by rows (more rows than columns) or by columns, with odd
-    /// sizes so that the halves differ.
+    /// Products above the split threshold (half a megaflop), split by rows (more rows than columns) or by columns,
+    /// with odd sizes so that the halves differ.
     static let splitCases: [GEMMTests.Case] = [(96, 40, 300), (201, 37, 150), (40, 90, 300), (65, 130, 257)]
         .flatMap { m, n, k in
             [(false, false), (true, false), (false, true), (true, true)].map {

@@ -65,8 +65,8 @@ public enum KernelBackend: String, Sendable, Hashable, CustomStringConvertible {
     /// Whether large products (a megaflop or more, ``GEMM/largeFlops``) run on the portable kernel while the backend is
     /// OpenBLAS: on processors with AVX-512, where the portable kernel was measured as fast as OpenBLAS 0.3.21 or
     /// faster on the large products of the benchmark workloads, and OpenBLAS's small-matrix kernels faster on the
-    /// small ones (`notes/performance.md`). A given processor always makes the same choice, so
-    /// results repeat. `BACKPROP_KERNELS=openblas` keeps every product on OpenBLAS.
+    /// small ones (`notes/performance.md`). A given processor always makes the same choice, so results repeat.
+    /// `BACKPROP_KERNELS=openblas` keeps every product on OpenBLAS.
     public static let largeProductsOnPortableKernel: Bool =
         preferred == .openBLAS && portableInstructionSet == "AVX-512"
             && Environment.value(of: "BACKPROP_KERNELS") != "openblas"
@@ -141,7 +141,8 @@ public enum GEMM {
             squares: nil)
         if parts.runsInParallel, let helper = HelperThread.shared {
             if let squares, parts.partsAreHalvesOfTheNorm {
-                return helper.run(GEMMParts(problem: problem, a: a, b: b, c: c, backend: parts.backend, squares: squares))
+                return helper.run(GEMMParts(problem: problem, a: a, b: b, c: c, backend: parts.backend,
+                                            squares: squares))
             }
             helper.run(parts)
         } else if problem.m > 0 && problem.n > 0 && problem.k > 0 {
@@ -193,7 +194,8 @@ private struct GEMMParts<S: TensorScalar>: TwoPartWork {
     var partsAreHalvesOfTheNorm: Bool {
         let count = problem.m * problem.n
         return splitsRows && SumOfSquares<S>.runsInParallel(count: count)
-            && SumOfSquares<S>.half(of: count) == range(of: 1, in: problem.m).lowerBound * problem.n
+            && SumOfSquares<S>.halfway(in: count, granularity: SumOfSquares<S>.granularity)
+                == Self.halfway(in: problem.m) * problem.n
     }
 
     func run(part: Int) {

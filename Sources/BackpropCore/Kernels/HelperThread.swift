@@ -23,8 +23,13 @@ extension TwoPartWork {
     /// `granularity` (so that, with the element count of a cache line, the two threads never write the same line),
     /// part 1 the rest.
     func range(of part: Int, in count: Int, granularity: Int = 1) -> Range<Int> {
-        let half = count / 2 / granularity * granularity
+        let half = Self.halfway(in: count, granularity: granularity)
         return part == 0 ? 0..<half : half..<count
+    }
+
+    /// Where part 1 of `0..<count` starts (see ``range(of:in:granularity:)``).
+    static func halfway(in count: Int, granularity: Int = 1) -> Int {
+        count / 2 / granularity * granularity
     }
 }
 

@@ -101,10 +101,8 @@ struct SumOfSquares<Scalar: TensorScalar>: TwoPartWork {
         count >= ParameterUpdates.parallelThreshold && HelperThread.shared != nil
     }
 
-    /// Where the second half starts, when the sum runs in two.
-    static func half(of count: Int) -> Int {
-        count / 2 / 16 * 16
-    }
+    /// The halves end on a multiple of this many elements.
+    static var granularity: Int { 16 }
 
     func run() {
         guard Self.runsInParallel(count: count), let helper = HelperThread.shared else {
@@ -116,7 +114,7 @@ struct SumOfSquares<Scalar: TensorScalar>: TwoPartWork {
     }
 
     func run(part: Int) {
-        let half = range(of: part, in: count, granularity: 16)
+        let half = range(of: part, in: count, granularity: Self.granularity)
         Scalar.applyReduction(.sumOfSquares, elements + half.lowerBound, sums + part, outer: 1, length: half.count,
                               inner: 1)
     }
