@@ -33,6 +33,32 @@ public enum FeatureScaling: Sendable, Equatable, Codable {
         }
     }
 
+    /// The number of features the transform was fitted on (`nil` for transforms of any width).
+    public var featureCount: Int? {
+        switch self {
+        case .none, .uniform: nil
+        case .standardize(let mean, _): mean.count
+        case .minMax(let low, _): low.count
+        }
+    }
+
+    /// What makes the transform unusable (lengths that differ, a non-finite value, a zero or negative spread), or
+    /// `nil`.
+    public var inconsistency: String? {
+        let (offsets, spreads): ([Double], [Double]) = switch self {
+        case .none: ([], [])
+        case .uniform(let factor): ([], [factor])
+        case .standardize(let mean, let deviation): (mean, deviation)
+        case .minMax(let low, let high): (low, zip(low, high).map { $1 - $0 })
+        }
+        if case .standardize = self, offsets.count != spreads.count { return "the scaling's means and deviations differ in length" }
+        if case .minMax = self, offsets.count != spreads.count { return "the scaling's minima and maxima differ in length" }
+        guard offsets.allSatisfy(\.isFinite), spreads.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            return "the feature scaling holds a non-finite value or a spread that is not positive"
+        }
+        return nil
+    }
+
     /// Applies the transform to `[samples, features]` values.
     ///
     /// - Throws: ``DataError/mismatch(_:)`` when the feature count differs from the fitted one.

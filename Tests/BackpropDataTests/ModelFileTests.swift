@@ -8,9 +8,9 @@ import Testing
 struct ModelFileTests {
     static func saved() -> SavedModel<Float> {
         let model = Sequential<Float>.multilayerPerceptron(sizes: [3, 4, 2], activation: .leakyReLU(slope: 0.2), seed: 5)
-        let info = ModelInfo(task: "classification", classNames: ["no", "yes"], featureNames: ["a", "b", "c"],
+        let info = ModelInfo(task: .classification, classNames: ["no", "yes"], featureNames: ["a", "b", "c"],
                              preprocessing: .standardize(mean: [1, 2, 3], standardDeviation: [1, 1, 2]),
-                             loss: "softmax-cross-entropy", labelColumn: "answer", training: nil)
+                             loss: .softmaxCrossEntropy, labelColumn: "answer", training: nil)
         return SavedModel(model: model, info: info)
     }
 
@@ -94,5 +94,48 @@ struct ModelFileTests {
         #expect(reason(try encode(tensors, badArchitecture)).contains("takes 5 inputs but the layer before produces 4"))
         badArchitecture["architecture"] = #"{"layers":[{"type":"conv"}]}"#
         #expect(reason(try encode(tensors, badArchitecture)).contains("unknown layer type 'conv'"))
+    }
+
+    /// A description that contradicts the layers is refused when saving, and a file holding one when loading.
+    @Test(arguments: [
+        ("three classes", "3 class names for a model with 2 outputs"), ("no classes", "needs class names"),
+        ("repeated class", "not distinct"), ("regression loss", "cannot be trained with the mse loss"),
+        ("regression with classes", "has no class names"), ("feature names", "2 feature names for a model with 3 inputs"),
+        ("scaling width", "fitted to 2 features"), ("zero spread", "not positive"),
+    ])
+    func inconsistentDescriptionsAreRefused(_ change: String, _ message: String) throws {
+        var saved = Self.saved()
+        let goodMetadata = try Safetensors.decode(try saved.encoded(), file: "m").metadata
+        switch change {
+        case "three classes": saved.info.classNames = ["a", "b", "c"]
+        case "no classes": saved.info.classNames = nil
+        case "repeated class": saved.info.classNames = ["a", "a"]
+        case "regression loss": saved.info.loss = .halfSquaredError
+        case "regression with classes": saved.info.task = .regression
+        case "feature names": saved.info.featureNames = ["a", "b"]
+        case "scaling width": saved.info.preprocessing = .standardize(mean: [0, 0], standardDeviation: [1, 1])
+        default: saved.info.preprocessing = .standardize(mean: [0, 0, 0], standardDeviation: [1, 0, 1])
+        }
+        #expect(throws: ModelFileError.self) { try saved.encoded() }
+        do { _ = try saved.encoded() } catch { #expect("\(error)".contains(message), "\(error)") }
+        // The same description written around the save check is rejected on loading.
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        var metadata = goodMetadata
+        metadata["info"] = String(decoding: try encoder.encode(saved.info), as: UTF8.self)
+        let tensors = zip(saved.model.parameterNames, saved.model.parameters).map { (name: $0, entry: Safetensors.Entry($1)) }
+        #expect(reason(try Safetensors.encode(tensors, metadata: metadata)).contains(message))
+    }
+
+    /// A file of the first format (the loss and task as strings) still loads.
+    @Test func lossesRoundTripThroughTheirNames() {
+        for loss: Loss in [.halfSquaredError, .meanSquaredError, .meanAbsoluteError, .huber(delta: 1), .huber(delta: 0.25),
+                           .crossEntropy, .crossEntropy(labelSmoothing: 0.1), .softmaxCrossEntropy,
+                           .softmaxCrossEntropy(labelSmoothing: 0.2), .binaryCrossEntropy] {
+            #expect(Loss(name: loss.name) == loss, "\(loss.name)")
+        }
+        for bad in ["huber:0", "huber:-1", "mse:2", "softmax-cross-entropy:1", "cross-entropy:nan", "adam", "huber:"] {
+            #expect(Loss(name: bad) == nil, "\(bad)")
+        }
     }
 }

@@ -42,6 +42,27 @@ struct TrainingTests {
         #expect(metrics.rSquared > 0.98)
     }
 
+    /// Two classes on one logit: binary cross-entropy with class labels 0 and 1.
+    @Test func moonsAreLearnedWithBinaryCrossEntropyOnOneOutput() throws {
+        let data: InMemoryDataset<Float> = BuiltinDataset.moons.make(seed: 3)
+        let model = Sequential<Float>.multilayerPerceptron(sizes: [2, 32, 1], activation: .relu, seed: 2)
+        let trainer = Trainer(loss: .binaryCrossEntropy, optimizer: Adam(), learningRate: 0.01, batchSize: 32, epochs: 60, seed: 1)
+        let result = try trainer.fit(model, on: data)
+        let accuracy = trainer.evaluate(result.model, on: data).accuracy!
+        #expect(accuracy >= 0.95, "accuracy \(accuracy)")
+    }
+
+    /// Evaluation and training use one definition of the mean squared error, also with several outputs.
+    @Test func meanSquaredErrorEvaluatesAsItTrains() {
+        let features = TestData.uniform(shape: [10, 2], seed: 5)
+        let values = TestData.uniform(shape: [10, 3], seed: 6)
+        let data = try! InMemoryDataset(features: features, values: values)
+        let model = Sequential<Double>.multilayerPerceptron(sizes: [2, 4, 3], activation: .tanh, seed: 1)
+        let trainer = Trainer(loss: .meanSquaredError, optimizer: SGD(), learningRate: 0.1, batchSize: 4, epochs: 1, seed: 1)
+        let whole = Loss.meanSquaredError(model(features), .values(values)).scalar
+        #expect(Swift.abs(trainer.evaluate(model, on: data).loss - whole) < 1e-14)
+    }
+
     static func trainBlobs(seed: UInt64, dropout: Bool = true) throws -> Sequential<Float> {
         let data: InMemoryDataset<Float> = BuiltinDataset.blobs.make(count: 120, seed: 1)
         var g = SeededGenerator(seed: 9)
@@ -91,13 +112,28 @@ struct TrainingTests {
         let result = try trainer.fit(model, on: training, validation: flipped) { event in
             if case .epochEnded(let report) = event { lastEpoch = report.epoch }
         }
-        guard case .earlyStopping(let epoch, let best, let bestLoss, true) = result.stopReason else {
+        guard case .earlyStopping(let epoch, let best, let bestLoss, true, .validation) = result.stopReason else {
             Issue.record("expected early stopping, got \(result.stopReason)")
             return
         }
         #expect(epoch == lastEpoch && epoch - best == 3)
         // The returned model is the best epoch's: its validation loss is the best one recorded.
         #expect(Swift.abs(trainer.evaluate(result.model, on: flipped).loss - bestLoss) < 1e-12)
+    }
+
+    /// Without validation data, early stopping watches the training loss and says so.
+    @Test func earlyStoppingNamesTheLossItWatches() throws {
+        let data: InMemoryDataset<Double> = BuiltinDataset.moons.make(count: 40, seed: 1)
+        let model = Sequential<Double>.multilayerPerceptron(sizes: [2, 4, 2], activation: .tanh, seed: 2)
+        // A learning rate of 0 on whole, unshuffled batches: the same loss every epoch, so epoch 1 stays the best.
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: SGD(), learningRate: 0, batchSize: 40, epochs: 10,
+                              stoppingCriteria: [.earlyStopping(patience: 2, restoreBestWeights: false)], shuffles: false, seed: 1)
+        let result = try trainer.fit(model, on: data)
+        guard case .earlyStopping(3, 1, _, false, .training) = result.stopReason else {
+            Issue.record("expected early stopping on the training loss, got \(result.stopReason)")
+            return
+        }
+        #expect(result.stopReason.description.contains("the training loss last improved in epoch 1"))
     }
 
     @Test func nonFiniteLossStopsAtOnceKeepingFiniteWeights() throws {

@@ -211,9 +211,12 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
     case corrupt(String, String)
     /// The file is valid but does not describe a Backprop model (or not this one).
     case incompatible(String, String)
+    /// A model and its description disagree, so it is not saved.
+    case inconsistent(String)
 
     public var description: String {
         switch self {
+        case .inconsistent(let reason): "the model's description does not match its layers: \(reason)"
         case .corrupt(let file, let reason): "\(file): not a valid model file: \(reason)"
         case .incompatible(let file, let reason): "\(file): \(reason)"
         }

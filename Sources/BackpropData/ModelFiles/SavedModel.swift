@@ -2,95 +2,6 @@ import BackpropCore
 import BackpropNN
 import Foundation
 
-/// What a model file records besides the weights: enough to evaluate and predict exactly as training saw the data.
-public struct ModelInfo: Codable, Sendable, Equatable {
-    /// `"classification"` or `"regression"`.
-    public var task: String
-    /// Class names in output order (classification only).
-    public var classNames: [String]?
-    /// Input feature names, when known (CSV headers).
-    public var featureNames: [String]?
-    /// The transform applied to raw inputs.
-    public var preprocessing: FeatureScaling
-    /// The training loss (``Loss`` command-line name, e.g. `softmax-cross-entropy`).
-    public var loss: String
-    /// The label column of CSV training data, if any.
-    public var labelColumn: String?
-    /// How the model was trained.
-    public var training: TrainingRecord?
-
-    /// Creates a description.
-    public init(task: String, classNames: [String]?, featureNames: [String]?, preprocessing: FeatureScaling,
-                loss: String, labelColumn: String?, training: TrainingRecord?) {
-        self.task = task
-        self.classNames = classNames
-        self.featureNames = featureNames
-        self.preprocessing = preprocessing
-        self.loss = loss
-        self.labelColumn = labelColumn
-        self.training = training
-    }
-}
-
-/// The settings and history of a training run, stored with the model.
-public struct TrainingRecord: Codable, Sendable, Equatable {
-    /// The training data source, as given on the command line.
-    public var data: String
-    /// The optimizer's command-line name.
-    public var optimizer: String
-    /// The base learning rate.
-    public var learningRate: Double
-    /// Samples per mini-batch.
-    public var batchSize: Int
-    /// The seed of initialisation, shuffling and dropout.
-    public var seed: UInt64
-    /// Why training ended, as printed.
-    public var stopReason: String
-    /// One entry per epoch.
-    public var history: [EpochRecord]
-
-    /// Creates a record.
-    public init(data: String, optimizer: String, learningRate: Double, batchSize: Int, seed: UInt64,
-                stopReason: String, history: [EpochRecord]) {
-        self.data = data
-        self.optimizer = optimizer
-        self.learningRate = learningRate
-        self.batchSize = batchSize
-        self.seed = seed
-        self.stopReason = stopReason
-        self.history = history
-    }
-}
-
-/// One epoch of a stored training history.
-public struct EpochRecord: Codable, Sendable, Equatable {
-    /// The epoch, from 1.
-    public var epoch: Int
-    /// Training time of the epoch.
-    public var seconds: Double
-    /// Mean training loss.
-    public var trainLoss: Double
-    /// Training accuracy (classification).
-    public var trainAccuracy: Double?
-    /// Validation loss, if validated.
-    public var validationLoss: Double?
-    /// Validation accuracy, if validated (classification).
-    public var validationAccuracy: Double?
-    /// The epoch's learning rate.
-    public var learningRate: Double
-
-    /// Records a trainer's epoch report.
-    public init(_ report: EpochReport) {
-        epoch = report.epoch
-        seconds = report.seconds
-        trainLoss = report.trainingLoss
-        trainAccuracy = report.trainingAccuracy
-        validationLoss = report.validationLoss
-        validationAccuracy = report.validationAccuracy
-        learningRate = report.learningRate
-    }
-}
-
 /// A trained sequential model with its description, stored as one safetensors file.
 ///
 /// Weights are tensors named like the model's parameters (`"0.weight"`, `"0.bias"`, …; weight matrices are
@@ -112,7 +23,11 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
     }
 
     /// The file's bytes.
+    ///
+    /// - Throws: ``ModelFileError/inconsistent(_:)`` when ``info`` does not describe ``model`` (see
+    ///   ``ModelInfo/inconsistency(with:)``), so that no file is written that could not be read back.
     public func encoded() throws -> [UInt8] {
+        if let problem = info.inconsistency(with: model) { throw ModelFileError.inconsistent(problem) }
         let architecture = try ModelArchitecture(model)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -180,11 +95,7 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
             parameters.append(tensor)
         }
         model.parameters = parameters
-        if info.task == "classification" {
-            guard let classes = info.classNames, classes.count == model.producedOutputSize || (classes.count == 2 && model.producedOutputSize == 1) else {
-                throw ModelFileError.corrupt(file, "the class names do not match the model's \(model.producedOutputSize ?? 0) outputs")
-            }
-        }
+        if let problem = info.inconsistency(with: model) { throw ModelFileError.corrupt(file, problem) }
         return SavedModel(model: model, info: info)
     }
 }

@@ -5,7 +5,7 @@ import BackpropCore
 /// Unless noted, the per-sample loss sums over the output units and ``LossReduction`` combines the samples.
 /// ```
 /// halfSquaredError        ½ Σₖ (Tₖ − aₖ)²                ∂J/∂a = a − T   (the convention of the derivation)
-/// meanSquaredError        mean over all elements of (T − a)²           (the plain mean, as PyTorch's MSELoss)
+/// meanSquaredError        (1/K) Σₖ (Tₖ − aₖ)²           (its mean over a batch is PyTorch's MSELoss)
 /// meanAbsoluteError       Σₖ |Tₖ − aₖ|
 /// huber(δ)                Σₖ ½r² if |r| ≤ δ else δ(|r| − ½δ), r = a − T
 /// crossEntropy            −Σₖ yₖ log pₖ   on probabilities p (e.g. after a softmax layer)
@@ -13,6 +13,7 @@ import BackpropCore
 /// binaryCrossEntropy      Σₖ softplus(zₖ) − zₖ yₖ on logits z; ∂J/∂z = σ(z) − y
 /// ```
 /// Label smoothing replaces one-hot targets y by `(1 − ε) y + ε / classes` for the classification losses.
+/// Binary cross-entropy on a single output takes class labels 0 and 1 (two classes, one logit).
 public enum Loss: Sendable, Hashable, CustomStringConvertible {
     case halfSquaredError
     case meanSquaredError
@@ -28,17 +29,40 @@ public enum Loss: Sendable, Hashable, CustomStringConvertible {
     public static var crossEntropy: Loss { .crossEntropy(labelSmoothing: 0) }
 
     /// Parses a command-line name: `softmax-cross-entropy`, `cross-entropy`, `binary-cross-entropy`, `mse` (the
-    /// seeds' ½-squared error), `mean-squared-error`, `mae`, `huber`.
+    /// seeds' ½-squared error), `mean-squared-error`, `mae`, `huber`; a parameter follows a colon
+    /// (`huber:0.5` for δ = 0.5, `softmax-cross-entropy:0.1` for label smoothing 0.1), as ``name`` writes it.
     public init?(name: String) {
-        switch name.lowercased() {
-        case "softmax-cross-entropy": self = .softmaxCrossEntropy
-        case "cross-entropy": self = .crossEntropy
-        case "binary-cross-entropy": self = .binaryCrossEntropy
-        case "mse", "half-squared-error": self = .halfSquaredError
-        case "mean-squared-error": self = .meanSquaredError
-        case "mae": self = .meanAbsoluteError
-        case "huber": self = .huber(delta: 1)
+        let parts = name.lowercased().split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        let parameter = parts.count == 2 ? Double(parts[1]) : nil
+        if parts.count == 2 {
+            guard let parameter, parameter.isFinite, parameter >= 0 else { return nil }
+        }
+        switch parts[0] {
+        case "softmax-cross-entropy" where (parameter ?? 0) < 1: self = .softmaxCrossEntropy(labelSmoothing: parameter ?? 0)
+        case "cross-entropy" where (parameter ?? 0) < 1: self = .crossEntropy(labelSmoothing: parameter ?? 0)
+        case "huber" where (parameter ?? 1) > 0: self = .huber(delta: parameter ?? 1)
+        case "binary-cross-entropy" where parameter == nil: self = .binaryCrossEntropy
+        case "mse" where parameter == nil, "half-squared-error" where parameter == nil: self = .halfSquaredError
+        case "mean-squared-error" where parameter == nil: self = .meanSquaredError
+        case "mae" where parameter == nil: self = .meanAbsoluteError
         default: return nil
+        }
+    }
+
+    /// The command-line names, for help texts and suggestions.
+    public static let names = ["softmax-cross-entropy", "cross-entropy", "binary-cross-entropy", "mse",
+                               "mean-squared-error", "mae", "huber"]
+
+    /// The name ``init(name:)`` parses back to this loss, with its parameter when it is not the default.
+    public var name: String {
+        switch self {
+        case .halfSquaredError: "mse"
+        case .meanSquaredError: "mean-squared-error"
+        case .meanAbsoluteError: "mae"
+        case .huber(let delta): delta == 1 ? "huber" : "huber:\(delta)"
+        case .crossEntropy(let s): s == 0 ? "cross-entropy" : "cross-entropy:\(s)"
+        case .softmaxCrossEntropy(let s): s == 0 ? "softmax-cross-entropy" : "softmax-cross-entropy:\(s)"
+        case .binaryCrossEntropy: "binary-cross-entropy"
         }
     }
 
@@ -68,8 +92,7 @@ public enum Loss: Sendable, Hashable, CustomStringConvertible {
         case .halfSquaredError:
             return reduce(0.5 * square(output - y))
         case .meanSquaredError:
-            let squares = square(output - y)
-            return reduction == .mean ? squares.mean() : squares.sum()
+            return reduce(square(output - y) / Scalar(width))
         case .meanAbsoluteError:
             return reduce(abs(output - y))
         case .huber(let delta):
@@ -91,6 +114,21 @@ public enum Loss: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The class probabilities a classification model's `output` stands for: a softmax of logits
+    /// (softmax + cross-entropy), the output itself (cross-entropy, whose model ends in a softmax), the logistic of
+    /// each logit (binary cross-entropy; one logit gives the two columns 1 − p, p). Other losses return the output.
+    public func probabilities<Scalar>(fromOutput output: Tensor<Scalar>) -> Tensor<Scalar> {
+        precondition(output.rank == 2, "probabilities: output must be [batch, outputs], got \(output.shape)")
+        switch self {
+        case .softmaxCrossEntropy: return output.softmax(alongAxis: 1)
+        case .binaryCrossEntropy where output.shape[1] == 1:
+            let p = sigmoid(output)
+            return Tensor.concatenating([1 - p, p], alongAxis: 1)
+        case .binaryCrossEntropy: return sigmoid(output)
+        default: return output
+        }
+    }
+
     static func smoothed<Scalar>(_ y: Tensor<Scalar>, _ epsilon: Double) -> Tensor<Scalar> {
         let classes = Scalar(y.shape[1])
         return Scalar(1 - epsilon) * y + Scalar(epsilon) / classes
@@ -106,5 +144,21 @@ public enum Loss: Sendable, Hashable, CustomStringConvertible {
         case .softmaxCrossEntropy(let s): s > 0 ? "softmax-cross-entropy(smoothing \(s))" : "softmax-cross-entropy"
         case .binaryCrossEntropy: "binary-cross-entropy"
         }
+    }
+}
+
+/// A loss is stored (in model files) as its ``Loss/name``.
+extension Loss: Codable {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let loss = Loss(name: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown loss '\(text)'"))
+        }
+        self = loss
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
     }
 }

@@ -16,11 +16,15 @@ public enum Targets<Scalar: TensorScalar>: Sendable {
         }
     }
 
-    /// The targets as a `[batch, classCount]` tensor (one-hot rows for class indices).
-    public func dense(classCount: Int) -> Tensor<Scalar> {
+    /// The targets as a `[batch, width]` tensor: one-hot rows for class indices, or, for a single output
+    /// (binary classification on one logit), the labels 0 and 1 as a column.
+    public func dense(classCount width: Int) -> Tensor<Scalar> {
         switch self {
-        case .classes(let labels): Tensor.oneHot(labels: labels, classCount: classCount)
-        case .values(let tensor): tensor
+        case .classes(let labels) where width == 1:
+            precondition(labels.allSatisfy { $0 == 0 || $0 == 1 }, "dense: a single output takes the labels 0 and 1")
+            return Tensor(shape: [labels.count, 1], elements: labels.map { Scalar($0) })
+        case .classes(let labels): return Tensor.oneHot(labels: labels, classCount: width)
+        case .values(let tensor): return tensor
         }
     }
 

@@ -84,8 +84,9 @@ public enum StopReason: Sendable, Equatable, CustomStringConvertible {
     case completedEpochs(Int)
     /// The training loss changed by less than `threshold` for `patience` consecutive epochs.
     case lossConverged(epoch: Int, change: Double, threshold: Double, patience: Int)
-    /// The validation loss did not improve for `patience` epochs; the best weights were restored if asked.
-    case earlyStopping(epoch: Int, bestEpoch: Int, bestLoss: Double, restored: Bool)
+    /// The watched loss (the validation loss, or the training loss without validation data) did not improve for
+    /// `patience` epochs; the best weights were restored if asked.
+    case earlyStopping(epoch: Int, bestEpoch: Int, bestLoss: Double, restored: Bool, watched: WatchedLoss)
     /// A loss or gradient became infinite or NaN; the last finite weights were kept.
     case nonFinite(epoch: Int, batch: Int, what: String)
     /// The caller asked training to stop (e.g. Ctrl-C) after this batch (0: at the end of the epoch).
@@ -97,8 +98,8 @@ public enum StopReason: Sendable, Equatable, CustomStringConvertible {
             "completed \(n) epoch\(n == 1 ? "" : "s")"
         case .lossConverged(let epoch, let change, let threshold, let patience):
             "converged after epoch \(epoch): the loss changed by \(change) (< \(threshold)) for \(patience) consecutive epoch\(patience == 1 ? "" : "s")"
-        case .earlyStopping(let epoch, let best, let loss, let restored):
-            "early stopping after epoch \(epoch): validation loss last improved in epoch \(best) (\(loss))"
+        case .earlyStopping(let epoch, let best, let loss, let restored, let watched):
+            "early stopping after epoch \(epoch): the \(watched.rawValue) loss last improved in epoch \(best) (\(loss))"
                 + (restored ? "; restored the weights of epoch \(best)" : "")
         case .nonFinite(let epoch, let batch, let what):
             "stopped in epoch \(epoch), batch \(batch): the \(what) is not finite; kept the last finite weights. "
@@ -107,6 +108,14 @@ public enum StopReason: Sendable, Equatable, CustomStringConvertible {
             batch == 0 ? "interrupted after epoch \(epoch)" : "interrupted after batch \(batch) of epoch \(epoch)"
         }
     }
+}
+
+/// Which loss early stopping watches.
+public enum WatchedLoss: String, Sendable, Equatable {
+    /// The loss on the validation data.
+    case validation
+    /// The training loss, when there is no validation data.
+    case training
 }
 
 /// A condition that ends training early; several can be combined and the first one met stops.

@@ -196,7 +196,8 @@ struct TrainingSession<Model: Layer> {
                 if let recorded = best, monitored >= recorded.loss {
                     if last.epoch - recorded.epoch >= patience {
                         if restore { parameters = recorded.parameters }
-                        return .earlyStopping(epoch: last.epoch, bestEpoch: recorded.epoch, bestLoss: recorded.loss, restored: restore)
+                        return .earlyStopping(epoch: last.epoch, bestEpoch: recorded.epoch, bestLoss: recorded.loss,
+                                              restored: restore, watched: last.validationLoss == nil ? .training : .validation)
                     }
                 } else {
                     best = BestEpoch(epoch: last.epoch, loss: monitored, parameters: parameters.map { $0 + 0 })

@@ -110,7 +110,7 @@ struct Explain: ParsableCommand {
             case .classes(let labels): outputs == 1 ? Tensor([[Double(labels[0])]]) : Tensor.oneHot(labels: labels, classCount: outputs)
             case .values(let values): values
             }
-            return (saved.model, x, y, Loss(name: saved.info.loss) ?? .halfSquaredError)
+            return (saved.model, x, y, saved.info.loss)
         }
         guard let input else { throw ValidationError("--input is required with --model (\(inputs) comma-separated values)") }
         guard let target else { throw ValidationError("--target is required with --model") }
@@ -125,7 +125,7 @@ struct Explain: ParsableCommand {
         } else {
             y = try parse(target, "--target", count: outputs)
         }
-        return (saved.model, x, y, Loss(name: saved.info.loss) ?? .halfSquaredError)
+        return (saved.model, x, y, saved.info.loss)
     }
 
     private func parse(_ text: String, _ flag: String, count: Int) throws -> Tensor<Double> {

@@ -25,7 +25,7 @@ struct Gradcheck: ParsableCommand {
         let n = Swift.min(samples, prepared.data.count)
         guard n > 0 else { throw ValidationError("--samples must be positive") }
         let (x, targets) = prepared.data.batch(at: Array(0..<n))
-        let loss = Loss(name: saved.info.loss) ?? .halfSquaredError
+        let loss = saved.info.loss
         let results = ModelGradients.check(saved.model, loss: loss, inputs: x, targets: targets, elementsPerParameter: elements)
         print("gradient check of \(options.model) on \(n) samples of \(options.data) (\(loss), Float64, tolerance \(tolerance))")
         var failed = false
@@ -51,7 +51,7 @@ struct Gradients: ParsableCommand {
 
     func run() throws {
         let (saved, prepared) = try options.load(Double.self)
-        let loss = Loss(name: saved.info.loss) ?? .halfSquaredError
+        let loss = saved.info.loss
         let gradients = ModelGradients.meanLossGradients(of: saved.model, loss: loss, on: prepared.data)
         let tensors = zip(saved.model.parameterNames, gradients).map { (name: $0, entry: Safetensors.Entry($1)) }
         try AtomicFile.write(try Safetensors.encode(tensors, metadata: ["loss": "\(loss)", "samples": "\(prepared.data.count)"]), to: output)

@@ -44,10 +44,10 @@ struct Evaluate: ParsableCommand {
         guard prepared.hasTargets else {
             throw DataError.mismatch("\(options.data) has no label column, so there is nothing to evaluate against (use `backprop predict`)")
         }
-        let loss = Loss(name: saved.info.loss) ?? (saved.info.task == "classification" ? .softmaxCrossEntropy : .halfSquaredError)
+        let loss = saved.info.loss
         let trainer = Trainer(loss: loss, optimizer: SGD(), learningRate: 1, batchSize: 256, epochs: 1, seed: 0)
         let (lossValue, _) = trainer.evaluate(saved.model, on: prepared.data)
-        let (predictions, targets) = Predictions.collect(saved.model, prepared.data, classification: saved.info.classNames != nil)
+        let (predictions, targets) = Predictions.collect(saved.model, prepared.data, loss: loss, classification: saved.info.classNames != nil)
         var fields: [(String, String)] = [("samples", "\(prepared.data.count)"), ("loss", json ? "\(lossValue)" : format(lossValue))]
         if let classes = saved.info.classNames {
             let metrics = ClassificationMetrics(predictions: predictions.classes, labels: targets.classIndices, classCount: classes.count)
@@ -87,7 +87,7 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         let (saved, prepared) = try options.load()
-        let (predictions, _) = Predictions.collect(saved.model, prepared.data, classification: saved.info.classNames != nil)
+        let (predictions, _) = Predictions.collect(saved.model, prepared.data, loss: saved.info.loss, classification: saved.info.classNames != nil)
         var lines: [String] = []
         if let classes = saved.info.classNames {
             lines.append((["row", "prediction"] + (probabilities ? classes.map { "p_\(csvEscaped($0))" } : [])).joined(separator: ","))
@@ -121,10 +121,10 @@ struct Inspect: ParsableCommand {
         let info = saved.info
         print("model: \(model) (\(SavedModel<Float>.formatName))")
         print(saved.model.summary)
-        print("task: \(info.task)" + (info.classNames.map { ", \($0.count) classes: \($0.joined(separator: ", "))" } ?? ""))
+        print("task: \(info.task.rawValue)" + (info.classNames.map { ", \($0.count) classes: \($0.joined(separator: ", "))" } ?? ""))
         if let features = info.featureNames { print("features: \(features.joined(separator: ", "))") }
         print("preprocessing: \(describe(info.preprocessing))")
-        print("loss: \(info.loss)")
+        print("loss: \(info.loss.name)")
         if let training = info.training {
             print("trained on \(training.data) with \(training.optimizer), learning rate \(training.learningRate), batch \(training.batchSize), seed \(training.seed)")
             print("stopped: \(training.stopReason)")
@@ -162,7 +162,9 @@ enum Predictions {
         var values: [Double] = []
     }
 
-    static func collect(_ model: Sequential<Float>, _ data: AnyTrainingData<Float>, classification: Bool) -> (Result, Truth) {
+    /// Runs `model` over `data` in batches; `loss` (the model's training loss) says how its outputs become class
+    /// probabilities.
+    static func collect(_ model: Sequential<Float>, _ data: AnyTrainingData<Float>, loss: Loss, classification: Bool) -> (Result, Truth) {
         var result = Result()
         var truth = Truth()
         var start = 0
@@ -172,7 +174,7 @@ enum Predictions {
             let output = model(x)
             if classification {
                 result.classes += predictedClasses(output)
-                let p = output.shape[1] == 1 ? Tensor.concatenating([1 - sigmoid(output), sigmoid(output)], alongAxis: 1) : output.softmax(alongAxis: 1)
+                let p = loss.probabilities(fromOutput: output)
                 let flat = p.scalars
                 let width = p.shape[1]
                 result.probabilities += (0..<indices.count).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }

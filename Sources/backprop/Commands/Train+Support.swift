@@ -107,18 +107,6 @@ extension Train {
         default: throw ValidationError("unknown --optimizer '\(optimizer)' (sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad)")
         }
     }
-
-    func lossName(_ loss: Loss) -> String {
-        switch loss {
-        case .halfSquaredError: "mse"
-        case .meanSquaredError: "mean-squared-error"
-        case .meanAbsoluteError: "mae"
-        case .huber: "huber"
-        case .crossEntropy: "cross-entropy"
-        case .softmaxCrossEntropy: "softmax-cross-entropy"
-        case .binaryCrossEntropy: "binary-cross-entropy"
-        }
-    }
 }
 
 extension DataSource {

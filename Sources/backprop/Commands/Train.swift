@@ -70,7 +70,7 @@ struct Train: ParsableCommand {
     @Option(help: "Consecutive epochs for --stop-when-loss-change-below.")
     var patience = 3
 
-    @Option(help: "Stop when the validation loss has not improved for this many epochs, restoring the best weights.")
+    @Option(help: "Stop when the validation loss (the training loss without --validation-split) has not improved for this many epochs, restoring the best weights.")
     var earlyStoppingPatience: Int?
 
     @Option(help: "Save the trained model (safetensors) to this file.")
@@ -152,9 +152,9 @@ struct Train: ParsableCommand {
             return file
         }
         let model = resumed?.saved.model ?? fresh
-        var info = ModelInfo(task: isClassification ? "classification" : "regression", classNames: prepared.classNames,
+        var info = ModelInfo(task: isClassification ? .classification : .regression, classNames: prepared.classNames,
                              featureNames: prepared.featureNames, preprocessing: prepared.preprocessing,
-                             loss: lossName(lossFunction), labelColumn: source.isCSV ? labelColumn : nil, training: nil)
+                             loss: lossFunction, labelColumn: source.isCSV ? labelColumn : nil, training: nil)
 
         let testSource = try testData.map(DataSource.init(parsing:)) ?? (source.isBuiltin ? source : nil)
         let test: AnyTrainingData<Float>? = try testSource.map { testSource in
