@@ -8,7 +8,7 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     case tooLarge(String, bytes: Int, limit: Int)
     /// The named dataset is not installed; `hint` says how to install it.
     case missingDataset(String, hint: String)
-    /// The source name is not one Backprop knows.
+    /// The data path does not exist.
     case unknownSource(String)
     /// Two files that belong together disagree (image and label counts).
     case mismatch(String)
@@ -19,7 +19,8 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
         case .corrupt(let file, let reason): "\(file): \(reason)"
         case .tooLarge(let file, let bytes, let limit): "\(file): needs \(bytes) bytes, more than the limit of \(limit)"
         case .missingDataset(let name, let hint): "dataset \(name) is not installed: \(hint)"
-        case .unknownSource(let name): "unknown data source '\(name)' (use builtin:NAME, fashion-mnist, or a directory of IDX files)"
+        case .unknownSource(let name):
+            "\(name) does not exist (data is a CSV file, a directory of IDX files, fashion-mnist or builtin:NAME)"
         case .mismatch(let what): what
         }
     }

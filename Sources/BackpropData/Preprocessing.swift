@@ -18,18 +18,24 @@ public enum FeatureScaling: Sendable, Equatable, Codable {
     }
 
     /// Fits a transform of `kind` to `[samples, features]` training data.
-    public static func fit(_ kind: Kind, to features: Tensor<Double>) -> FeatureScaling {
+    ///
+    /// - Parameter leaving: features to pass through unchanged (one-hot indicators), one flag per feature; none
+    ///   when empty.
+    public static func fit(_ kind: Kind, to features: Tensor<Double>, leaving unscaled: [Bool] = []) -> FeatureScaling {
+        func kept(_ values: [Double], _ identity: Double) -> [Double] {
+            unscaled.isEmpty ? values : zip(values, unscaled).map { $1 ? identity : $0 }
+        }
         switch kind {
         case .none:
             return .none
         case .standard:
             let mean = features.mean(alongAxis: 0)
             let deviation = sqrt(square(features - mean).mean(alongAxis: 0))
-            return .standardize(mean: mean.scalars, standardDeviation: deviation.scalars.map { $0 > 1e-12 ? $0 : 1 })
+            return .standardize(mean: kept(mean.scalars, 0), standardDeviation: kept(deviation.scalars.map { $0 > 1e-12 ? $0 : 1 }, 1))
         case .minmax:
             let low = features.min(alongAxis: 0).scalars
             let high = features.max(alongAxis: 0).scalars
-            return .minMax(minimum: low, maximum: zip(low, high).map { $1 - $0 > 1e-12 ? $1 : $0 + 1 })
+            return .minMax(minimum: kept(low, 0), maximum: kept(zip(low, high).map { $1 - $0 > 1e-12 ? $1 : $0 + 1 }, 1))
         }
     }
 

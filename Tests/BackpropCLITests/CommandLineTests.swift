@@ -132,7 +132,7 @@ struct CommandLineTests {
             #expect(result.errorOutput.contains(mentions), "\(arguments): \(result.errorOutput)")
             #expect(!result.errorOutput.contains("Fatal error") && !result.errorOutput.contains("Stack dump"))
         }
-        expectFailure(["train", "--data", "missing.csv"], status: 1, mentions: "unknown data source 'missing.csv'")
+        expectFailure(["train", "--data", "missing.csv"], status: 1, mentions: "missing.csv does not exist")
         expectFailure(["train", "--data", "builtin:nope"], status: 1, mentions: "unknown built-in dataset")
         expectFailure(["train", "--epochs", "0"], status: 2, mentions: "--epochs must be positive")
         expectFailure(["train", "--optimizer", "lbfgs"], status: 2, mentions: "unknown --optimizer 'lbfgs'")
@@ -145,11 +145,12 @@ struct CommandLineTests {
         CommandRunner.writeText("a,b,label\n1,2,x\n3,4\n", to: dir + "/ragged.csv")
         expectFailure(["train", "--data", "ragged.csv"], status: 1, mentions: "line 3: 2 fields, expected 3")
 
-        // A model trained on 2 features cannot evaluate 3-feature data.
+        // A model trained on features width and height cannot evaluate data without them.
         Self.writeCSV(to: dir + "/two.csv")
         _ = run("train", "--data", "two.csv", "--label-column", "0", "--epochs", "2", "--output", "two.safetensors", "--quiet", in: dir)
         CommandRunner.writeText("kind,a,b,c\nlarge,1,2,3\n", to: dir + "/three.csv")
-        expectFailure(["evaluate", "--model", "two.safetensors", "--data", "three.csv"], status: 1, mentions: "3 features")
+        expectFailure(["evaluate", "--model", "two.safetensors", "--data", "three.csv"], status: 1,
+                      mentions: "three.csv has no column 'width', which the model needs (its columns: kind, a, b, c)")
 
         // An existing file that is not a model is never overwritten without --force.
         CommandRunner.writeText("precious", to: dir + "/notes.txt")

@@ -17,7 +17,13 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         _ = try? IDXArray(bytes: bytes, file: "fuzz.idx")
     case "csv":
         if let table = try? CSVTable(bytes: bytes, file: "fuzz.csv") {
-            _ = try? CSVData(table: table, file: "fuzz.csv", labelColumn: .index(-1))
+            // Read as training data (every column role and missing-value policy), and as a model's input.
+            for missing in TabularOptions.MissingValues.allCases {
+                if let data = try? TabularData(fitting: table, file: "fuzz.csv", options: TabularOptions(missing: missing)) {
+                    _ = try? TabularData(table: table, file: "fuzz.csv", model: (data.columns, data.labelName.map(ColumnReference.name), data.ignoredNames),
+                                         options: TabularOptions())
+                }
+            }
         }
     case "safetensors":
         _ = try? SavedModel<Float>.decode(bytes, file: "fuzz.safetensors")

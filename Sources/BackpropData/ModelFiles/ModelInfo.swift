@@ -25,10 +25,18 @@ public struct ModelInfo: Codable, Sendable, Equatable {
     public var labelColumn: String?
     /// How the model was trained.
     public var training: TrainingRecord?
+    /// CSV training data's feature columns and how each becomes inputs (`nil` in files of the first format, whose
+    /// features are the numeric columns ``featureNames``).
+    public var columns: [FeatureColumn]?
+    /// CSV columns that were neither features nor the label in training (skipped in later files too).
+    public var ignoredColumns: [String]?
+    /// The standardisation of a regression target, undone on the model's outputs.
+    public var targetScaling: TargetScaling?
 
     /// Creates a description.
     public init(task: Task, classNames: [String]?, featureNames: [String]?, preprocessing: FeatureScaling,
-                loss: Loss, labelColumn: String?, training: TrainingRecord?) {
+                loss: Loss, labelColumn: String?, training: TrainingRecord?, columns: [FeatureColumn]? = nil,
+                ignoredColumns: [String]? = nil, targetScaling: TargetScaling? = nil) {
         self.task = task
         self.classNames = classNames
         self.featureNames = featureNames
@@ -36,6 +44,9 @@ public struct ModelInfo: Codable, Sendable, Equatable {
         self.loss = loss
         self.labelColumn = labelColumn
         self.training = training
+        self.columns = columns
+        self.ignoredColumns = ignoredColumns
+        self.targetScaling = targetScaling
     }
 }
 
@@ -56,7 +67,16 @@ extension ModelInfo {
             }
         case .regression:
             guard classNames == nil else { return "a regression model has no class names" }
+            if let problem = targetScaling?.inconsistency { return problem }
             guard !loss.isClassification else { return "a regression model cannot be trained with the \(loss.name) loss" }
+        }
+        if task == .classification && targetScaling != nil { return "a classifier's targets are not scaled" }
+        if let columns {
+            if let problem = columns.lazy.compactMap(\.inconsistency).first { return problem }
+            if let names = featureNames, names != columns.flatMap(\.inputNames) { return "the feature names do not match the columns" }
+            if let inputs, columns.reduce(0, { $0 + $1.width }) != inputs {
+                return "the columns make \(columns.reduce(0) { $0 + $1.width }) inputs for a model with \(inputs)"
+            }
         }
         if let inputs {
             if let names = featureNames, names.count != inputs {

@@ -97,8 +97,10 @@ struct Explain: ParsableCommand {
         let inputs = saved.model.requiredInputSize ?? 0
         let outputs = saved.model.producedOutputSize ?? 0
         if let data {
-            let column = LabelColumn(parsing: saved.info.labelColumn ?? "-1")
-            let prepared: PreparedData<Double> = try DataSource(parsing: data).prepare(for: saved.info, split: .test, seed: 42, labelColumn: column)
+            let prepared: PreparedData<Double> = try DataSource(parsing: data).prepare(for: saved.info, split: .test, seed: 42)
+            guard prepared.hasTargets else {
+                throw DataError.mismatch("\(data) has no label column '\(saved.info.labelColumn ?? "")', so there is no target to explain against")
+            }
             guard row >= 0, row < prepared.data.count else {
                 throw ValidationError("--row \(row) is outside the \(prepared.data.count) rows of \(data)")
             }

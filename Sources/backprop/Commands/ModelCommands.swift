@@ -11,17 +11,17 @@ struct ModelAndDataOptions: ParsableArguments {
     @Option(help: "Data: builtin:NAME, fashion-mnist, a directory of IDX files (its t10k-* files), or a CSV file.")
     var data: String
 
-    @Option(help: "The CSV column holding the targets: a header name or a 0-based index (default: the model's, else the last).")
-    var labelColumn: String?
+    @OptionGroup(title: "CSV data") var csv: CSVOptions
 
-    @Option(help: "Seed of generated (builtin:) data.")
+    @Option(parsing: .unconditional, help: "Seed of generated (builtin:) data.")
     var seed: UInt64 = 42
 
     /// Reads the model and the data prepared the way the model was trained (Float64 for exact gradient work).
     func load<Scalar: TensorScalar>(_: Scalar.Type = Float.self) throws -> (SavedModel<Scalar>, PreparedData<Scalar>) {
         let saved = try SavedModel<Scalar>.read(from: model)
-        let column = LabelColumn(parsing: labelColumn ?? saved.info.labelColumn ?? "-1")
-        let prepared: PreparedData<Scalar> = try DataSource(parsing: data).prepare(for: saved.info, split: .test, seed: seed, labelColumn: column)
+        let prepared: PreparedData<Scalar> = try DataSource(parsing: data).prepare(
+            for: saved.info, split: .test, seed: seed, options: try csv.tabular())
+        printNotices(prepared.notices)
         if let inputs = saved.model.requiredInputSize, inputs != prepared.data.featureCount {
             throw DataError.mismatch("\(data) has \(prepared.data.featureCount) features per sample, the model in \(model) takes \(inputs)")
         }
@@ -47,8 +47,10 @@ struct Evaluate: ParsableCommand {
         let loss = saved.info.loss
         let trainer = Trainer(loss: loss, optimizer: SGD(), learningRate: 1, batchSize: 256, epochs: 1, seed: 0)
         let (lossValue, _) = trainer.evaluate(saved.model, on: prepared.data)
-        let (predictions, targets) = Predictions.collect(saved.model, prepared.data, loss: loss, classification: saved.info.classNames != nil)
-        var fields: [(String, String)] = [("samples", "\(prepared.data.count)"), ("loss", json ? "\(lossValue)" : format(lossValue))]
+        let (predictions, targets) = Predictions.collect(saved, prepared.data)
+        // A regression target is standardised for training, so the loss is in those units; the errors below are not.
+        let lossName = saved.info.targetScaling == nil ? "loss" : json ? "loss_standardized" : "loss (standardised target)"
+        var fields: [(String, String)] = [("samples", "\(prepared.data.count)"), (lossName, json ? "\(lossValue)" : format(lossValue))]
         if let classes = saved.info.classNames {
             let metrics = ClassificationMetrics(predictions: predictions.classes, labels: targets.classIndices, classCount: classes.count)
             fields.append(("accuracy", json ? "\(metrics.accuracy)" : percent(metrics.accuracy)))
@@ -87,17 +89,20 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         let (saved, prepared) = try options.load()
-        let (predictions, _) = Predictions.collect(saved.model, prepared.data, loss: saved.info.loss, classification: saved.info.classNames != nil)
+        let (predictions, _) = Predictions.collect(saved, prepared.data)
+        // Each line starts with the row's id (the --id-column's value) or its 0-based number.
+        let idHeader = csvEscaped(prepared.ids?.name ?? "row")
+        let ids = prepared.ids?.values.map(csvEscaped) ?? (0..<prepared.data.count).map(String.init)
         var lines: [String] = []
         if let classes = saved.info.classNames {
-            lines.append((["row", "prediction"] + (probabilities ? classes.map { "p_\(csvEscaped($0))" } : [])).joined(separator: ","))
+            lines.append(([idHeader, "prediction"] + (probabilities ? classes.map { csvEscaped("p_" + $0) } : [])).joined(separator: ","))
             for (row, label) in predictions.classes.enumerated() {
                 let p = probabilities ? predictions.probabilities[row].map { "\($0)" } : []
-                lines.append(([String(row), csvEscaped(classes[label])] + p).joined(separator: ","))
+                lines.append(([ids[row], csvEscaped(classes[label])] + p).joined(separator: ","))
             }
         } else {
-            lines.append("row,prediction")
-            lines += predictions.values.enumerated().map { "\($0),\($1)" }
+            lines.append("\(idHeader),prediction")
+            lines += predictions.values.enumerated().map { "\(ids[$0]),\($1)" }
         }
         let text = lines.joined(separator: "\n") + "\n"
         if let output {
@@ -162,9 +167,11 @@ enum Predictions {
         var values: [Double] = []
     }
 
-    /// Runs `model` over `data` in batches; `loss` (the model's training loss) says how its outputs become class
-    /// probabilities.
-    static func collect(_ model: Sequential<Float>, _ data: AnyTrainingData<Float>, loss: Loss, classification: Bool) -> (Result, Truth) {
+    /// Runs a saved model over `data` in batches: its loss says how outputs become class probabilities, and its
+    /// target scaling maps regression outputs and targets back to the target's units.
+    static func collect(_ saved: SavedModel<Float>, _ data: AnyTrainingData<Float>) -> (Result, Truth) {
+        let model = saved.model, loss = saved.info.loss, classification = saved.info.classNames != nil
+        let scaling = saved.info.targetScaling ?? TargetScaling(mean: 0, standardDeviation: 1)
         var result = Result()
         var truth = Truth()
         var start = 0
@@ -180,8 +187,8 @@ enum Predictions {
                 result.probabilities += (0..<indices.count).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }
                 if data.classCount != nil { truth.classIndices += targets.classIndices }
             } else {
-                result.values += output.scalars.map(Double.init)
-                if case .values(let v) = targets { truth.values += v.scalars.map(Double.init) }
+                result.values += output.scalars.map { scaling.original(Double($0)) }
+                if case .values(let v) = targets { truth.values += v.scalars.map { scaling.original(Double($0)) } }
             }
             start += 256
         }

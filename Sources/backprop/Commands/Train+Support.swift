@@ -85,7 +85,8 @@ extension Train {
 
     func parsedActivation() throws -> Activation {
         guard let activation = Activation(name: activation), activation != .softmax else {
-            throw ValidationError("unknown --activation '\(activation)' (relu, leaky-relu, elu, gelu, tanh, sigmoid, softplus, identity)")
+            throw ValidationError(unknownValue(activation, for: "--activation",
+                                               valid: ["relu", "leaky-relu", "elu", "gelu", "tanh", "sigmoid", "softplus", "identity"]))
         }
         return activation
     }
@@ -104,12 +105,13 @@ extension Train {
         case "adamw": return Adam.adamW(weightDecay: weightDecay > 0 ? weightDecay : 0.01)
         case "rmsprop": return RMSProp(weightDecay: weightDecay)
         case "adagrad": return Adagrad(weightDecay: weightDecay)
-        default: throw ValidationError("unknown --optimizer '\(optimizer)' (sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad)")
+        default:
+            throw ValidationError(unknownValue(optimizer, for: "--optimizer",
+                                               valid: ["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad"]))
         }
     }
 }
 
 extension DataSource {
-    var isCSV: Bool { if case .csv = self { true } else { false } }
     var isBuiltin: Bool { if case .builtin = self { true } else { false } }
 }

@@ -25,8 +25,13 @@ struct Train: ParsableCommand {
     @Option(help: "Test data, evaluated after every epoch (same forms as --data; IDX sources read their t10k-* files). Built-in data is tested on fresh samples by default.")
     var testData: String?
 
-    @Option(help: "The CSV column holding the targets: a header name or a 0-based index (default: the last column).")
-    var labelColumn = "-1"
+    @OptionGroup(title: "CSV data") var csv: CSVOptions
+
+    @Option(help: "Missing CSV cells (empty, NA, NaN, ?): error (say where), drop (skip those rows), mean (fill with the column's training mean, or its most frequent text; saved with the model).")
+    var missing = "error"
+
+    @Option(help: "classification (every distinct target a class), regression (numeric targets, standardised for training), or auto (regression when the targets are numbers that are not all small whole numbers).")
+    var task = "auto"
 
     @Option(help: "Feature scaling for CSV data, fitted on the training data and saved with the model: standard, minmax, none.")
     var scale = "standard"
@@ -43,34 +48,34 @@ struct Train: ParsableCommand {
     @Option(help: "Optimizer: sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad.")
     var optimizer = "adam"
 
-    @Option(help: "Learning rate η (default: 0.001 for adam, adamw and rmsprop; 0.01 for sgd, momentum, nesterov and adagrad).")
+    @Option(parsing: .unconditional, help: "Learning rate η (default: 0.001 for adam, adamw and rmsprop; 0.01 for sgd, momentum, nesterov and adagrad).")
     var learningRate: Double?
 
-    @Option(help: "Weight decay λ (L2 for most optimizers, decoupled for adamw).")
+    @Option(parsing: .unconditional, help: "Weight decay λ (L2 for most optimizers, decoupled for adamw).")
     var weightDecay = 0.0
 
-    @Option(help: "Clip the gradients' global norm to this value.")
+    @Option(parsing: .unconditional, help: "Clip the gradients' global norm to this value.")
     var clipNorm: Double?
 
-    @Option(help: "Maximum number of epochs.")
+    @Option(parsing: .unconditional, help: "Maximum number of epochs.")
     var epochs = 200
 
-    @Option(help: "Samples per mini-batch (default: 32, or 128 for more than 12 800 training samples).")
+    @Option(parsing: .unconditional, help: "Samples per mini-batch (default: 32, or 128 for more than 12 800 training samples).")
     var batchSize: Int?
 
-    @Option(help: "Seed of initialisation, shuffling and generated data.")
+    @Option(parsing: .unconditional, help: "Seed of initialisation, shuffling and generated data.")
     var seed: UInt64 = 42
 
-    @Option(help: "Fraction of the training data held out for validation (0 for none).")
+    @Option(parsing: .unconditional, help: "Fraction of the training data held out for validation (0 for none).")
     var validationSplit = 0.0
 
-    @Option(help: "Stop when the training loss changes by less than this for --patience consecutive epochs.")
+    @Option(parsing: .unconditional, help: "Stop when the training loss changes by less than this for --patience consecutive epochs.")
     var stopWhenLossChangeBelow: Double?
 
-    @Option(help: "Consecutive epochs for --stop-when-loss-change-below.")
+    @Option(parsing: .unconditional, help: "Consecutive epochs for --stop-when-loss-change-below.")
     var patience = 3
 
-    @Option(help: "Stop when the validation loss (the training loss without --validation-split) has not improved for this many epochs, restoring the best weights.")
+    @Option(parsing: .unconditional, help: "Stop when the validation loss (the training loss without --validation-split) has not improved for this many epochs, restoring the best weights.")
     var earlyStoppingPatience: Int?
 
     @Option(help: "Save the trained model (safetensors) to this file.")
@@ -82,7 +87,7 @@ struct Train: ParsableCommand {
     @Option(help: "Checkpoint file: written every --checkpoint-every epochs, on Ctrl-C (default backprop.checkpoint.safetensors) and when training stops on a non-finite value.")
     var checkpoint: String?
 
-    @Option(help: "Write the checkpoint every N epochs (0: only on Ctrl-C or a non-finite stop).")
+    @Option(parsing: .unconditional, help: "Write the checkpoint every N epochs (0: only on Ctrl-C or a non-finite stop).")
     var checkpointEvery = 0
 
     @Option(help: "Resume an interrupted run from this checkpoint (pass the same options as the original run; --epochs may be raised).")
@@ -94,7 +99,7 @@ struct Train: ParsableCommand {
     @Option(help: "Write an SVG chart of loss and accuracy per epoch to this file.")
     var plot: String?
 
-    @Option(help: "Every N epochs, check the gradients of sampled parameters against finite differences (Float64) and stop if the check fails.")
+    @Option(parsing: .unconditional, help: "Every N epochs, check the gradients of sampled parameters against finite differences (Float64) and stop if the check fails.")
     var gradcheckEvery = 0
 
     @Flag(help: "After every epoch, print each layer's gradient norm ‖∂J/∂W‖, weight norm ‖W‖, update ratio ‖ΔW‖/‖W‖ and fraction of dead ReLU units.")
@@ -116,22 +121,37 @@ struct Train: ParsableCommand {
         if checkpointEvery > 0 && checkpoint == nil { throw ValidationError("--checkpoint-every needs --checkpoint FILE") }
         guard weightDecay >= 0 else { throw ValidationError("--weight-decay must not be negative, got \(weightDecay)") }
         if let clipNorm, !(clipNorm > 0) { throw ValidationError("--clip-norm must be positive, got \(clipNorm)") }
-        guard FeatureScaling.Kind(rawValue: scale) != nil else { throw ValidationError("--scale must be standard, minmax or none, got '\(scale)'") }
+        if let earlyStoppingPatience, earlyStoppingPatience <= 0 {
+            throw ValidationError("--early-stopping-patience must be positive, got \(earlyStoppingPatience)")
+        }
+        if let threshold = stopWhenLossChangeBelow, !(threshold > 0) {
+            throw ValidationError("--stop-when-loss-change-below must be positive, got \(threshold)")
+        }
+        guard FeatureScaling.Kind(rawValue: scale) != nil else {
+            throw ValidationError(unknownValue(scale, for: "--scale", valid: FeatureScaling.Kind.allCases.map(\.rawValue)))
+        }
+        guard TabularOptions.MissingValues(rawValue: missing) != nil else {
+            throw ValidationError(unknownValue(missing, for: "--missing", valid: TabularOptions.MissingValues.allCases.map(\.rawValue)))
+        }
+        guard TabularOptions.Task(rawValue: task) != nil else {
+            throw ValidationError(unknownValue(task, for: "--task", valid: TabularOptions.Task.allCases.map(\.rawValue)))
+        }
         _ = try hiddenSizes()
         _ = try parsedActivation()
         _ = try parsedOptimizer()
-        if let loss, Loss(name: loss) == nil {
-            throw ValidationError("unknown --loss '\(loss)' (softmax-cross-entropy, cross-entropy, binary-cross-entropy, mse, mean-squared-error, mae, huber)")
-        }
+        if let loss, Loss(name: loss) == nil { throw ValidationError(unknownValue(loss, for: "--loss", valid: Loss.names)) }
     }
 
     func run() throws {
         Interruption.install()
         if let output { try checkOverwrite(output) }
         let source = try DataSource(parsing: data)
-        let column = LabelColumn(parsing: labelColumn)
+        var reading = try csv.tabular()
+        reading.missing = TabularOptions.MissingValues(rawValue: missing)!
+        reading.task = TabularOptions.Task(rawValue: task)!
         let prepared: PreparedData<Float> = try source.prepareForTraining(
-            labelColumn: column, scaling: FeatureScaling.Kind(rawValue: scale)!, seed: seed)
+            options: reading, scaling: FeatureScaling.Kind(rawValue: scale)!, seed: seed)
+        if !quiet { printNotices(prepared.notices) }
         var training = prepared.data
         var validation: AnyTrainingData<Float>?
         if validationSplit > 0 { (training, validation) = try split(training) }
@@ -154,11 +174,17 @@ struct Train: ParsableCommand {
         let model = resumed?.saved.model ?? fresh
         var info = ModelInfo(task: isClassification ? .classification : .regression, classNames: prepared.classNames,
                              featureNames: prepared.featureNames, preprocessing: prepared.preprocessing,
-                             loss: lossFunction, labelColumn: source.isCSV ? labelColumn : nil, training: nil)
+                             loss: lossFunction, labelColumn: prepared.labelColumn, training: nil, columns: prepared.columns,
+                             ignoredColumns: prepared.ignoredColumns, targetScaling: prepared.targetScaling)
 
         let testSource = try testData.map(DataSource.init(parsing:)) ?? (source.isBuiltin ? source : nil)
         let test: AnyTrainingData<Float>? = try testSource.map { testSource in
-            let prepared: PreparedData<Float> = try testSource.prepare(for: info, split: .test, seed: seed, labelColumn: column)
+            let prepared: PreparedData<Float> = try testSource.prepare(
+                for: info, split: .test, seed: seed, options: TabularOptions(delimiter: reading.delimiter))
+            if !quiet { printNotices(prepared.notices) }
+            guard prepared.hasTargets else {
+                throw DataError.mismatch("--test-data \(testSource) has no label column '\(info.labelColumn ?? "")', so it cannot be tested against")
+            }
             guard prepared.data.featureCount == training.featureCount else {
                 throw DataError.mismatch("--test-data has \(prepared.data.featureCount) features per sample, the training data \(training.featureCount)")
             }
