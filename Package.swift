@@ -52,7 +52,8 @@ let package = Package(
         // The benchmark's reproduction of the numpy reference's random draws, against numpy's own values.
         .testTarget(name: "BackpropBenchmarksTests", dependencies: ["BackpropBenchmarks"]),
         // End-to-end tests of the built `backprop` tool.
-        .testTarget(name: "BackpropCLITests", dependencies: ["backprop", "BackpropData", "BackpropNN", "BackpropTestSupport"]),
+        .testTarget(name: "BackpropCLITests", dependencies: ["backprop", "BackpropData", "BackpropNN", "BackpropTestSupport"],
+                    exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

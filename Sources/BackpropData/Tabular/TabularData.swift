@@ -96,8 +96,10 @@ public struct TabularData: Sendable {
         requested.ignored += model.ignored.filter(layout.names.contains).map(ColumnReference.name)
         let ignored = try layout.resolveIgnored(requested, label: label, notices: &notices)
         if let extra = layout.names.indices.first(where: { !featureIndices.contains($0) && $0 != label && !ignored.contains($0) }) {
-            throw DataError.mismatch("\(file): column '\(layout.names[extra])' is not one of the model's features "
-                + "(\(wanted.joined(separator: ", "))); pass --ignore-columns '\(layout.names[extra])' to skip it")
+            let name = layout.names[extra]
+            let labelHint = label == nil ? ", or --label '\(name)' if it holds the targets" : ""
+            throw DataError.mismatch("\(file): column '\(name)' is not one of the model's features "
+                + "(\(wanted.joined(separator: ", "))); pass --ignore-columns '\(name)' to skip it\(labelHint)")
         }
         var keep = [Bool](repeating: true, count: layout.rows.count)
         if let label { try layout.handleMissing(in: [label], keep: &keep, policy: .error, what: "label", notices: &notices) }

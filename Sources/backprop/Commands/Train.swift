@@ -151,7 +151,7 @@ struct Train: ParsableCommand {
         reading.task = TabularOptions.Task(rawValue: task)!
         let prepared: PreparedData<Float> = try source.prepareForTraining(
             options: reading, scaling: FeatureScaling.Kind(rawValue: scale)!, seed: seed)
-        if !quiet { printNotices(prepared.notices) }
+        printNotices(prepared.notices)
         var training = prepared.data
         var validation: AnyTrainingData<Float>?
         if validationSplit > 0 { (training, validation) = try split(training) }
@@ -181,7 +181,7 @@ struct Train: ParsableCommand {
         let test: AnyTrainingData<Float>? = try testSource.map { testSource in
             let prepared: PreparedData<Float> = try testSource.prepare(
                 for: info, split: .test, seed: seed, options: TabularOptions(delimiter: reading.delimiter))
-            if !quiet { printNotices(prepared.notices) }
+            printNotices(prepared.notices)
             guard prepared.hasTargets else {
                 throw DataError.mismatch("--test-data \(testSource) has no label column '\(info.labelColumn ?? "")', so it cannot be tested against")
             }
