@@ -2,6 +2,8 @@
 public enum DataError: Error, Equatable, CustomStringConvertible {
     /// The file or directory does not exist or cannot be read.
     case unreadable(String, reason: String)
+    /// An output file cannot be written there.
+    case unwritable(String, reason: String)
     /// The content does not follow the format.
     case corrupt(String, reason: String)
     /// The data would need more memory than allowed.
@@ -16,6 +18,7 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unreadable(let file, let reason): "cannot access \(file): \(reason)"
+        case .unwritable(let file, let reason): "cannot write \(file): \(reason)"
         case .corrupt(let file, let reason): "\(file): \(reason)"
         case .tooLarge(let file, let bytes, let limit): "\(file): needs \(bytes) bytes, more than the limit of \(limit)"
         case .missingDataset(let name, let hint): "dataset \(name) is not installed: \(hint)"

@@ -33,7 +33,11 @@ struct Backprop: ParsableCommand {
                 Self.exit(withError: error)  // --help and --version print and exit 0
             }
             let isUsage = code == .validationFailure || error is ValidationError
-            printError(isUsage ? fullMessage(for: error) : "error: \(error)")
+            if isUsage {
+                printErrorLines(fullMessage(for: error))
+            } else {
+                printError("error: \(error)")
+            }
             terminate(isUsage ? 2 : 1)
         }
     }

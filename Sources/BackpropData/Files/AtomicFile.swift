@@ -45,6 +45,25 @@ public enum AtomicFile {
         }
     }
 
+    /// Checks, before any work is done, that ``write(_:to:)`` could create `path`: it is not a directory, and its
+    /// directory exists and is writable.
+    ///
+    /// - Throws: ``DataError/unwritable(_:reason:)`` saying which of these fails, with `flag` (the option that named
+    ///   the path) in the message.
+    public static func checkWritable(_ path: String, for flag: String) throws {
+        var info = stat()
+        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+            throw DataError.unwritable(path, reason: "it is a directory (\(flag) needs a file name)")
+        }
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) }.map { $0.isEmpty ? "/" : $0 } ?? "."
+        guard stat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw DataError.unwritable(path, reason: "the directory \(directory) does not exist (\(flag))")
+        }
+        guard access(directory, W_OK | X_OK) == 0 else {
+            throw DataError.unwritable(path, reason: "the directory \(directory) is not writable (\(flag))")
+        }
+    }
+
     private static func failure(_ path: String) -> DataError {
         DataError.unreadable(path, reason: String(cString: strerror(errno)))
     }

@@ -120,6 +120,9 @@ extension DataSource {
             try prepared.relabel(for: info, source: description)
             return prepared
         }
+        guard info.columns != nil || info.featureNames != nil else {
+            throw DataError.mismatch("the model was trained on images, whose inputs have no names; it reads IDX data (a directory or fashion-mnist), not \(path)")
+        }
         let table = try CSVTable(bytes: try FileBytes.read(path, limit: CSVTable.fileSizeLimit), file: path, delimiter: options.delimiter)
         let columns = info.columns ?? (info.featureNames ?? []).map { FeatureColumn(name: $0, encoding: .numeric(fill: nil)) }
         // A first-format file records the label column as the flag was given: a name or an index.

@@ -18,22 +18,22 @@ struct Explain: ParsableCommand {
     @Option(help: "A model file from `backprop train --output` (default: the built-in 2-2-2 example).")
     var model: String?
 
-    @Option(help: "The input sample, comma-separated (default: the example's 0.05,0.10).")
+    @Option(parsing: .unconditional, help: "The input sample, comma-separated (default: the example's 0.05,0.10).")
     var input: String?
 
-    @Option(help: "The target: comma-separated values, or a class name for a classification model.")
+    @Option(parsing: .unconditional, help: "The target: comma-separated values, or a class name for a classification model.")
     var target: String?
 
     @Option(help: "With --model: take the input and target from this dataset (builtin:NAME, fashion-mnist, IDX directory or CSV) instead of --input/--target.")
     var data: String?
 
-    @Option(help: "With --data: the 0-based row to explain.")
+    @Option(parsing: .unconditional, help: "With --data: the 0-based row to explain.")
     var row = 0
 
-    @Option(help: "Learning rate η of the gradient-descent update.")
+    @Option(parsing: .unconditional, help: "Learning rate η of the gradient-descent update.")
     var learningRate = 0.5
 
-    @Option(help: "Repeat the step this many times and show the loss falling.")
+    @Option(parsing: .unconditional, help: "Repeat the step this many times and show the loss falling.")
     var steps = 1
 
     @Option(help: "Output format: text, markdown or json.")
@@ -51,6 +51,7 @@ struct Explain: ParsableCommand {
     }
 
     func run() throws {
+        if let graph { try AtomicFile.checkWritable(graph, for: "--graph") }
         var (network, x, y, loss) = try setup()
         let first = BackpropTrace(model: network, input: x, target: y, loss: loss, learningRate: learningRate)
         var losses = [first.loss]
@@ -125,7 +126,10 @@ struct Explain: ParsableCommand {
             }
             y = outputs == 1 ? Tensor([[Double(label)]]) : Tensor.oneHot(labels: [label], classCount: outputs)
         } else {
-            y = try parse(target, "--target", count: outputs)
+            // A regression model is trained on the standardised target: explain the step it would take.
+            let scaling = saved.info.targetScaling ?? TargetScaling(mean: 0, standardDeviation: 1)
+            let raw = try parse(target, "--target", count: outputs)
+            y = Tensor(shape: raw.shape, elements: raw.scalars.map(scaling.standardized))
         }
         return (saved.model, x, y, saved.info.loss)
     }

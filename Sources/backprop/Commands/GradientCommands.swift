@@ -11,19 +11,24 @@ struct Gradcheck: ParsableCommand {
 
     @OptionGroup var options: ModelAndDataOptions
 
-    @Option(help: "How many samples of the data the loss is computed on.")
+    @Option(parsing: .unconditional, help: "How many samples of the data the loss is computed on.")
     var samples = 8
 
-    @Option(help: "How many elements of each parameter to check (a seeded random sample).")
+    @Option(parsing: .unconditional, help: "How many elements of each parameter to check (a seeded random sample).")
     var elements = 20
 
-    @Option(help: "The largest relative error that passes.")
+    @Option(parsing: .unconditional, help: "The largest relative error that passes.")
     var tolerance = 1e-6
 
+    func validate() throws {
+        guard samples > 0 else { throw ValidationError("--samples must be positive, got \(samples)") }
+        guard elements > 0 else { throw ValidationError("--elements must be positive, got \(elements)") }
+        guard tolerance > 0, tolerance.isFinite else { throw ValidationError("--tolerance must be a positive number, got \(tolerance)") }
+    }
+
     func run() throws {
-        let (saved, prepared) = try options.load(Double.self)
+        let (saved, prepared) = try options.load(Double.self, targetsFor: "check gradients against")
         let n = Swift.min(samples, prepared.data.count)
-        guard n > 0 else { throw ValidationError("--samples must be positive") }
         let (x, targets) = prepared.data.batch(at: Array(0..<n))
         let loss = saved.info.loss
         let results = ModelGradients.check(saved.model, loss: loss, inputs: x, targets: targets, elementsPerParameter: elements)
@@ -50,7 +55,8 @@ struct Gradients: ParsableCommand {
     var output: String
 
     func run() throws {
-        let (saved, prepared) = try options.load(Double.self)
+        try AtomicFile.checkWritable(output, for: "--output")
+        let (saved, prepared) = try options.load(Double.self, targetsFor: "differentiate the loss against")
         let loss = saved.info.loss
         let gradients = ModelGradients.meanLossGradients(of: saved.model, loss: loss, on: prepared.data)
         let tensors = zip(saved.model.parameterNames, gradients).map { (name: $0, entry: Safetensors.Entry($1)) }

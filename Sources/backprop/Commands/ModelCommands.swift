@@ -17,11 +17,17 @@ struct ModelAndDataOptions: ParsableArguments {
     var seed: UInt64 = 42
 
     /// Reads the model and the data prepared the way the model was trained (Float64 for exact gradient work).
-    func load<Scalar: TensorScalar>(_: Scalar.Type = Float.self) throws -> (SavedModel<Scalar>, PreparedData<Scalar>) {
+    ///
+    /// - Parameter purpose: what the targets are needed for (`nil` when they are not: prediction); data without a
+    ///   label column is refused with it.
+    func load<Scalar: TensorScalar>(_: Scalar.Type = Float.self, targetsFor purpose: String?) throws -> (SavedModel<Scalar>, PreparedData<Scalar>) {
         let saved = try SavedModel<Scalar>.read(from: model)
         let prepared: PreparedData<Scalar> = try DataSource(parsing: data).prepare(
             for: saved.info, split: .test, seed: seed, options: try csv.tabular())
         printNotices(prepared.notices)
+        if let purpose, !prepared.hasTargets {
+            throw DataError.mismatch("\(data) has no label column\(saved.info.labelColumn.map { " '\($0)'" } ?? ""), so there is nothing to \(purpose) (use `backprop predict`)")
+        }
         if let inputs = saved.model.requiredInputSize, inputs != prepared.data.featureCount {
             throw DataError.mismatch("\(data) has \(prepared.data.featureCount) features per sample, the model in \(model) takes \(inputs)")
         }
@@ -40,10 +46,7 @@ struct Evaluate: ParsableCommand {
     var json = false
 
     func run() throws {
-        let (saved, prepared) = try options.load()
-        guard prepared.hasTargets else {
-            throw DataError.mismatch("\(options.data) has no label column, so there is nothing to evaluate against (use `backprop predict`)")
-        }
+        let (saved, prepared) = try options.load(targetsFor: "evaluate against")
         let loss = saved.info.loss
         let trainer = Trainer(loss: loss, optimizer: SGD(), learningRate: 1, batchSize: 256, epochs: 1, seed: 0)
         let (lossValue, _) = trainer.evaluate(saved.model, on: prepared.data)
@@ -88,7 +91,8 @@ struct Predict: ParsableCommand {
     var probabilities = false
 
     func run() throws {
-        let (saved, prepared) = try options.load()
+        if let output { try AtomicFile.checkWritable(output, for: "--output") }
+        let (saved, prepared) = try options.load(targetsFor: nil)
         let (predictions, _) = Predictions.collect(saved, prepared.data)
         // Each line starts with the row's id (the --id-column's value) or its 0-based number.
         let idHeader = csvEscaped(prepared.ids?.name ?? "row")

@@ -54,6 +54,20 @@ extension Train {
         }
     }
 
+    /// Checks every output path before any work: each can be written, no two are the same file, and `--output`
+    /// replaces only a Backprop model (unless `--force`).
+    func checkOutputs() throws {
+        let outputs = [("--output", output), ("--metrics", metrics), ("--plot", plot), ("--checkpoint", checkpoint)]
+            .compactMap { flag, path in path.map { (flag, $0) } }
+        for (flag, path) in outputs { try AtomicFile.checkWritable(path, for: flag) }
+        for (i, first) in outputs.enumerated() {
+            if let second = outputs[(i + 1)...].first(where: { $0.1 == first.1 }) {
+                throw ValidationError("\(first.0) and \(second.0) name the same file, \(first.1)")
+            }
+        }
+        if let output { try checkOverwrite(output) }
+    }
+
     /// Refuses to replace a file that is not a Backprop model unless `--force` is given.
     func checkOverwrite(_ path: String) throws {
         guard !force, access(path, F_OK) == 0 else { return }

@@ -119,7 +119,9 @@ struct Train: ParsableCommand {
         guard gradcheckEvery >= 0 else { throw ValidationError("--gradcheck-every must not be negative, got \(gradcheckEvery)") }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must not be negative, got \(checkpointEvery)") }
         if checkpointEvery > 0 && checkpoint == nil { throw ValidationError("--checkpoint-every needs --checkpoint FILE") }
-        guard weightDecay >= 0 else { throw ValidationError("--weight-decay must not be negative, got \(weightDecay)") }
+        guard weightDecay >= 0 && weightDecay.isFinite else {
+            throw ValidationError("--weight-decay must be a finite number, 0 or more, got \(weightDecay)")
+        }
         if let clipNorm, !(clipNorm > 0) { throw ValidationError("--clip-norm must be positive, got \(clipNorm)") }
         if let earlyStoppingPatience, earlyStoppingPatience <= 0 {
             throw ValidationError("--early-stopping-patience must be positive, got \(earlyStoppingPatience)")
@@ -144,7 +146,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         Interruption.install()
-        if let output { try checkOverwrite(output) }
+        try checkOutputs()
         let source = try DataSource(parsing: data)
         var reading = try csv.tabular()
         reading.missing = TabularOptions.MissingValues(rawValue: missing)!

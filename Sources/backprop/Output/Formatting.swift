@@ -57,6 +57,26 @@ extension String {
 
 /// Writes a line to standard error.
 func printError(_ message: String) {
+    printErrorLines(oneLine(message))
+}
+
+/// A message as one line: line breaks and tabs it quotes from the data (a class name, a cell) written as `\n`,
+/// `\r`, `\t`, so that every error and note is exactly one line.
+func oneLine(_ message: String) -> String {
+    var result = ""
+    for character in message {
+        switch character {
+        case "\n", "\r\n": result += "\\n"
+        case "\r": result += "\\r"
+        case "\t": result += "\\t"
+        default: result.append(character)
+        }
+    }
+    return result
+}
+
+/// Writes text to standard error as it is (usage messages span several lines).
+func printErrorLines(_ message: String) {
     let bytes = Array((message + "\n").utf8)
     _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }
