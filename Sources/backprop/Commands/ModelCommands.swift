@@ -130,9 +130,19 @@ struct Inspect: ParsableCommand {
         let info = saved.info
         print("model: \(model) (\(SavedModel<Float>.formatName))")
         print(saved.model.summary)
-        print("task: \(info.task.rawValue)" + (info.classNames.map { ", \($0.count) classes: \($0.joined(separator: ", "))" } ?? ""))
-        if let features = info.featureNames { print("features: \(features.joined(separator: ", "))") }
+        print("task: \(info.task.rawValue)" + (info.classNames.map { ", \($0.count) classes: \($0.map(displayed).joined(separator: ", "))" } ?? ""))
+        if let label = info.labelColumn { print("label column: \(label)") }
+        if let columns = info.columns {
+            print("columns:")
+            for column in columns { print("  \(describe(column))") }
+        } else if let features = info.featureNames {
+            print("features: \(features.map(displayed).joined(separator: ", "))")
+        }
+        if let ignored = info.ignoredColumns, !ignored.isEmpty { print("ignored columns: \(ignored.joined(separator: ", "))") }
         print("preprocessing: \(describe(info.preprocessing))")
+        if let scaling = info.targetScaling {
+            print("target: standardised for training (mean \(scaling.mean), standard deviation \(scaling.standardDeviation)); outputs are mapped back")
+        }
         print("loss: \(info.loss.name)")
         if let training = info.training {
             print("trained on \(training.data) with \(training.optimizer), learning rate \(training.learningRate), batch \(training.batchSize), seed \(training.seed)")
@@ -145,6 +155,16 @@ struct Inspect: ParsableCommand {
                 parts.append("\(format(epoch.seconds, digits: 3))s")
                 print("  " + parts.joined(separator: "  "))
             }
+        }
+    }
+
+    private func describe(_ column: FeatureColumn) -> String {
+        switch column.encoding {
+        case .numeric(let fill):
+            "\(displayed(column.name)): number" + (fill.map { ", missing cells filled with \($0)" } ?? "")
+        case .categorical(let categories, let fill):
+            "\(displayed(column.name)): text, one-hot over \(categories.count) categories (\(categories.prefix(8).map(displayed).joined(separator: ", "))"
+                + (categories.count > 8 ? ", …" : "") + ")" + (fill.map { ", missing cells counted as \(displayed($0))" } ?? "")
         }
     }
 

@@ -75,6 +75,14 @@ func oneLine(_ message: String) -> String {
     return result
 }
 
+/// A name from the data as it should appear in a list: on one line, and in quotes when it holds a comma, a quote
+/// or surrounding spaces.
+func displayed(_ name: String) -> String {
+    let line = oneLine(name)
+    let needsQuotes = line.contains(",") || line.contains("\"") || line.first == " " || line.last == " " || line != name
+    return needsQuotes ? "\"" + line.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : line
+}
+
 /// Writes text to standard error as it is (usage messages span several lines).
 func printErrorLines(_ message: String) {
     let bytes = Array((message + "\n").utf8)
