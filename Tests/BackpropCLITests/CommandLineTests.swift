@@ -64,7 +64,8 @@ struct CommandLineTests {
         let inspect = run("inspect", "--model", "shapes.safetensors", in: dir)
         #expect(inspect.status == 0)
         #expect(inspect.output.contains("Dense(2 → 8)"))
-        #expect(inspect.output.contains("features: width, height"))
+        #expect(inspect.output.contains("columns:\n  width: number\n  height: number\n"), "\(inspect.output)")
+        #expect(inspect.output.contains("label column: kind"))
         #expect(inspect.output.contains("standardize 2 features"))
         #expect(inspect.output.contains("classes: large, small"))
     }
