@@ -122,24 +122,33 @@ struct Layout {
     /// Decides a column's encoding from the kept rows: numbers, or text (one input per distinct value), with the
     /// fill for missing cells when `fillGaps`.
     func fitColumn(_ column: Int, keep: [Bool], fillGaps: Bool) throws -> FeatureColumn {
-        let cells = self.cells(of: column, keep: keep).filter { !CSVCells.isMissing($0) }
-        guard !cells.isEmpty else {
+        var present = 0, numeric = 0, sum = 0.0
+        var firstText: Int?  // the first kept row whose cell is text
+        for r in rows.indices where keep[r] {
+            let cell = rows[r].fields[column]
+            if CSVCells.isMissing(cell) { continue }
+            present += 1
+            if let value = CSVCells.number(cell, decimalComma: decimalComma) {
+                numeric += 1
+                sum += value
+            } else if firstText == nil {
+                firstText = r
+            }
+        }
+        guard present > 0 else {
             throw DataError.corrupt(file, reason: "column \(column + 1) ('\(names[column])') has no values; ignore it with --ignore-columns")
         }
-        let numbers = cells.map { CSVCells.number($0, decimalComma: decimalComma) }
         // A column of numbers with a few stray texts is a number column with mistakes, not a text column.
-        if 2 * numbers.count(where: { $0 != nil }) >= numbers.count {
-            guard numbers.allSatisfy({ $0 != nil }) else {
-                let r = rows.indices.first { keep[$0] && !CSVCells.isMissing(rows[$0].fields[column])
-                    && CSVCells.number(rows[$0].fields[column], decimalComma: decimalComma) == nil }!
+        if 2 * numeric >= present {
+            if let r = firstText {
                 throw DataError.corrupt(file, reason: "line \(rows[r].line), column \(column + 1) ('\(names[column])'): "
                     + "'\(rows[r].fields[column].prefix(40))' is not a finite number, though most of the column is; "
                     + "correct it, or mark it missing (NA)")
             }
-            let values = numbers.map { $0! }
-            let fill = fillGaps ? values.reduce(0, +) / Double(values.count) : nil
+            let fill = fillGaps ? sum / Double(numeric) : nil
             return FeatureColumn(name: names[column], encoding: .numeric(fill: fill?.isFinite == true ? fill : nil))
         }
+        let cells = self.cells(of: column, keep: keep).filter { !CSVCells.isMissing($0) }
         var counts: [String: Int] = [:]
         for cell in cells { counts[cell, default: 0] += 1 }
         guard counts.count <= TabularLimits.categoriesPerColumn else {
