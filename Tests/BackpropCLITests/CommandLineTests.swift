@@ -138,6 +138,16 @@ struct CommandLineTests {
         expectFailure(["train", "--epochs", "0"], status: 2, mentions: "--epochs must be positive")
         expectFailure(["train", "--optimizer", "lbfgs"], status: 2, mentions: "unknown --optimizer 'lbfgs'")
         expectFailure(["train", "--epochs", "many"], status: 2, mentions: "many")
+        // A negative number reaches the range check (it is not taken for an option), and typos get a suggestion.
+        expectFailure(["train", "--learning-rate", "-1"], status: 2, mentions: "--learning-rate must be a positive number, got -1.0")
+        expectFailure(["train", "--weight-decay", "-0.5"], status: 2, mentions: "--weight-decay must be a finite number, 0 or more")
+        expectFailure(["train", "--loss", "softmax-crossentropy"], status: 2, mentions: "did you mean 'softmax-cross-entropy'?")
+        expectFailure(["train", "--optimizer", "adamm"], status: 2, mentions: "did you mean 'adam'?")
+        expectFailure(["train", "--activation", "rleu"], status: 2, mentions: "did you mean 'relu'?")
+        expectFailure(["train", "--missing", "maen"], status: 2, mentions: "did you mean 'mean'?")
+        expectFailure(["train", "--data", "builtin:spiral"], status: 1, mentions: "did you mean 'builtin:spirals'?")
+        expectFailure(["train", "--label", "x"], status: 1, mentions: "--label applies to CSV files, and builtin:spirals is not one")
+        expectFailure(["explain", "--model", "m.st", "--input", "-0.5,1", "--target", "x"], status: 1, mentions: "m.st")
 
         CommandRunner.writeText("a,b,label\n1,2,x\n3,oops,y\n", to: dir + "/bad.csv")
         expectFailure(["train", "--data", "bad.csv", "--output", "never.safetensors"], status: 1,
