@@ -161,3 +161,37 @@ struct RealWorldCSVTests {
         #expect(mean > 100 && mean < 200, "predictions are in the target's units (its mean is 152), got a mean of \(mean)")
     }
 }
+
+/// Model files of the first format (written by Backprop before CSV columns were stored: the label column as the
+/// flag was given, features by name only) read as they did.
+@Suite("First-format model files")
+struct FirstFormatModelTests {
+    let tool = CommandRunner.backprop
+
+    /// `v1-shapes.safetensors` (trained with `--label-column kind`) and `v1-areas.safetensors` (regression, the
+    /// label the last column by default) were written by the tool at commit 04005c8; the expected values are what
+    /// that tool's `evaluate --json` printed for them (to rounding: products may differ in the last bits between
+    /// kernels).
+    @Test func firstFormatModelsEvaluateAsBefore() throws {
+        let dir = CommandRunner.temporaryDirectory("v1-models")
+        let fixtures = RealWorldCSVTests.fixtures
+        func evaluate(_ model: String, _ data: String) throws -> [String: Any] {
+            let result = CommandRunner.run([tool, "evaluate", "--model", fixtures + "/" + model, "--data", fixtures + "/" + data, "--json"], in: dir)
+            #expect(result.status == 0, "\(result.errorOutput)")
+            return try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any] ?? [:]
+        }
+        func close(_ value: Any?, _ expected: Double) -> Bool {
+            guard let value = value as? Double else { return false }
+            return abs(value - expected) <= 1e-5 * max(1, abs(expected))
+        }
+        let shapes = try evaluate("v1-shapes.safetensors", "shapes.csv")
+        #expect(shapes["samples"] as? Int == 80 && close(shapes["loss"], 0.004444773495197296) && close(shapes["accuracy"], 1))
+        #expect(shapes["classes"] as? [String] == ["large", "small"] && shapes["confusion_matrix"] as? [[Int]] == [[40, 0], [0, 40]])
+        let areas = try evaluate("v1-areas.safetensors", "areas.csv")
+        #expect(areas["samples"] as? Int == 60 && close(areas["loss"], 0.058775528271993) && close(areas["mae"], 0.2606362462043762)
+                && close(areas["rmse"], 0.3428572070288399) && close(areas["r2"], 0.9357368585186973), "\(areas)")
+        CommandRunner.writeText("height,width\n2.6,3.2\n0.6,1.1\n", to: dir + "/new.csv")
+        let predict = CommandRunner.run([tool, "predict", "--model", fixtures + "/v1-shapes.safetensors", "--data", "new.csv"], in: dir)
+        #expect(predict.output == "row,prediction\n0,large\n1,small\n", "\(predict.errorOutput)")
+    }
+}
