@@ -134,6 +134,7 @@ struct CSVTests {
         #expect(data.notices.contains { $0.contains("saved row index") })
         let named = try read("n,a,label\n3,1.5,x\n0,2.5,y\n")
         #expect(named.inputNames == ["n", "a"])
+        #expect(try read("column1,a,label\n3,1.5,x\n0,2.5,y\n").inputNames == ["column1", "a"])
         let ids = try read("name,a,label\nann,1,x\nbob,2,y\n", TabularOptions(idColumn: .name("name")))
         #expect(ids.inputNames == ["a"] && ids.ids?.name == "name" && ids.ids?.values == ["ann", "bob"])
     }

@@ -9,6 +9,8 @@ struct Layout {
     /// One name per column: the header's, or `columnN` (1-based).
     var names: [String]
     let hasHeader: Bool
+    /// The columns whose header cell is empty (named `columnN` here).
+    let unnamed: Set<Int>
     let decimalComma: Bool
 
     /// Splits off the header row (detected, or known to be one when it holds every name in `expecting`) and checks
@@ -25,8 +27,9 @@ struct Layout {
         hasHeader = namesAllThere || CSVCells.firstRowIsHeader(table.rows[...], decimalComma: decimalComma)
         rows = Array(hasHeader ? table.rows.dropFirst() : table.rows[...])
         guard !rows.isEmpty else { throw DataError.corrupt(file, reason: "a header but no data rows") }
-        names = hasHeader ? first.fields : (1...width).map { "column\($0)" }
-        for index in names.indices where names[index].isEmpty { names[index] = "column\(index + 1)" }
+        let header = hasHeader ? first.fields : [String](repeating: "", count: width)
+        unnamed = Set(header.indices.filter { header[$0].isEmpty })
+        names = header.enumerated().map { $1.isEmpty ? "column\($0 + 1)" : $1 }
         var seen: [String: Int] = [:]
         for (index, name) in names.enumerated() {
             if let earlier = seen[name] {
@@ -74,7 +77,7 @@ struct Layout {
         if let label, ignored.contains(label) {
             throw DataError.mismatch("column '\(names[label])' is the label, so it cannot be ignored or be the id column")
         }
-        if hasHeader, label != 0, !ignored.contains(0), names[0] == "column1" || names[0] == "Unnamed: 0", isRowIndex(column: 0) {
+        if hasHeader, label != 0, !ignored.contains(0), unnamed.contains(0) || names[0] == "Unnamed: 0", isRowIndex(column: 0) {
             ignored.insert(0)
             notices.append("column 1 has no name and holds distinct whole numbers (a saved row index): not used as a feature")
         }
