@@ -61,9 +61,8 @@ extension DataSource {
         let tabular = try TabularData(fitting: table, file: path, options: options)
         let targets = tabular.targets ?? []
         let label = tabular.labelName ?? "the label"
-        let decimalComma = table.delimiter != ","
         let regression = switch options.task {
-        case .auto: TabularData.looksLikeRegression(targets, decimalComma: decimalComma)
+        case .auto: tabular.targetsLookLikeRegression
         case .classification: false
         case .regression: true
         }
@@ -73,14 +72,14 @@ extension DataSource {
         let features = try preprocessing.apply(to: tabular.features).converted(to: Scalar.self)
         var prepared: PreparedData<Scalar>
         if regression {
-            let values = try Self.numbers(targets, tabular, file: path, decimalComma: decimalComma)
+            let values = try tabular.targetValues(file: path)
             let targetScaling = TargetScaling.fit(to: values)
             let standardized = Tensor<Scalar>(shape: [values.count, 1], elements: values.map { Scalar(targetScaling.standardized($0)) })
             prepared = PreparedData(data: AnyTrainingData(try InMemoryDataset(features: features, values: standardized)),
                                     classNames: nil, featureNames: tabular.inputNames, preprocessing: preprocessing)
             prepared.targetScaling = targetScaling
         } else {
-            let classes = TabularData.classNames(of: targets, decimalComma: decimalComma)
+            let classes = tabular.targetClassNames
             guard classes.count <= TabularLimits.classes else {
                 throw DataError.corrupt(path, reason: "column '\(label)' holds \(classes.count) distinct labels, more than the "
                     + "\(TabularLimits.classes) classes a model may have; if it holds numbers to predict, pass --task regression")
@@ -97,7 +96,7 @@ extension DataSource {
             prepared.notices.append(regression
                 ? "task: regression (column '\(label)' holds numbers); pass --task classification to treat each value as a class"
                 : "task: classification (\(prepared.classNames!.count) classes in column '\(label)')"
-                    + (targets.allSatisfy { CSVCells.number($0, decimalComma: decimalComma) != nil } ? "; pass --task regression to predict numbers" : ""))
+                    + (tabular.targetsAreNumbers ? "; pass --task regression to predict numbers" : ""))
         }
         prepared.columns = tabular.columns
         prepared.labelColumn = tabular.labelName
@@ -130,7 +129,6 @@ extension DataSource {
         let tabular = try TabularData(table: table, file: path, model: (columns, label, info.ignoredColumns ?? []), options: options)
         let features = try info.preprocessing.apply(to: tabular.features).converted(to: Scalar.self)
         let rows = features.shape[0]
-        let decimalComma = table.delimiter != ","
         let data: any TrainingData<Scalar>
         switch (info.classNames, tabular.targets) {
         case (_, nil):
@@ -145,8 +143,8 @@ extension DataSource {
                 return label
             }
             data = try InMemoryDataset(features: features, labels: labels, classCount: classes.count)
-        case (nil, let targets?):
-            let values = try Self.numbers(targets, tabular, file: path, decimalComma: decimalComma)
+        case (nil, _?):
+            let values = try tabular.targetValues(file: path)
             let scaling = info.targetScaling ?? TargetScaling(mean: 0, standardDeviation: 1)
             data = try InMemoryDataset(features: features, values: Tensor(shape: [rows, 1], elements: values.map { Scalar(scaling.standardized($0)) }))
         }
@@ -177,17 +175,6 @@ extension DataSource {
             return images(try IDXDirectory.load(path, split: split == .training ? .train : .test))
         case .csv:
             return try prepareForTraining(seed: seed)
-        }
-    }
-
-    /// The targets as numbers, or an error naming the line of the first that is not one.
-    private static func numbers(_ targets: [String], _ tabular: TabularData, file: String, decimalComma: Bool) throws -> [Double] {
-        try zip(targets, tabular.lines).map { target, line in
-            guard let value = CSVCells.number(target, decimalComma: decimalComma), value.isFinite else {
-                throw DataError.mismatch("\(file): line \(line) has target '\(target.prefix(40))' in column '\(tabular.labelName ?? "")', "
-                    + "which is not a number, but the model predicts numbers")
-            }
-            return value
         }
     }
 

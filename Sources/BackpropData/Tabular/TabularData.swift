@@ -22,6 +22,8 @@ public struct TabularData: Sendable {
     public var lines: [Int]
     /// What was decided that the user should hear about: columns skipped, rows dropped, categories unseen.
     public var notices: [String]
+    /// Whether numbers may have a decimal comma (files separated by semicolons or tabs).
+    public var decimalComma: Bool
 
     /// The names of the inputs, in order (see ``FeatureColumn/inputNames``).
     public var inputNames: [String] { columns.flatMap(\.inputNames) }
@@ -33,6 +35,7 @@ public struct TabularData: Sendable {
     public init(fitting table: CSVTable, file: String, options: TabularOptions) throws {
         var notices: [String] = []
         let layout = try Layout(table: table, file: file)
+        decimalComma = layout.decimalComma
         let label = try layout.resolveLabel(options.label)
         let ignored = try layout.resolveIgnored(options, label: label, notices: &notices)
         let featureIndices = layout.names.indices.filter { $0 != label && !ignored.contains($0) }
@@ -69,8 +72,9 @@ public struct TabularData: Sendable {
     public init(table: CSVTable, file: String, model: (columns: [FeatureColumn], label: ColumnReference?, ignored: [String]),
                 options: TabularOptions) throws {
         var notices: [String] = []
-        var layout = try Layout(table: table, file: file, expecting: model.columns.map(\.name))
         let wanted = model.columns.map(\.name)
+        var layout = try Layout(table: table, file: file, expecting: wanted)
+        decimalComma = layout.decimalComma
         var featureIndices: [Int] = []
         if !layout.hasHeader && layout.names.count == wanted.count && !wanted.allSatisfy(layout.names.contains) {
             featureIndices = Array(layout.names.indices)  // unlabelled and headerless: the model's order
@@ -84,12 +88,8 @@ public struct TabularData: Sendable {
                 featureIndices.append(index)
             }
         }
-        let found: Int? = switch model.label {
-        case .name(let name)?: layout.names.firstIndex(of: name)
-        case .index(let index)?: layout.names.indices.contains(index < 0 ? layout.names.count + index : index)
-            ? (index < 0 ? layout.names.count + index : index) : nil
-        case nil: nil
-        }
+        // The model's label column is used when the file has it; a --label the file lacks is an error.
+        let found = model.label.flatMap(layout.index(of:))
         if let requested = options.label, found == nil { _ = try layout.resolve(requested, flag: "--label") }
         let label = found.flatMap { featureIndices.contains($0) ? nil : $0 }
         var requested = options
@@ -113,9 +113,9 @@ public struct TabularData: Sendable {
     }
 
     /// Whether the targets are numbers that are not all small whole numbers (so `auto` means regression).
-    public static func looksLikeRegression(_ targets: [String], decimalComma: Bool) -> Bool {
+    public var targetsLookLikeRegression: Bool {
         var distinct = Set<Double>()
-        for target in targets {
+        for target in targets ?? [] {
             guard let value = CSVCells.number(target, decimalComma: decimalComma) else { return false }
             if value != value.rounded() || value < 0 { return true }
             distinct.insert(value)
@@ -123,13 +123,31 @@ public struct TabularData: Sendable {
         return distinct.count > 100
     }
 
-    /// Distinct class names in a stable order: numerically when all are numbers, else alphabetically.
-    public static func classNames(of targets: [String], decimalComma: Bool) -> [String] {
-        let distinct = Array(Set(targets))
+    /// Whether every target is a number.
+    public var targetsAreNumbers: Bool {
+        (targets ?? []).allSatisfy { CSVCells.number($0, decimalComma: decimalComma) != nil }
+    }
+
+    /// The distinct targets as class names in a stable order: numerically when all are numbers, else alphabetically.
+    public var targetClassNames: [String] {
+        let distinct = Array(Set(targets ?? []))
         let numbers = distinct.map { CSVCells.number($0, decimalComma: decimalComma) }
         if numbers.allSatisfy({ $0 != nil }) {
             return zip(distinct, numbers).sorted { ($0.1!, $0.0) < ($1.1!, $1.0) }.map(\.0)
         }
         return distinct.sorted()
+    }
+
+    /// The targets as numbers.
+    ///
+    /// - Throws: ``DataError`` naming the file and line of the first target that is not a finite number.
+    public func targetValues(file: String) throws -> [Double] {
+        try zip(targets ?? [], lines).map { target, line in
+            guard let value = CSVCells.number(target, decimalComma: decimalComma), value.isFinite else {
+                throw DataError.mismatch("\(file): line \(line) has target '\(target.prefix(40))' in column '\(labelName ?? "")', "
+                    + "which is not a number, but the model predicts numbers")
+            }
+            return value
+        }
     }
 }

@@ -39,21 +39,27 @@ struct Layout {
         }
     }
 
+    /// The 0-based index of a referenced column, if the file has it.
+    func index(of reference: ColumnReference) -> Int? {
+        switch reference {
+        case .name(let name): return names.firstIndex(of: name)
+        case .index(let index):
+            let resolved = index < 0 ? names.count + index : index
+            return names.indices.contains(resolved) ? resolved : nil
+        }
+    }
+
     /// The 0-based index of a referenced column.
     func resolve(_ reference: ColumnReference, flag: String) throws -> Int {
+        if let index = index(of: reference) { return index }
         switch reference {
         case .name(let name):
-            if let index = names.firstIndex(of: name) { return index }
             let hint = Suggestion.nearest(to: name, in: names).map { "; did you mean '\($0)'?" } ?? ""
             throw DataError.mismatch(hasHeader
                 ? "\(file) has no column named '\(name)' for \(flag) (columns: \(names.joined(separator: ", ")))\(hint)"
                 : "\(file) has no header row, so \(flag) must be a 0-based index, not '\(name)'")
         case .index(let index):
-            let resolved = index < 0 ? names.count + index : index
-            guard names.indices.contains(resolved) else {
-                throw DataError.mismatch("\(flag) \(index) is outside the \(names.count) columns of \(file)")
-            }
-            return resolved
+            throw DataError.mismatch("\(flag) \(index) is outside the \(names.count) columns of \(file)")
         }
     }
 
