@@ -154,6 +154,9 @@ struct RealWorldCSVTests {
         let auto = run(["train", "--data", fixture("diabetes-train.csv"), "--epochs", "1"], in: dir)
         #expect(auto.output.contains("331 samples, 10 features, regression"))
         #expect(auto.errorOutput.contains("task: regression (column 'target' holds numbers)"))
+        // Forced classification: each of the 187 distinct values in the training file is a class.
+        let classes = run(["train", "--data", fixture("diabetes-train.csv"), "--task", "classification", "--epochs", "1"], in: dir)
+        #expect(classes.status == 0 && classes.output.contains("331 samples, 10 features, 187 classes"), "\(classes.output)\(classes.errorOutput)")
         let predict = run(["predict", "--model", "m.safetensors", "--data", fixture("diabetes-test.csv")], in: dir)
         let values = predict.output.split(separator: "\n").dropFirst().compactMap { Double($0.split(separator: ",")[1]) }
         #expect(values.count == 111)
