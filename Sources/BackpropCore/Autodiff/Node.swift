@@ -4,10 +4,11 @@
 /// freed when that tensor is. There is no global tape.
 public final class Node<Scalar: TensorScalar>: @unchecked Sendable {
     // Sendable: all stored properties are immutable after init, and the tensors they hold are copy-on-write values.
+    // The one exception, `inputNodes`, is emptied only in `deinit`, on nodes no other reference can reach.
     /// The operation.
     public let op: Op
     /// The nodes of the operation's inputs (`nil` for an input that is not tracked).
-    public let inputNodes: [Node?]
+    public private(set) var inputNodes: [Node?]
     /// The inputs' values, without their graphs.
     public let inputs: [Tensor<Scalar>]
     /// The result's value, without its graph; derivative rules may reuse it (σ′ = σ(1 − σ)).
@@ -29,6 +30,21 @@ public final class Node<Scalar: TensorScalar>: @unchecked Sendable {
         inputs = []
         output = Tensor(storage: storage, shape: shape)
         saved = []
+    }
+
+    /// Releases the graph below this node with a loop instead of recursion: releasing a chain of thousands of nodes
+    /// one inside the other (a network of thousands of layers) would overflow the stack. Each input node that only
+    /// this graph holds hands its own inputs to the loop before it is released, so no release goes deeper than one.
+    deinit {
+        guard !inputNodes.isEmpty else { return }
+        var pending = inputNodes.compactMap { $0 }
+        inputNodes = []
+        while var node = pending.popLast() {
+            if isKnownUniquelyReferenced(&node) {
+                pending += node.inputNodes.compactMap { $0 }
+                node.inputNodes = []
+            }
+        }
     }
 }
 
