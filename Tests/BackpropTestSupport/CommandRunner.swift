@@ -48,6 +48,23 @@ public enum CommandRunner {
         /// What it has written to its standard output so far.
         public var outputSoFar: String { readText(out) }
 
+        /// Waits up to `seconds` for it to end; if it has not, kills it (SIGKILL) and returns `nil`.
+        public func wait(timeout seconds: Double) -> CommandResult? {
+            guard pid > 0 else { return CommandResult(status: -1, output: "", errorOutput: "could not start") }
+            var status: Int32 = 0
+            for _ in 0..<Int(seconds * 100) {
+                if waitpid(pid, &status, WNOHANG) == pid {
+                    let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+                    defer { unlink(out); unlink(err) }
+                    return CommandResult(status: exitStatus, output: readText(out), errorOutput: readText(err))
+                }
+                usleep(10_000)
+            }
+            kill(pid, SIGKILL)
+            _ = wait()
+            return nil
+        }
+
         /// Waits for it to end and collects its output.
         public func wait() -> CommandResult {
             guard pid > 0 else { return CommandResult(status: -1, output: "", errorOutput: "could not start") }

@@ -60,12 +60,18 @@ extension Train {
         let outputs = [("--output", output), ("--metrics", metrics), ("--plot", plot), ("--checkpoint", checkpoint)]
             .compactMap { flag, path in path.map { (flag, $0) } }
         for (flag, path) in outputs { try AtomicFile.checkWritable(path, for: flag) }
-        for (i, first) in outputs.enumerated() {
+        // Two outputs on one file would overwrite each other (devices such as /dev/null take any number).
+        for (i, first) in outputs.enumerated() where !isDevice(first.1) {
             if let second = outputs[(i + 1)...].first(where: { $0.1 == first.1 }) {
                 throw ValidationError("\(first.0) and \(second.0) name the same file, \(first.1)")
             }
         }
         if let output { try checkOverwrite(output) }
+    }
+
+    private func isDevice(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFCHR
     }
 
     /// Refuses to replace a file that is not a Backprop model unless `--force` is given.

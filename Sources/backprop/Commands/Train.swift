@@ -218,6 +218,7 @@ struct Train: ParsableCommand {
         var monitor = GradientHealthMonitor()
         let probe = training.batch(at: Array(0..<Swift.min(512, training.count))).inputs
         let infoForCheckpoints = info
+        Interruption.trainingStarted()
         let result = try trainer.fit(model, on: training, validation: validation, test: test,
                                      resumingFrom: resumed?.checkpoint, onEvent: { event in
             switch event {
@@ -258,7 +259,7 @@ struct Train: ParsableCommand {
             try checkpointFile.write(to: path)
             if let metrics { try log.write(to: metrics) }
             printError("interrupted: wrote \(path); continue with: backprop train --resume \(path) <the same options>")
-            throw ExitCode(130)
+            throw ExitCode(Interruption.exitStatus)
         case .nonFinite:
             if let checkpoint {
                 try checkpointFile.write(to: checkpoint)
@@ -275,12 +276,13 @@ struct Train: ParsableCommand {
                   + (evaluation.accuracy.map { ", accuracy \(percent($0))" } ?? ""))
         }
         info.training = record(result, batchSize: batchSize)
+        // The model last: a metrics file or chart that cannot be written fails the run before the model is replaced.
+        if let metrics { try log.write(to: metrics) }
+        if let plot { try AtomicFile.write(Array(TrainingChart(history: result.history).svg.utf8), to: plot) }
         if let output {
             try SavedModel(model: result.model, info: info).write(to: output)
             if !quiet { print("saved model to \(output)") }
         }
-        if let metrics { try log.write(to: metrics) }
-        if let plot { try AtomicFile.write(Array(TrainingChart(history: result.history).svg.utf8), to: plot) }
         if case .nonFinite = result.stopReason { throw ExitCode.failure }
     }
 }
