@@ -52,35 +52,66 @@ public struct ModelArchitecture: Codable, Sendable, Equatable {
         }
     }
 
-    /// Builds the model with zero weights, checking every layer's description; `file` names the source in errors.
-    public func build<Scalar: TensorScalar>(file: String) throws -> Sequential<Scalar> {
+    /// The parameters the described layers have, each with its name and shape, in the model's order, after every
+    /// layer's description is checked: known types and activations, dropout rates, inputs that match the layer
+    /// before, and the ``Limits`` on layers, inputs and parameters. Nothing of the described sizes is allocated.
+    ///
+    /// - Throws: ``ModelFileError/corrupt(_:_:)`` naming the layer and the problem; `file` names the source.
+    public func parameterShapes(file: String) throws -> [(name: String, shape: [Int])] {
+        guard !layers.isEmpty else { throw ModelFileError.corrupt(file, "the architecture has no layers") }
+        guard layers.count <= Limits.layers else {
+            throw ModelFileError.corrupt(file, "the architecture has \(layers.count) layers, more than the limit of \(Limits.layers)")
+        }
+        var shapes: [(name: String, shape: [Int])] = []
         var previousOutputs: Int?
-        let built: [any Layer<Scalar>] = try layers.enumerated().map { index, spec in
+        var total = 0
+        for (index, spec) in layers.enumerated() {
             func bad(_ reason: String) -> ModelFileError { .corrupt(file, "architecture layer \(index): \(reason)") }
             switch spec.type {
             case "dense":
                 guard let inputs = spec.inputs, let outputs = spec.outputs, inputs > 0, outputs > 0,
-                      inputs <= 1 << 24, outputs <= 1 << 24, inputs * outputs <= 1 << 30 else {
-                    throw bad("a dense layer needs positive, reasonable 'inputs' and 'outputs'")
+                      inputs <= Limits.features, outputs <= Limits.features else {
+                    throw bad("a dense layer needs 'inputs' and 'outputs' from 1 to \(Limits.features)")
                 }
                 if let previous = previousOutputs, previous != inputs {
                     throw bad("takes \(inputs) inputs but the layer before produces \(previous)")
                 }
+                total += inputs * outputs + outputs
+                guard total <= Limits.parameters else {
+                    throw bad("the model would have more than \(Limits.parameters) parameters, the limit")
+                }
                 previousOutputs = outputs
-                return Dense<Scalar>(weight: .zeros(shape: [outputs, inputs]), bias: .zeros(shape: [outputs]))
+                shapes += [("\(index).weight", [outputs, inputs]), ("\(index).bias", [outputs])]
             case "activation":
-                guard let name = spec.function, let activation = Activation(name: name, parameter: spec.parameter) else {
+                guard let name = spec.function, Activation(name: name, parameter: spec.parameter) != nil else {
                     throw bad("unknown activation '\(spec.function ?? "")'")
                 }
-                return ActivationLayer<Scalar>(activation)
             case "dropout":
                 guard let rate = spec.rate, rate >= 0, rate < 1 else { throw bad("dropout needs a rate in [0, 1)") }
-                return Dropout<Scalar>(rate: rate)
             default:
                 throw bad("unknown layer type '\(spec.type)'")
             }
         }
-        guard !built.isEmpty else { throw ModelFileError.corrupt(file, "the architecture has no layers") }
-        return Sequential(built)
+        return shapes
+    }
+
+    /// Builds the model, checking every layer's description first (``parameterShapes(file:)``).
+    ///
+    /// - Parameter parameters: the weights, in the order and shapes of ``parameterShapes(file:)``; zeros when `nil`.
+    public func build<Scalar: TensorScalar>(file: String, parameters: [Tensor<Scalar>]? = nil) throws -> Sequential<Scalar> {
+        let shapes = try parameterShapes(file: file)
+        precondition(parameters.map { $0.map(\.shape) == shapes.map(\.shape) } ?? true, "build: parameters do not match the architecture")
+        var next = 0
+        func parameter() -> Tensor<Scalar> {
+            defer { next += 1 }
+            return parameters?[next] ?? .zeros(shape: shapes[next].shape)
+        }
+        return Sequential(layers.map { spec -> any Layer<Scalar> in
+            switch spec.type {
+            case "dense": return Dense<Scalar>(weight: parameter(), bias: parameter())
+            case "activation": return ActivationLayer<Scalar>(Activation(name: spec.function!, parameter: spec.parameter)!)
+            default: return Dropout<Scalar>(rate: spec.rate!)
+            }
+        })
     }
 }

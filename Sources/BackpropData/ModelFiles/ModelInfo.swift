@@ -61,6 +61,7 @@ extension ModelInfo {
             guard let classes = classNames else { return "a classification model needs class names" }
             guard loss.isClassification else { return "a classifier cannot be trained with the \(loss.name) loss" }
             guard Set(classes).count == classes.count else { return "the class names are not distinct" }
+            guard classes.count <= Limits.classes else { return "\(classes.count) classes, more than the limit of \(Limits.classes)" }
             let binary = classes.count == 2 && outputs == 1 && loss == .binaryCrossEntropy
             if let outputs, outputs != classes.count && !binary {
                 return "\(classes.count) class names for a model with \(outputs) outputs"

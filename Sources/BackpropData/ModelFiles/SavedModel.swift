@@ -75,8 +75,9 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
         } catch {
             throw ModelFileError.corrupt(file, "metadata JSON does not describe a model: \(error)")
         }
-        var model: Sequential<Scalar> = try architecture.build(file: file)
-        let expected = Set(model.parameterNames)
+        // Every weight's presence and shape is checked against the header before any tensor is built.
+        let shapes = try architecture.parameterShapes(file: file)
+        let expected = Set(shapes.map(\.name))
         // A checkpoint is also a model file; its optimizer and best-epoch tensors are checked by CheckpointFile.
         let isCheckpoint = metadata["checkpoint_format"] != nil
         if let extra = tensors.keys.sorted().first(where: {
@@ -84,17 +85,19 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
         }) {
             throw ModelFileError.corrupt(file, "tensor '\(extra)' belongs to no layer of the architecture")
         }
-        var parameters: [Tensor<Scalar>] = []
-        for (name, template) in zip(model.parameterNames, model.parameters) {
+        for (name, shape) in shapes {
             guard let entry = tensors[name] else { throw ModelFileError.corrupt(file, "weight '\(name)' is missing") }
-            guard entry.shape == template.shape else {
-                throw ModelFileError.corrupt(file, "weight '\(name)' has shape \(entry.shape), the architecture needs \(template.shape)")
+            guard entry.shape == shape else {
+                throw ModelFileError.corrupt(file, "weight '\(name)' has shape \(entry.shape), the architecture needs \(shape)")
             }
-            let tensor: Tensor<Scalar> = entry.tensor()
+        }
+        var parameters: [Tensor<Scalar>] = []
+        for (name, _) in shapes {
+            let tensor: Tensor<Scalar> = tensors[name]!.tensor()
             guard tensor.isFinite else { throw ModelFileError.corrupt(file, "weight '\(name)' contains NaN or infinite values") }
             parameters.append(tensor)
         }
-        model.parameters = parameters
+        let model: Sequential<Scalar> = try architecture.build(file: file, parameters: parameters)
         if let problem = info.inconsistency(with: model) { throw ModelFileError.corrupt(file, problem) }
         return SavedModel(model: model, info: info)
     }

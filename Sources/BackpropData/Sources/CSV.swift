@@ -73,6 +73,9 @@ public struct CSVTable: Sendable, Equatable {
                 fields.reserveCapacity(width)
                 var wasQuoted = false
                 while true {
+                    guard fields.count < Limits.csvColumns else {
+                        throw DataError.corrupt(file, reason: "line \(rowLine) has more than \(Limits.csvColumns) fields, the limit of columns")
+                    }
                     let (field, quoted) = try self.field(row: rowLine, column: fields.count + 1)
                     fields.append(field)
                     wasQuoted = wasQuoted || quoted

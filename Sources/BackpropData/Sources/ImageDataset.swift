@@ -90,6 +90,20 @@ public enum IDXDirectory {
         guard labels.shape.count == 1 else {
             throw DataError.corrupt(directory, reason: "\(split.rawValue) labels have shape \(labels.shape), expected [count]")
         }
+        let count = images.shape[0]
+        guard count > 0 else { throw DataError.corrupt(directory, reason: "\(split.rawValue) images: the file holds no images") }
+        guard count <= Limits.samples else {
+            throw DataError.corrupt(directory, reason: "\(split.rawValue) images: \(count) images, more than the limit of \(Limits.samples)")
+        }
+        var features = 1
+        for size in images.shape.dropFirst() {
+            let (product, overflow) = features.multipliedReportingOverflow(by: size)
+            guard !overflow, product <= Limits.features else {
+                throw DataError.corrupt(directory, reason: "\(split.rawValue) images of shape \(Array(images.shape.dropFirst())) have more than "
+                    + "\(Limits.features) pixels, the limit of inputs per sample")
+            }
+            features = product
+        }
         let classCount = Int(labels.bytes.max() ?? 0) + 1
         return try ImageDataset(pixels: images.bytes, imageShape: Array(images.shape.dropFirst()),
                                 labels: labels.bytes.map(Int.init), classCount: classCount, source: directory)

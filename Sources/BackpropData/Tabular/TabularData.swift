@@ -50,6 +50,10 @@ public struct TabularData: Sendable {
         guard keep.contains(true) else { throw DataError.corrupt(file, reason: "no rows are left after dropping those with missing values") }
 
         columns = try featureIndices.map { try layout.fitColumn($0, keep: keep, fillGaps: options.missing == .mean) }
+        let inputs = columns.reduce(0) { $0 + $1.width }
+        guard inputs <= Limits.features else {
+            throw DataError.corrupt(file, reason: "the columns make \(inputs) inputs per sample, more than the limit of \(Limits.features)")
+        }
         for column in columns where column.isCategorical {
             notices.append("column '\(column.name)' holds text: one-hot encoded as \(column.width) inputs")
         }

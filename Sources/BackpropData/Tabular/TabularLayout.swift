@@ -27,6 +27,9 @@ struct Layout {
         hasHeader = namesAllThere || CSVCells.firstRowIsHeader(table.rows[...], decimalComma: decimalComma)
         rows = Array(hasHeader ? table.rows.dropFirst() : table.rows[...])
         guard !rows.isEmpty else { throw DataError.corrupt(file, reason: "a header but no data rows") }
+        guard rows.count <= Limits.samples else {
+            throw DataError.corrupt(file, reason: "\(rows.count) rows, more than the limit of \(Limits.samples) samples")
+        }
         let header = hasHeader ? first.fields : [String](repeating: "", count: width)
         unnamed = Set(header.indices.filter { header[$0].isEmpty })
         names = header.enumerated().map { $1.isEmpty ? "column\($0 + 1)" : $1 }

@@ -14,8 +14,8 @@ extension Train {
     /// Runs the Float64 finite-difference check on the current weights and a few training samples.
     func checkGradients(of model: Sequential<Float>, parameters: [Tensor<Float>], on data: AnyTrainingData<Float>,
                         loss: Loss, epoch: Int) throws {
-        var exact = try ModelArchitecture(model).build(file: "model") as Sequential<Double>
-        exact.parameters = parameters.map { $0.converted(to: Double.self) }
+        let exact: Sequential<Double> = try ModelArchitecture(model).build(
+            file: "model", parameters: parameters.map { $0.converted(to: Double.self) })
         let (x, targets) = data.batch(at: Array(0..<Swift.min(8, data.count)))
         let wide: Targets<Double> = switch targets {
         case .classes(let labels): .classes(labels)
@@ -91,6 +91,21 @@ extension Train {
         guard held < data.count else { throw ValidationError("--validation-split leaves no training data") }
         return (AnyTrainingData(DatasetSubset(data, indices: Array(order[held...]))),
                 AnyTrainingData(DatasetSubset(data, indices: Array(order[..<held]))))
+    }
+
+    /// Refuses a network beyond the ``Limits`` (layers, parameters) before any of it is allocated.
+    func checkNetworkSize(_ sizes: [Int]) throws {
+        guard 2 * (sizes.count - 1) <= Limits.layers else {
+            throw ValidationError("--layers asks for \(sizes.count - 2) hidden layers; at most \(Limits.layers / 2 - 1) fit the limit of \(Limits.layers) layers")
+        }
+        var total = 0
+        for (inputs, outputs) in zip(sizes, sizes.dropFirst()) {
+            let (weights, overflow) = inputs.multipliedReportingOverflow(by: outputs)
+            guard !overflow, weights <= Limits.parameters - total - outputs else {
+                throw ValidationError("--layers \(layers) on \(sizes[0]) inputs makes more than \(Limits.parameters) parameters, the limit")
+            }
+            total += weights + outputs
+        }
     }
 
     func hiddenSizes() throws -> [Int] {

@@ -158,13 +158,15 @@ struct Train: ParsableCommand {
         var validation: AnyTrainingData<Float>?
         if validationSplit > 0 { (training, validation) = try split(training) }
 
-        let batchSize = self.batchSize ?? (training.count > 12_800 ? 128 : 32)
+        // A batch larger than the data is the whole data, as in every framework.
+        let batchSize = Swift.min(self.batchSize ?? (training.count > 12_800 ? 128 : 32), training.count)
         let isClassification = prepared.classNames != nil
         let lossFunction = loss.flatMap(Loss.init(name:)) ?? (isClassification ? .softmaxCrossEntropy : .halfSquaredError)
         if isClassification != lossFunction.isClassification {
             throw ValidationError("--loss \(lossFunction) does not fit \(isClassification ? "class labels" : "numeric targets")")
         }
         let outputs = prepared.classNames.map { lossFunction == .binaryCrossEntropy && $0.count == 2 ? 1 : $0.count } ?? 1
+        try checkNetworkSize([training.featureCount] + (try hiddenSizes()) + [outputs])
         let fresh = Sequential<Float>.multilayerPerceptron(
             sizes: [training.featureCount] + (try hiddenSizes()) + [outputs], activation: try parsedActivation(),
             outputActivation: lossFunction == .crossEntropy ? .softmax : .identity, seed: seed)
