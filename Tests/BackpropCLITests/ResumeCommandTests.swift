@@ -1,6 +1,7 @@
 import BackpropCore
 import BackpropData
 import BackpropTestSupport
+import Foundation
 import Testing
 
 #if canImport(Glibc)
@@ -68,5 +69,63 @@ struct ResumeCommandTests {
         let result = process.wait()
         #expect(result.status == 130)
         #expect(access(dir + "/never.safetensors", F_OK) != 0)
+    }
+
+    /// Every option that decides what a step computes must match the checkpoint's: all differences are listed in one
+    /// error; the epochs may be raised, with a note.
+    @Test func resumeComparesEveryOption() throws {
+        let dir = CommandRunner.temporaryDirectory("cli-resume-options")
+        let part = CommandRunner.run([tool, "train", "--epochs", "2", "--checkpoint", "c.st", "--checkpoint-every", "1"] + options, in: dir)
+        #expect(part.status == 0, "\(part.errorOutput)")
+        let changed = CommandRunner.run([tool, "train", "--epochs", "4", "--resume", "c.st", "--activation", "tanh", "--loss", "cross-entropy",
+                                         "--weight-decay", "0.01", "--clip-norm", "1", "--validation-split", "0.2"] + options, in: dir)
+        #expect(changed.status == 1, "\(changed.errorOutput)")
+        for expected in ["--activation relu (now tanh)", "--loss softmax-cross-entropy (now cross-entropy)", "--weight-decay 0.0 (now 0.01)",
+                         "--clip-norm none (now 1.0)", "--validation-split 0.0 (now 0.2)"] {
+            #expect(changed.errorOutput.contains(expected), "\(expected): \(changed.errorOutput)")
+        }
+        #expect(changed.errorOutput.split(separator: "\n").count == 1)
+        let scaled = CommandRunner.run([tool, "train", "--epochs", "4", "--resume", "c.st", "--scale", "minmax"] + options, in: dir)
+        #expect(scaled.status == 1 && scaled.errorOutput.contains("--scale standard (now minmax)"), "\(scaled.errorOutput)")
+        let longer = CommandRunner.run([tool, "train", "--epochs", "4", "--resume", "c.st", "--output", "m.st"] + options, in: dir)
+        #expect(longer.status == 0 && longer.errorOutput.contains("note: resuming with --epochs 4 instead of 2"), "\(longer.errorOutput)")
+        #expect(try SavedModel<Float>.read(from: dir + "/m.st").info.training?.history.count == 4)
+    }
+
+    /// Checkpoints altered after they were written: non-finite optimizer state or weights, a running total that is
+    /// not a number, optimizer state for another optimizer. Each is refused with one line by every command.
+    @Test func craftedCheckpointsAreRefused() throws {
+        let dir = CommandRunner.temporaryDirectory("cli-crafted")
+        let part = CommandRunner.run([tool, "train", "--epochs", "1", "--checkpoint", "c.st", "--checkpoint-every", "1"] + options, in: dir)
+        #expect(part.status == 0, "\(part.errorOutput)")
+        let (tensors, metadata) = try Safetensors.decode(try #require(CommandRunner.readBytes(dir + "/c.st")), file: "c.st")
+        func write(_ name: String, tensors: [String: Safetensors.Entry], metadata: [String: String]) throws {
+            let list = tensors.keys.sorted().map { (name: $0, entry: tensors[$0]!) }
+            CommandRunner.writeBytes(try Safetensors.encode(list, metadata: metadata), to: dir + "/" + name)
+        }
+        func poisoned(_ name: String) -> [String: Safetensors.Entry] {
+            var copy = tensors
+            copy[name] = Safetensors.Entry(Tensor<Float>(shape: tensors[name]!.shape, repeating: .nan))
+            return copy
+        }
+        try write("nan-state.st", tensors: poisoned("optimizer.0.weight.1"), metadata: metadata)
+        try write("nan-weight.st", tensors: poisoned("2.weight"), metadata: metadata)
+        var total = metadata
+        total["checkpoint"] = metadata["checkpoint"]!.replacingOccurrences(of: "\"lossSum\":0", with: "\"lossSum\":\"nan\"")
+        try write("nan-total.st", tensors: tensors, metadata: total)
+        // Adam's second moments removed: state for an optimizer with one slot.
+        try write("one-slot.st", tensors: tensors.filter { !$0.key.hasSuffix(".1") || !$0.key.hasPrefix("optimizer.") }, metadata: metadata)
+        let cases = [("nan-state.st", "optimizer state 'optimizer.0.weight.1' contains NaN or infinite values"),
+                     ("nan-weight.st", "weight '2.weight' contains NaN or infinite values"),
+                     ("one-slot.st", "optimizer state do not match")]
+        for (file, message) in cases {
+            let resume = CommandRunner.run([tool, "train", "--epochs", "2", "--resume", file] + options, in: dir)
+            #expect(resume.status == 1 && resume.errorOutput.contains(message), "\(file): \(resume.errorOutput)")
+            #expect(resume.errorOutput.split(separator: "\n").filter { !$0.hasPrefix("note: ") }.count == 1)
+        }
+        let evaluate = CommandRunner.run([tool, "evaluate", "--model", "nan-weight.st", "--data", "builtin:moons"], in: dir)
+        #expect(evaluate.status == 1 && evaluate.errorOutput.contains("contains NaN"), "\(evaluate.errorOutput)")
+        let resumeTotal = CommandRunner.run([tool, "train", "--epochs", "2", "--resume", "nan-total.st"] + options, in: dir)
+        #expect(resumeTotal.status == 1 && resumeTotal.errorOutput.contains("non-finite or negative running total"), "\(resumeTotal.errorOutput)")
     }
 }

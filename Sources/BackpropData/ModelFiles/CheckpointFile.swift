@@ -98,6 +98,12 @@ public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
               state.completedEpochs >= 0, state.batchesDone >= 0, state.history.count == state.completedEpochs else {
             throw ModelFileError.corrupt(path, "checkpoint state does not match the model's \(parameterNames.count) parameters")
         }
+        let partial = state.partialEpoch
+        guard partial.lossSum.isFinite, partial.correct >= 0, partial.seconds.isFinite, partial.seconds >= 0,
+              partial.gradientNormSums.isEmpty || partial.gradientNormSums.count == parameterNames.count,
+              partial.gradientNormSums.allSatisfy(\.isFinite), state.bestLoss?.isFinite ?? true else {
+            throw ModelFileError.corrupt(path, "checkpoint state holds a non-finite or negative running total")
+        }
         let slotCount = tensors.keys.filter { $0.hasPrefix("optimizer.\(parameterNames[0]).") }.count
         var states: [ParameterState<Scalar>] = []
         for (index, (name, parameter)) in zip(parameterNames, saved.model.parameters).enumerated() {
@@ -105,7 +111,11 @@ public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
                 guard let entry = tensors["optimizer.\(name).\(i)"], entry.shape == parameter.shape else {
                     throw ModelFileError.corrupt(path, "optimizer state 'optimizer.\(name).\(i)' is missing or has the wrong shape")
                 }
-                return entry.tensor()
+                let tensor: Tensor<Scalar> = entry.tensor()
+                guard tensor.isFinite else {
+                    throw ModelFileError.corrupt(path, "optimizer state 'optimizer.\(name).\(i)' contains NaN or infinite values")
+                }
+                return tensor
             }
             states.append(ParameterState(step: state.steps[index], tensors: slots))
         }
@@ -120,7 +130,9 @@ public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
                 guard let entry = tensors["best.\(name)"], entry.shape == parameter.shape else {
                     throw ModelFileError.corrupt(path, "best weights 'best.\(name)' are missing or have the wrong shape")
                 }
-                return entry.tensor()
+                let tensor: Tensor<Scalar> = entry.tensor()
+                guard tensor.isFinite else { throw ModelFileError.corrupt(path, "best weights 'best.\(name)' contain NaN or infinite values") }
+                return tensor
             }
             best = BestEpoch(epoch: epoch, loss: loss, parameters: parameters)
         }

@@ -56,6 +56,7 @@ extension ModelInfo {
     /// inputs.
     public func inconsistency<Scalar>(with model: Sequential<Scalar>) -> String? {
         let outputs = model.producedOutputSize, inputs = model.requiredInputSize
+        guard let outputs, let inputs else { return "the model has no layer with weights" }
         switch task {
         case .classification:
             guard let classes = classNames else { return "a classification model needs class names" }
@@ -63,7 +64,7 @@ extension ModelInfo {
             guard Set(classes).count == classes.count else { return "the class names are not distinct" }
             guard classes.count <= Limits.classes else { return "\(classes.count) classes, more than the limit of \(Limits.classes)" }
             let binary = classes.count == 2 && outputs == 1 && loss == .binaryCrossEntropy
-            if let outputs, outputs != classes.count && !binary {
+            if outputs != classes.count && !binary {
                 return "\(classes.count) class names for a model with \(outputs) outputs"
             }
         case .regression:
@@ -75,17 +76,15 @@ extension ModelInfo {
         if let columns {
             if let problem = columns.lazy.compactMap(\.inconsistency).first { return problem }
             if let names = featureNames, names != columns.flatMap(\.inputNames) { return "the feature names do not match the columns" }
-            if let inputs, columns.reduce(0, { $0 + $1.width }) != inputs {
+            if columns.reduce(0, { $0 + $1.width }) != inputs {
                 return "the columns make \(columns.reduce(0) { $0 + $1.width }) inputs for a model with \(inputs)"
             }
         }
-        if let inputs {
-            if let names = featureNames, names.count != inputs {
-                return "\(names.count) feature names for a model with \(inputs) inputs"
-            }
-            if let width = preprocessing.featureCount, width != inputs {
-                return "the preprocessing is fitted to \(width) features, the model takes \(inputs)"
-            }
+        if let names = featureNames, names.count != inputs {
+            return "\(names.count) feature names for a model with \(inputs) inputs"
+        }
+        if let width = preprocessing.featureCount, width != inputs {
+            return "the preprocessing is fitted to \(width) features, the model takes \(inputs)"
         }
         return preprocessing.inconsistency
     }
@@ -107,10 +106,13 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
     public var stopReason: String
     /// One entry per epoch.
     public var history: [EpochRecord]
+    /// Every option that decides what training computes, by flag (`--activation` → `relu`), so that a resumed run
+    /// can be checked to repeat them (`nil` in files written before it was recorded).
+    public var options: [String: String]?
 
     /// Creates a record.
     public init(data: String, optimizer: String, learningRate: Double, batchSize: Int, seed: UInt64,
-                stopReason: String, history: [EpochRecord]) {
+                stopReason: String, history: [EpochRecord], options: [String: String]? = nil) {
         self.data = data
         self.optimizer = optimizer
         self.learningRate = learningRate
@@ -118,6 +120,7 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         self.seed = seed
         self.stopReason = stopReason
         self.history = history
+        self.options = options
     }
 }
 

@@ -73,7 +73,10 @@ public struct Trainer: Sendable {
         try check(model, against: data)
         if let checkpoint {
             guard checkpoint.parameters.map(\.shape) == model.parameters.map(\.shape),
-                  checkpoint.optimizerStates.count == checkpoint.parameters.count else {
+                  checkpoint.optimizerStates.count == checkpoint.parameters.count,
+                  zip(checkpoint.optimizerStates, checkpoint.parameters).allSatisfy({ state, parameter in
+                      state.tensors.count == optimizer.stateNames.count && state.tensors.allSatisfy { $0.shape == parameter.shape }
+                  }) else {
                 throw TrainingError.checkpointMismatch
             }
         }

@@ -157,7 +157,7 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
         case .emptyDataset:
             "the dataset has no samples"
         case .checkpointMismatch:
-            "the checkpoint's parameters do not match the model"
+            "the checkpoint's parameters or optimizer state do not match the model and optimizer"
         }
     }
 }

@@ -31,24 +31,52 @@ extension Train {
         }
     }
 
-    /// The run's settings and history, as stored with the model.
-    func record(_ result: TrainingResult<Sequential<Float>>, batchSize: Int) -> TrainingRecord {
+    /// The run's settings and history, as stored with the model and in checkpoints.
+    func record(stopReason: String, history: [EpochReport], batchSize: Int, loss: Loss) throws -> TrainingRecord {
         TrainingRecord(data: data, optimizer: optimizer, learningRate: rate, batchSize: batchSize, seed: seed,
-                       stopReason: "\(result.stopReason)", history: result.history.map(EpochRecord.init))
+                       stopReason: stopReason, history: history.map(EpochRecord.init),
+                       options: try trainingOptions(batchSize: batchSize, loss: loss))
     }
 
-    /// Checks that a checkpoint belongs to a run with these options.
-    func checkResumable(_ file: CheckpointFile<Float>, path: String, model: Sequential<Float>, batchSize: Int) throws {
+    /// Options a resumed run may change: they decide when training stops or what is only reported, not what a
+    /// step computes.
+    static let optionsSafeToChange: Set<String> = ["--epochs", "--stop-when-loss-change-below", "--patience",
+                                                   "--early-stopping-patience", "--test-data"]
+
+    /// Every option that decides what training computes (and the few that may change on resume), canonical: the
+    /// effective batch size, the loss and learning rate chosen by default, sizes without spaces.
+    func trainingOptions(batchSize: Int, loss: Loss) throws -> [String: String] {
+        var options = [
+            "--data": data, "--layers": try hiddenSizes().map(String.init).joined(separator: ","),
+            "--activation": try parsedActivation().name, "--loss": loss.name, "--optimizer": optimizer.lowercased(),
+            "--learning-rate": "\(rate)", "--weight-decay": "\(weightDecay)", "--clip-norm": clipNorm.map { "\($0)" } ?? "none",
+            "--batch-size": "\(batchSize)", "--seed": "\(seed)", "--validation-split": "\(validationSplit)", "--scale": scale,
+            "--missing": missing, "--task": task, "--label": csv.label ?? "default", "--ignore-columns": csv.ignoreColumns ?? "",
+            "--id-column": csv.idColumn ?? "", "--delimiter": csv.delimiter ?? "detected",
+            "--epochs": "\(epochs)", "--patience": "\(patience)", "--test-data": testData ?? "none",
+        ]
+        options["--stop-when-loss-change-below"] = stopWhenLossChangeBelow.map { "\($0)" } ?? "none"
+        options["--early-stopping-patience"] = earlyStoppingPatience.map { "\($0)" } ?? "none"
+        return options
+    }
+
+    /// Checks that a checkpoint belongs to a run with these options: every option that decides what a step computes
+    /// must be the same (all differences are listed in one error); the ones that may change are noted.
+    func checkResumable(_ file: CheckpointFile<Float>, path: String, model: Sequential<Float>, batchSize: Int, loss: Loss) throws {
         guard let record = file.saved.info.training else {
             throw DataError.mismatch("\(path) does not record how it was trained, so it cannot be resumed")
         }
-        let differences = [("--data", record.data, data), ("--optimizer", record.optimizer, optimizer),
-                           ("--learning-rate", "\(record.learningRate)", "\(rate)"),
-                           ("--batch-size", "\(record.batchSize)", "\(batchSize)"), ("--seed", "\(record.seed)", "\(seed)")]
-            .filter { $0.1 != $0.2 }
-        if let (flag, stored, given) = differences.first {
-            throw DataError.mismatch("\(path) was trained with \(flag) \(stored), not \(given); pass the original options to resume")
+        let given = try trainingOptions(batchSize: batchSize, loss: loss)
+        // Checkpoints written before every option was recorded hold these five.
+        let stored = record.options ?? ["--data": record.data, "--optimizer": record.optimizer, "--learning-rate": "\(record.learningRate)",
+                                        "--batch-size": "\(record.batchSize)", "--seed": "\(record.seed)"]
+        let changed = stored.keys.sorted().filter { given[$0] != nil && stored[$0] != given[$0] }
+        let unsafe = changed.filter { !Self.optionsSafeToChange.contains($0) }
+        if !unsafe.isEmpty {
+            let list = unsafe.map { "\($0) \(stored[$0]!) (now \(given[$0]!))" }.joined(separator: ", ")
+            throw DataError.mismatch("\(path) was trained with \(list); pass the original options to resume it")
         }
+        for flag in changed { printError("note: resuming with \(flag) \(given[flag]!) instead of \(stored[flag]!)") }
         guard file.saved.model.parameters.map(\.shape) == model.parameters.map(\.shape) else {
             throw DataError.mismatch("\(path) holds a different architecture than --layers \(layers) on this data")
         }

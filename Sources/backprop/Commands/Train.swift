@@ -172,7 +172,7 @@ struct Train: ParsableCommand {
             outputActivation: lossFunction == .crossEntropy ? .softmax : .identity, seed: seed)
         let resumed = try resume.map { path -> CheckpointFile<Float> in
             let file = try CheckpointFile<Float>.read(from: path)
-            try checkResumable(file, path: path, model: fresh, batchSize: batchSize)
+            try checkResumable(file, path: path, model: fresh, batchSize: batchSize, loss: lossFunction)
             return file
         }
         let model = resumed?.saved.model ?? fresh
@@ -242,9 +242,8 @@ struct Train: ParsableCommand {
             }
             guard checkpointEvery > 0, state.completedEpochs % checkpointEvery == 0 else { return }
             var saved = infoForCheckpoints
-            saved.training = TrainingRecord(data: data, optimizer: optimizer, learningRate: rate, batchSize: batchSize,
-                                            seed: seed, stopReason: "checkpoint after epoch \(state.completedEpochs)",
-                                            history: state.history.map(EpochRecord.init))
+            saved.training = try record(stopReason: "checkpoint after epoch \(state.completedEpochs)", history: state.history,
+                                        batchSize: batchSize, loss: lossFunction)
             var current = model
             current.parameters = state.parameters
             try CheckpointFile(saved: SavedModel(model: current, info: saved), checkpoint: state).write(to: checkpoint)
@@ -252,7 +251,7 @@ struct Train: ParsableCommand {
         if progress.live { print("") }
         print("stopped: \(result.stopReason)")
         var checkpointInfo = infoForCheckpoints
-        checkpointInfo.training = record(result, batchSize: batchSize)
+        checkpointInfo.training = try record(stopReason: "\(result.stopReason)", history: result.history, batchSize: batchSize, loss: lossFunction)
         let checkpointFile = CheckpointFile(saved: SavedModel(model: result.model, info: checkpointInfo), checkpoint: result.checkpoint)
         switch result.stopReason {
         case .interrupted:
@@ -277,7 +276,7 @@ struct Train: ParsableCommand {
             print("test (\(testSource)\(testData == nil ? ", fresh samples" : "")): loss \(format(evaluation.loss))"
                   + (evaluation.accuracy.map { ", accuracy \(percent($0))" } ?? ""))
         }
-        info.training = record(result, batchSize: batchSize)
+        info.training = try record(stopReason: "\(result.stopReason)", history: result.history, batchSize: batchSize, loss: lossFunction)
         // The model last: a metrics file or chart that cannot be written fails the run before the model is replaced.
         if let metrics { try log.write(to: metrics) }
         if let plot { try AtomicFile.write(Array(TrainingChart(history: result.history).svg.utf8), to: plot) }
