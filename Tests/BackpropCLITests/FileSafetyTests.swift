@@ -106,4 +106,28 @@ struct FileSafetyTests {
         #expect(ended.status == 143 && !ended.output.contains("epoch"), "\(ended.output)")
         #expect(access(dir + "/early.st", F_OK) != 0)
     }
+
+    /// A model or checkpoint is never replaced by something else without --force: metrics, a chart, predictions,
+    /// gradients, or a checkpoint in place of a trained model.
+    @Test func modelsAreNotOverwrittenByOtherOutputs() throws {
+        let dir = CommandRunner.temporaryDirectory("overwrite")
+        _ = run(["train", "--data", "builtin:xor", "--epochs", "1", "--output", "m.st", "--quiet"], in: dir)
+        let original = try #require(CommandRunner.readBytes(dir + "/m.st"))
+        let cases: [([String], String)] = [
+            (["train", "--epochs", "1", "--metrics", "m.st"], "m.st is a Backprop model, and --metrics would replace it with a CSV of metrics"),
+            (["train", "--epochs", "1", "--plot", "m.st"], "--plot would replace it with an SVG chart"),
+            (["train", "--epochs", "1", "--checkpoint", "m.st"], "m.st is a trained model, not a checkpoint"),
+            (["predict", "--model", "m.st", "--data", "builtin:xor", "--output", "m.st"], "--output would replace it with predictions"),
+            (["gradients", "--model", "m.st", "--data", "builtin:xor", "--output", "m.st"], "--output would replace it with gradients"),
+        ]
+        for (arguments, message) in cases {
+            let result = try #require(run(arguments, in: dir))
+            #expect(result.status == 1 && result.errorOutput.contains(message), "\(arguments): \(result.errorOutput)")
+            #expect(!result.output.contains("epoch"))
+        }
+        #expect(CommandRunner.readBytes(dir + "/m.st") == original)
+        let forced = try #require(run(["gradients", "--model", "m.st", "--data", "builtin:xor", "--output", "m.st", "--force"], in: dir))
+        #expect(forced.status == 0, "\(forced.errorOutput)")
+        #expect(SavedModel<Float>.kind(ofFileAt: dir + "/m.st") == .other)
+    }
 }

@@ -51,7 +51,7 @@ struct Explain: ParsableCommand {
     }
 
     func run() throws {
-        if let graph { try AtomicFile.checkWritable(graph, for: "--graph") }
+        if let graph { try checkOutput(graph, for: "--graph", writes: .other("a DOT graph"), force: false) }
         var (network, x, y, loss) = try setup()
         let first = BackpropTrace(model: network, input: x, target: y, loss: loss, learningRate: learningRate)
         var losses = [first.loss]

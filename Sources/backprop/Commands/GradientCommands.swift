@@ -54,8 +54,11 @@ struct Gradients: ParsableCommand {
     @Option(help: "The file to write.")
     var output: String
 
+    @Flag(help: "Overwrite --output even if it is a Backprop model or checkpoint.")
+    var force = false
+
     func run() throws {
-        try AtomicFile.checkWritable(output, for: "--output")
+        try checkOutput(output, for: "--output", writes: .other("gradients"), force: force)
         let (saved, prepared) = try options.load(Double.self, targetsFor: "differentiate the loss against")
         let loss = saved.info.loss
         let gradients = ModelGradients.meanLossGradients(of: saved.model, loss: loss, on: prepared.data)

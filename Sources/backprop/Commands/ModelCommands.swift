@@ -90,8 +90,11 @@ struct Predict: ParsableCommand {
     @Flag(help: "Add one column per class with its softmax probability.")
     var probabilities = false
 
+    @Flag(help: "Overwrite --output even if it is a Backprop model or checkpoint.")
+    var force = false
+
     func run() throws {
-        if let output { try AtomicFile.checkWritable(output, for: "--output") }
+        if let output { try checkOutput(output, for: "--output", writes: .other("predictions"), force: force) }
         let (saved, prepared) = try options.load(targetsFor: nil)
         let (predictions, _) = Predictions.collect(saved, prepared.data)
         // Each line starts with the row's id (the --id-column's value) or its 0-based number.

@@ -82,34 +82,25 @@ extension Train {
         }
     }
 
-    /// Checks every output path before any work: each can be written, no two are the same file, and `--output`
-    /// replaces only a Backprop model (unless `--force`).
+    /// Checks every output path before any work: each can be written, no two are the same file, and none replaces
+    /// a model or checkpoint with something else (unless `--force`).
     func checkOutputs() throws {
-        let outputs = [("--output", output), ("--metrics", metrics), ("--plot", plot), ("--checkpoint", checkpoint)]
-            .compactMap { flag, path in path.map { (flag, $0) } }
-        for (flag, path) in outputs { try AtomicFile.checkWritable(path, for: flag) }
+        let outputs: [(flag: String, path: String, kind: OutputKind)] = [
+            ("--output", output, OutputKind.model), ("--metrics", metrics, .other("a CSV of metrics")),
+            ("--plot", plot, .other("an SVG chart")), ("--checkpoint", checkpoint, .checkpoint),
+        ].compactMap { flag, path, kind in path.map { (flag, $0, kind) } }
+        for (flag, path, kind) in outputs { try checkOutput(path, for: flag, writes: kind, force: force) }
         // Two outputs on one file would overwrite each other (devices such as /dev/null take any number).
-        for (i, first) in outputs.enumerated() where !isDevice(first.1) {
-            if let second = outputs[(i + 1)...].first(where: { $0.1 == first.1 }) {
-                throw ValidationError("\(first.0) and \(second.0) name the same file, \(first.1)")
+        for (i, first) in outputs.enumerated() where !isDevice(first.path) {
+            if let second = outputs[(i + 1)...].first(where: { $0.path == first.path }) {
+                throw ValidationError("\(first.flag) and \(second.flag) name the same file, \(first.path)")
             }
         }
-        if let output { try checkOverwrite(output) }
     }
 
     private func isDevice(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFCHR
-    }
-
-    /// Refuses to replace a file that is not a Backprop model unless `--force` is given.
-    func checkOverwrite(_ path: String) throws {
-        guard !force, access(path, F_OK) == 0 else { return }
-        do {
-            _ = try SavedModel<Float>.read(from: path)
-        } catch {
-            throw DataError.mismatch("\(path) exists and is not a Backprop model; choose another --output or pass --force to overwrite it")
-        }
     }
 
     func split(_ data: AnyTrainingData<Float>) throws -> (AnyTrainingData<Float>, AnyTrainingData<Float>?) {

@@ -81,7 +81,7 @@ struct Train: ParsableCommand {
     @Option(help: "Save the trained model (safetensors) to this file.")
     var output: String?
 
-    @Flag(help: "Overwrite --output even if it is not a Backprop model file.")
+    @Flag(help: "Overwrite an existing file at --output, --checkpoint, --metrics or --plot even if it is not what that option writes (a model replaced by metrics, a CSV by a model).")
     var force = false
 
     @Option(help: "Checkpoint file: written every --checkpoint-every epochs, on Ctrl-C (default backprop.checkpoint.safetensors) and when training stops on a non-finite value.")
