@@ -10,7 +10,7 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "FuzzParsers",
-            dependencies: [.product(name: "BackpropData", package: "Backprop")],
+            dependencies: [.product(name: "BackpropData", package: "Backprop"), .product(name: "BackpropNN", package: "Backprop")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
     ],

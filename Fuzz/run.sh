@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes Backprop's parsers (IDX, CSV, safetensors model files, gzip) with libFuzzer, each for a bounded time.
+# Fuzzes Backprop's parsers (IDX, CSV, model files, checkpoints, architecture and description metadata, gzip) with
+# libFuzzer, each for a bounded time.
 # Usage: bash Fuzz/run.sh [seconds-per-parser]   (default 60). A crashing input is kept in Fuzz/crashes/ and fails
 # the run; add it to the crafted-file tests once fixed.
 set -euo pipefail
@@ -10,12 +11,14 @@ swift build -c debug --product FuzzParsers -Xswiftc -sanitize=fuzzer,address -Xs
 binary="$(swift build -c debug --product FuzzParsers --show-bin-path)/FuzzParsers"
 mkdir -p crashes
 status=0
-for target in idx csv safetensors gzip; do
+for target in idx csv safetensors checkpoint architecture gzip; do
     mkdir -p "corpus/$target"
     case "$target" in
         idx) printf '\x00\x00\x08\x02\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03\x04' > corpus/idx/seed ;;
         csv) printf 'a,b,label\n1,2.5,x\n"3",4,"y, z"\r\n' > corpus/csv/seed ;;
         safetensors) cp seeds/model.safetensors corpus/safetensors/seed ;;
+        checkpoint) cp seeds/checkpoint.safetensors corpus/checkpoint/seed ;;
+        architecture) cp seeds/architecture.json corpus/architecture/seed; cp seeds/info.json corpus/architecture/info ;;
         gzip) printf 'hello' | gzip -c > corpus/gzip/seed ;;
     esac
     echo "== $target ($seconds s)"

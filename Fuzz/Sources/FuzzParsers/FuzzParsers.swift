@@ -1,10 +1,12 @@
 import BackpropData
+import BackpropNN
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The parser under test, from `BACKPROP_FUZZ_TARGET` (idx, csv, safetensors, gzip).
+/// The parser under test, from `BACKPROP_FUZZ_TARGET` (idx, csv, safetensors, checkpoint, architecture, gzip).
 let target: String = getenv("BACKPROP_FUZZ_TARGET").map { String(cString: $0) } ?? "idx"
 
 /// libFuzzer entry point: every parser must return a value or throw a descriptive error for any bytes; a trap, an
@@ -27,6 +29,19 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         }
     case "safetensors":
         _ = try? SavedModel<Float>.decode(bytes, file: "fuzz.safetensors")
+    case "checkpoint":
+        _ = try? CheckpointFile<Float>.decode(bytes, file: "fuzz.safetensors")
+    case "architecture":
+        // The JSON a model file's metadata holds: the layers (checked without building them) and the description.
+        let decoder = JSONDecoder()
+        if let architecture = try? decoder.decode(ModelArchitecture.self, from: Data(bytes)),
+           let shapes = try? architecture.parameterShapes(file: "fuzz"), shapes.reduce(0, { $0 + $1.shape.reduce(1, *) }) <= 1 << 16,
+           let model: Sequential<Float> = try? architecture.build(file: "fuzz") {
+            _ = ModelInfo.fuzzDescription.inconsistency(with: model)
+        }
+        if let info = try? decoder.decode(ModelInfo.self, from: Data(bytes)) {
+            _ = info.inconsistency(with: ModelInfo.fuzzModel)
+        }
     default:
         _ = try? Gzip.decompress(bytes, file: "fuzz.gz", limit: 1 << 24)
     }
@@ -44,4 +59,11 @@ func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
     var count = argc
     var arguments = argv
     return runFuzzerDriver(&count, &arguments) { fuzz($0, $1) }
+}
+
+extension ModelInfo {
+    /// A description and a model for checking fuzzed counterparts against.
+    static let fuzzDescription = ModelInfo(task: .classification, classNames: ["a", "b"], featureNames: nil, preprocessing: .none,
+                                           loss: .softmaxCrossEntropy, labelColumn: nil, training: nil)
+    static let fuzzModel = Sequential<Float>.multilayerPerceptron(sizes: [2, 3, 2], activation: .relu, seed: 1)
 }

@@ -78,7 +78,11 @@ public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
 
     /// Reads and validates a checkpoint; every optimizer state tensor must have its parameter's shape.
     public static func read(from path: String) throws -> CheckpointFile {
-        let bytes = try FileBytes.read(path, limit: 8 << 30)
+        try decode(try FileBytes.read(path, limit: 8 << 30), file: path)
+    }
+
+    /// Parses and validates checkpoint bytes; `path` names the source in errors.
+    public static func decode(_ bytes: [UInt8], file path: String) throws -> CheckpointFile {
         let (tensors, metadata) = try Safetensors.decode(bytes, file: path)
         guard metadata["checkpoint_format"] == formatName, let json = metadata["checkpoint"] else {
             throw ModelFileError.incompatible(path, "not a Backprop checkpoint (a model file cannot resume training; use the --checkpoint file)")
