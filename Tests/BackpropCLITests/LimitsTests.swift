@@ -50,6 +50,17 @@ struct LimitsTests {
         expectRefused(["inspect", "--model", "deep.st"], in: dir, mentioning: "5000 layers, more than the limit of 4096")
     }
 
+    /// A 4 GiB model file (sparse) whose first 8 bytes are invalid is refused from them, without reading the rest:
+    /// the run's address space (2 GiB) could not hold the file.
+    @Test func modelHeadersAreCheckedFromTheFirstBytes() throws {
+        let dir = CommandRunner.temporaryDirectory("limits-header")
+        let path = dir + "/sparse.st"
+        CommandRunner.writeBytes([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00], to: path)
+        #expect(truncate(path, 4 << 30) == 0)
+        expectRefused(["inspect", "--model", "sparse.st"], in: dir, mentioning: "header claims 72057594037927935 bytes")
+        expectRefused(["train", "--resume", "sparse.st"], in: dir, mentioning: "sparse.st")
+    }
+
     /// IDX headers: no images of 65536×65536 pixels, dimensions whose product overflows, more images than the limit.
     @Test func idxHeadersAreCheckedAgainstTheLimits() {
         let dir = CommandRunner.temporaryDirectory("limits-idx")

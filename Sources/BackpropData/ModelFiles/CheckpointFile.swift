@@ -77,13 +77,22 @@ public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
     }
 
     /// Reads and validates a checkpoint; every optimizer state tensor must have its parameter's shape.
+    ///
+    /// The header is checked from the file's first bytes and every tensor's presence and shape against it before
+    /// the tensors are read, each straight into its storage (``SafetensorsReader``).
     public static func read(from path: String) throws -> CheckpointFile {
-        try decode(try FileBytes.read(path, limit: 8 << 30), file: path)
+        let reader = try SafetensorsReader(path: path)
+        return try assemble(metadata: reader.metadata, shapes: reader.slots.mapValues(\.shape), file: path) { try reader.tensor($0) }
     }
 
     /// Parses and validates checkpoint bytes; `path` names the source in errors.
     public static func decode(_ bytes: [UInt8], file path: String) throws -> CheckpointFile {
         let (tensors, metadata) = try Safetensors.decode(bytes, file: path)
+        return try assemble(metadata: metadata, shapes: tensors.mapValues(\.shape), file: path) { tensors[$0]!.tensor() }
+    }
+
+    private static func assemble(metadata: [String: String], shapes tensors: [String: [Int]], file path: String,
+                                 load: (String) throws -> Tensor<Scalar>) throws -> CheckpointFile {
         guard metadata["checkpoint_format"] == formatName, let json = metadata["checkpoint"] else {
             throw ModelFileError.incompatible(path, "not a Backprop checkpoint (a model file cannot resume training; use the --checkpoint file)")
         }
@@ -93,10 +102,8 @@ public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
         } catch {
             throw ModelFileError.corrupt(path, "checkpoint state is not valid: \(error)")
         }
-        // The model part: rebuild from the weights only (the extra tensors are checked below).
-        let names = tensors.keys.filter { !$0.hasPrefix("optimizer.") && !$0.hasPrefix("best.") }
-        let modelOnly = try Safetensors.encode(names.sorted().map { (name: $0, entry: tensors[$0]!) }, metadata: metadata)
-        let saved = try SavedModel<Scalar>.decode(modelOnly, file: path)
+        // The model part (the extra tensors are checked below).
+        let saved = try SavedModel<Scalar>.assemble(metadata: metadata, shapes: tensors, file: path, load: load)
         let parameterNames = saved.model.parameterNames
         guard state.steps.count == parameterNames.count, state.steps.allSatisfy({ $0 >= 0 }),
               state.completedEpochs >= 0, state.batchesDone >= 0, state.history.count == state.completedEpochs else {
@@ -112,10 +119,10 @@ public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
         var states: [ParameterState<Scalar>] = []
         for (index, (name, parameter)) in zip(parameterNames, saved.model.parameters).enumerated() {
             let slots: [Tensor<Scalar>] = try (0..<slotCount).map { i in
-                guard let entry = tensors["optimizer.\(name).\(i)"], entry.shape == parameter.shape else {
+                guard tensors["optimizer.\(name).\(i)"] == parameter.shape else {
                     throw ModelFileError.corrupt(path, "optimizer state 'optimizer.\(name).\(i)' is missing or has the wrong shape")
                 }
-                let tensor: Tensor<Scalar> = entry.tensor()
+                let tensor = try load("optimizer.\(name).\(i)")
                 guard tensor.isFinite else {
                     throw ModelFileError.corrupt(path, "optimizer state 'optimizer.\(name).\(i)' contains NaN or infinite values")
                 }
@@ -131,10 +138,10 @@ public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
         var best: BestEpoch<Scalar>?
         if let epoch = state.bestEpoch, let loss = state.bestLoss {
             let parameters: [Tensor<Scalar>] = try zip(parameterNames, saved.model.parameters).map { name, parameter in
-                guard let entry = tensors["best.\(name)"], entry.shape == parameter.shape else {
+                guard tensors["best.\(name)"] == parameter.shape else {
                     throw ModelFileError.corrupt(path, "best weights 'best.\(name)' are missing or have the wrong shape")
                 }
-                let tensor: Tensor<Scalar> = entry.tensor()
+                let tensor = try load("best.\(name)")
                 guard tensor.isFinite else { throw ModelFileError.corrupt(path, "best weights 'best.\(name)' contain NaN or infinite values") }
                 return tensor
             }

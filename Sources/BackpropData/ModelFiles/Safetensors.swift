@@ -86,9 +86,33 @@ public enum Safetensors {
             throw ModelFileError.corrupt(file, "header of \(declared) bytes exceeds the limit of \(headerLimit)")
         }
         let headerEnd = 8 + Int(declared)
+        let header = try parseHeader(data[8..<headerEnd], dataSize: data.count - headerEnd, file: file)
+        var tensors: [String: Entry] = [:]
+        for (name, slot) in header.slots {
+            tensors[name] = Entry(dtype: slot.dtype, shape: slot.shape,
+                                  bytes: Array(data[(headerEnd + slot.range.lowerBound)..<(headerEnd + slot.range.upperBound)]))
+        }
+        return (tensors, header.metadata)
+    }
+
+    /// Where one tensor lies in a file: its type, its shape and its bytes within the data section.
+    public struct Slot: Sendable, Equatable {
+        /// `F32` or `F64`.
+        public var dtype: DType
+        /// The dimensions.
+        public var shape: [Int]
+        /// Its bytes, relative to the start of the data section.
+        public var range: Range<Int>
+    }
+
+    /// Parses and checks a header (the JSON after the 8-byte length) for a data section of `dataSize` bytes: every
+    /// tensor's type and shape fit its byte range, and the ranges cover the data section exactly, without overlap.
+    static func parseHeader(_ json: ArraySlice<UInt8>, dataSize: Int, file: String) throws
+        -> (slots: [String: Slot], metadata: [String: String]) {
+        let headerEnd = 8 + json.count
         let object: Any
         do {
-            object = try JSONSerialization.jsonObject(with: Data(data[8..<headerEnd]))
+            object = try JSONSerialization.jsonObject(with: Data(json))
         } catch {
             throw ModelFileError.corrupt(file, "header (bytes 8..<\(headerEnd)) is not valid JSON")
         }
@@ -96,7 +120,7 @@ public enum Safetensors {
             throw ModelFileError.corrupt(file, "header is not a JSON object")
         }
         // JSON parsers keep one of two equal keys silently; a file naming a tensor twice is ambiguous, so refuse it.
-        if let duplicate = duplicateTopLevelKey(in: data[8..<headerEnd]) {
+        if let duplicate = duplicateTopLevelKey(in: json) {
             throw ModelFileError.corrupt(file, "tensor '\(duplicate)' appears twice in the header")
         }
         var metadata: [String: String] = [:]
@@ -106,9 +130,8 @@ public enum Safetensors {
             }
             metadata = strings
         }
-        let dataSize = data.count - headerEnd
         var ranges: [(name: String, range: Range<Int>)] = []
-        var tensors: [String: Entry] = [:]
+        var slots: [String: Slot] = [:]
         for (name, value) in header where name != "__metadata__" {
             guard let info = value as? [String: Any],
                   let dtypeName = info["dtype"] as? String,
@@ -138,7 +161,7 @@ public enum Safetensors {
                 throw ModelFileError.corrupt(file, "tensor '\(name)': shape \(shape) of \(dtype) needs \(elements * dtype.byteCount) bytes, data_offsets give \(end - begin)")
             }
             ranges.append((name, begin..<end))
-            tensors[name] = Entry(dtype: dtype, shape: shape, bytes: Array(data[(headerEnd + begin)..<(headerEnd + end)]))
+            slots[name] = Slot(dtype: dtype, shape: shape, range: begin..<end)
         }
         ranges.sort { ($0.range.lowerBound, $0.range.upperBound) < ($1.range.lowerBound, $1.range.upperBound) }
         var position = 0
@@ -153,7 +176,7 @@ public enum Safetensors {
         guard position == dataSize else {
             throw ModelFileError.corrupt(file, "bytes \(position)..<\(dataSize) of the data section belong to no tensor")
         }
-        return (tensors, metadata)
+        return (slots, metadata)
     }
 
     /// The first key that occurs twice at the top level of a JSON object (the JSON is already known to be valid).

@@ -51,14 +51,24 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
     ///
     /// - Throws: ``ModelFileError`` when the file is not a Backprop model, its architecture is invalid, a weight is
     ///   missing, extra, of the wrong shape or not finite; ``DataError`` when it cannot be read.
+    ///
+    /// The header is checked from the file's first bytes, every weight's presence and shape against it, and only
+    /// then are the weights read, each straight into its tensor (``SafetensorsReader``).
     public static func read(from path: String) throws -> SavedModel {
-        let bytes = try FileBytes.read(path, limit: 4 << 30)
-        return try decode(bytes, file: path)
+        let reader = try SafetensorsReader(path: path)
+        return try assemble(metadata: reader.metadata, shapes: reader.slots.mapValues(\.shape), file: path) { try reader.tensor($0) }
     }
 
     /// Parses model-file bytes; `file` names the source in errors.
     public static func decode(_ bytes: [UInt8], file: String) throws -> SavedModel {
         let (tensors, metadata) = try Safetensors.decode(bytes, file: file)
+        return try assemble(metadata: metadata, shapes: tensors.mapValues(\.shape), file: file) { tensors[$0]!.tensor() }
+    }
+
+    /// Checks the metadata and the tensors' names and shapes (`shapes`) against each other, then loads the weights
+    /// with `load` and builds the model.
+    static func assemble(metadata: [String: String], shapes tensors: [String: [Int]], file: String,
+                                 load: (String) throws -> Tensor<Scalar>) throws -> SavedModel {
         guard metadata["format"] == formatName else {
             throw ModelFileError.incompatible(file, "not a Backprop model (its metadata has no format \(formatName))")
         }
@@ -86,14 +96,14 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
             throw ModelFileError.corrupt(file, "tensor '\(extra)' belongs to no layer of the architecture")
         }
         for (name, shape) in shapes {
-            guard let entry = tensors[name] else { throw ModelFileError.corrupt(file, "weight '\(name)' is missing") }
-            guard entry.shape == shape else {
-                throw ModelFileError.corrupt(file, "weight '\(name)' has shape \(entry.shape), the architecture needs \(shape)")
+            guard let stored = tensors[name] else { throw ModelFileError.corrupt(file, "weight '\(name)' is missing") }
+            guard stored == shape else {
+                throw ModelFileError.corrupt(file, "weight '\(name)' has shape \(stored), the architecture needs \(shape)")
             }
         }
         var parameters: [Tensor<Scalar>] = []
         for (name, _) in shapes {
-            let tensor: Tensor<Scalar> = tensors[name]!.tensor()
+            let tensor = try load(name)
             guard tensor.isFinite else { throw ModelFileError.corrupt(file, "weight '\(name)' contains NaN or infinite values") }
             parameters.append(tensor)
         }
