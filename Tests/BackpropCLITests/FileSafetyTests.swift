@@ -48,6 +48,10 @@ struct FileSafetyTests {
         _ = run(["train", "--data", "builtin:xor", "--epochs", "1", "--output", "m.st", "--quiet"], in: dir)
         let predict = try #require(run(["predict", "--model", "m.st", "--data", "builtin:xor", "--output", "/dev/stdout"], in: dir))
         #expect(predict.status == 0 && predict.output.hasPrefix("row,prediction\n"), "\(predict.errorOutput)")
+        // Standard output connected to a pipe is written to as it is.
+        let piped = CommandRunner.run(["/bin/sh", "-c", "\"$0\" predict --model m.st --data builtin:xor --output /dev/stdout | cat > piped.csv",
+                                       tool], in: dir)
+        #expect(piped.status == 0 && CommandRunner.readText(dir + "/piped.csv").hasPrefix("row,prediction\n"), "\(piped.errorOutput)")
     }
 
     @Test func symbolicLinksAreWrittenThroughAndModesKept() throws {

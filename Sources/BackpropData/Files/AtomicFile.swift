@@ -8,14 +8,16 @@ import Darwin
 /// disk, then renamed over it.
 ///
 /// What the path names is respected: a symbolic link is written through (the file it points to is replaced, the
-/// link stays), a character device such as `/dev/null` or `/dev/stdout` is written to directly (renaming over it
-/// would replace the device with a file), an existing file keeps its permissions, and a FIFO, a socket or a
-/// directory is refused. Temporary files that killed processes left next to the target are removed.
+/// link stays), a character device such as `/dev/null` and the process's own streams (`/dev/stdout`, `/dev/stderr`,
+/// `/dev/fd/N`, whatever they are connected to) are written to directly (renaming over them would replace the device
+/// or the terminal's file), an existing file keeps its permissions, and a FIFO, a socket or a directory is refused.
+/// Temporary files that killed processes left next to the target are removed.
 public enum AtomicFile {
     /// Replaces (or creates) `path` with `bytes`, atomically.
     ///
     /// - Throws: ``DataError/unwritable(_:reason:)`` naming the path and the system's reason.
     public static func write(_ bytes: [UInt8], to path: String) throws {
+        if isOwnStream(path) { return try writeDirectly(bytes, to: path) }
         var info = stat()
         if stat(path, &info) == 0 {
             switch info.st_mode & S_IFMT {
@@ -39,6 +41,7 @@ public enum AtomicFile {
     /// - Throws: ``DataError/unwritable(_:reason:)`` saying which of these fails, with `flag` (the option that named
     ///   the path) in the message.
     public static func checkWritable(_ path: String, for flag: String) throws {
+        if isOwnStream(path) { return }
         var info = stat()
         if stat(path, &info) == 0 {
             switch info.st_mode & S_IFMT {
@@ -84,6 +87,11 @@ public enum AtomicFile {
             _ = fsync(directoryDescriptor)
             close(directoryDescriptor)
         }
+    }
+
+    /// Whether `path` names one of the process's own descriptors, written to as it is.
+    private static func isOwnStream(_ path: String) -> Bool {
+        path == "/dev/stdout" || path == "/dev/stderr" || path.hasPrefix("/dev/fd/") || path.hasPrefix("/proc/self/fd/")
     }
 
     /// Writes to a device as it is (nothing to replace, nothing half-written to leave behind).
