@@ -90,6 +90,9 @@ struct LimitsTests {
         let dir = CommandRunner.temporaryDirectory("limits-flags")
         CommandRunner.writeText((0..<70_000).map { "c\($0)" }.joined(separator: ",") + "\n", to: dir + "/wide.csv")
         expectRefused(["train", "--data", "wide.csv"], in: dir, mentioning: "line 1 has more than 65536 fields")
+        // 20 000 distinct labels in 240 KB: refused before a network (or a confusion matrix) of that many classes.
+        CommandRunner.writeText("x,label\n" + (0..<20_000).map { "\($0 % 7),name\($0)" }.joined(separator: "\n"), to: dir + "/labels.csv")
+        expectRefused(["train", "--data", "labels.csv"], in: dir, mentioning: "holds 20000 distinct labels, more than the 1000 classes")
         expectRefused(["train", "--layers", "1000000,1000000"], in: dir, status: 2, mentioning: "more than 268435456 parameters, the limit")
         expectRefused(["train", "--layers", (0..<3000).map { _ in "2" }.joined(separator: ",")], in: dir, status: 2,
                       mentioning: "3000 hidden layers; at most 2047")

@@ -127,7 +127,15 @@ struct ModelFileTests {
         #expect(reason(try Safetensors.encode(tensors, metadata: metadata)).contains(message))
     }
 
-    /// A file of the first format (the loss and task as strings) still loads.
+    /// A model of more classes than ``Limits/classes`` (a confusion matrix has classes² counts) is refused.
+    @Test func tooManyClassesAreRefused() {
+        let model = Sequential<Float>.multilayerPerceptron(sizes: [2, 5000], activation: .relu, seed: 1)
+        let info = ModelInfo(task: .classification, classNames: (0..<5000).map(String.init), featureNames: nil, preprocessing: .none,
+                             loss: .softmaxCrossEntropy, labelColumn: nil, training: nil)
+        #expect(info.inconsistency(with: model) == "5000 classes, more than the limit of 4096")
+    }
+
+    /// Every loss, parameters included, survives its name (the form model files store it in).
     @Test func lossesRoundTripThroughTheirNames() {
         for loss: Loss in [.halfSquaredError, .meanSquaredError, .meanAbsoluteError, .huber(delta: 1), .huber(delta: 0.25),
                            .crossEntropy, .crossEntropy(labelSmoothing: 0.1), .softmaxCrossEntropy,
