@@ -52,8 +52,8 @@ public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
     public func write(to path: String) throws {
         var model = saved.model
         model.parameters = checkpoint.parameters
-        let base = try Safetensors.decode(try SavedModel(model: model, info: saved.info).encoded(), file: path)
-        var tensors = model.parameterNames.map { (name: $0, entry: base.tensors[$0]!) }
+        let current = SavedModel(model: model, info: saved.info)
+        var tensors = current.tensors()
         for (name, state) in zip(model.parameterNames, checkpoint.optimizerStates) {
             for (i, tensor) in state.tensors.enumerated() {
                 tensors.append((name: "optimizer.\(name).\(i)", entry: Safetensors.Entry(tensor)))
@@ -69,7 +69,7 @@ public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
                           dropoutGenerator: checkpoint.dropoutGenerator, scheduler: checkpoint.scheduler,
                           history: checkpoint.history, partialEpoch: checkpoint.partialEpoch,
                           bestEpoch: checkpoint.best?.epoch, bestLoss: checkpoint.best?.loss)
-        var metadata = base.metadata
+        var metadata = try current.metadata()
         metadata["format"] = SavedModel<Scalar>.formatName
         metadata["checkpoint_format"] = Self.formatName
         metadata["checkpoint"] = String(decoding: try Self.encoder.encode(state), as: UTF8.self)

@@ -27,18 +27,27 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
     /// - Throws: ``ModelFileError/inconsistent(_:)`` when ``info`` does not describe ``model`` (see
     ///   ``ModelInfo/inconsistency(with:)``), so that no file is written that could not be read back.
     public func encoded() throws -> [UInt8] {
+        try Safetensors.encode(tensors(), metadata: try metadata())
+    }
+
+    /// The weights as the file stores them, named like the model's parameters.
+    func tensors() -> [(name: String, entry: Safetensors.Entry)] {
+        zip(model.parameterNames, model.parameters).map { (name: $0, entry: Safetensors.Entry($1)) }
+    }
+
+    /// The `__metadata__` section: the format, the architecture and the description, after checking that the
+    /// description fits the model.
+    func metadata() throws -> [String: String] {
         if let problem = info.inconsistency(with: model) { throw ModelFileError.inconsistent(problem) }
         let architecture = try ModelArchitecture(model)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        let metadata = [
+        return [
             "format": Self.formatName,
             "architecture": String(decoding: try encoder.encode(architecture), as: UTF8.self),
             "info": String(decoding: try encoder.encode(info), as: UTF8.self),
         ]
-        let tensors = zip(model.parameterNames, model.parameters).map { (name: $0, entry: Safetensors.Entry($1)) }
-        return try Safetensors.encode(tensors, metadata: metadata)
     }
 
     /// Writes the model atomically (temporary file, `fsync`, rename): the target is always either the old file or
