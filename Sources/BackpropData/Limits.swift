@@ -6,7 +6,9 @@
 /// | ``samples`` | 67 108 864 | IDX files, CSV rows |
 /// | ``features`` | 1 048 576 inputs per sample | IDX image size, CSV inputs, network inputs |
 /// | ``csvColumns`` | 65 536 | every CSV row, while parsing |
-/// | ``classes`` | 4096 (1000 from a CSV label column) | model files, CSV labels |
+/// | ``classes`` | 4096 | model files |
+/// | ``csvClasses`` | 1000 | a CSV label column |
+/// | ``csvCategories`` | 1000 per column | a CSV text feature (one input per category) |
 /// | ``layers`` | 4096 | model files, `--layers` |
 /// | ``parameters`` | 268 435 456 (1 GiB of Float32 weights) | model files, `--layers` |
 ///
@@ -21,6 +23,10 @@ public enum Limits {
     public static let csvColumns = 1 << 16
     /// The most classes a model may have (a confusion matrix has classes² counts).
     public static let classes = 4096
+    /// The most distinct labels a CSV label column may have for classification.
+    public static let csvClasses = 1000
+    /// The most distinct values a CSV text feature column may have: it becomes one input per value.
+    public static let csvCategories = 1000
     /// The most layers a model may have.
     public static let layers = 4096
     /// The most parameters (weights and biases) a model may have.

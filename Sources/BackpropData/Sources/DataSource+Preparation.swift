@@ -80,9 +80,9 @@ extension DataSource {
             prepared.targetScaling = targetScaling
         } else {
             let classes = tabular.targetClassNames
-            guard classes.count <= TabularLimits.classes else {
+            guard classes.count <= Limits.csvClasses else {
                 throw DataError.corrupt(path, reason: "column '\(label)' holds \(classes.count) distinct labels, more than the "
-                    + "\(TabularLimits.classes) classes a model may have; if it holds numbers to predict, pass --task regression")
+                    + "\(Limits.csvClasses) classes a model may have; if it holds numbers to predict, pass --task regression")
             }
             guard classes.count >= 2 else {
                 throw DataError.corrupt(path, reason: "column '\(label)' holds a single class ('\(classes.first ?? "")'); a classifier needs two or more")

@@ -163,9 +163,9 @@ struct Layout {
         let cells = self.cells(of: column, keep: keep).filter { !CSVCells.isMissing($0) }
         var counts: [String: Int] = [:]
         for cell in cells { counts[cell, default: 0] += 1 }
-        guard counts.count <= TabularLimits.categoriesPerColumn else {
+        guard counts.count <= Limits.csvCategories else {
             throw DataError.corrupt(file, reason: "column \(column + 1) ('\(names[column])') holds \(counts.count) distinct texts, "
-                + "more than the \(TabularLimits.categoriesPerColumn) categories a column may have; if it identifies rows, "
+                + "more than the \(Limits.csvCategories) categories a column may have; if it identifies rows, "
                 + "pass --ignore-columns '\(names[column])' (or --id-column)")
         }
         let categories = counts.keys.sorted()

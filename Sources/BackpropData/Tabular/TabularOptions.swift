@@ -76,11 +76,3 @@ public struct TabularOptions: Sendable, Equatable {
     /// The header names the default label column is looked for under, in order of preference.
     public static let conventionalLabelNames = ["label", "target", "class", "y"]
 }
-
-/// The limits a CSV file is checked against before its table is encoded.
-public enum TabularLimits {
-    /// The most distinct values a text feature column may have: it becomes one input per value.
-    public static let categoriesPerColumn = 1000
-    /// The most classes a classification target may have.
-    public static let classes = 1000
-}
