@@ -124,18 +124,7 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
     /// What kind of Backprop file is at `path`: a model, a checkpoint (also a model), or neither (no file, another
     /// format, unreadable). Reads only the file's header.
     public static func kind(ofFileAt path: String) -> ModelFileKind {
-        var info = stat()
-        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
-              let file = fopen(path, "rb") else { return .other }
-        defer { fclose(file) }
-        var length = [UInt8](repeating: 0, count: 8)
-        guard fread(&length, 1, 8, file) == 8 else { return .other }
-        let declared = length.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-        guard declared <= UInt64(Safetensors.headerLimit), declared + 8 <= UInt64(info.st_size) else { return .other }
-        var header = [UInt8](repeating: 0, count: Int(declared))
-        guard fread(&header, 1, header.count, file) == header.count,
-              let object = try? JSONSerialization.jsonObject(with: Data(header)) as? [String: Any],
-              let metadata = object["__metadata__"] as? [String: String], metadata["format"] == formatName else { return .other }
+        guard let metadata = (try? SafetensorsReader(path: path))?.metadata, metadata["format"] == formatName else { return .other }
         return metadata["checkpoint_format"] == nil ? .model : .checkpoint
     }
 }
@@ -149,9 +138,3 @@ public enum ModelFileKind: Sendable, Equatable {
     /// No file, or one of another kind.
     case other
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

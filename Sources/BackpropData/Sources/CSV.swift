@@ -29,6 +29,13 @@ public struct CSVTable: Sendable, Equatable {
     /// The separators ``init(bytes:file:delimiter:)`` accepts and detects.
     public static let delimiters: [Character] = [",", ";", "\t"]
 
+    /// Reads and parses a CSV file of at most ``fileSizeLimit`` bytes.
+    ///
+    /// - Parameter delimiter: the field separator, one of ``delimiters``; `nil` detects it from the first line.
+    public init(contentsOf path: String, delimiter: Character? = nil) throws {
+        try self.init(bytes: try FileBytes.read(path, limit: Self.fileSizeLimit), file: path, delimiter: delimiter)
+    }
+
     /// Parses CSV bytes; `file` names the source in errors.
     ///
     /// - Parameter delimiter: the field separator, one of ``delimiters``; `nil` detects it from the first line.

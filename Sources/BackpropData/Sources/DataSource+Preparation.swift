@@ -57,7 +57,7 @@ extension DataSource {
             try Self.refuseCSVOptions(options, for: self)
             return try prepare(split: .training, seed: seed)
         }
-        let table = try CSVTable(bytes: try FileBytes.read(path, limit: CSVTable.fileSizeLimit), file: path, delimiter: options.delimiter)
+        let table = try CSVTable(contentsOf: path, delimiter: options.delimiter)
         let tabular = try TabularData(fitting: table, file: path, options: options)
         let targets = tabular.targets ?? []
         let label = tabular.labelName ?? "the label"
@@ -122,7 +122,7 @@ extension DataSource {
         guard info.columns != nil || info.featureNames != nil else {
             throw DataError.mismatch("the model was trained on images, whose inputs have no names; it reads IDX data (a directory or fashion-mnist), not \(path)")
         }
-        let table = try CSVTable(bytes: try FileBytes.read(path, limit: CSVTable.fileSizeLimit), file: path, delimiter: options.delimiter)
+        let table = try CSVTable(contentsOf: path, delimiter: options.delimiter)
         let columns = info.columns ?? (info.featureNames ?? []).map { FeatureColumn(name: $0, encoding: .numeric(fill: nil)) }
         // A first-format file records the label column as the flag was given: a name or an index.
         let label = options.label ?? info.labelColumn.map { info.columns == nil ? ColumnReference(parsing: $0) : .name($0) }
