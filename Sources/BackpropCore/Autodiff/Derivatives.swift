@@ -81,6 +81,19 @@ extension Op {
             let p = x[0].softmaxValues(axis: 1)
             let delta = p * targets.reducing(.sum, axis: 1) - targets
             return [averaged ? delta * g / S(Swift.max(x[0].shape[0], 1)) : delta * g]
+        case .normalize(let axes, _):                                    // s (g − mean g − x̂ ⊙ mean(g ⊙ x̂)), s = 1/√(σ²+ε)
+            let meanOfG = g.mean(alongAxes: axes, keepingDimensions: true)
+            let meanOfGY = (g * y).mean(alongAxes: axes, keepingDimensions: true)
+            return [saved[0] * (g - meanOfG - y * meanOfGY)]
+
+        // The convolution is the product Y = W̃ X̃ of the weight matrix and the unfolded input (Tensor+Convolution.swift):
+        // ∂J/∂W̃ = G X̃ᵀ, ∂J/∂X̃ = W̃ᵀ G folded back onto the image (δ correlated with the flipped kernel), ∂J/∂b = Σ G.
+        case .convolution2D(let window):
+            return [ifNeeded(0) { Tensor.convolutionInputGradient(g, weight: x[1], inputShape: x[0].shape, window: window) },
+                    ifNeeded(1) { Tensor.convolutionWeightGradient(g, input: x[0], weightShape: x[1].shape, window: window) }]
+                + (x.count == 3 ? [g.reducing(.sum, axes: [0, 2, 3], keepingDimensions: false)] : [])
+        case .maxPool2D(let window): return [Tensor.poolingGradient(.maxPoolGradient, g, input: x[0], window: window)]
+        case .averagePool2D(let window): return [Tensor.poolingGradient(.averagePoolGradient, g, input: x[0], window: window)]
         }
     }
 }
@@ -197,6 +210,11 @@ extension Op {
         case .logSoftmax: "∂J/∂x = g − softmax(x)·Σg"
         case .logSumExp: "∂ logΣexp(x)/∂x = softmax(x)"
         case .softmaxCrossEntropy: "softmax + cross-entropy on logits z: ∂J/∂z = ŷ − y  (÷ batch when averaged)"
+        case .normalize: "x̂ = (x − μ)/√(σ²+ε): ∂J/∂x = (g − mean g − x̂·mean(g⊙x̂)) / √(σ²+ε)"
+        case .convolution2D:
+            "Y = W̃·X̃ (X̃ the unfolded input): ∂J/∂W̃ = G·X̃ᵀ, ∂J/∂x = fold(W̃ᵀ·G) (δ correlated with the flipped kernel), ∂J/∂b = Σ G"
+        case .maxPool2D: "∂J/∂x = g at each window's first largest input, 0 elsewhere"
+        case .averagePool2D: "∂J/∂x = Σ over the windows holding x of g / window size"
         }
     }
 
@@ -208,6 +226,8 @@ extension Op {
          .sum(axes: [0], keepingDimensions: false), .mean(axes: [0], keepingDimensions: false),
          .max(axis: 0, keepingDimensions: false), .reshape, .broadcast, .transpose(permutation: [1, 0]),
          .gatherRows(indices: []), .sliceRows(0..<1), .concatenate(axis: 0), .softmax(axis: -1), .logSoftmax(axis: -1),
-         .logSumExp(axis: -1, keepingDimensions: false), .softmaxCrossEntropy(averaged: true)]
+         .logSumExp(axis: -1, keepingDimensions: false), .softmaxCrossEntropy(averaged: true),
+         .normalize(axes: [0], epsilon: 1e-5), .convolution2D(SlidingWindow(kernelHeight: 3, kernelWidth: 3)),
+         .maxPool2D(SlidingWindow(kernelHeight: 2, kernelWidth: 2)), .averagePool2D(SlidingWindow(kernelHeight: 2, kernelWidth: 2))]
     }
 }

@@ -43,6 +43,16 @@ public enum Op: Sendable, Hashable {
     case logSumExp(axis: Int, keepingDimensions: Bool)
     /// Softmax followed by cross-entropy against the saved target rows, averaged over the batch or summed.
     case softmaxCrossEntropy(averaged: Bool)
+    /// `(x − μ) / √(σ² + ε)` over the given axes; saves `1 / √(σ² + ε)`.
+    case normalize(axes: [Int], epsilon: Double)
+
+    // Images (NCHW).
+    /// Convolution of `[x, weight]` or `[x, weight, bias]` (OIHW weights).
+    case convolution2D(SlidingWindow)
+    /// Max pooling; the first largest input of each window takes its gradient.
+    case maxPool2D(SlidingWindow)
+    /// Average pooling.
+    case averagePool2D(SlidingWindow)
 
     /// A short name for graph dumps and messages.
     public var name: String {
@@ -84,6 +94,10 @@ public enum Op: Sendable, Hashable {
         case .logSoftmax: "logSoftmax"
         case .logSumExp: "logSumExp"
         case .softmaxCrossEntropy: "softmaxCrossEntropy"
+        case .normalize: "normalize"
+        case .convolution2D: "conv2D"
+        case .maxPool2D: "maxPool2D"
+        case .averagePool2D: "averagePool2D"
         }
     }
 }

@@ -54,6 +54,10 @@ where RawSignificand: FixedWidthInteger {
     /// Converts bytes to scaled values: `target[i] = Self(source[i]) · scale`.
     static func convertBytes(_ source: UnsafePointer<UInt8>, _ target: UnsafeMutablePointer<Self>, count: Int, scale: Self)
 
+    /// Runs a kernel that slides a window over a batch of images (see ``WindowKernel`` for what `a` and `b` are).
+    static func applyWindowKernel(_ kernel: WindowKernel, _ problem: WindowProblem, _ a: UnsafePointer<Self>,
+                                  _ b: UnsafePointer<Self>?, _ output: UnsafeMutablePointer<Self>)
+
     /// `C = op(A) · op(B)` (or `C += …` when `accumulate`) on row-major matrices; see ``GEMM``.
     static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>,
                      _ c: UnsafeMutablePointer<Self>, backend: KernelBackend)
@@ -146,6 +150,20 @@ extension Float: TensorScalar {
         backprop_convert_bytes_float(source, target, count, scale)
     }
 
+    public static func applyWindowKernel(_ kernel: WindowKernel, _ problem: WindowProblem, _ a: UnsafePointer<Float>,
+                                         _ b: UnsafePointer<Float>?, _ output: UnsafeMutablePointer<Float>) {
+        withUnsafePointer(to: problem.window) { window in
+            switch kernel {
+            case .unfold: backprop_im2col_float(window, a, output)
+            case .fold: backprop_col2im_float(window, a, output)
+            case .maxPool: backprop_max_pool_float(window, a, output)
+            case .maxPoolGradient: backprop_max_pool_backward_float(window, a, b!, output)
+            case .averagePool: backprop_average_pool_float(window, a, output)
+            case .averagePoolGradient: backprop_average_pool_backward_float(window, a, output)
+            }
+        }
+    }
+
     public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                             _ c: UnsafeMutablePointer<Float>, backend: KernelBackend) {
         if backend != .portable, let blas = BLAS.library {
@@ -214,6 +232,20 @@ extension Double: TensorScalar {
         _ source: UnsafePointer<UInt8>, _ target: UnsafeMutablePointer<Double>, count: Int, scale: Double
     ) {
         backprop_convert_bytes_double(source, target, count, scale)
+    }
+
+    public static func applyWindowKernel(_ kernel: WindowKernel, _ problem: WindowProblem, _ a: UnsafePointer<Double>,
+                                         _ b: UnsafePointer<Double>?, _ output: UnsafeMutablePointer<Double>) {
+        withUnsafePointer(to: problem.window) { window in
+            switch kernel {
+            case .unfold: backprop_im2col_double(window, a, output)
+            case .fold: backprop_col2im_double(window, a, output)
+            case .maxPool: backprop_max_pool_double(window, a, output)
+            case .maxPoolGradient: backprop_max_pool_backward_double(window, a, b!, output)
+            case .averagePool: backprop_average_pool_double(window, a, output)
+            case .averagePoolGradient: backprop_average_pool_backward_double(window, a, output)
+            }
+        }
     }
 
     public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,
