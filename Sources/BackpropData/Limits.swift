@@ -27,6 +27,8 @@ public enum Limits {
     public static let csvClasses = 1000
     /// The most distinct values a CSV text feature column may have: it becomes one input per value.
     public static let csvCategories = 1000
+    /// The most values one sample may have at any layer of a model (its input or any layer's output).
+    public static let sampleValues = 1 << 26
     /// The most layers a model may have.
     public static let layers = 4096
     /// The most parameters (weights and biases) a model may have.

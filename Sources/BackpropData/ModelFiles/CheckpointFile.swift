@@ -5,8 +5,8 @@ import Foundation
 /// A training checkpoint on disk: a model file (readable by `backprop inspect`, `evaluate` and `predict`) plus the
 /// optimizer state, generators, scheduler, history and position needed to resume training exactly.
 ///
-/// Extra tensors: `optimizer.<parameter>.<i>` (the optimizer's i-th state tensor) and `best.<parameter>` (early
-/// stopping's best weights). Extra metadata: `checkpoint`, a JSON object with the scalar state.
+/// Extra tensors: `optimizer.<parameter>.<i>` (the optimizer's i-th state tensor) and `best.<parameter>`,
+/// `best.<state>` (early stopping's best weights and state). Extra metadata: `checkpoint`, a JSON object with the scalar state.
 public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
     /// The model, with the checkpoint's current weights, and its description.
     public var saved: SavedModel<Scalar>
@@ -52,6 +52,7 @@ public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
     public func write(to path: String) throws {
         var model = saved.model
         model.parameters = checkpoint.parameters
+        model.state = checkpoint.state
         let current = SavedModel(model: model, info: saved.info)
         var tensors = current.tensors()
         for (name, state) in zip(model.parameterNames, checkpoint.optimizerStates) {
@@ -60,7 +61,7 @@ public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
             }
         }
         if let best = checkpoint.best {
-            for (name, tensor) in zip(model.parameterNames, best.parameters) {
+            for (name, tensor) in zip(model.parameterNames + model.stateNames, best.parameters + best.state) {
                 tensors.append((name: "best.\(name)", entry: Safetensors.Entry(tensor)))
             }
         }
@@ -104,7 +105,7 @@ public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
         }
         // The model part (the extra tensors are checked below).
         let saved = try SavedModel<Scalar>.assemble(metadata: metadata, shapes: tensors, file: path, load: load)
-        let parameterNames = saved.model.parameterNames
+        let parameterNames = saved.model.parameterNames, stateNames = saved.model.stateNames
         guard state.steps.count == parameterNames.count, state.steps.allSatisfy({ $0 >= 0 }),
               state.completedEpochs >= 0, state.batchesDone >= 0, state.history.count == state.completedEpochs else {
             throw ModelFileError.corrupt(path, "checkpoint state does not match the model's \(parameterNames.count) parameters")
@@ -131,24 +132,27 @@ public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
             states.append(ParameterState(step: state.steps[index], tensors: slots))
         }
         let expected = Set(parameterNames).union(parameterNames.flatMap { name in (0..<slotCount).map { "optimizer.\(name).\($0)" } })
-            .union(state.bestEpoch == nil ? [] : parameterNames.map { "best.\($0)" })
+            .union(stateNames)
+            .union(state.bestEpoch == nil ? [] : (parameterNames + stateNames).map { "best.\($0)" })
         if let extra = tensors.keys.sorted().first(where: { !expected.contains($0) }) {
             throw ModelFileError.corrupt(path, "tensor '\(extra)' is not part of the checkpoint")
         }
         var best: BestEpoch<Scalar>?
         if let epoch = state.bestEpoch, let loss = state.bestLoss {
-            let parameters: [Tensor<Scalar>] = try zip(parameterNames, saved.model.parameters).map { name, parameter in
-                guard tensors["best.\(name)"] == parameter.shape else {
+            let tensors: [Tensor<Scalar>] = try zip(parameterNames + stateNames, saved.model.parameters + saved.model.state).map { name, current in
+                guard tensors["best.\(name)"] == current.shape else {
                     throw ModelFileError.corrupt(path, "best weights 'best.\(name)' are missing or have the wrong shape")
                 }
                 let tensor = try load("best.\(name)")
                 guard tensor.isFinite else { throw ModelFileError.corrupt(path, "best weights 'best.\(name)' contain NaN or infinite values") }
                 return tensor
             }
-            best = BestEpoch(epoch: epoch, loss: loss, parameters: parameters)
+            best = BestEpoch(epoch: epoch, loss: loss, parameters: Array(tensors[..<parameterNames.count]),
+                             state: Array(tensors[parameterNames.count...]))
         }
         let checkpoint = TrainingCheckpoint(
             completedEpochs: state.completedEpochs, batchesDone: state.batchesDone, parameters: saved.model.parameters,
+            state: saved.model.state,
             optimizerStates: states, shuffleGenerator: state.shuffleGenerator, dropoutGenerator: state.dropoutGenerator,
             scheduler: state.scheduler, history: state.history, partialEpoch: state.partialEpoch, best: best)
         return CheckpointFile(saved: saved, checkpoint: checkpoint)

@@ -4,9 +4,11 @@ import Foundation
 
 /// A trained sequential model with its description, stored as one safetensors file.
 ///
-/// Weights are tensors named like the model's parameters (`"0.weight"`, `"0.bias"`, …; weight matrices are
-/// `[outputs, inputs]`). The `__metadata__` section holds `format` (`backprop.model.v1`), `architecture`, `info`
-/// (task, classes, preprocessing, training history) as JSON strings.
+/// Weights are tensors named like the model's parameters (`"0.weight"`, `"0.bias"`, …; dense weights are
+/// `[outputs, inputs]`, convolution weights OIHW, as PyTorch stores them), followed by the state tensors
+/// (`"3.running_mean"`). The `__metadata__` section holds `format` (`backprop.model.v2`), `architecture`
+/// (``ModelArchitecture``) and `info` (``ModelInfo``: task, classes, preprocessing, training history) as JSON
+/// strings. Files of the first format (`backprop.model.v1`) still load.
 public struct SavedModel<Scalar: TensorScalar>: Sendable {
     /// The network with its trained weights.
     public var model: Sequential<Scalar>
@@ -14,7 +16,10 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
     public var info: ModelInfo
 
     /// The format identifier written into every model file.
-    public static var formatName: String { "backprop.model.v1" }
+    public static var formatName: String { "backprop.model.v2" }
+
+    /// Every format this version reads: the first (dense networks) and the current one.
+    public static var readableFormats: [String] { ["backprop.model.v1", formatName] }
 
     /// Pairs a model with its description.
     public init(model: Sequential<Scalar>, info: ModelInfo) {
@@ -30,9 +35,11 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
         try Safetensors.encode(tensors(), metadata: try metadata())
     }
 
-    /// The weights as the file stores them, named like the model's parameters.
+    /// The weights and state tensors as the file stores them, named like the model's parameters and state.
     func tensors() -> [(name: String, entry: Safetensors.Entry)] {
-        zip(model.parameterNames, model.parameters).map { (name: $0, entry: Safetensors.Entry($1)) }
+        zip(model.parameterNames + model.stateNames, model.parameters + model.state).map {
+            (name: $0, entry: Safetensors.Entry($1))
+        }
     }
 
     /// The `__metadata__` section: the format, the architecture and the description, after checking that the
@@ -78,7 +85,10 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
     /// with `load` and builds the model.
     static func assemble(metadata: [String: String], shapes tensors: [String: [Int]], file: String,
                                  load: (String) throws -> Tensor<Scalar>) throws -> SavedModel {
-        guard metadata["format"] == formatName else {
+        guard let format = metadata["format"], readableFormats.contains(format) else {
+            if let format = metadata["format"], format.hasPrefix("backprop.model.") {
+                throw ModelFileError.incompatible(file, "written in format \(format), which this version of Backprop cannot read (it reads \(readableFormats.joined(separator: " and ")))")
+            }
             throw ModelFileError.incompatible(file, "not a Backprop model (its metadata has no format \(formatName))")
         }
         let decoder = JSONDecoder()
@@ -91,11 +101,14 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
         do {
             architecture = try decoder.decode(ModelArchitecture.self, from: Data(architectureJSON.utf8))
             info = try decoder.decode(ModelInfo.self, from: Data(infoJSON.utf8))
+        } catch let error as ArchitectureError {
+            throw ModelFileError.corrupt(file, "architecture: \(error)")
         } catch {
             throw ModelFileError.corrupt(file, "metadata JSON does not describe a model: \(error)")
         }
-        // Every weight's presence and shape is checked against the header before any tensor is built.
-        let shapes = try architecture.parameterShapes(file: file)
+        // Every tensor's presence and shape is checked against the header before any tensor is built.
+        let plan = try architecture.plan(file: file)
+        let shapes = plan.parameters + plan.state
         let expected = Set(shapes.map(\.name))
         // A checkpoint is also a model file; its optimizer and best-epoch tensors are checked by CheckpointFile.
         let isCheckpoint = metadata["checkpoint_format"] != nil
@@ -104,19 +117,21 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
         }) {
             throw ModelFileError.corrupt(file, "tensor '\(extra)' belongs to no layer of the architecture")
         }
-        for (name, shape) in shapes {
-            guard let stored = tensors[name] else { throw ModelFileError.corrupt(file, "weight '\(name)' is missing") }
-            guard stored == shape else {
-                throw ModelFileError.corrupt(file, "weight '\(name)' has shape \(stored), the architecture needs \(shape)")
+        for slot in shapes {
+            guard let stored = tensors[slot.name] else { throw ModelFileError.corrupt(file, "weight '\(slot.name)' is missing") }
+            guard stored == slot.shape else {
+                throw ModelFileError.corrupt(file, "weight '\(slot.name)' has shape \(stored), the architecture needs \(slot.shape)")
             }
         }
-        var parameters: [Tensor<Scalar>] = []
-        for (name, _) in shapes {
-            let tensor = try load(name)
-            guard tensor.isFinite else { throw ModelFileError.corrupt(file, "weight '\(name)' contains NaN or infinite values") }
-            parameters.append(tensor)
+        func loadAll(_ slots: [TensorSlot]) throws -> [Tensor<Scalar>] {
+            try slots.map { slot in
+                let tensor = try load(slot.name)
+                guard tensor.isFinite else { throw ModelFileError.corrupt(file, "weight '\(slot.name)' contains NaN or infinite values") }
+                return tensor
+            }
         }
-        let model: Sequential<Scalar> = try architecture.build(file: file, parameters: parameters)
+        let model: Sequential<Scalar> = try architecture.build(file: file, parameters: try loadAll(plan.parameters),
+                                                              state: try loadAll(plan.state))
         if let problem = info.inconsistency(with: model) { throw ModelFileError.corrupt(file, problem) }
         return SavedModel(model: model, info: info)
     }
@@ -124,7 +139,8 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
     /// What kind of Backprop file is at `path`: a model, a checkpoint (also a model), or neither (no file, another
     /// format, unreadable). Reads only the file's header.
     public static func kind(ofFileAt path: String) -> ModelFileKind {
-        guard let metadata = (try? SafetensorsReader(path: path))?.metadata, metadata["format"] == formatName else { return .other }
+        guard let metadata = (try? SafetensorsReader(path: path))?.metadata, let format = metadata["format"],
+              readableFormats.contains(format) else { return .other }
         return metadata["checkpoint_format"] == nil ? .model : .checkpoint
     }
 }

@@ -124,5 +124,38 @@ public struct ActivationLayer<Scalar: TensorScalar>: Layer {
         set { precondition(newValue.isEmpty, "\(activation) has no parameters") }
     }
 
+    public var specification: (any LayerSpecification)? {
+        ActivationSpecification(function: activation.name, parameter: activation.parameter)
+    }
+
     public var description: String { "Activation(\(activation))" }
+}
+
+/// An ``ActivationLayer`` in a model file: `{"type": "activation", "function": "leaky-relu", "parameter": 0.01}`.
+public struct ActivationSpecification: LayerSpecification, Equatable {
+    public static var kind: String { "activation" }
+    /// The activation's command-line name (``Activation/name``).
+    public var function: String
+    /// Its parameter (leaky-ReLU slope, ELU α), if it has one.
+    public var parameter: Double?
+
+    /// Describes an activation layer.
+    public init(function: String, parameter: Double? = nil) {
+        self.function = function
+        self.parameter = parameter
+    }
+
+    public func plan(forInput shape: [Int]) throws(LayerShapeError) -> LayerPlan {
+        guard let activation = Activation(name: function, parameter: parameter), parameter?.isFinite ?? true else {
+            throw LayerShapeError("unknown activation '\(function)'")
+        }
+        if activation == .softmax && shape.count != 1 {
+            throw LayerShapeError("softmax takes samples of one axis, not \(shape) (add a flatten layer before it)")
+        }
+        return LayerPlan(outputShape: shape)
+    }
+
+    public func makeLayer<Scalar: TensorScalar>(parameters: [Tensor<Scalar>], state: [Tensor<Scalar>]) -> any Layer<Scalar> {
+        ActivationLayer(Activation(name: function, parameter: parameter)!)
+    }
 }

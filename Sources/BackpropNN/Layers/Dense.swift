@@ -45,8 +45,7 @@ public struct Dense<Scalar: TensorScalar>: Layer {
         return input.matmul(weight, transposeB: true) + bias
     }
 
-    public var requiredInputSize: Int? { inputSize }
-    public var producedOutputSize: Int? { outputSize }
+    public var specification: (any LayerSpecification)? { DenseSpecification(inputs: inputSize, outputs: outputSize) }
 
     public var parameterNames: [String] { ["weight", "bias"] }
 
@@ -60,4 +59,35 @@ public struct Dense<Scalar: TensorScalar>: Layer {
     }
 
     public var description: String { "Dense(\(inputSize) → \(outputSize))" }
+}
+
+/// A ``Dense`` layer in a model file: `{"type": "dense", "inputs": 784, "outputs": 10}`; tensors `weight`
+/// `[outputs, inputs]` and `bias` `[outputs]`.
+public struct DenseSpecification: LayerSpecification, Equatable {
+    public static var kind: String { "dense" }
+    /// Inputs per sample.
+    public var inputs: Int
+    /// Outputs per sample.
+    public var outputs: Int
+
+    /// Describes a dense layer.
+    public init(inputs: Int, outputs: Int) {
+        self.inputs = inputs
+        self.outputs = outputs
+    }
+
+    public var fixedInputShape: [Int]? { [inputs] }
+
+    public func plan(forInput shape: [Int]) throws(LayerShapeError) -> LayerPlan {
+        _ = try LayerPlan.elementCount([outputs, inputs], of: "a dense layer's weight")
+        guard shape == [inputs] else {
+            let hint = shape.count > 1 ? " (add a flatten layer before it)" : ""
+            throw LayerShapeError("a dense layer of \(inputs) inputs cannot take samples of shape \(shape)\(hint)")
+        }
+        return LayerPlan(outputShape: [outputs], parameters: [TensorSlot("weight", [outputs, inputs]), TensorSlot("bias", [outputs])])
+    }
+
+    public func makeLayer<Scalar: TensorScalar>(parameters: [Tensor<Scalar>], state: [Tensor<Scalar>]) -> any Layer<Scalar> {
+        Dense(weight: parameters[0], bias: parameters[1])
+    }
 }

@@ -31,5 +31,28 @@ public struct Dropout<Scalar: TensorScalar>: Layer {
         set { precondition(newValue.isEmpty, "Dropout has no parameters") }
     }
 
+    public var specification: (any LayerSpecification)? { DropoutSpecification(rate: rate) }
+
     public var description: String { "Dropout(\(rate))" }
+}
+
+/// A ``Dropout`` layer in a model file: `{"type": "dropout", "rate": 0.5}`.
+public struct DropoutSpecification: LayerSpecification, Equatable {
+    public static var kind: String { "dropout" }
+    /// The fraction of inputs zeroed in training.
+    public var rate: Double
+
+    /// Describes a dropout layer.
+    public init(rate: Double) {
+        self.rate = rate
+    }
+
+    public func plan(forInput shape: [Int]) throws(LayerShapeError) -> LayerPlan {
+        guard rate >= 0 && rate < 1 else { throw LayerShapeError("a dropout rate must be in [0, 1), not \(rate)") }
+        return LayerPlan(outputShape: shape)
+    }
+
+    public func makeLayer<Scalar: TensorScalar>(parameters: [Tensor<Scalar>], state: [Tensor<Scalar>]) -> any Layer<Scalar> {
+        Dropout(rate: rate)
+    }
 }

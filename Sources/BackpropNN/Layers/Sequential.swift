@@ -10,25 +10,49 @@ import BackpropCore
 ///     Dense(inputSize: 16, outputSize: 3, generator: &generator)
 /// }
 /// ```
-/// Parameters are named `"<layer index>.<name>"`, e.g. `"0.weight"`, `"2.bias"`.
+/// Parameters are named `"<layer index>.<name>"`, e.g. `"0.weight"`, `"2.bias"`; state tensors likewise
+/// (`"1.running_mean"`).
+///
+/// A model of images knows its ``inputShape`` (`[1, 28, 28]`): it then also takes batches of flat rows
+/// `[batch, 784]` and views each row as an image.
 public struct Sequential<Scalar: TensorScalar>: Layer {
     /// The layers, first to last.
     public var layers: [any Layer<Scalar>]
+    /// The shape of one input sample, when the model fixes it; `nil` leaves it to the first layer (a dense
+    /// layer's `[inputs]`).
+    public var inputShape: [Int]?
 
-    /// Creates a model from an array of layers.
-    public init(_ layers: [any Layer<Scalar>]) {
+    /// Creates a model from an array of layers, for samples of `inputShape` if given.
+    public init(_ layers: [any Layer<Scalar>], inputShape: [Int]? = nil) {
         self.layers = layers
+        self.inputShape = inputShape
     }
 
-    /// Creates a model from a list of layers.
-    public init(@LayerBuilder<Scalar> _ build: () -> [any Layer<Scalar>]) {
+    /// Creates a model from a list of layers, for samples of `inputShape` if given.
+    public init(inputShape: [Int]? = nil, @LayerBuilder<Scalar> _ build: () -> [any Layer<Scalar>]) {
         layers = build()
+        self.inputShape = inputShape
     }
 
     public func callAsFunction(_ input: Tensor<Scalar>, context: inout ForwardContext) -> Tensor<Scalar> {
-        var a = input
+        var a = viewedAsSamples(input)
         for layer in layers { a = layer(a, context: &context) }
         return a
+    }
+
+    public mutating func applyUpdatingState(_ input: Tensor<Scalar>, context: inout ForwardContext) -> Tensor<Scalar> {
+        var a = viewedAsSamples(input)
+        for index in layers.indices { a = layers[index].applyUpdatingState(a, context: &context) }
+        return a
+    }
+
+    /// A batch of flat rows `[batch, n]` viewed as `[batch] + inputShape` when the model has an input shape of `n`
+    /// values; any other batch unchanged.
+    private func viewedAsSamples(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
+        guard let inputShape, inputShape.count > 1, input.rank == 2, input.shape[1] == inputShape.reduce(1, *) else {
+            return input
+        }
+        return input.reshaped(to: [input.shape[0]] + inputShape)
     }
 
     /// Runs the forward pass and returns every layer's output, first to last: for a `Dense` layer that is its
@@ -36,7 +60,7 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
     /// the error terms δ.
     public func outputsOfEveryLayer(_ input: Tensor<Scalar>, context: inout ForwardContext) -> [Tensor<Scalar>] {
         var outputs: [Tensor<Scalar>] = []
-        var a = input
+        var a = viewedAsSamples(input)
         for layer in layers {
             a = layer(a, context: &context)
             outputs.append(a)
@@ -44,8 +68,52 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
         return outputs
     }
 
-    public var requiredInputSize: Int? { layers.lazy.compactMap { $0.requiredInputSize }.first }
-    public var producedOutputSize: Int? { layers.reversed().lazy.compactMap { $0.producedOutputSize }.first }
+    /// ``inputShape``, or else the input shape of the first layer that fixes one when the layers before it keep
+    /// that shape (an MLP's first dense layer, possibly behind dropout).
+    public var fixedInputShape: [Int]? {
+        if let inputShape { return inputShape }
+        guard let first = layers.firstIndex(where: { $0.fixedInputShape != nil }), let shape = layers[first].fixedInputShape else {
+            return nil
+        }
+        return layers[..<first].allSatisfy { (try? $0.outputShape(forInput: shape)) == shape } ? shape : nil
+    }
+
+    /// The same model with every tensor converted to another element type (gradient checks run in `Double`), or
+    /// `nil` when a layer has no ``Layer/specification`` to rebuild it from.
+    public func converted<Other: TensorScalar>(to: Other.Type) -> Sequential<Other>? {
+        var converted: [any Layer<Other>] = []
+        for layer in layers {
+            guard let specification = layer.specification else { return nil }
+            converted.append(specification.makeLayer(parameters: layer.parameters.map { $0.converted(to: Other.self) },
+                                                     state: layer.state.map { $0.converted(to: Other.self) }))
+        }
+        return Sequential<Other>(converted, inputShape: inputShape)
+    }
+
+    public func outputShape(forInput shape: [Int]) throws(LayerShapeError) -> [Int] {
+        var current = shape
+        for (index, layer) in layers.enumerated() {
+            do {
+                current = try layer.outputShape(forInput: current)
+            } catch {
+                throw LayerShapeError("layer \(index) (\(layer)): \(error.message)")
+            }
+        }
+        return current
+    }
+
+    /// Each layer's output shape for one sample of ``fixedInputShape``, or `nil` when the model does not fix it or a
+    /// layer cannot take its input.
+    public var outputShapesOfEveryLayer: [[Int]]? {
+        guard var current = fixedInputShape else { return nil }
+        var shapes: [[Int]] = []
+        for layer in layers {
+            guard let next = try? layer.outputShape(forInput: current) else { return nil }
+            shapes.append(next)
+            current = next
+        }
+        return shapes
+    }
 
     public var parameterNames: [String] {
         layers.enumerated().flatMap { index, layer in layer.parameterNames.map { "\(index).\($0)" } }
@@ -65,6 +133,24 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
         }
     }
 
+    public var stateNames: [String] {
+        layers.enumerated().flatMap { index, layer in layer.stateNames.map { "\(index).\($0)" } }
+    }
+
+    public var state: [Tensor<Scalar>] {
+        get { layers.flatMap { $0.state } }
+        set {
+            precondition(newValue.count == layers.reduce(0) { $0 + $1.stateNames.count },
+                         "Sequential.state: \(newValue.count) tensors for \(stateNames.count) state tensors")
+            var offset = 0
+            for index in layers.indices where !layers[index].stateNames.isEmpty {
+                let n = layers[index].stateNames.count
+                layers[index].state = Array(newValue[offset..<(offset + n)])
+                offset += n
+            }
+        }
+    }
+
     /// Which layer owns each parameter (its index), in the order of ``parameters``.
     public var parameterLayerIndices: [Int] {
         layers.enumerated().flatMap { index, layer in Array(repeating: index, count: layer.parameterNames.count) }
@@ -72,13 +158,16 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
 
     public var description: String { summary }
 
-    /// A table of the layers, their parameter shapes and counts, and the total.
+    /// A table of the layers, their output shapes (when the model fixes its input shape), parameter shapes and
+    /// counts, and the total.
     public var summary: String {
-        var lines = ["Sequential (\(layers.count) layers)"]
+        var lines = ["Sequential (\(layers.count) layers\(fixedInputShape.map { ", input \($0)" } ?? ""))"]
+        let shapes = outputShapesOfEveryLayer
         for (index, layer) in layers.enumerated() {
-            let shapes = zip(layer.parameterNames, layer.parameters).map { "\($0) \($1.shape)" }.joined(separator: ", ")
-            let detail = shapes.isEmpty ? "" : "  \(shapes)"
-            lines.append("  \(index)  \(layer)\(detail)  params: \(layer.parameterCount)")
+            let parameters = zip(layer.parameterNames, layer.parameters).map { "\($0) \($1.shape)" }.joined(separator: ", ")
+            let detail = parameters.isEmpty ? "" : "  \(parameters)"
+            let output = shapes.map { "  → \($0[index])" } ?? ""
+            lines.append("  \(index)  \(layer)\(output)\(detail)  params: \(layer.parameterCount)")
         }
         lines.append("  total parameters: \(parameterCount)")
         return lines.joined(separator: "\n")

@@ -73,6 +73,7 @@ public struct Trainer: Sendable {
         try check(model, against: data)
         if let checkpoint {
             guard checkpoint.parameters.map(\.shape) == model.parameters.map(\.shape),
+                  checkpoint.state.map(\.shape) == model.state.map(\.shape),
                   checkpoint.optimizerStates.count == checkpoint.parameters.count,
                   zip(checkpoint.optimizerStates, checkpoint.parameters).allSatisfy({ state, parameter in
                       state.tensors.count == optimizer.stateNames.count && state.tensors.allSatisfy { $0.shape == parameter.shape }
@@ -138,6 +139,13 @@ public struct Trainer: Sendable {
         guard data.count > 0 else { throw TrainingError.emptyDataset }
         if let inputs = model.requiredInputSize, inputs != data.featureCount {
             throw TrainingError.inputSizeMismatch(model: inputs, data: data.featureCount)
+        }
+        if let input = model.fixedInputShape {
+            do {
+                _ = try model.outputShape(forInput: input)
+            } catch {
+                throw TrainingError.invalidModel(error.message)
+            }
         }
         if let outputs = model.producedOutputSize, let classes = data.classCount, outputs != classes,
            !(outputs == 1 && classes == 2 && loss == .binaryCrossEntropy) {

@@ -13,6 +13,8 @@ public struct TrainingCheckpoint<Scalar: TensorScalar>: Sendable {
     public var batchesDone: Int
     /// The model's parameters, in the model's order.
     public var parameters: [Tensor<Scalar>]
+    /// The model's non-trainable state (batch normalisation's running statistics), in the model's order.
+    public var state: [Tensor<Scalar>]
     /// The optimizer's state for each parameter.
     public var optimizerStates: [ParameterState<Scalar>]
     /// The shuffle generator as it was before drawing the current (or next) epoch's order.
@@ -49,12 +51,14 @@ public struct TrainingCheckpoint<Scalar: TensorScalar>: Sendable {
     }
 
     /// Creates a checkpoint from its parts (used when reading one from a file).
-    public init(completedEpochs: Int, batchesDone: Int, parameters: [Tensor<Scalar>], optimizerStates: [ParameterState<Scalar>],
+    public init(completedEpochs: Int, batchesDone: Int, parameters: [Tensor<Scalar>], state: [Tensor<Scalar>] = [],
+                optimizerStates: [ParameterState<Scalar>],
                 shuffleGenerator: SeededGenerator, dropoutGenerator: SeededGenerator, scheduler: LearningRateScheduler,
                 history: [EpochReport], partialEpoch: PartialEpoch, best: BestEpoch<Scalar>?) {
         self.completedEpochs = completedEpochs
         self.batchesDone = batchesDone
         self.parameters = parameters
+        self.state = state
         self.optimizerStates = optimizerStates
         self.shuffleGenerator = shuffleGenerator
         self.dropoutGenerator = dropoutGenerator
@@ -73,11 +77,14 @@ public struct BestEpoch<Scalar: TensorScalar>: Sendable {
     public var loss: Double
     /// Its parameters.
     public var parameters: [Tensor<Scalar>]
+    /// Its non-trainable state.
+    public var state: [Tensor<Scalar>]
 
     /// Records a best epoch.
-    public init(epoch: Int, loss: Double, parameters: [Tensor<Scalar>]) {
+    public init(epoch: Int, loss: Double, parameters: [Tensor<Scalar>], state: [Tensor<Scalar>] = []) {
         self.epoch = epoch
         self.loss = loss
         self.parameters = parameters
+        self.state = state
     }
 }

@@ -147,6 +147,8 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     case outputSizeMismatch(model: Int, classes: Int)
     case emptyDataset
     case checkpointMismatch
+    /// A layer cannot take what the layer before it produces (the message names the layer).
+    case invalidModel(String)
 
     public var description: String {
         switch self {
@@ -158,6 +160,8 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
             "the dataset has no samples"
         case .checkpointMismatch:
             "the checkpoint's parameters or optimizer state do not match the model and optimizer"
+        case .invalidModel(let message):
+            "the model cannot run: \(message)"
         }
     }
 }

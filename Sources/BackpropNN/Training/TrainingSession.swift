@@ -12,6 +12,10 @@ struct TrainingSession<Model: Layer> {
     let template: Model
     let names: [String]
     var parameters: [Tensor<Model.Scalar>]
+    /// The model's non-trainable state (running statistics), updated by every training step's forward pass.
+    var state: [Tensor<Model.Scalar>]
+    /// The state before the last step, restored with the last finite parameters.
+    var stateBeforeStep: [Tensor<Model.Scalar>] = []
     var states: [ParameterState<Model.Scalar>]
     /// The shuffle generator before the current epoch's order was drawn (so an interrupted epoch can be redrawn).
     var shuffleGenerator: SeededGenerator
@@ -41,6 +45,7 @@ struct TrainingSession<Model: Layer> {
         names = model.parameterNames
         if let checkpoint {
             parameters = checkpoint.parameters
+            state = checkpoint.state
             states = checkpoint.optimizerStates
             shuffleGenerator = checkpoint.shuffleGenerator
             dropoutGenerator = checkpoint.dropoutGenerator
@@ -51,6 +56,7 @@ struct TrainingSession<Model: Layer> {
             partial = checkpoint.partialEpoch
         } else {
             parameters = model.parameters
+            state = model.state
             states = model.parameters.map { trainer.optimizer.makeState(for: $0) }
             shuffleGenerator = SeededGenerator(seed: trainer.seed)
             dropoutGenerator = SeededGenerator(seed: trainer.seed ^ 0xD1B5_4A32_D192_ED03)
@@ -69,11 +75,12 @@ struct TrainingSession<Model: Layer> {
     var currentModel: Model {
         var model = template
         model.parameters = parameters
+        model.state = state
         return model
     }
 
     var checkpoint: TrainingCheckpoint<Model.Scalar> {
-        TrainingCheckpoint(completedEpochs: history.count, batchesDone: batchesDone, parameters: parameters,
+        TrainingCheckpoint(completedEpochs: history.count, batchesDone: batchesDone, parameters: parameters, state: state,
                            optimizerStates: states, shuffleGenerator: shuffleGenerator, dropoutGenerator: dropoutGenerator,
                            scheduler: scheduler, history: history, partialEpoch: partial, best: best)
     }
@@ -161,9 +168,12 @@ struct TrainingSession<Model: Layer> {
         var model = template
         let leaves = parameters.map { $0.requiringGradient() }
         model.parameters = leaves
+        model.state = state
         var context = ForwardContext.training(generator: dropoutGenerator)
-        let output = model(batch.inputs, context: &context)
+        let output = model.applyUpdatingState(batch.inputs, context: &context)
         dropoutGenerator = context.generator
+        stateBeforeStep = state
+        state = model.state
         let loss = trainer.loss(output, batch.targets)
         let value = Double(loss.scalar)
         guard value.isFinite else { return (value, 0) }
@@ -176,6 +186,7 @@ struct TrainingSession<Model: Layer> {
     /// Ends training on a non-finite value, keeping the last weights whose every element is finite.
     private mutating func stop(_ reason: StopReason) -> EpochOutcome {
         if !parameters.allSatisfy(\.isFinite) { parameters = lastFiniteParameters }
+        if !state.allSatisfy(\.isFinite) { state = stateBeforeStep }
         return .stopped(reason)
     }
 
@@ -195,12 +206,15 @@ struct TrainingSession<Model: Layer> {
                 let monitored = last.validationLoss ?? last.trainingLoss
                 if let recorded = best, monitored >= recorded.loss {
                     if last.epoch - recorded.epoch >= patience {
-                        if restore { parameters = recorded.parameters }
+                        if restore {
+                            parameters = recorded.parameters
+                            state = recorded.state
+                        }
                         return .earlyStopping(epoch: last.epoch, bestEpoch: recorded.epoch, bestLoss: recorded.loss,
                                               restored: restore, watched: last.validationLoss == nil ? .training : .validation)
                     }
                 } else {
-                    best = BestEpoch(epoch: last.epoch, loss: monitored, parameters: parameters.map { $0 + 0 })
+                    best = BestEpoch(epoch: last.epoch, loss: monitored, parameters: parameters.map { $0 + 0 }, state: state)
                 }
             }
         }
