@@ -13,13 +13,15 @@ struct ModuleCase: Sendable, CustomTestStringConvertible {
     static let weights = TestData.uniform(shape: [3, 5], seed: 31)
 
     /// Checks a parameterised layer with respect to its parameters and its input together.
-    static func layer(_ name: String, _ make: @escaping @Sendable () -> any Layer<Double>, inputShape: [Int] = [4, 3]) -> ModuleCase {
+    static func layer(_ name: String, inputShape: [Int] = [4, 3], training: Bool = true,
+                      _ make: @escaping @Sendable () -> any Layer<Double>) -> ModuleCase {
         ModuleCase(name: name, inputs: {
             make().parameters + [TestData.awayFromZero(shape: inputShape, seed: 32)]
         }, function: { values in
             var layer = make()
             layer.parameters = Array(values.dropLast())
-            var context = ForwardContext.training(generator: SeededGenerator(seed: 7))  // same dropout mask every call
+            // The same dropout mask every call.
+            var context = ForwardContext(isTraining: training, generator: SeededGenerator(seed: 7))
             let output = layer(values.last!, context: &context)
             return (output * TestData.uniform(shape: output.shape, seed: 33)).sum()
         })
@@ -59,6 +61,52 @@ struct ModuleCase: Sendable, CustomTestStringConvertible {
                 ActivationLayer(.elu(alpha: 1))
                 Dropout(rate: 0.3)
                 Dense(inputSize: 6, outputSize: 2, generator: &g)
+            }
+        },
+        layer("Conv2D 3×3 same, bias", inputShape: [2, 2, 5, 5]) {
+            var g = SeededGenerator(seed: 5)
+            var conv = Conv2D<Double>(inputChannels: 2, outputChannels: 3, kernelSize: (3, 3), padding: .same, generator: &g)
+            conv.bias = TestData.uniform(shape: [3], seed: 6)
+            return conv
+        },
+        layer("Conv2D 2×3 stride 2, no bias", inputShape: [2, 3, 7, 6]) {
+            var g = SeededGenerator(seed: 7)
+            return Conv2D<Double>(inputChannels: 3, outputChannels: 2, kernelSize: (2, 3), stride: 2, useBias: false, generator: &g)
+        },
+        layer("MaxPool2D 2", inputShape: [2, 2, 4, 5]) { MaxPool2D<Double>(size: 2) },
+        layer("MaxPool2D 3 stride 1", inputShape: [1, 2, 4, 4]) { MaxPool2D<Double>(size: 3, stride: 1) },
+        layer("AveragePool2D 2", inputShape: [2, 2, 4, 4]) { AveragePool2D<Double>(size: 2) },
+        layer("GlobalAveragePool", inputShape: [2, 3, 3, 2]) { GlobalAveragePool<Double>() },
+        layer("Flatten", inputShape: [2, 2, 3, 3]) { Flatten<Double>() },
+        layer("BatchNorm features (training)", inputShape: [6, 3]) {
+            BatchNorm<Double>(scale: TestData.uniform(shape: [3], in: 0.5...2, seed: 8), offset: TestData.uniform(shape: [3], seed: 9),
+                              runningMean: .zeros(shape: [3]), runningVariance: Tensor(shape: [3], repeating: 1))
+        },
+        layer("BatchNorm channels (training)", inputShape: [3, 2, 3, 3]) {
+            BatchNorm<Double>(scale: TestData.uniform(shape: [2], in: 0.5...2, seed: 10), offset: TestData.uniform(shape: [2], seed: 11),
+                              runningMean: .zeros(shape: [2]), runningVariance: Tensor(shape: [2], repeating: 1), epsilon: 1e-3)
+        },
+        layer("BatchNorm channels (inference)", inputShape: [2, 2, 3, 3], training: false) {
+            BatchNorm<Double>(scale: TestData.uniform(shape: [2], in: 0.5...2, seed: 12), offset: TestData.uniform(shape: [2], seed: 13),
+                              runningMean: TestData.uniform(shape: [2], seed: 14),
+                              runningVariance: TestData.uniform(shape: [2], in: 0.5...2, seed: 15))
+        },
+        layer("LayerNorm features", inputShape: [4, 3]) {
+            LayerNorm<Double>(scale: TestData.uniform(shape: [3], in: 0.5...2, seed: 16), offset: TestData.uniform(shape: [3], seed: 17))
+        },
+        layer("LayerNorm images", inputShape: [2, 2, 3, 3]) {
+            LayerNorm<Double>(scale: TestData.uniform(shape: [2, 3, 3], in: 0.5...2, seed: 18), offset: TestData.uniform(shape: [2, 3, 3], seed: 19))
+        },
+        layer("Sequential convolutional network, flat rows in", inputShape: [3, 36]) {
+            var g = SeededGenerator(seed: 20)
+            return Sequential<Double>(inputShape: [1, 6, 6]) {
+                Conv2D(inputChannels: 1, outputChannels: 2, kernelSize: (3, 3), useBias: false, generator: &g)
+                BatchNorm(features: 2)
+                ActivationLayer(.tanh)
+                MaxPool2D(size: 2)
+                Flatten()
+                Dropout(rate: 0.2)
+                Dense(inputSize: 8, outputSize: 3, generator: &g)
             }
         },
         loss(.halfSquaredError, targets: valueTargets),
