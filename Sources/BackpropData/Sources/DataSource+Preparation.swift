@@ -26,6 +26,9 @@ public struct PreparedData<Scalar: TensorScalar>: Sendable {
     public var ids: (name: String, values: [String])?
     /// What was decided while reading that the user should hear about.
     public var notices: [String] = []
+    /// The shape of one sample when the source knows it is not a plain row of features: `[1, rows, columns]` for
+    /// IDX images (one channel), `[channels, rows, columns]` for IDX files of three axes per image.
+    public var sampleShape: [Int]?
 
     /// Describes prepared samples.
     public init(data: AnyTrainingData<Scalar>, classNames: [String]?, featureNames: [String]?, preprocessing: FeatureScaling) {
@@ -161,8 +164,10 @@ extension DataSource {
 
     private func prepare<Scalar: TensorScalar>(split: DataSplit, seed: UInt64) throws -> PreparedData<Scalar> {
         func images(_ dataset: ImageDataset<Scalar>) -> PreparedData<Scalar> {
-            PreparedData(data: AnyTrainingData(dataset), classNames: (0..<(dataset.classCount ?? 0)).map(String.init),
-                         featureNames: nil, preprocessing: .uniform(factor: 1.0 / 255))
+            var prepared = PreparedData(data: AnyTrainingData(dataset), classNames: (0..<(dataset.classCount ?? 0)).map(String.init),
+                                        featureNames: nil, preprocessing: .uniform(factor: 1.0 / 255))
+            prepared.sampleShape = dataset.imageShape.count == 2 ? [1] + dataset.imageShape : dataset.imageShape
+            return prepared
         }
         switch self {
         case .builtin(let generator):

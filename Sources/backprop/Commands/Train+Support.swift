@@ -50,14 +50,20 @@ extension Train {
     /// effective batch size, the loss and learning rate chosen by default, sizes without spaces.
     func trainingOptions(batchSize: Int, loss: Loss) throws -> [String: String] {
         var options = [
-            "--data": data, "--layers": try hiddenSizes().map(String.init).joined(separator: ","),
-            "--activation": try parsedActivation().name, "--loss": loss.name, "--optimizer": optimizer.lowercased(),
+            "--data": data, "--loss": loss.name, "--optimizer": optimizer.lowercased(),
             "--learning-rate": "\(rate)", "--weight-decay": "\(weightDecay)", "--clip-norm": clipNorm.map { "\($0)" } ?? "none",
             "--batch-size": "\(batchSize)", "--seed": "\(seed)", "--validation-split": "\(validationSplit)", "--scale": scale,
             "--missing": missing, "--task": task, "--label": csv.label ?? "default", "--ignore-columns": csv.ignoreColumns ?? "",
             "--id-column": csv.idColumn ?? "", "--delimiter": csv.delimiter ?? "detected",
             "--epochs": "\(epochs)", "--patience": "\(patience)", "--test-data": testData ?? "none",
         ]
+        if let description = try modelDescription() {
+            options["--model"] = description.items.map(\.text).joined(separator: ", ")
+        } else {
+            options["--layers"] = try hiddenSizes().map(String.init).joined(separator: ",")
+            options["--activation"] = try parsedActivation().name
+        }
+        if let shape = try parsedInputShape() { options["--input-shape"] = shape.map(String.init).joined(separator: "x") }
         options["--stop-when-loss-change-below"] = stopWhenLossChangeBelow.map { "\($0)" } ?? "none"
         options["--early-stopping-patience"] = earlyStoppingPatience.map { "\($0)" } ?? "none"
         return options
@@ -80,8 +86,10 @@ extension Train {
             throw DataError.mismatch("\(path) was trained with \(list); pass the original options to resume it")
         }
         for flag in changed { printError("note: resuming with \(flag) \(given[flag]!) instead of \(stored[flag]!)") }
-        guard file.saved.model.parameters.map(\.shape) == model.parameters.map(\.shape) else {
-            throw DataError.mismatch("\(path) holds a different architecture than --layers \(layers) on this data")
+        guard file.saved.model.parameters.map(\.shape) == model.parameters.map(\.shape),
+              file.saved.model.stateNames == model.stateNames else {
+            let given = self.model.map { "--model \"\($0)\"" } ?? "--layers \(layers ?? "64,64")"
+            throw DataError.mismatch("\(path) holds a different architecture than \(given) on this data")
         }
     }
 
@@ -115,6 +123,69 @@ extension Train {
                 AnyTrainingData(DatasetSubset(data, indices: Array(order[..<held]))))
     }
 
+    /// The fresh network: `--model` built for the data's samples, or the `--layers` perceptron.
+    func makeModel(sampleShape: [Int], outputs: Int, loss: Loss) throws -> Sequential<Float> {
+        guard let description = try modelDescription() else {
+            try checkNetworkSize([sampleShape.reduce(1, *)] + (try hiddenSizes()) + [outputs])
+            return Sequential<Float>.multilayerPerceptron(
+                sizes: [sampleShape.reduce(1, *)] + (try hiddenSizes()) + [outputs], activation: try parsedActivation(),
+                outputActivation: loss == .crossEntropy ? .softmax : .identity, seed: seed)
+        }
+        let model: Sequential<Float>
+        do {
+            model = try description.build(inputShape: sampleShape, seed: seed, parameterLimit: Limits.parameters,
+                                          valuesPerSampleLimit: Limits.sampleValues)
+        } catch {
+            throw ValidationError("--model: \(error.message)")
+        }
+        guard model.layers.count <= Limits.layers else {
+            throw ValidationError("--model has \(model.layers.count) layers, more than the limit of \(Limits.layers)")
+        }
+        let produced = model.producedOutputSize ?? 0
+        guard produced == outputs else {
+            let wanted = outputs == 1 ? "1 output" : "\(outputs) outputs (one per class)"
+            throw ValidationError("--model ends with \(produced) outputs per sample; this data needs \(wanted): end it with 'dense \(outputs)'")
+        }
+        let endsInSoftmax = (model.layers.last as? ActivationLayer<Float>)?.activation == .softmax
+        if loss == .crossEntropy && !endsInSoftmax {
+            throw ValidationError("--loss cross-entropy takes probabilities: end --model with 'softmax' (or use softmax-cross-entropy)")
+        }
+        if loss != .crossEntropy && endsInSoftmax {
+            throw ValidationError("--model ends with softmax, whose outputs are probabilities: use --loss cross-entropy, or drop the softmax (softmax-cross-entropy applies it)")
+        }
+        return model
+    }
+
+    /// The shape of one sample: `--input-shape`, or the source's own (IDX images), or one row of features.
+    func sampleShape(of prepared: PreparedData<Float>) throws -> [Int] {
+        let features = prepared.data.featureCount
+        guard let shape = try parsedInputShape() else { return prepared.sampleShape ?? [features] }
+        guard shape.reduce(1, *) == features else {
+            throw ValidationError("--input-shape \(shape.map(String.init).joined(separator: "x")) holds \(shape.reduce(1, *)) values; the data has \(features) features per sample")
+        }
+        return shape
+    }
+
+    /// `--model`, parsed.
+    func modelDescription() throws -> ModelDescription? {
+        do {
+            return try model.map(ModelDescription.init(parsing:))
+        } catch {
+            throw ValidationError("--model: \(error.message)")
+        }
+    }
+
+    /// `--input-shape`, parsed: `CxHxW`, or `HxW` for one channel.
+    func parsedInputShape() throws -> [Int]? {
+        guard let inputShape else { return nil }
+        let sides = inputShape.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0.filter { $0 != " " }) }
+        guard (2...3).contains(sides.count), sides.allSatisfy({ ($0 ?? 0) > 0 && $0! <= Limits.features }) else {
+            throw ValidationError("--input-shape must be CxHxW or HxW with positive sizes, such as 1x28x28; got '\(inputShape)'")
+        }
+        let shape = sides.map { $0! }
+        return shape.count == 2 ? [1] + shape : shape
+    }
+
     /// Refuses a network beyond the ``Limits`` (layers, parameters) before any of it is allocated.
     func checkNetworkSize(_ sizes: [Int]) throws {
         guard 2 * (sizes.count - 1) <= Limits.layers else {
@@ -124,13 +195,14 @@ extension Train {
         for (inputs, outputs) in zip(sizes, sizes.dropFirst()) {
             let (weights, overflow) = inputs.multipliedReportingOverflow(by: outputs)
             guard !overflow, weights <= Limits.parameters - total - outputs else {
-                throw ValidationError("--layers \(layers) on \(sizes[0]) inputs makes more than \(Limits.parameters) parameters, the limit")
+                throw ValidationError("--layers \(layers ?? "") on \(sizes[0]) inputs makes more than \(Limits.parameters) parameters, the limit")
             }
             total += weights + outputs
         }
     }
 
     func hiddenSizes() throws -> [Int] {
+        let layers = self.layers ?? "64,64"
         if layers.isEmpty { return [] }
         return try layers.split(separator: ",").map { part in
             guard let size = Int(part.filter { $0 != " " }), size > 0 else {
@@ -141,6 +213,7 @@ extension Train {
     }
 
     func parsedActivation() throws -> Activation {
+        let activation = self.activation ?? "relu"
         guard let activation = Activation(name: activation), activation != .softmax else {
             throw ValidationError(unknownValue(activation, for: "--activation",
                                                valid: ["relu", "leaky-relu", "elu", "gelu", "tanh", "sigmoid", "softplus", "identity"]))

@@ -36,11 +36,20 @@ struct Train: ParsableCommand {
     @Option(help: "Feature scaling for CSV data, fitted on the training data and saved with the model: standard, minmax, none.")
     var scale = "standard"
 
-    @Option(help: "Hidden layer sizes, comma-separated.")
-    var layers = "64,64"
+    @Option(help: "Hidden layer sizes of a multilayer perceptron, comma-separated (default: 64,64).")
+    var layers: String?
 
-    @Option(help: "Hidden activation: relu, leaky-relu, elu, gelu, tanh, sigmoid, softplus.")
-    var activation = "relu"
+    @Option(help: "Hidden activation of the perceptron: relu, leaky-relu, elu, gelu, tanh, sigmoid, softplus (default: relu).")
+    var activation: String?
+
+    @Option(help: ArgumentHelp(
+        "The whole network, one layer per comma-separated item, instead of --layers.",
+        discussion: "For example \"conv 32 3x3 relu, maxpool 2, conv 64 3x3 relu, maxpool 2, flatten, dropout 0.5, dense 10\". Items: conv FILTERS KxK [stride S] [same|valid|pad P] [nobias] [ACTIVATION]; maxpool K [stride S]; avgpool K [stride S]; gap; flatten; dropout RATE; dense UNITS [ACTIVATION]; batchnorm; layernorm; or an activation (relu, leaky-relu, elu, gelu, tanh, sigmoid, softplus, softmax). Input sizes follow from the data; the last layer must produce one output per class.",
+        valueName: "description"))
+    var model: String?
+
+    @Option(help: ArgumentHelp("The shape of one sample, CxHxW (or HxW for one channel), when CSV rows are images; IDX data are 1×rows×columns already.", valueName: "shape"))
+    var inputShape: String?
 
     @Option(help: "Loss: softmax-cross-entropy, cross-entropy, binary-cross-entropy, mse (½-squared error), mean-squared-error, mae, huber.")
     var loss: String?
@@ -138,6 +147,11 @@ struct Train: ParsableCommand {
         guard TabularOptions.Task(rawValue: task) != nil else {
             throw ValidationError(unknownValue(task, for: "--task", valid: TabularOptions.Task.allCases.map(\.rawValue)))
         }
+        if model != nil && (layers != nil || activation != nil) {
+            throw ValidationError("--model describes the whole network; --layers and --activation cannot be used with it")
+        }
+        _ = try modelDescription()
+        _ = try parsedInputShape()
         _ = try hiddenSizes()
         _ = try parsedActivation()
         _ = try parsedOptimizer()
@@ -166,10 +180,8 @@ struct Train: ParsableCommand {
             throw ValidationError("--loss \(lossFunction) does not fit \(isClassification ? "class labels" : "numeric targets")")
         }
         let outputs = prepared.classNames.map { lossFunction == .binaryCrossEntropy && $0.count == 2 ? 1 : $0.count } ?? 1
-        try checkNetworkSize([training.featureCount] + (try hiddenSizes()) + [outputs])
-        let fresh = Sequential<Float>.multilayerPerceptron(
-            sizes: [training.featureCount] + (try hiddenSizes()) + [outputs], activation: try parsedActivation(),
-            outputActivation: lossFunction == .crossEntropy ? .softmax : .identity, seed: seed)
+        let sampleShape = try self.sampleShape(of: prepared)
+        let fresh = try makeModel(sampleShape: sampleShape, outputs: outputs, loss: lossFunction)
         let resumed = try resume.map { path -> CheckpointFile<Float> in
             let file = try CheckpointFile<Float>.read(from: path)
             try checkResumable(file, path: path, model: fresh, batchSize: batchSize, loss: lossFunction)
@@ -202,7 +214,9 @@ struct Train: ParsableCommand {
                               batchSize: batchSize, epochs: epochs, stoppingCriteria: criteria,
                               clipping: clipNorm.map { .globalNorm($0) }, seed: seed)
         if !quiet {
-            print("data: \(source) — \(training.count) samples, \(training.featureCount) features"
+            let features = sampleShape.count > 1 ? "samples of \(sampleShape.map(String.init).joined(separator: "×"))"
+                : "\(training.featureCount) features"
+            print("data: \(source) — \(training.count) samples, \(features)"
                   + (prepared.classNames.map { ", \($0.count) classes" } ?? ", regression")
                   + (validation.map { ", \($0.count) held out for validation" } ?? ""))
             print("kernels: \(KernelBackend.preferred)")
@@ -238,6 +252,7 @@ struct Train: ParsableCommand {
             if gradientReport && !quiet {
                 var current = model
                 current.parameters = state.parameters
+                current.state = state.state
                 print(GradientReport(report: state.history.last!, deadUnits: current.deadUnitFractions(on: probe), model: current).text)
             }
             guard checkpointEvery > 0, state.completedEpochs % checkpointEvery == 0 else { return }
@@ -246,6 +261,7 @@ struct Train: ParsableCommand {
                                         batchSize: batchSize, loss: lossFunction)
             var current = model
             current.parameters = state.parameters
+            current.state = state.state
             try CheckpointFile(saved: SavedModel(model: current, info: saved), checkpoint: state).write(to: checkpoint)
         }, shouldStop: { Interruption.requested })
         if progress.live { print("") }
