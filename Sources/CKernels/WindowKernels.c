@@ -9,6 +9,23 @@ static inline ptrdiff_t source_index(size_t o, size_t stride, size_t k, size_t p
     return (i >= 0 && i < (ptrdiff_t)size) ? i : -1;
 }
 
+// The output columns [lo, hi) whose input column for kernel column `k` lies inside the image.
+static inline void valid_outputs(size_t outputs, size_t stride, size_t k, size_t pad, size_t size, size_t *lo, size_t *hi) {
+    size_t first = 0;
+    while (first < outputs && (first * stride + k < pad)) first++;
+    size_t last = first;
+    while (last < outputs && first * 0 + last * stride + k - pad < size) last++;
+    *lo = first;
+    *hi = last;
+}
+
+// Whether every window lies inside the image (no padding reached), so that no position needs a bounds check.
+static inline int windows_inside(const backprop_window *w) {
+    return w->pad_top == 0 && w->pad_left == 0 && w->output_height > 0 && w->output_width > 0
+        && (w->output_height - 1) * w->stride_height + w->kernel_height <= w->height
+        && (w->output_width - 1) * w->stride_width + w->kernel_width <= w->width;
+}
+
 #define WINDOW_KERNELS(T, SUFFIX)                                                                                      \
     CLONED void backprop_im2col_##SUFFIX(const backprop_window *w, const T *x, T *col) {                              \
         const size_t plane = w->height * w->width, outputs = w->output_height * w->output_width;                      \
@@ -26,10 +43,16 @@ static inline ptrdiff_t source_index(size_t o, size_t stride, size_t k, size_t p
                                 memset(out, 0, w->output_width * sizeof(T));                                           \
                             } else {                                                                                   \
                                 const T *line = image + (size_t)iy * w->width;                                         \
-                                for (size_t ox = 0; ox < w->output_width; ox++) {                                      \
-                                    ptrdiff_t ix = source_index(ox, w->stride_width, kj, w->pad_left, w->width);       \
-                                    out[ox] = ix < 0 ? (T)0 : line[ix];                                                \
+                                size_t lo, hi;                                                                         \
+                                valid_outputs(w->output_width, w->stride_width, kj, w->pad_left, w->width, &lo, &hi);  \
+                                for (size_t ox = 0; ox < lo; ox++) out[ox] = 0;                                        \
+                                const T *source = line + lo * w->stride_width + kj - w->pad_left;                      \
+                                if (w->stride_width == 1) {                                                            \
+                                    VECTORISE for (size_t ox = lo; ox < hi; ox++) out[ox] = source[ox - lo];           \
+                                } else {                                                                               \
+                                    for (size_t ox = lo; ox < hi; ox++) out[ox] = source[(ox - lo) * w->stride_width]; \
                                 }                                                                                      \
+                                for (size_t ox = hi; ox < w->output_width; ox++) out[ox] = 0;                          \
                             }                                                                                          \
                             out += w->output_width;                                                                    \
                         }                                                                                              \
@@ -52,9 +75,13 @@ static inline ptrdiff_t source_index(size_t o, size_t stride, size_t k, size_t p
                             ptrdiff_t iy = source_index(oy, w->stride_height, ki, w->pad_top, w->height);              \
                             if (iy < 0) continue;                                                                      \
                             T *line = image + (size_t)iy * w->width;                                                   \
-                            for (size_t ox = 0; ox < w->output_width; ox++) {                                          \
-                                ptrdiff_t ix = source_index(ox, w->stride_width, kj, w->pad_left, w->width);           \
-                                if (ix >= 0) line[ix] += in[ox];                                                       \
+                            size_t lo, hi;                                                                             \
+                            valid_outputs(w->output_width, w->stride_width, kj, w->pad_left, w->width, &lo, &hi);      \
+                            T *target = line + lo * w->stride_width + kj - w->pad_left;                                \
+                            if (w->stride_width == 1) {                                                                \
+                                VECTORISE for (size_t ox = lo; ox < hi; ox++) target[ox - lo] += in[ox];               \
+                            } else {                                                                                   \
+                                for (size_t ox = lo; ox < hi; ox++) target[(ox - lo) * w->stride_width] += in[ox];     \
                             }                                                                                          \
                         }                                                                                              \
                     }                                                                                                  \
@@ -62,7 +89,23 @@ static inline ptrdiff_t source_index(size_t o, size_t stride, size_t k, size_t p
     }                                                                                                                  \
                                                                                                                        \
     /* The offset inside `image` of the window's first largest input, or -1 for a window of padding only. */           \
-    static inline ptrdiff_t window_argmax_##SUFFIX(const backprop_window *w, const T *image, size_t oy, size_t ox) {   \
+    static inline ptrdiff_t window_argmax_##SUFFIX(const backprop_window *w, const T *image, size_t oy, size_t ox,       \
+                                                   int inside) {                                                       \
+        if (inside) {                                                                                                  \
+            const ptrdiff_t origin = (ptrdiff_t)(oy * w->stride_height * w->width + ox * w->stride_width);             \
+            ptrdiff_t best = origin;                                                                                   \
+            T largest = image[origin];                                                                                 \
+            for (size_t ki = 0; ki < w->kernel_height; ki++) {                                                         \
+                const ptrdiff_t line = origin + (ptrdiff_t)(ki * w->width);                                            \
+                for (size_t kj = 0; kj < w->kernel_width; kj++) {                                                      \
+                    const T v = image[line + (ptrdiff_t)kj];                                                           \
+                    const int larger = v > largest;                                                                    \
+                    best = larger ? line + (ptrdiff_t)kj : best;                                                       \
+                    largest = larger ? v : largest;                                                                    \
+                }                                                                                                      \
+            }                                                                                                          \
+            return best;                                                                                               \
+        }                                                                                                              \
         ptrdiff_t best = -1;                                                                                           \
         for (size_t ki = 0; ki < w->kernel_height; ki++) {                                                             \
             ptrdiff_t iy = source_index(oy, w->stride_height, ki, w->pad_top, w->height);                              \
@@ -79,11 +122,31 @@ static inline ptrdiff_t source_index(size_t o, size_t stride, size_t k, size_t p
                                                                                                                        \
     CLONED void backprop_max_pool_##SUFFIX(const backprop_window *w, const T *x, T *y) {                              \
         const size_t plane = w->height * w->width;                                                                     \
+        const int inside = windows_inside(w);                                                                          \
+        if (inside) {                                                                                                  \
+            const size_t sw = w->stride_width, width = w->output_width;                                                \
+            for (size_t p = 0; p < w->batch * w->channels; p++) {                                                      \
+                const T *image = x + p * plane;                                                                        \
+                for (size_t oy = 0; oy < w->output_height; oy++, y += width) {                                         \
+                    const T *top = image + oy * w->stride_height * w->width;                                           \
+                    for (size_t ox = 0; ox < width; ox++) y[ox] = top[ox * sw];                                        \
+                    for (size_t ki = 0; ki < w->kernel_height; ki++)                                                   \
+                        for (size_t kj = (ki == 0); kj < w->kernel_width; kj++) {                                      \
+                            const T *line = top + ki * w->width + kj;                                                  \
+                            VECTORISE for (size_t ox = 0; ox < width; ox++) {                                          \
+                                const T v = line[ox * sw];                                                             \
+                                y[ox] = v > y[ox] ? v : y[ox];                                                         \
+                            }                                                                                          \
+                        }                                                                                              \
+                }                                                                                                      \
+            }                                                                                                          \
+            return;                                                                                                    \
+        }                                                                                                              \
         for (size_t p = 0; p < w->batch * w->channels; p++) {                                                          \
             const T *image = x + p * plane;                                                                            \
             for (size_t oy = 0; oy < w->output_height; oy++)                                                           \
                 for (size_t ox = 0; ox < w->output_width; ox++) {                                                      \
-                    ptrdiff_t at = window_argmax_##SUFFIX(w, image, oy, ox);                                           \
+                    ptrdiff_t at = window_argmax_##SUFFIX(w, image, oy, ox, inside);                                           \
                     *y++ = at < 0 ? (T)0 : image[at];                                                                  \
                 }                                                                                                      \
         }                                                                                                              \
@@ -91,13 +154,14 @@ static inline ptrdiff_t source_index(size_t o, size_t stride, size_t k, size_t p
                                                                                                                        \
     CLONED void backprop_max_pool_backward_##SUFFIX(const backprop_window *w, const T *x, const T *g, T *dx) {        \
         const size_t plane = w->height * w->width;                                                                     \
+        const int inside = windows_inside(w);                                                                          \
         memset(dx, 0, w->batch * w->channels * plane * sizeof(T));                                                     \
         for (size_t p = 0; p < w->batch * w->channels; p++) {                                                          \
             const T *image = x + p * plane;                                                                            \
             T *gradient = dx + p * plane;                                                                              \
             for (size_t oy = 0; oy < w->output_height; oy++)                                                           \
                 for (size_t ox = 0; ox < w->output_width; ox++, g++) {                                                 \
-                    ptrdiff_t at = window_argmax_##SUFFIX(w, image, oy, ox);                                           \
+                    ptrdiff_t at = window_argmax_##SUFFIX(w, image, oy, ox, inside);                                           \
                     if (at >= 0) gradient[at] += *g;                                                                   \
                 }                                                                                                      \
         }                                                                                                              \

@@ -31,20 +31,27 @@ extension Tensor {
     public func transposed(permutation: [Int]) -> Tensor {
         precondition(permutation.sorted() == Array(0..<rank), "transpose: \(permutation) is not a permutation of the axes of \(shape)")
         let outShape = permutation.map { shape[$0] }
-        let inStrides = Shape.strides(shape)
-        let strides = permutation.map { inStrides[$0] }
         let result = Tensor(uninitializedShape: outShape)
+        // Trailing axes that stay in place are copied as contiguous runs (a [channels, batch, pixels] block becomes
+        // [batch, channels, pixels] with one copy per image plane).
+        var kept = rank
+        while kept > 0 && permutation[kept - 1] == kept - 1 { kept -= 1 }
+        let run = shape[kept...].reduce(1, *)
+        let outer = Array(outShape[..<kept])
+        let inStrides = Shape.strides(shape)
+        let strides = permutation[..<kept].map { inStrides[$0] }
         let source = storage.pointer, target = result.storage.pointer
-        var index = [Int](repeating: 0, count: rank)
+        let runs = count / Swift.max(run, 1)
+        var index = [Int](repeating: 0, count: kept)
         var offset = 0
-        for out in 0..<count {
-            target[out] = source[offset]
-            var axis = rank - 1
+        for out in 0..<runs {
+            (target + out * run).update(from: source + offset, count: run)
+            var axis = kept - 1
             while axis >= 0 {
                 index[axis] += 1
                 offset += strides[axis]
-                if index[axis] < outShape[axis] { break }
-                offset -= strides[axis] * outShape[axis]
+                if index[axis] < outer[axis] { break }
+                offset -= strides[axis] * outer[axis]
                 index[axis] = 0
                 axis -= 1
             }
