@@ -95,6 +95,9 @@ struct Explain: ParsableCommand {
             return (example.model, x, y, .halfSquaredError)
         }
         let saved = try SavedModel<Double>.read(from: model)
+        if let (index, layer) = saved.model.layers.enumerated().first(where: { !($0.element is Dense<Double> || $0.element is ActivationLayer<Double> || $0.element is Dropout<Double>) }) {
+            throw DataError.mismatch("explain shows networks of dense and activation layers; \(model) has \(layer) at layer \(index) (`backprop gradients` and `gradcheck` work on every model)")
+        }
         let inputs = saved.model.requiredInputSize ?? 0
         let outputs = saved.model.producedOutputSize ?? 0
         if let data {
