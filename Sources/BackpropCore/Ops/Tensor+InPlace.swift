@@ -58,6 +58,17 @@ extension Tensor {
         }
     }
 
+    /// Adds `bias` to every row of this `[rows, columns]` matrix in place.
+    ///
+    /// - Precondition: `bias` is `[columns]`.
+    public mutating func addBias(_ bias: Tensor) {
+        precondition(rank == 2 && bias.shape == [shape[1]], "addBias: bias \(bias.shape) does not fit \(shape)")
+        let (rows, columns) = (shape[0], shape[1])
+        withUnsafeMutablePointer { z in
+            BiasActivationParts(z: z, bias: bias.storage.pointer, output: z, rows: rows, columns: columns, activation: nil).run()
+        }
+    }
+
     /// Overwrites this tensor with the upstream gradient g multiplied element-wise by the derivative of `activation`:
     /// self ← g ⊙ f′(x), from the activation's input x and output y = f(x).
     ///
@@ -160,7 +171,7 @@ private struct BiasActivationParts<Scalar: TensorScalar>: TwoPartWork {
 }
 
 /// output = f(lhs, rhs) element-wise.
-private struct BinaryParts<Scalar: TensorScalar>: TwoPartWork {
+struct BinaryParts<Scalar: TensorScalar>: TwoPartWork {
     let function: BinaryFunction
     let lhs: UnsafePointer<Scalar>
     let rhs: UnsafePointer<Scalar>

@@ -58,6 +58,29 @@ where RawSignificand: FixedWidthInteger {
     static func applyWindowKernel(_ kernel: WindowKernel, _ problem: WindowProblem, _ a: UnsafePointer<Self>,
                                   _ b: UnsafePointer<Self>?, _ output: UnsafeMutablePointer<Self>)
 
+    /// Runs a kernel of the fused convolutional step over samples `samples` of a channels-last batch (see
+    /// ``ChannelsLastKernel`` for what the operands are).
+    static func applyChannelsLastKernel(_ kernel: ChannelsLastKernel, _ problem: WindowProblem, samples: Range<Int>,
+                                        _ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>,
+                                        indices: UnsafeMutablePointer<Int32>)
+
+    /// `y[b][c][r] = x[b][r][c]` for `batch` matrices of `rows × columns`.
+    static func transpose(_ x: UnsafePointer<Self>, batch: Int, rows: Int, columns: Int, _ y: UnsafeMutablePointer<Self>)
+
+    /// Batch normalisation of the rows of a `[rows, channels]` matrix in training, with an optional ReLU; see
+    /// ``BatchNormalizationBuffers``.
+    static func applyBatchNormalization(_ x: UnsafePointer<Self>, rows: Int, channels: Int, gamma: UnsafePointer<Self>,
+                                        beta: UnsafePointer<Self>, epsilon: Self, relu: Bool,
+                                        _ buffers: BatchNormalizationBuffers<Self>, output: UnsafeMutablePointer<Self>)
+
+    /// The gradient of ``applyBatchNormalization(_:rows:channels:gamma:beta:epsilon:relu:_:output:)``: writes dγ, dβ
+    /// and dx; `output` is the forward output when a ReLU was fused (its mask), else `nil`.
+    static func applyBatchNormalizationGradient(_ g: UnsafePointer<Self>, output: UnsafePointer<Self>?, rows: Int,
+                                                channels: Int, gamma: UnsafePointer<Self>,
+                                                _ buffers: BatchNormalizationBuffers<Self>,
+                                                scaleGradient: UnsafeMutablePointer<Self>,
+                                                offsetGradient: UnsafeMutablePointer<Self>, inputGradient: UnsafeMutablePointer<Self>)
+
     /// `C = op(A) · op(B)` (or `C += …` when `accumulate`) on row-major matrices; see ``GEMM``.
     static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>,
                      _ c: UnsafeMutablePointer<Self>, backend: KernelBackend)
@@ -164,6 +187,41 @@ extension Float: TensorScalar {
         }
     }
 
+    public static func applyChannelsLastKernel(_ kernel: ChannelsLastKernel, _ problem: WindowProblem, samples: Range<Int>,
+                                               _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
+                                               indices: UnsafeMutablePointer<Int32>) {
+        withUnsafePointer(to: problem.window) { window in
+            let (first, count) = (samples.lowerBound, samples.count)
+            switch kernel {
+            case .unfold: backprop_unfold_nhwc_float(window, input, output, first, count)
+            case .fold: backprop_fold_nhwc_float(window, input, output, first, count)
+            case .maxPool: backprop_max_pool_nhwc_float(window, input, output, indices, first, count)
+            case .maxPoolGradient: backprop_max_pool_nhwc_backward_float(window, input, indices, output, first, count)
+            }
+        }
+    }
+
+    public static func transpose(_ x: UnsafePointer<Float>, batch: Int, rows: Int, columns: Int, _ y: UnsafeMutablePointer<Float>) {
+        backprop_transpose_float(x, batch, rows, columns, y)
+    }
+
+    public static func applyBatchNormalization(_ x: UnsafePointer<Float>, rows: Int, channels: Int, gamma: UnsafePointer<Float>,
+                                               beta: UnsafePointer<Float>, epsilon: Float, relu: Bool,
+                                               _ buffers: BatchNormalizationBuffers<Float>, output: UnsafeMutablePointer<Float>) {
+        backprop_batch_norm_float(x, rows, channels, gamma, beta, epsilon, relu ? 1 : 0, buffers.mean, buffers.variance,
+                                buffers.inverseDeviation, buffers.normalized, output)
+    }
+
+    public static func applyBatchNormalizationGradient(_ g: UnsafePointer<Float>, output: UnsafePointer<Float>?, rows: Int,
+                                                       channels: Int, gamma: UnsafePointer<Float>,
+                                                       _ buffers: BatchNormalizationBuffers<Float>,
+                                                       scaleGradient: UnsafeMutablePointer<Float>,
+                                                       offsetGradient: UnsafeMutablePointer<Float>,
+                                                       inputGradient: UnsafeMutablePointer<Float>) {
+        backprop_batch_norm_backward_float(g, output, buffers.normalized, rows, channels, gamma, buffers.inverseDeviation,
+                                         scaleGradient, offsetGradient, inputGradient)
+    }
+
     public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                             _ c: UnsafeMutablePointer<Float>, backend: KernelBackend) {
         if backend != .portable, let blas = BLAS.library {
@@ -246,6 +304,41 @@ extension Double: TensorScalar {
             case .averagePoolGradient: backprop_average_pool_backward_double(window, a, output)
             }
         }
+    }
+
+    public static func applyChannelsLastKernel(_ kernel: ChannelsLastKernel, _ problem: WindowProblem, samples: Range<Int>,
+                                               _ input: UnsafePointer<Double>, _ output: UnsafeMutablePointer<Double>,
+                                               indices: UnsafeMutablePointer<Int32>) {
+        withUnsafePointer(to: problem.window) { window in
+            let (first, count) = (samples.lowerBound, samples.count)
+            switch kernel {
+            case .unfold: backprop_unfold_nhwc_double(window, input, output, first, count)
+            case .fold: backprop_fold_nhwc_double(window, input, output, first, count)
+            case .maxPool: backprop_max_pool_nhwc_double(window, input, output, indices, first, count)
+            case .maxPoolGradient: backprop_max_pool_nhwc_backward_double(window, input, indices, output, first, count)
+            }
+        }
+    }
+
+    public static func transpose(_ x: UnsafePointer<Double>, batch: Int, rows: Int, columns: Int, _ y: UnsafeMutablePointer<Double>) {
+        backprop_transpose_double(x, batch, rows, columns, y)
+    }
+
+    public static func applyBatchNormalization(_ x: UnsafePointer<Double>, rows: Int, channels: Int, gamma: UnsafePointer<Double>,
+                                               beta: UnsafePointer<Double>, epsilon: Double, relu: Bool,
+                                               _ buffers: BatchNormalizationBuffers<Double>, output: UnsafeMutablePointer<Double>) {
+        backprop_batch_norm_double(x, rows, channels, gamma, beta, epsilon, relu ? 1 : 0, buffers.mean, buffers.variance,
+                                buffers.inverseDeviation, buffers.normalized, output)
+    }
+
+    public static func applyBatchNormalizationGradient(_ g: UnsafePointer<Double>, output: UnsafePointer<Double>?, rows: Int,
+                                                       channels: Int, gamma: UnsafePointer<Double>,
+                                                       _ buffers: BatchNormalizationBuffers<Double>,
+                                                       scaleGradient: UnsafeMutablePointer<Double>,
+                                                       offsetGradient: UnsafeMutablePointer<Double>,
+                                                       inputGradient: UnsafeMutablePointer<Double>) {
+        backprop_batch_norm_backward_double(g, output, buffers.normalized, rows, channels, gamma, buffers.inverseDeviation,
+                                         scaleGradient, offsetGradient, inputGradient)
     }
 
     public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,

@@ -32,6 +32,8 @@ struct TrainingSession<Model: Layer> {
     var lastFiniteParameters: [Tensor<Model.Scalar>]
     /// The fused step, when the model and loss allow it (see ``DenseNetworkStep``); otherwise steps record a graph.
     var fusedStep: DenseNetworkStep<Model.Scalar>?
+    /// The fused step of a convolutional classifier, when the model and loss allow it (see ``ConvolutionalNetworkStep``).
+    var convolutionalStep: ConvolutionalNetworkStep<Model.Scalar>?
     /// The batch buffer, refilled every step.
     var batch = TrainingBatch<Model.Scalar>()
     /// ∂J/∂θ of the current step, one buffer per parameter.
@@ -68,6 +70,7 @@ struct TrainingSession<Model: Layer> {
         // Separate storage (`+ 0` copies): the spare buffers each update writes into.
         lastFiniteParameters = parameters.map { $0 + 0 }
         fusedStep = DenseNetworkStep(model, loss: trainer.loss)
+        convolutionalStep = fusedStep == nil ? ConvolutionalNetworkStep(model, loss: trainer.loss) : nil
         gradients = parameters.map { Tensor.zeros(like: $0) }
         gradientNorms = [Double](repeating: 0, count: parameters.count)
     }
@@ -162,6 +165,12 @@ struct TrainingSession<Model: Layer> {
         if fusedStep != nil, case .classes(let labels) = batch.targets {
             let (sum, correct) = fusedStep!.run(inputs: batch.inputs, labels: labels, parameters: parameters,
                                                 gradients: &gradients, gradientNorms: &gradientNorms)
+            return (sum / Double(Swift.max(labels.count, 1)), correct)
+        }
+        if convolutionalStep != nil, case .classes(let labels) = batch.targets {
+            let (sum, correct) = convolutionalStep!.run(inputs: batch.inputs, labels: labels, parameters: parameters,
+                                                        state: &state, generator: &dropoutGenerator,
+                                                        gradients: &gradients, gradientNorms: &gradientNorms)
             return (sum / Double(Swift.max(labels.count, 1)), correct)
         }
         // The graph lives only inside this call, so the parameters are not shared when they are updated in place.

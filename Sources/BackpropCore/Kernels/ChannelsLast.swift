@@ -1,0 +1,44 @@
+import CKernels
+
+/// The kernels of the fused convolutional step, over channels-last (NHWC) batches
+/// (`Sources/CKernels/ChannelsLastKernels.c`).
+public enum ChannelsLastKernel: Sendable {
+    /// Unfolds the input into one row per output pixel: `[batch·outH·outW, kH·kW·channels]`.
+    case unfold
+    /// Folds rows back onto the input, adding overlaps (the adjoint of ``unfold``).
+    case fold
+    /// Max pooling, recording each output's winning pixel in the indices.
+    case maxPool
+    /// The gradient of max pooling: the input is the upstream gradient, the indices those ``maxPool`` recorded.
+    case maxPoolGradient
+}
+
+/// Where batch normalisation keeps what its gradient needs: per-channel statistics and the normalised values.
+public struct BatchNormalizationBuffers<Scalar: TensorScalar> {
+    /// The batch's mean per channel.
+    public let mean: UnsafeMutablePointer<Scalar>
+    /// The batch's biased variance per channel.
+    public let variance: UnsafeMutablePointer<Scalar>
+    /// 1/√(variance + ε) per channel.
+    public let inverseDeviation: UnsafeMutablePointer<Scalar>
+    /// x̂, of the input's shape.
+    public let normalized: UnsafeMutablePointer<Scalar>
+
+    /// Points at the four buffers.
+    public init(mean: UnsafeMutablePointer<Scalar>, variance: UnsafeMutablePointer<Scalar>,
+                inverseDeviation: UnsafeMutablePointer<Scalar>, normalized: UnsafeMutablePointer<Scalar>) {
+        self.mean = mean
+        self.variance = variance
+        self.inverseDeviation = inverseDeviation
+        self.normalized = normalized
+    }
+}
+
+extension SlidingWindow {
+    /// The kernels' description of this window over a batch of `height × width` images of `channels` channels.
+    ///
+    /// - Precondition: the window fits the image.
+    public func problem(batch: Int, channels: Int, height: Int, width: Int) -> WindowProblem {
+        problem(input: [batch, channels, height, width])
+    }
+}

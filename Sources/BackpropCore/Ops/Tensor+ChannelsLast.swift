@@ -1,0 +1,163 @@
+// In-place operations of the fused convolutional step over channels-last (NHWC) images, each stored as a
+// `[batch·height·width, channels]` matrix. Their derivative rules are those of Autodiff/Derivatives.swift (the
+// convolution as a product of an unfolded input, max pooling's first largest input, normalisation), computed on a
+// different layout: sums run in another order than the graph's, so results agree to rounding, not to the bit.
+extension Tensor {
+    /// Overwrites this `[batch·outH·outW, kH·kW·channels]` matrix with the unfolded channels-last `images`
+    /// (`[batch·height·width, channels]`), one row per output pixel.
+    public mutating func assignUnfolded(_ images: Tensor, _ problem: WindowProblem) {
+        precondition(shape == [problem.columnCount, problem.columnRows] && images.count == problem.inputCount,
+                     "assignUnfolded: \(images.shape) into \(shape)")
+        withUnsafeMutablePointer { output in
+            WindowParts(kernel: .unfold, problem: problem, input: images.storage.pointer, output: output, indices: nil).run()
+        }
+    }
+
+    /// Overwrites these channels-last images with the fold of `rows` (the adjoint of ``assignUnfolded(_:_:)``).
+    public mutating func assignFolded(_ rows: Tensor, _ problem: WindowProblem) {
+        precondition(rows.shape == [problem.columnCount, problem.columnRows] && count == problem.inputCount,
+                     "assignFolded: \(rows.shape) into \(shape)")
+        withUnsafeMutablePointer { output in
+            WindowParts(kernel: .fold, problem: problem, input: rows.storage.pointer, output: output, indices: nil).run()
+        }
+    }
+
+    /// Overwrites this tensor with the max pooling of channels-last `images`, and `winners` with each output's
+    /// winning pixel.
+    public mutating func assignMaxPool(_ images: Tensor, _ problem: WindowProblem, winners: inout [Int32]) {
+        let outputs = problem.window.batch * problem.outputPlane * problem.window.channels
+        precondition(count == outputs && winners.count == outputs && images.count == problem.inputCount,
+                     "assignMaxPool: \(images.shape) into \(shape)")
+        winners.withUnsafeMutableBufferPointer { winners in
+            withUnsafeMutablePointer { output in
+                WindowParts(kernel: .maxPool, problem: problem, input: images.storage.pointer, output: output,
+                            indices: winners.baseAddress).run()
+            }
+        }
+    }
+
+    /// Overwrites these channels-last images with the gradient of max pooling: `gradient` added at the `winners`.
+    public mutating func assignMaxPoolGradient(_ gradient: Tensor, _ problem: WindowProblem, winners: [Int32]) {
+        precondition(count == problem.inputCount && gradient.count == winners.count, "assignMaxPoolGradient: \(gradient.shape) into \(shape)")
+        winners.withUnsafeBufferPointer { winners in
+            withUnsafeMutablePointer { output in
+                WindowParts(kernel: .maxPoolGradient, problem: problem, input: gradient.storage.pointer, output: output,
+                            indices: UnsafeMutablePointer(mutating: winners.baseAddress)).run()
+            }
+        }
+    }
+
+    /// Overwrites this tensor with `x` viewed as `batch` matrices of `rows × columns`, each transposed.
+    public mutating func assignTransposed(_ x: Tensor, batch: Int, rows: Int, columns: Int) {
+        precondition(x.count == batch * rows * columns && count == x.count, "assignTransposed: \(x.shape) into \(shape)")
+        withUnsafeMutablePointer { y in Scalar.transpose(x.storage.pointer, batch: batch, rows: rows, columns: columns, y) }
+    }
+}
+
+extension WindowProblem {
+    /// The number of input values of the whole batch.
+    var inputCount: Int { window.batch * window.channels * window.height * window.width }
+}
+
+/// A channels-last window kernel split into two halves of the batch's samples.
+private struct WindowParts<Scalar: TensorScalar>: TwoPartWork {
+    let kernel: ChannelsLastKernel
+    let problem: WindowProblem
+    let input: UnsafePointer<Scalar>
+    let output: UnsafeMutablePointer<Scalar>
+    let indices: UnsafeMutablePointer<Int32>?
+
+    func run() {
+        let samples = problem.window.batch
+        guard samples >= 2, problem.inputCount >= ElementwiseParts.parallelElements, let helper = HelperThread.shared else {
+            return run(samples: 0..<samples)
+        }
+        helper.run(self)
+    }
+
+    func run(part: Int) {
+        run(samples: range(of: part, in: problem.window.batch))
+    }
+
+    private func run(samples: Range<Int>) {
+        // The unfold and fold kernels never read the indices; a dangling placeholder is never dereferenced.
+        Scalar.applyChannelsLastKernel(kernel, problem, samples: samples, input, output,
+                                       indices: indices ?? UnsafeMutablePointer(bitPattern: MemoryLayout<Int32>.alignment)!)
+    }
+}
+
+// Element-wise passes of fused steps that have no bias to add.
+extension Tensor {
+    /// Overwrites this tensor with `function` applied to `x`.
+    public mutating func assignApplying(_ function: UnaryFunction, to x: Tensor) {
+        precondition(x.shape == shape, "assignApplying: \(x.shape) into \(shape)")
+        let n = count
+        withUnsafeMutablePointer { y in Scalar.applyUnary(function, x.storage.pointer, y, count: n) }
+    }
+
+    /// Overwrites this tensor with `a ⊙ b`.
+    public mutating func assignProduct(elementwise a: Tensor, _ b: Tensor) {
+        precondition(a.shape == shape && b.count == count, "assignProduct(elementwise:): \(a.shape) ⊙ \(b.shape) into \(shape)")
+        let n = count
+        withUnsafeMutablePointer { y in
+            BinaryParts(function: .multiply, lhs: a.storage.pointer, rhs: b.storage.pointer, output: y, count: n).run()
+        }
+    }
+
+    /// Overwrites this tensor with a dropout mask: `scale` where `keep` is 1, 0 where it is 0.
+    public mutating func assignMask(_ keep: [UInt8], scale: Scalar) {
+        precondition(keep.count == count, "assignMask: \(keep.count) flags into \(shape)")
+        let n = count
+        withUnsafeMutablePointer { y in
+            keep.withUnsafeBufferPointer { Scalar.convertBytes($0.baseAddress!, y, count: n, scale: scale) }
+        }
+    }
+
+    /// Overwrites this tensor (channels-last images as `[batch·h·w, channels]`, or `[batch, features]`) with batch
+    /// normalisation of `x` over its rows, in training: x̂ = (x − μ)/√(σ² + ε), y = γ x̂ + β, then a ReLU if `relu`.
+    /// The batch statistics and x̂ go to `statistics` (`[3, channels]`: mean, variance, 1/√(σ² + ε)) and
+    /// `normalized`.
+    public mutating func assignBatchNormalization(_ x: Tensor, scale: Tensor, offset: Tensor, epsilon: Double, relu: Bool,
+                                                  statistics: inout Tensor, normalized: inout Tensor) {
+        let channels = scale.count
+        precondition(x.rank == 2 && x.shape[1] == channels && shape == x.shape && normalized.shape == x.shape
+                     && statistics.shape == [3, channels], "assignBatchNormalization: \(x.shape) into \(shape)")
+        let rows = x.shape[0]
+        statistics.withUnsafeMutablePointer { stats in
+            normalized.withUnsafeMutablePointer { xhat in
+                let buffers = BatchNormalizationBuffers(mean: stats, variance: stats + channels,
+                                                        inverseDeviation: stats + 2 * channels, normalized: xhat)
+                withUnsafeMutablePointer { y in
+                    Scalar.applyBatchNormalization(x.storage.pointer, rows: rows, channels: channels,
+                                                   gamma: scale.storage.pointer, beta: offset.storage.pointer,
+                                                   epsilon: Scalar(epsilon), relu: relu, buffers, output: y)
+                }
+            }
+        }
+    }
+
+    /// Overwrites this tensor with ∂J/∂x of ``assignBatchNormalization(_:scale:offset:epsilon:relu:statistics:normalized:)``
+    /// and the parameter gradients with ∂J/∂γ and ∂J/∂β, from the upstream gradient and what the forward pass kept
+    /// (`output` is its result when a ReLU was fused, so that the gradient stops where it was cut).
+    public mutating func assignBatchNormalizationGradient(_ gradient: Tensor, output: Tensor?, scale: Tensor,
+                                                          statistics: Tensor, normalized: Tensor,
+                                                          scaleGradient: inout Tensor, offsetGradient: inout Tensor) {
+        let channels = scale.count
+        precondition(gradient.shape == shape && normalized.shape == shape && scaleGradient.count == channels
+                     && offsetGradient.count == channels, "assignBatchNormalizationGradient: \(gradient.shape) into \(shape)")
+        let rows = shape[0]
+        let stats = UnsafeMutablePointer(mutating: statistics.storage.pointer)
+        let buffers = BatchNormalizationBuffers(mean: stats, variance: stats + channels, inverseDeviation: stats + 2 * channels,
+                                                normalized: UnsafeMutablePointer(mutating: normalized.storage.pointer))
+        scaleGradient.withUnsafeMutablePointer { dgamma in
+            offsetGradient.withUnsafeMutablePointer { dbeta in
+                withUnsafeMutablePointer { dx in
+                    Scalar.applyBatchNormalizationGradient(gradient.storage.pointer, output: output?.storage.pointer,
+                                                           rows: rows, channels: channels, gamma: scale.storage.pointer,
+                                                           buffers, scaleGradient: dgamma, offsetGradient: dbeta,
+                                                           inputGradient: dx)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,374 @@
+import BackpropCore
+
+/// The training step of a convolutional classifier under softmax + cross-entropy, fused into kernels on buffers that
+/// are reused from step to step, like ``DenseNetworkStep`` for perceptrons.
+///
+/// Images are kept channels-last, each batch as a `[batch·height·width, channels]` matrix, so that a convolution is
+/// an unfolding of each output pixel's window into one row (a run of contiguous channels per pixel) and one matrix
+/// product with the weights, and bias, activation, batch normalisation and pooling work along contiguous channels:
+/// ```
+/// forward    X̃ = unfold(a)          z = X̃ W̃ᵀ + b          a′ = σ(z)      (W̃: the OIHW weight as [out, kh·kw·in])
+/// backward   δ = ∂J/∂a′ ⊙ σ′(z)     ∂J/∂W̃ = δᵀ X̃          ∂J/∂b = Σ δ     ∂J/∂a = fold(δ W̃)
+/// ```
+/// The rules are those of `Autodiff/Derivatives.swift`; only the layout differs, so sums run in another order than
+/// the graph's and the results agree with it to rounding (the tests hold them to it). `Flatten` turns the
+/// channels-last image back into PyTorch's channel-major order, so dense weights mean the same on both paths.
+///
+/// The trainer uses it for a ``Sequential`` with an image input shape built from ``Conv2D``, ``BatchNorm``,
+/// element-wise ``ActivationLayer``s, ``MaxPool2D``, ``Flatten``, ``Dropout`` (on flat features) and ``Dense`` layers,
+/// ending in a dense layer without activation, under ``Loss/softmaxCrossEntropy(labelSmoothing:)`` on class labels;
+/// any other model takes the graph (or ``DenseNetworkStep``).
+struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
+    /// Channels, height and width of an image.
+    struct Image: Equatable {
+        var channels: Int, height: Int, width: Int
+        var pixels: Int { height * width }
+        var count: Int { channels * height * width }
+    }
+
+    /// One fused stage: a layer, with the element-wise activation after it when it can be fused.
+    enum Stage {
+        case convolution(weight: Int, bias: Int?, window: SlidingWindow, input: Image, output: Image, activation: UnaryFunction?)
+        case batchNorm(parameter: Int, state: Int, layer: Int, channels: Int, relu: Bool)
+        case activation(UnaryFunction)
+        case maxPool(window: SlidingWindow, input: Image, output: Image)
+        case flatten(Image)
+        case dropout(rate: Double)
+        case dense(weight: Int, inputs: Int, outputs: Int, activation: UnaryFunction?)
+
+        /// The output's columns: channels of an image, or features.
+        var outputColumns: Int? {
+            switch self {
+            case .convolution(_, _, _, _, let output, _), .maxPool(_, _, let output): output.channels
+            case .batchNorm(_, _, _, let channels, _): channels
+            case .flatten(let image): image.count
+            case .dense(_, _, let outputs, _): outputs
+            case .activation, .dropout: nil
+            }
+        }
+    }
+
+    /// The buffers of one batch size, one entry per stage (unused entries are empty).
+    struct Buffers {
+        let rows: Int
+        /// Each stage's result.
+        var output: [Tensor<Scalar>]
+        /// z of a convolution or dense stage with a fused activation.
+        var preActivation: [Tensor<Scalar>]
+        /// δ = ∂J/∂z of a stage with a fused activation.
+        var delta: [Tensor<Scalar>]
+        /// ∂J/∂(the stage's input).
+        var inputGradient: [Tensor<Scalar>]
+        /// A convolution's unfolded input, then (in the backward pass) the gradient of the unfolded input.
+        var columns: [Tensor<Scalar>]
+        /// A convolution's weight as `[out, kh·kw·in]`, and its gradient.
+        var weightMatrix: [Tensor<Scalar>], weightMatrixGradient: [Tensor<Scalar>]
+        /// Batch normalisation's x̂ and `[mean, variance, 1/√(variance + ε)]`.
+        var normalized: [Tensor<Scalar>], statistics: [Tensor<Scalar>]
+        /// Max pooling's winning pixels.
+        var winners: [[Int32]]
+        /// Dropout's keep flags and mask.
+        var flags: [[UInt8]], mask: [Tensor<Scalar>]
+        /// The input converted to channels-last, when it has more than one channel.
+        var input: Tensor<Scalar>
+    }
+
+    let stages: [Stage]
+    let inputImage: Image
+    let labelSmoothing: Double
+    /// Each batch-normalisation layer's momentum, by stage.
+    let momentum: [Int: Double]
+    let epsilon: [Int: Double]
+    private var current: Buffers?
+    private var previous: Buffers?
+
+    /// The fused step for `model` under `loss`, or `nil` when the model or loss is not one it handles.
+    init?(_ model: some Layer<Scalar>, loss: Loss) {
+        guard case .softmaxCrossEntropy(let smoothing) = loss, let sequential = model as? Sequential<Scalar>,
+              let inputShape = sequential.inputShape, inputShape.count == 3,
+              sequential.layers.contains(where: { $0 is Conv2D<Scalar> }) else { return nil }
+        var stages: [Stage] = []
+        var momentum: [Int: Double] = [:], epsilon: [Int: Double] = [:]
+        var image: Image? = Image(channels: inputShape[0], height: inputShape[1], width: inputShape[2])
+        var features: Int?
+        var parameter = 0, state = 0
+        for (index, layer) in sequential.layers.enumerated() {
+            defer {
+                parameter += layer.parameterNames.count
+                state += layer.stateNames.count
+            }
+            switch layer {
+            case let conv as Conv2D<Scalar>:
+                guard let input = image, input.channels == conv.inputChannels,
+                      let size = conv.window.outputSize(height: input.height, width: input.width) else { return nil }
+                let output = Image(channels: conv.outputChannels, height: size.height, width: size.width)
+                stages.append(.convolution(weight: parameter, bias: conv.bias == nil ? nil : parameter + 1, window: conv.window,
+                                           input: input, output: output, activation: nil))
+                image = output
+            case let norm as BatchNorm<Scalar>:
+                guard (image?.channels ?? features) == norm.features else { return nil }
+                momentum[stages.count] = norm.momentum
+                epsilon[stages.count] = norm.epsilon
+                stages.append(.batchNorm(parameter: parameter, state: state, layer: index, channels: norm.features, relu: false))
+            case let activationLayer as ActivationLayer<Scalar>:
+                if activationLayer.activation == .identity { continue }
+                guard let function = activationLayer.activation.elementwiseFunction, function.gradientRule != nil else { return nil }
+                switch stages.last {
+                case .convolution(let w, let b, let window, let input, let output, nil)?:
+                    stages[stages.count - 1] = .convolution(weight: w, bias: b, window: window, input: input, output: output,
+                                                            activation: function)
+                case .dense(let w, let inputs, let outputs, nil)?:
+                    stages[stages.count - 1] = .dense(weight: w, inputs: inputs, outputs: outputs, activation: function)
+                case .batchNorm(let p, let s, let l, let channels, false)? where function == .relu:
+                    stages[stages.count - 1] = .batchNorm(parameter: p, state: s, layer: l, channels: channels, relu: true)
+                default:
+                    stages.append(.activation(function))
+                }
+            case let pool as MaxPool2D<Scalar>:
+                guard let input = image, let size = pool.window.outputSize(height: input.height, width: input.width) else { return nil }
+                let output = Image(channels: input.channels, height: size.height, width: size.width)
+                stages.append(.maxPool(window: pool.window, input: input, output: output))
+                image = output
+            case is Flatten<Scalar>:
+                if let input = image {
+                    stages.append(.flatten(input))
+                    features = input.count
+                    image = nil
+                }
+            case let dropout as Dropout<Scalar>:
+                guard image == nil else { return nil }
+                stages.append(.dropout(rate: dropout.rate))
+            case let dense as Dense<Scalar>:
+                guard image == nil, features == dense.inputSize else { return nil }
+                stages.append(.dense(weight: parameter, inputs: dense.inputSize, outputs: dense.outputSize, activation: nil))
+                features = dense.outputSize
+            default:
+                return nil
+            }
+        }
+        guard case .dense(_, _, _, nil)? = stages.last else { return nil }
+        self.stages = stages
+        inputImage = Image(channels: inputShape[0], height: inputShape[1], width: inputShape[2])
+        labelSmoothing = smoothing
+        self.momentum = momentum
+        self.epsilon = epsilon
+    }
+
+    /// Runs the forward and backward pass on one batch (rows of channel-major images), overwriting `gradients` and
+    /// `gradientNorms` (one per parameter), and — when the loss is finite — moving batch normalisation's running
+    /// statistics in `state`. Returns the summed loss and the number of correctly classified rows.
+    mutating func run(
+        inputs x: Tensor<Scalar>, labels: [Int], parameters: [Tensor<Scalar>], state: inout [Tensor<Scalar>],
+        generator: inout SeededGenerator, gradients: inout [Tensor<Scalar>], gradientNorms: inout [Double]
+    ) -> (loss: Double, correct: Int) {
+        let n = x.shape[0]
+        var b = buffers(rows: n, parameters: parameters)
+        defer { current = b }
+        // The input as channels-last rows: one channel needs no conversion.
+        var input: Tensor<Scalar>
+        if inputImage.channels == 1 {
+            input = x.reshaped(to: [n * inputImage.pixels, 1])
+        } else {
+            b.input.assignTransposed(x, batch: n, rows: inputImage.channels, columns: inputImage.pixels)
+            input = b.input
+        }
+        var inputs: [Tensor<Scalar>] = []  // each stage's input, for its backward pass
+        inputs.reserveCapacity(stages.count)
+        for (l, stage) in stages.enumerated() {
+            inputs.append(input)
+            switch stage {
+            case .convolution(let w, let bias, let window, let image, _, let activation):
+                let problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
+                b.weightMatrix[l].assignTransposed(parameters[w], batch: parameters[w].shape[0], rows: image.channels,
+                                                   columns: window.kernelHeight * window.kernelWidth)
+                b.columns[l].assignUnfolded(input, problem)
+                if activation == nil {
+                    b.output[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true)
+                    if let bias { b.output[l].addBias(parameters[bias]) }
+                } else {
+                    b.preActivation[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true)
+                    if let bias {
+                        b.preActivation[l].addBias(parameters[bias], applying: activation, into: &b.output[l])
+                    } else {
+                        b.output[l].assignApplying(activation!, to: b.preActivation[l])
+                    }
+                }
+            case .batchNorm(let p, _, _, _, let relu):
+                b.output[l].assignBatchNormalization(input, scale: parameters[p], offset: parameters[p + 1],
+                                                     epsilon: epsilon[l]!, relu: relu, statistics: &b.statistics[l],
+                                                     normalized: &b.normalized[l])
+            case .activation(let function):
+                b.output[l].assignApplying(function, to: input)
+            case .maxPool(let window, let image, _):
+                let problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
+                b.output[l].assignMaxPool(input, problem, winners: &b.winners[l])
+            case .flatten(let image):
+                b.output[l].assignTransposed(input, batch: n, rows: image.pixels, columns: image.channels)
+            case .dropout(let rate):
+                guard rate > 0 else {
+                    b.output[l] = input
+                    break
+                }
+                generator.fillFlags(&b.flags[l], probability: 1 - rate)
+                b.mask[l].assignMask(b.flags[l], scale: Scalar(1 / (1 - rate)))
+                b.output[l].assignProduct(elementwise: input, b.mask[l])
+            case .dense(let w, _, _, let activation):
+                if activation == nil {
+                    b.output[l].assignProduct(input, parameters[w], transposeB: true)
+                    b.output[l].addBias(parameters[w + 1])
+                } else {
+                    b.preActivation[l].assignProduct(input, parameters[w], transposeB: true)
+                    b.preActivation[l].addBias(parameters[w + 1], applying: activation, into: &b.output[l])
+                }
+            }
+            input = b.output[l]
+        }
+        let last = stages.count - 1
+        let result = b.delta[last].assignSoftmaxCrossEntropyGradient(
+            logits: b.output[last], labels: labels, labelSmoothing: labelSmoothing, scale: 1 / Scalar(n))
+        guard result.loss.isFinite else { return result }
+        updateRunningStatistics(&state, buffers: b, rows: n)
+
+        var gradient = b.delta[last]
+        for l in stride(from: last, through: 0, by: -1) {
+            let stageInput = inputs[l]
+            switch stages[l] {
+            case .convolution(let w, let bias, let window, let image, _, let activation):
+                let problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
+                let delta: Tensor<Scalar>
+                if let activation {
+                    b.delta[l].assign(gradient, timesDerivativeOf: activation, input: b.preActivation[l], output: b.output[l])
+                    delta = b.delta[l]
+                } else {
+                    delta = gradient
+                }
+                if let bias {
+                    gradients[bias].assignColumnSums(of: delta)
+                    gradientNorms[bias] = Double(gradients[bias].norm)
+                }
+                b.weightMatrixGradient[l].assignProduct(delta, b.columns[l], transposeA: true)
+                gradients[w].assignTransposed(b.weightMatrixGradient[l], batch: parameters[w].shape[0],
+                                              rows: window.kernelHeight * window.kernelWidth, columns: image.channels)
+                gradientNorms[w] = Double(gradients[w].norm)
+                guard l > 0 else { break }
+                b.columns[l].assignProduct(delta, b.weightMatrix[l])
+                b.inputGradient[l].assignFolded(b.columns[l], problem)
+            case .batchNorm(let p, _, _, _, let relu):
+                gradients.withUnsafeMutableBufferPointer { gradients in
+                    b.inputGradient[l].assignBatchNormalizationGradient(
+                        gradient, output: relu ? b.output[l] : nil, scale: parameters[p], statistics: b.statistics[l],
+                        normalized: b.normalized[l], scaleGradient: &gradients[p], offsetGradient: &gradients[p + 1])
+                }
+                gradientNorms[p] = Double(gradients[p].norm)
+                gradientNorms[p + 1] = Double(gradients[p + 1].norm)
+            case .activation(let function):
+                b.inputGradient[l].assign(gradient, timesDerivativeOf: function, input: stageInput, output: b.output[l])
+            case .maxPool(let window, let image, _):
+                let problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
+                b.inputGradient[l].assignMaxPoolGradient(gradient, problem, winners: b.winners[l])
+            case .flatten(let image):
+                b.inputGradient[l].assignTransposed(gradient, batch: n, rows: image.channels, columns: image.pixels)
+            case .dropout(let rate):
+                guard rate > 0 else {
+                    b.inputGradient[l] = gradient
+                    break
+                }
+                b.inputGradient[l].assignProduct(elementwise: gradient, b.mask[l])
+            case .dense(let w, _, _, let activation):
+                let delta: Tensor<Scalar>
+                if let activation {
+                    b.delta[l].assign(gradient, timesDerivativeOf: activation, input: b.preActivation[l], output: b.output[l])
+                    delta = b.delta[l]
+                } else {
+                    delta = gradient
+                }
+                gradientNorms[w] = Double(gradients[w].assignProductReturningNorm(delta, stageInput, transposeA: true))
+                gradients[w + 1].assignColumnSums(of: delta)
+                gradientNorms[w + 1] = Double(gradients[w + 1].norm)
+                guard l > 0 else { break }
+                b.inputGradient[l].assignProduct(delta, parameters[w])
+            }
+            gradient = b.inputGradient[l]
+        }
+        return result
+    }
+
+    /// running ← (1 − m)·running + m·batch, with the batch's unbiased variance, as ``BatchNorm`` does in the graph.
+    private func updateRunningStatistics(_ state: inout [Tensor<Scalar>], buffers b: Buffers, rows n: Int) {
+        for (l, stage) in stages.enumerated() {
+            guard case .batchNorm(_, let s, _, let channels, _) = stage else { continue }
+            let m = Scalar(momentum[l]!)
+            let values = b.output[l].count / channels
+            let correction = Scalar(Double(values) / Double(Swift.max(values - 1, 1)))
+            b.statistics[l].withUnsafePointer { stats in
+                state[s].withUnsafeMutablePointer { mean in
+                    for c in 0..<channels { mean[c] = (1 - m) * mean[c] + m * stats[c] }
+                }
+                state[s + 1].withUnsafeMutablePointer { variance in
+                    for c in 0..<channels { variance[c] = (1 - m) * variance[c] + m * (stats[channels + c] * correction) }
+                }
+            }
+        }
+    }
+
+    /// The buffers for `rows`-sample batches, moved out of storage (so that they are uniquely referenced) or made.
+    private mutating func buffers(rows n: Int, parameters: [Tensor<Scalar>]) -> Buffers {
+        if current?.rows != n { swap(&current, &previous) }
+        if let buffers = current.take(), buffers.rows == n { return buffers }
+        func zeros(_ shape: [Int]) -> Tensor<Scalar> { Tensor.zeros(shape: shape) }
+        let none = zeros([0])
+        var b = Buffers(rows: n, output: [], preActivation: [], delta: [], inputGradient: [], columns: [], weightMatrix: [],
+                        weightMatrixGradient: [], normalized: [], statistics: [], winners: [], flags: [], mask: [],
+                        input: inputImage.channels == 1 ? none : zeros([n * inputImage.pixels, inputImage.channels]))
+        var inputShape = [n * inputImage.pixels, inputImage.channels]
+        for (l, stage) in stages.enumerated() {
+            var outputShape = inputShape
+            var (pre, delta, columns, weight, norm, stats, winners, flags, mask) = (none, none, none, none, none, none, [Int32](), [UInt8](), none)
+            switch stage {
+            case .convolution(let w, _, let window, let image, let output, let activation):
+                outputShape = [n * output.pixels, output.channels]
+                columns = zeros([n * output.pixels, window.kernelHeight * window.kernelWidth * image.channels])
+                weight = zeros([parameters[w].shape[0], window.kernelHeight * window.kernelWidth * image.channels])
+                if activation != nil { (pre, delta) = (zeros(outputShape), zeros(outputShape)) }
+            case .batchNorm(_, _, _, let channels, _):
+                (norm, stats) = (zeros(inputShape), zeros([3, channels]))
+            case .maxPool(_, _, let output):
+                outputShape = [n * output.pixels, output.channels]
+                winners = [Int32](repeating: 0, count: outputShape[0] * outputShape[1])
+            case .flatten(let image):
+                outputShape = [n, image.count]
+            case .dropout:
+                (flags, mask) = ([UInt8](repeating: 0, count: inputShape[0] * inputShape[1]), zeros(inputShape))
+            case .dense(_, _, let outputs, let activation):
+                outputShape = [n, outputs]
+                if activation != nil { pre = zeros(outputShape) }
+                delta = zeros(outputShape)
+            case .activation:
+                break
+            }
+            b.output.append(zeros(outputShape))
+            b.preActivation.append(pre)
+            b.delta.append(delta)
+            b.inputGradient.append(l == 0 && !stage.needsInputGradientAtStart ? none : zeros(inputShape))
+            b.columns.append(columns)
+            b.weightMatrix.append(weight)
+            b.weightMatrixGradient.append(weight.count == 0 ? none : zeros(weight.shape))
+            b.normalized.append(norm)
+            b.statistics.append(stats)
+            b.winners.append(winners)
+            b.flags.append(flags)
+            b.mask.append(mask)
+            inputShape = outputShape
+        }
+        return b
+    }
+}
+
+extension ConvolutionalNetworkStep.Stage {
+    /// Whether the first stage needs an input-gradient buffer anyway (batch normalisation computes it with its
+    /// parameters' gradients).
+    var needsInputGradientAtStart: Bool {
+        if case .batchNorm = self { return true }
+        return false
+    }
+}

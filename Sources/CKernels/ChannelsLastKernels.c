@@ -1,0 +1,195 @@
+#include "ChannelsLastKernels.h"
+#include "Cloning.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+// The window's first kernel column [lo, hi) whose input column lies inside the image, for output column `ox`.
+static inline void kernel_columns(const backprop_window *w, size_t ox, size_t *lo, size_t *hi) {
+    ptrdiff_t start = (ptrdiff_t)(ox * w->stride_width) - (ptrdiff_t)w->pad_left;
+    ptrdiff_t a = start < 0 ? -start : 0;
+    ptrdiff_t b = (ptrdiff_t)w->width - start;
+    if (b > (ptrdiff_t)w->kernel_width) b = (ptrdiff_t)w->kernel_width;
+    if (b < a) b = a;
+    *lo = (size_t)a;
+    *hi = (size_t)b;
+}
+
+#define CHANNELS_LAST_KERNELS(T, SUFFIX)                                                                               \
+    CLONED void backprop_unfold_nhwc_##SUFFIX(const backprop_window *w, const T *x, T *col, size_t first,            \
+                                              size_t count) {                                                          \
+        const size_t C = w->channels, K = w->kernel_height * w->kernel_width * C, rowWidth = w->kernel_width * C;      \
+        T *out = col + first * w->output_height * w->output_width * K;                                                 \
+        for (size_t n = first; n < first + count; n++) {                                                               \
+            const T *image = x + n * w->height * w->width * C;                                                         \
+            for (size_t oy = 0; oy < w->output_height; oy++)                                                           \
+                for (size_t ox = 0; ox < w->output_width; ox++, out += K) {                                            \
+                    size_t lo, hi;                                                                                     \
+                    kernel_columns(w, ox, &lo, &hi);                                                                   \
+                    const ptrdiff_t x0 = (ptrdiff_t)(ox * w->stride_width) - (ptrdiff_t)w->pad_left;                   \
+                    for (size_t ki = 0; ki < w->kernel_height; ki++) {                                                 \
+                        T *line = out + ki * rowWidth;                                                                 \
+                        ptrdiff_t iy = (ptrdiff_t)(oy * w->stride_height + ki) - (ptrdiff_t)w->pad_top;                \
+                        if (iy < 0 || iy >= (ptrdiff_t)w->height || lo >= hi) {                                        \
+                            memset(line, 0, rowWidth * sizeof(T));                                                     \
+                            continue;                                                                                  \
+                        }                                                                                              \
+                        if (lo > 0) memset(line, 0, lo * C * sizeof(T));                                               \
+                        memcpy(line + lo * C, image + ((size_t)iy * w->width + (size_t)(x0 + (ptrdiff_t)lo)) * C,      \
+                               (hi - lo) * C * sizeof(T));                                                             \
+                        if (hi < w->kernel_width) memset(line + hi * C, 0, (w->kernel_width - hi) * C * sizeof(T));    \
+                    }                                                                                                  \
+                }                                                                                                      \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_fold_nhwc_##SUFFIX(const backprop_window *w, const T *col, T *x, size_t first,              \
+                                            size_t count) {                                                            \
+        const size_t C = w->channels, K = w->kernel_height * w->kernel_width * C, rowWidth = w->kernel_width * C;      \
+        const size_t plane = w->height * w->width * C;                                                                 \
+        memset(x + first * plane, 0, count * plane * sizeof(T));                                                       \
+        const T *in = col + first * w->output_height * w->output_width * K;                                            \
+        for (size_t n = first; n < first + count; n++) {                                                               \
+            T *image = x + n * plane;                                                                                  \
+            for (size_t oy = 0; oy < w->output_height; oy++)                                                           \
+                for (size_t ox = 0; ox < w->output_width; ox++, in += K) {                                             \
+                    size_t lo, hi;                                                                                     \
+                    kernel_columns(w, ox, &lo, &hi);                                                                   \
+                    if (lo >= hi) continue;                                                                            \
+                    const ptrdiff_t x0 = (ptrdiff_t)(ox * w->stride_width) - (ptrdiff_t)w->pad_left;                   \
+                    for (size_t ki = 0; ki < w->kernel_height; ki++) {                                                 \
+                        ptrdiff_t iy = (ptrdiff_t)(oy * w->stride_height + ki) - (ptrdiff_t)w->pad_top;                \
+                        if (iy < 0 || iy >= (ptrdiff_t)w->height) continue;                                            \
+                        const T *source = in + ki * rowWidth + lo * C;                                                 \
+                        T *target = image + ((size_t)iy * w->width + (size_t)(x0 + (ptrdiff_t)lo)) * C;                \
+                        const size_t length = (hi - lo) * C;                                                           \
+                        VECTORISE for (size_t i = 0; i < length; i++) target[i] += source[i];                          \
+                    }                                                                                                  \
+                }                                                                                                      \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_max_pool_nhwc_##SUFFIX(const backprop_window *w, const T *x, T *y, int32_t *where,          \
+                                                size_t first, size_t count) {                                          \
+        const size_t C = w->channels, outputs = w->output_height * w->output_width;                                    \
+        y += first * outputs * C;                                                                                      \
+        where += first * outputs * C;                                                                                  \
+        for (size_t n = first; n < first + count; n++) {                                                               \
+            const T *image = x + n * w->height * w->width * C;                                                         \
+            for (size_t oy = 0; oy < w->output_height; oy++)                                                           \
+                for (size_t ox = 0; ox < w->output_width; ox++, y += C, where += C) {                                  \
+                    size_t lo, hi;                                                                                     \
+                    kernel_columns(w, ox, &lo, &hi);                                                                   \
+                    const ptrdiff_t x0 = (ptrdiff_t)(ox * w->stride_width) - (ptrdiff_t)w->pad_left;                   \
+                    int started = 0;                                                                                   \
+                    for (size_t ki = 0; ki < w->kernel_height; ki++) {                                                 \
+                        ptrdiff_t iy = (ptrdiff_t)(oy * w->stride_height + ki) - (ptrdiff_t)w->pad_top;                \
+                        if (iy < 0 || iy >= (ptrdiff_t)w->height) continue;                                            \
+                        for (size_t kj = lo; kj < hi; kj++) {                                                          \
+                            const int32_t pixel = (int32_t)((size_t)iy * w->width + (size_t)(x0 + (ptrdiff_t)kj));     \
+                            const T *source = image + (size_t)pixel * C;                                               \
+                            if (!started) {                                                                            \
+                                VECTORISE for (size_t c = 0; c < C; c++) { y[c] = source[c]; where[c] = pixel; }       \
+                                started = 1;                                                                           \
+                                continue;                                                                              \
+                            }                                                                                          \
+                            VECTORISE for (size_t c = 0; c < C; c++) {                                                 \
+                                const int larger = source[c] > y[c];                                                   \
+                                y[c] = larger ? source[c] : y[c];                                                      \
+                                where[c] = larger ? pixel : where[c];                                                  \
+                            }                                                                                          \
+                        }                                                                                              \
+                    }                                                                                                  \
+                    if (!started) {                                                                                    \
+                        for (size_t c = 0; c < C; c++) { y[c] = 0; where[c] = -1; }                                    \
+                    }                                                                                                  \
+                }                                                                                                      \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_max_pool_nhwc_backward_##SUFFIX(const backprop_window *w, const T *g, const int32_t *where,  \
+                                                         T *dx, size_t first, size_t count) {                          \
+        const size_t C = w->channels, outputs = w->output_height * w->output_width, plane = w->height * w->width * C;  \
+        memset(dx + first * plane, 0, count * plane * sizeof(T));                                                      \
+        g += first * outputs * C;                                                                                      \
+        where += first * outputs * C;                                                                                  \
+        for (size_t n = first; n < first + count; n++) {                                                               \
+            T *image = dx + n * plane;                                                                                 \
+            for (size_t o = 0; o < outputs; o++, g += C, where += C)                                                   \
+                for (size_t c = 0; c < C; c++)                                                                         \
+                    if (where[c] >= 0) image[(size_t)where[c] * C + c] += g[c];                                        \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_transpose_##SUFFIX(const T *x, size_t batch, size_t rows, size_t columns, T *y) {            \
+        enum { block = 16 };                                                                                           \
+        for (size_t b = 0; b < batch; b++, x += rows * columns, y += rows * columns)                                   \
+            for (size_t r0 = 0; r0 < rows; r0 += block)                                                                \
+                for (size_t c0 = 0; c0 < columns; c0 += block) {                                                       \
+                    const size_t r1 = r0 + block < rows ? r0 + block : rows;                                           \
+                    const size_t c1 = c0 + block < columns ? c0 + block : columns;                                     \
+                    for (size_t r = r0; r < r1; r++)                                                                   \
+                        for (size_t c = c0; c < c1; c++) y[c * rows + r] = x[r * columns + c];                         \
+                }                                                                                                      \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_batch_norm_##SUFFIX(const T *x, size_t rows, size_t channels, const T *gamma, const T *beta, \
+                                             T epsilon, int relu, T *mean, T *variance, T *inverse_deviation,          \
+                                             T *normalized, T *y) {                                                    \
+        for (size_t c = 0; c < channels; c++) mean[c] = 0;                                                             \
+        for (size_t r = 0; r < rows; r++) {                                                                            \
+            const T *row = x + r * channels;                                                                           \
+            VECTORISE for (size_t c = 0; c < channels; c++) mean[c] += row[c];                                         \
+        }                                                                                                              \
+        for (size_t c = 0; c < channels; c++) { mean[c] /= (T)rows; variance[c] = 0; }                                 \
+        for (size_t r = 0; r < rows; r++) {                                                                            \
+            const T *row = x + r * channels;                                                                           \
+            VECTORISE for (size_t c = 0; c < channels; c++) {                                                          \
+                const T d = row[c] - mean[c];                                                                          \
+                variance[c] += d * d;                                                                                  \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (size_t c = 0; c < channels; c++) {                                                                        \
+            variance[c] /= (T)rows;                                                                                    \
+            inverse_deviation[c] = (T)1 / (T)sqrt((double)(variance[c] + epsilon));                                    \
+        }                                                                                                              \
+        for (size_t r = 0; r < rows; r++) {                                                                            \
+            const T *row = x + r * channels;                                                                           \
+            T *xhat = normalized + r * channels, *out = y + r * channels;                                              \
+            VECTORISE for (size_t c = 0; c < channels; c++) {                                                          \
+                const T v = (row[c] - mean[c]) * inverse_deviation[c];                                                 \
+                const T z = v * gamma[c] + beta[c];                                                                    \
+                xhat[c] = v;                                                                                           \
+                out[c] = relu ? (z > 0 ? z : 0) : z;                                                                   \
+            }                                                                                                          \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_batch_norm_backward_##SUFFIX(const T *g, const T *y, const T *normalized, size_t rows,      \
+                                                      size_t channels, const T *gamma, const T *inverse_deviation,     \
+                                                      T *dgamma, T *dbeta, T *dx) {                                    \
+        for (size_t c = 0; c < channels; c++) { dgamma[c] = 0; dbeta[c] = 0; }                                        \
+        for (size_t r = 0; r < rows; r++) {                                                                            \
+            const T *gr = g + r * channels, *xhat = normalized + r * channels;                                         \
+            const T *yr = y ? y + r * channels : NULL;                                                                 \
+            VECTORISE for (size_t c = 0; c < channels; c++) {                                                          \
+                const T gz = (yr == NULL || yr[c] > 0) ? gr[c] : 0;                                                    \
+                dbeta[c] += gz;                                                                                        \
+                dgamma[c] += gz * xhat[c];                                                                             \
+            }                                                                                                          \
+        }                                                                                                              \
+        const T n = (T)rows;                                                                                           \
+        for (size_t r = 0; r < rows; r++) {                                                                            \
+            const T *gr = g + r * channels, *xhat = normalized + r * channels;                                         \
+            const T *yr = y ? y + r * channels : NULL;                                                                 \
+            T *out = dx + r * channels;                                                                                \
+            VECTORISE for (size_t c = 0; c < channels; c++) {                                                          \
+                const T gz = (yr == NULL || yr[c] > 0) ? gr[c] : 0;                                                    \
+                out[c] = gamma[c] * inverse_deviation[c] * (gz - (dbeta[c] + xhat[c] * dgamma[c]) / n);                \
+            }                                                                                                          \
+        }                                                                                                              \
+    }
+
+CHANNELS_LAST_KERNELS(float, float)
+CHANNELS_LAST_KERNELS(double, double)

@@ -1,0 +1,70 @@
+#ifndef BACKPROP_CHANNELS_LAST_KERNELS_H
+#define BACKPROP_CHANNELS_LAST_KERNELS_H
+
+// Kernels of the fused convolutional training step, which keeps images channels-last (NHWC: batch, height, width,
+// channels) so that a window's pixels are runs of contiguous channels. The window geometry is `backprop_window`
+// (WindowKernels.h), read as an NHWC input. Every kernel works on samples `first ..< first + count`, so that two
+// threads can take one half of a batch each, and visits elements in one fixed order.
+
+#include <stddef.h>
+#include <stdint.h>
+#include "WindowKernels.h"
+
+/// Unfolds samples into rows: `col` is `[batch × output_height × output_width, kernel_height × kernel_width ×
+/// channels]`; row (n, y, x) holds the window at output (y, x) of sample n, pixel by pixel, each pixel's channels
+/// together, zeros where the window leaves the image.
+void backprop_unfold_nhwc_float(const backprop_window *w, const float *x, float *col, size_t first, size_t count);
+/// See `backprop_unfold_nhwc_float`.
+void backprop_unfold_nhwc_double(const backprop_window *w, const double *x, double *col, size_t first, size_t count);
+
+/// The adjoint of `backprop_unfold_nhwc_float`: overwrites the samples of `x` with the sums of the row entries that
+/// copied each of their values (rows in order).
+void backprop_fold_nhwc_float(const backprop_window *w, const float *col, float *x, size_t first, size_t count);
+/// See `backprop_fold_nhwc_float`.
+void backprop_fold_nhwc_double(const backprop_window *w, const double *col, double *x, size_t first, size_t count);
+
+/// Max pooling: y (n, oy, ox, c) is the largest input of the window (the first one in row-major window order when
+/// several are equal), and `where` its pixel index (y · width + x) inside the image.
+void backprop_max_pool_nhwc_float(const backprop_window *w, const float *x, float *y, int32_t *where, size_t first,
+                                  size_t count);
+/// See `backprop_max_pool_nhwc_float`.
+void backprop_max_pool_nhwc_double(const backprop_window *w, const double *x, double *y, int32_t *where, size_t first,
+                                   size_t count);
+
+/// The gradient of max pooling: overwrites the samples of `dx` with each output's gradient `g` added at the pixel
+/// `where` chose, zeros elsewhere.
+void backprop_max_pool_nhwc_backward_float(const backprop_window *w, const float *g, const int32_t *where, float *dx,
+                                           size_t first, size_t count);
+/// See `backprop_max_pool_nhwc_backward_float`.
+void backprop_max_pool_nhwc_backward_double(const backprop_window *w, const double *g, const int32_t *where, double *dx,
+                                            size_t first, size_t count);
+
+/// y[b][c][r] = x[b][r][c] for `batch` matrices of `rows` × `columns`.
+void backprop_transpose_float(const float *x, size_t batch, size_t rows, size_t columns, float *y);
+/// See `backprop_transpose_float`.
+void backprop_transpose_double(const double *x, size_t batch, size_t rows, size_t columns, double *y);
+
+/// Batch normalisation in training over the `rows` of a `[rows, channels]` matrix: each column's mean and biased
+/// variance (two passes, rows in order), x̂ = (x − mean) · s with s = 1/√(variance + ε), and y = γ x̂ + β, then
+/// y = max(y, 0) when `relu` is non-zero. Writes `mean`, `variance`, `inverse_deviation` (s), `normalized` (x̂)
+/// and `y`.
+void backprop_batch_norm_float(const float *x, size_t rows, size_t channels, const float *gamma, const float *beta,
+                               float epsilon, int relu, float *mean, float *variance, float *inverse_deviation,
+                               float *normalized, float *y);
+/// See `backprop_batch_norm_float`.
+void backprop_batch_norm_double(const double *x, size_t rows, size_t channels, const double *gamma, const double *beta,
+                                double epsilon, int relu, double *mean, double *variance, double *inverse_deviation,
+                                double *normalized, double *y);
+
+/// The gradient of `backprop_batch_norm_float`: with gz = g, or g where y > 0 (zero elsewhere) when `y` is given
+/// (the output of a fused ReLU), dβ = Σ gz, dγ = Σ gz · x̂ over the rows, and
+/// dx = γ s (gz − (dβ + x̂ dγ) / rows).
+void backprop_batch_norm_backward_float(const float *g, const float *y, const float *normalized, size_t rows,
+                                        size_t channels, const float *gamma, const float *inverse_deviation,
+                                        float *dgamma, float *dbeta, float *dx);
+/// See `backprop_batch_norm_backward_float`.
+void backprop_batch_norm_backward_double(const double *g, const double *y, const double *normalized, size_t rows,
+                                         size_t channels, const double *gamma, const double *inverse_deviation,
+                                         double *dgamma, double *dbeta, double *dx);
+
+#endif

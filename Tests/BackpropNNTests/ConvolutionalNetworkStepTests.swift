@@ -1,0 +1,151 @@
+import BackpropCore
+@testable import BackpropNN
+import BackpropTestSupport
+import CAllocationCounter
+import Testing
+
+/// The fused convolutional step must compute what the graph computes (to rounding: it sums in another order), move
+/// batch normalisation's running statistics as the graph does, and allocate nothing once warmed up.
+@Suite("Fused convolutional step")
+struct ConvolutionalNetworkStepTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var description: String
+        var inputShape: [Int]
+        var testDescription: String { description }
+    }
+
+    static let cases = [
+        Case(description: "conv 3 3x3 relu, maxpool 2, conv 4 3x3 relu, maxpool 2, flatten, dropout 0.3, dense 3", inputShape: [1, 12, 12]),
+        Case(description: "conv 3 3x3 nobias, batchnorm, relu, maxpool 2, flatten, dense 3", inputShape: [2, 8, 8]),
+        Case(description: "conv 4 3x3 stride 2 same, tanh, conv 3 2x3 pad 1 nobias, batchnorm, elu, maxpool 3 stride 2, flatten, dense 5 relu, batchnorm, dense 3",
+             inputShape: [3, 9, 10]),
+        Case(description: "conv 2 5, flatten, dropout 0, dense 3", inputShape: [1, 7, 7]),
+        Case(description: "conv 2 3x3 same sigmoid, maxpool 2 stride 1, conv 3 1x1 gelu, flatten, dense 4 tanh, dense 3", inputShape: [2, 5, 6]),
+    ]
+
+    static let labels = [0, 2, 1, 2, 0, 1, 1]
+
+    static func model(_ c: Case) throws -> Sequential<Double> {
+        var model: Sequential<Double> = try ModelDescription(parsing: c.description).build(inputShape: c.inputShape, seed: 8)
+        // Biases and running statistics away from their initial values, so that every term is exercised.
+        model.parameters = model.parameters.enumerated().map { i, p in p.rank == 1 ? p + TestData.uniform(shape: p.shape, seed: UInt64(i)) * 0.1 : p }
+        model.state = model.state.enumerated().map { i, s in s + TestData.uniform(shape: s.shape, in: 0...0.5, seed: UInt64(50 + i)) }
+        return model
+    }
+
+    static func inputs(_ c: Case) -> Tensor<Double> {
+        TestData.uniform(shape: [labels.count, c.inputShape.reduce(1, *)], in: -1...2, seed: 41)
+    }
+
+    /// The fused step's mean loss, correct count, gradients and updated state.
+    static func fused(_ model: Sequential<Double>, inputs: Tensor<Double>, parameters: [Tensor<Double>])
+        -> (loss: Double, correct: Int, gradients: [Tensor<Double>], state: [Tensor<Double>]) {
+        var step = ConvolutionalNetworkStep(model, loss: .softmaxCrossEntropy)!
+        var gradients = parameters.map { Tensor.zeros(like: $0) }
+        var norms = [Double](repeating: .nan, count: parameters.count)
+        var state = model.state.map { $0 + 0 }
+        var generator = SeededGenerator(seed: 77)
+        let (sum, correct) = step.run(inputs: inputs, labels: labels, parameters: parameters, state: &state,
+                                      generator: &generator, gradients: &gradients, gradientNorms: &norms)
+        #expect(norms == gradients.map { Double($0.norm) }, "the norms it reports are its gradients' norms")
+        return (sum / Double(labels.count), correct, gradients, state)
+    }
+
+    static func relativeDifference(_ a: Tensor<Double>, _ b: Tensor<Double>) -> Double {
+        (a - b).norm / Swift.max(b.norm, 1e-300)
+    }
+
+    @Test("equals the graph: loss, accuracy, every gradient and the running statistics", arguments: cases)
+    func matchesGraph(_ c: Case) throws {
+        let model = try Self.model(c)
+        #expect(ConvolutionalNetworkStep(model, loss: .softmaxCrossEntropy) != nil)
+        let x = Self.inputs(c)
+        let result = Self.fused(model, inputs: x, parameters: model.parameters)
+
+        var tracked = model
+        let leaves = model.parameters.map { $0.requiringGradient() }
+        tracked.parameters = leaves
+        var context = ForwardContext.training(generator: SeededGenerator(seed: 77))
+        let output = tracked.applyUpdatingState(x, context: &context)
+        let loss = Loss.softmaxCrossEntropy(output, .classes(Self.labels))
+        let expected = loss.gradients(withRespectTo: leaves)
+
+        #expect(Swift.abs(result.loss - loss.scalar) <= 1e-12 * Swift.abs(loss.scalar), "\(result.loss) vs \(loss.scalar)")
+        #expect(result.correct == zip(predictedClasses(output), Self.labels).filter { $0 == $1 }.count)
+        for (name, (fused, graph)) in zip(model.parameterNames, zip(result.gradients, expected)) {
+            let error = Self.relativeDifference(fused, graph)
+            #expect(error < 1e-11, "\(name): relative difference \(error)")
+        }
+        for (name, (fused, graph)) in zip(model.stateNames, zip(result.state, tracked.state)) {
+            #expect(Self.relativeDifference(fused, graph) < 1e-13, "\(name)")
+        }
+    }
+
+    @Test("gradients agree with central finite differences")
+    func finiteDifferences() throws {
+        let c = Self.cases[2]
+        let model = try Self.model(c)
+        let parameters = model.parameters, x = Self.inputs(c)
+        let analytic = Self.fused(model, inputs: x, parameters: parameters).gradients
+        let h = 1e-6
+        var generator = SeededGenerator(seed: 5)
+        for (index, parameter) in parameters.enumerated() {
+            for element in generator.permutation(of: parameter.count).prefix(4) {
+                func loss(shiftedBy delta: Double) -> Double {
+                    var shifted = parameters
+                    shifted[index].withUnsafeMutablePointer { $0[element] += delta }
+                    return Self.fused(model, inputs: x, parameters: shifted).loss
+                }
+                let numeric = (loss(shiftedBy: h) - loss(shiftedBy: -h)) / (2 * h)
+                let exact = analytic[index].withUnsafePointer { $0[element] }
+                let error = Swift.abs(exact - numeric) / Swift.max(Swift.abs(exact) + Swift.abs(numeric), 1e-8)
+                #expect(error < 1e-6, "\(model.parameterNames[index])[\(element)]: \(exact) vs \(numeric)")
+            }
+        }
+    }
+
+    @Test("is used only where it computes the same thing", arguments: [
+        ("conv 2 3x3, avgpool 2, flatten, dense 3", [1, 6, 6]),
+        ("conv 2 3x3, dropout 0.5, flatten, dense 3", [1, 6, 6]),
+        ("conv 2 3x3, gap, dense 3", [1, 6, 6]),
+        ("conv 2 3x3, flatten, dense 3, softmax", [1, 6, 6]),
+        ("conv 2 3x3, layernorm, flatten, dense 3", [1, 6, 6]),
+        ("dense 4 relu, dense 3", [5]),
+    ])
+    func eligibility(_ description: String, _ shape: [Int]) throws {
+        let model: Sequential<Double> = try ModelDescription(parsing: description).build(inputShape: shape, seed: 1)
+        #expect(ConvolutionalNetworkStep(model, loss: .softmaxCrossEntropy) == nil)
+        let accepted: Sequential<Double> = try ModelDescription(parsing: "conv 2 3x3, flatten, dense 3").build(inputShape: [1, 6, 6], seed: 1)
+        #expect(ConvolutionalNetworkStep(accepted, loss: .softmaxCrossEntropy) != nil)
+        #expect(ConvolutionalNetworkStep(accepted, loss: .halfSquaredError) == nil)
+    }
+
+    /// Debug builds allocate temporaries the optimiser removes: run with
+    /// `swift test -c release -Xswiftc -enable-testing --filter noAllocationsPerStep` (as `.ci/run` does).
+    @Test("a convolutional training step allocates nothing after warm-up (Linux, optimised builds)")
+    func noAllocationsPerStep() throws {
+        #if DEBUG
+        print("skipped: allocation counting needs an optimised build (swift test -c release -Xswiftc -enable-testing)")
+        #else
+        guard backprop_allocation_counting_available() else {
+            print("skipped: allocation counting needs glibc (Linux)")
+            return
+        }
+        var generator = SeededGenerator(seed: 9)
+        let features = Tensor<Float>.uniform(shape: [100, 2 * 10 * 10], in: -1...1, using: &generator)
+        let data = try InMemoryDataset(features: features, labels: (0..<100).map { $0 % 3 }, classCount: 3)
+        for description in ["conv 4 3x3 relu, maxpool 2, conv 8 3x3 relu, maxpool 2, flatten, dropout 0.5, dense 3",
+                            "conv 4 3x3 nobias, batchnorm, relu, maxpool 2, flatten, dropout 0.5, dense 3"] {
+            let model: Sequential<Float> = try ModelDescription(parsing: description).build(inputShape: [2, 10, 10], seed: 2)
+            let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(), learningRate: 0.001, batchSize: 16, epochs: 2, seed: 4)
+            var allocations = -1
+            _ = try trainer.fit(model, on: data) { event in
+                guard case .batchEnded(let batch) = event, batch.epoch == 2 else { return }
+                if batch.batch == 1 { backprop_allocation_counting_start() }
+                if batch.batch == batch.batchCount - 1 { allocations = Int(backprop_allocation_counting_stop()) }
+            }
+            #expect(allocations == 0, "\(description): \(allocations) allocations over the steps of epoch 2")
+        }
+        #endif
+    }
+}
