@@ -2,30 +2,69 @@ import BackpropCore
 import BackpropData
 import BackpropNN
 
-/// One of the reference workloads of `../shared/bench` (same architecture, batch, optimizer, initialisation, data).
+/// One of the reference workloads of `../shared/bench` (same architecture, batch, optimizer, data): the perceptrons
+/// W1 and W2 of `w_numpy.py`, and the convolutional networks C1 and C2 of `w_torch_cnn.py`.
 struct Workload {
+    /// How the network is built.
+    enum Network {
+        /// A ReLU perceptron of these sizes, Glorot-uniform initialised as the numpy reference is.
+        case perceptron(sizes: [Int])
+        /// A `--model` description over 1×28×28 images.
+        case described(String)
+    }
+
     let name: String
-    let sizes: [Int]
+    let network: Network
     let batchSize: Int
     let optimizer: any Optimizer
     let learningRate: Double
 
     static let all = [
-        Workload(name: "W1", sizes: [784, 128, 10], batchSize: 64, optimizer: SGD(), learningRate: 0.1),
-        Workload(name: "W2", sizes: [784, 512, 256, 10], batchSize: 128, optimizer: Adam(), learningRate: 1e-3),
+        Workload(name: "W1", network: .perceptron(sizes: [784, 128, 10]), batchSize: 64, optimizer: SGD(), learningRate: 0.1),
+        Workload(name: "W2", network: .perceptron(sizes: [784, 512, 256, 10]), batchSize: 128, optimizer: Adam(), learningRate: 1e-3),
+        Workload(name: "C1", network: .described("conv 32 3x3 relu, maxpool 2, conv 64 3x3 relu, maxpool 2, flatten, dropout 0.5, dense 10"),
+                 batchSize: 128, optimizer: Adam(), learningRate: 1e-3),
+        Workload(name: "C2", network: .described("conv 32 3x3, batchnorm, relu, maxpool 2, conv 64 3x3, batchnorm, relu, maxpool 2, flatten, dropout 0.5, dense 10"),
+                 batchSize: 128, optimizer: Adam(), learningRate: 1e-3),
     ]
 
-    /// The matrix products of one training step on a full batch: per layer the forward product and ∂J/∂W, and δ for
-    /// every layer but the first (the input needs no gradient).
+    /// The perceptron's sizes (W1, W2), or `nil` for a convolutional workload.
+    var sizes: [Int]? {
+        if case .perceptron(let sizes) = network { return sizes }
+        return nil
+    }
+
+    /// The untrained network.
+    func model(seed: UInt64) throws -> Sequential<Float> {
+        switch network {
+        case .perceptron(let sizes):
+            return .multilayerPerceptron(sizes: sizes, activation: .relu, initializer: .glorotUniform, seed: seed)
+        case .described(let text):
+            return try ModelDescription(parsing: text).build(inputShape: [1, 28, 28], seed: seed)
+        }
+    }
+
+    /// The matrix products of one training step on a full batch: per layer the forward product and ∂J/∂W, and the
+    /// gradient of the input for every layer but the first (the input needs no gradient). A convolution's products
+    /// are those of its unfolded input: `batch·pixels × filters × kh·kw·channels`.
     var stepProducts: [GEMMProblem] {
         let b = batchSize
-        return zip(sizes, sizes.dropFirst()).enumerated().flatMap { layer, shape in
-            let (inputs, outputs) = shape
-            var products = [GEMMProblem(m: b, n: outputs, k: inputs, transposeB: true),   // z = a Wᵀ
-                            GEMMProblem(m: outputs, n: inputs, k: b, transposeA: true)]   // ∂J/∂W = δᵀ a
-            if layer > 0 { products.append(GEMMProblem(m: b, n: inputs, k: outputs)) }    // δ W
-            return products
+        guard let model = try? model(seed: 0), let shapes = model.outputShapesOfEveryLayer else { return [] }
+        var products: [GEMMProblem] = []
+        for (index, (layer, output)) in zip(model.layers, shapes).enumerated() {
+            let first = !model.layers[..<index].contains { !$0.parameters.isEmpty }
+            if let dense = layer as? Dense<Float> {
+                products += [GEMMProblem(m: b, n: dense.outputSize, k: dense.inputSize, transposeB: true),  // z = a Wᵀ
+                             GEMMProblem(m: dense.outputSize, n: dense.inputSize, k: b, transposeA: true)]  // ∂J/∂W = δᵀ a
+                if !first { products.append(GEMMProblem(m: b, n: dense.inputSize, k: dense.outputSize)) }  // δ W
+            } else if let conv = layer as? Conv2D<Float> {
+                let rows = b * output[1] * output[2], k = conv.inputChannels * conv.window.kernelHeight * conv.window.kernelWidth
+                products += [GEMMProblem(m: rows, n: conv.outputChannels, k: k, transposeB: true),
+                             GEMMProblem(m: conv.outputChannels, n: k, k: rows, transposeA: true)]
+                if !first { products.append(GEMMProblem(m: rows, n: k, k: conv.outputChannels)) }
+            }
         }
+        return products
     }
 
     /// Matrix-product FLOPs of an epoch over `samples` samples.
@@ -39,13 +78,16 @@ struct Workload {
 func run(_ workload: Workload, epochs: Int, seed: UInt64) throws {
     let training: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .train)
     let test: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .test)
-    let model = Sequential<Float>.multilayerPerceptron(sizes: workload.sizes, activation: .relu,
-                                                       initializer: .glorotUniform, seed: seed)
+    let model = try workload.model(seed: seed)
     let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: workload.optimizer, learningRate: workload.learningRate,
                           batchSize: workload.batchSize, epochs: epochs, seed: seed)
     let flops = workload.epochFLOPs(samples: training.count)
     print("backend: \(KernelBackend.preferred); element-wise kernels: \(KernelBackend.elementwiseInstructionSet)")
-    print("\(workload.name): MLP \(workload.sizes.map(String.init).joined(separator: "-")), batch \(workload.batchSize), "
+    let architecture = switch workload.network {
+    case .perceptron(let sizes): "MLP \(sizes.map(String.init).joined(separator: "-"))"
+    case .described(let text): "\"\(text)\""
+    }
+    print("\(workload.name): \(architecture), batch \(workload.batchSize), "
           + "\(workload.optimizer) lr \(workload.learningRate), \(format(flops / 1e9, 2)) GFLOP of matrix products per epoch, "
           + "seed \(seed)")
 
@@ -110,11 +152,11 @@ func run(_ workload: Workload, epochs: Int, seed: UInt64) throws {
 func runParity(_ workload: Workload, epochs: Int, seed: UInt32) throws {
     let training: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .train)
     let test: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .test)
-    var model = Sequential<Float>.multilayerPerceptron(sizes: workload.sizes, activation: .relu,
-                                                       initializer: .glorotUniform, seed: 0)
+    guard let sizes = workload.sizes else { throw ParityError.notAPerceptron(workload.name) }
+    var model = Sequential<Float>.multilayerPerceptron(sizes: sizes, activation: .relu, initializer: .glorotUniform, seed: 0)
     var weights = ReferenceRandom(seed: seed)
     var parameters = model.parameters
-    for (layer, (fanIn, fanOut)) in zip(workload.sizes, workload.sizes.dropFirst()).enumerated() {
+    for (layer, (fanIn, fanOut)) in zip(sizes, sizes.dropFirst()).enumerated() {
         // Glorot uniform, drawn as a fanIn × fanOut matrix row by row; Backprop's weight is its transpose.
         let bound = (6.0 / Double(fanIn + fanOut)).squareRoot()
         var weight = [Float](repeating: 0, count: fanIn * fanOut)
@@ -141,4 +183,15 @@ func runParity(_ workload: Workload, epochs: Int, seed: UInt32) throws {
     }
     print("RESULT {\"impl\": \"backprop\", \"workload\": \"\(workload.name)\", \"seed\": \(seed), \"reference_init\": true, "
           + "\"test_acc_per_epoch\": [\(accuracies.map { format($0, 4) }.joined(separator: ", "))]}")
+}
+
+/// A `parity` run of a workload the numpy reference does not have.
+enum ParityError: Error, CustomStringConvertible {
+    case notAPerceptron(String)
+
+    var description: String {
+        switch self {
+        case .notAPerceptron(let name): "parity reproduces the numpy reference's perceptrons W1 and W2, not \(name)"
+        }
+    }
 }

@@ -5,6 +5,7 @@ import Foundation
 //   swift build -c release
 //   .build/release/BackpropBenchmarks W1 [epochs] [seed]   the reference workloads (see ../shared/bench), default
 //   .build/release/BackpropBenchmarks W2 [epochs] [seed]   5 epochs, seed 0
+//   .build/release/BackpropBenchmarks C1|C2 [epochs] [seed]   the convolutional workloads of w_torch_cnn.py
 //   .build/release/BackpropBenchmarks parity W1|W2 [epochs] [seed]   accuracy from the reference's own initial
 //                                                     weights and epoch orders (numpy's draws, reproduced)
 //   .build/release/BackpropBenchmarks gemm            matrix-product throughput per backend
@@ -37,7 +38,7 @@ case let name? where Workload.all.contains { $0.name == name }:
     let epochs = arguments.count > 1 ? Int(arguments[1]) : 5
     let seed = arguments.count > 2 ? UInt64(arguments[2]) : 0
     guard let epochs, epochs > 0, let seed, arguments.count <= 3 else {
-        FileHandle.standardError.write(Data("error: expected W1|W2 [epochs > 0] [seed ≥ 0], got '\(arguments.joined(separator: " "))'\n".utf8))
+        FileHandle.standardError.write(Data("error: expected W1|W2|C1|C2 [epochs > 0] [seed ≥ 0], got '\(arguments.joined(separator: " "))'\n".utf8))
         exit(2)
     }
     do {
@@ -47,6 +48,6 @@ case let name? where Workload.all.contains { $0.name == name }:
         exit(1)
     }
 default:
-    FileHandle.standardError.write(Data("usage: BackpropBenchmarks W1|W2 [epochs] [seed] | parity W1|W2 [epochs] [seed] | gemm | updates\n".utf8))
+    FileHandle.standardError.write(Data("usage: BackpropBenchmarks W1|W2|C1|C2 [epochs] [seed] | parity W1|W2 [epochs] [seed] | gemm | updates\n".utf8))
     exit(2)
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-// The window's first kernel column [lo, hi) whose input column lies inside the image, for output column `ox`.
+// The kernel columns [lo, hi) whose input columns lie inside the image, for output column `ox`.
 static inline void kernel_columns(const backprop_window *w, size_t ox, size_t *lo, size_t *hi) {
     ptrdiff_t start = (ptrdiff_t)(ox * w->stride_width) - (ptrdiff_t)w->pad_left;
     ptrdiff_t a = start < 0 ? -start : 0;
@@ -35,10 +35,12 @@ static inline void kernel_columns(const backprop_window *w, size_t ox, size_t *l
                             memset(line, 0, rowWidth * sizeof(T));                                                     \
                             continue;                                                                                  \
                         }                                                                                              \
-                        if (lo > 0) memset(line, 0, lo * C * sizeof(T));                                               \
-                        memcpy(line + lo * C, image + ((size_t)iy * w->width + (size_t)(x0 + (ptrdiff_t)lo)) * C,      \
-                               (hi - lo) * C * sizeof(T));                                                             \
-                        if (hi < w->kernel_width) memset(line + hi * C, 0, (w->kernel_width - hi) * C * sizeof(T));    \
+                        /* Loops rather than memcpy: a row is often a few values (one channel, three pixels). */       \
+                        for (size_t i = 0; i < lo * C; i++) line[i] = 0;                                               \
+                        const T *source = image + ((size_t)iy * w->width + (size_t)(x0 + (ptrdiff_t)lo)) * C;          \
+                        const size_t length = (hi - lo) * C;                                                           \
+                        VECTORISE for (size_t i = 0; i < length; i++) line[lo * C + i] = source[i];                    \
+                        for (size_t i = hi * C; i < rowWidth; i++) line[i] = 0;                                        \
                     }                                                                                                  \
                 }                                                                                                      \
         }                                                                                                              \

@@ -19,34 +19,8 @@ import BackpropCore
 /// ending in a dense layer without activation, under ``Loss/softmaxCrossEntropy(labelSmoothing:)`` on class labels;
 /// any other model takes the graph (or ``DenseNetworkStep``).
 struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
-    /// Channels, height and width of an image.
-    struct Image: Equatable {
-        var channels: Int, height: Int, width: Int
-        var pixels: Int { height * width }
-        var count: Int { channels * height * width }
-    }
-
-    /// One fused stage: a layer, with the element-wise activation after it when it can be fused.
-    enum Stage {
-        case convolution(weight: Int, bias: Int?, window: SlidingWindow, input: Image, output: Image, activation: UnaryFunction?)
-        case batchNorm(parameter: Int, state: Int, layer: Int, channels: Int, relu: Bool)
-        case activation(UnaryFunction)
-        case maxPool(window: SlidingWindow, input: Image, output: Image)
-        case flatten(Image)
-        case dropout(rate: Double)
-        case dense(weight: Int, inputs: Int, outputs: Int, activation: UnaryFunction?)
-
-        /// The output's columns: channels of an image, or features.
-        var outputColumns: Int? {
-            switch self {
-            case .convolution(_, _, _, _, let output, _), .maxPool(_, _, let output): output.channels
-            case .batchNorm(_, _, _, let channels, _): channels
-            case .flatten(let image): image.count
-            case .dense(_, _, let outputs, _): outputs
-            case .activation, .dropout: nil
-            }
-        }
-    }
+    typealias Image = ConvolutionalImage
+    typealias Stage = ConvolutionalStage
 
     /// The buffers of one batch size, one entry per stage (unused entries are empty).
     struct Buffers {
@@ -69,8 +43,14 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         var winners: [[Int32]]
         /// Dropout's keep flags and mask.
         var flags: [[UInt8]], mask: [Tensor<Scalar>]
-        /// The input converted to channels-last, when it has more than one channel.
+        /// The input, channels-last.
         var input: Tensor<Scalar>
+        /// Each stage's input during a step (emptied after it, so that no buffer is shared into the next step).
+        var stageInputs: [Tensor<Scalar>]
+        /// The sliding window of each convolution and pooling stage over this batch size.
+        var problems: [WindowProblem?]
+        /// An empty tensor, the placeholder of unused entries.
+        let empty: Tensor<Scalar>
     }
 
     let stages: [Stage]
@@ -164,21 +144,17 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         let n = x.shape[0]
         var b = buffers(rows: n, parameters: parameters)
         defer { current = b }
-        // The input as channels-last rows: one channel needs no conversion.
-        var input: Tensor<Scalar>
-        if inputImage.channels == 1 {
-            input = x.reshaped(to: [n * inputImage.pixels, 1])
-        } else {
-            b.input.assignTransposed(x, batch: n, rows: inputImage.channels, columns: inputImage.pixels)
-            input = b.input
+        defer {
+            for l in b.stageInputs.indices { b.stageInputs[l] = b.empty }
         }
-        var inputs: [Tensor<Scalar>] = []  // each stage's input, for its backward pass
-        inputs.reserveCapacity(stages.count)
+        // The input as channels-last rows (for one channel, a copy).
+        b.input.assignTransposed(x, batch: n, rows: inputImage.channels, columns: inputImage.pixels)
+        var input = b.input
         for (l, stage) in stages.enumerated() {
-            inputs.append(input)
+            b.stageInputs[l] = input
             switch stage {
             case .convolution(let w, let bias, let window, let image, _, let activation):
-                let problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
+                let problem = b.problems[l]!
                 b.weightMatrix[l].assignTransposed(parameters[w], batch: parameters[w].shape[0], rows: image.channels,
                                                    columns: window.kernelHeight * window.kernelWidth)
                 b.columns[l].assignUnfolded(input, problem)
@@ -199,9 +175,8 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                                                      normalized: &b.normalized[l])
             case .activation(let function):
                 b.output[l].assignApplying(function, to: input)
-            case .maxPool(let window, let image, _):
-                let problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
-                b.output[l].assignMaxPool(input, problem, winners: &b.winners[l])
+            case .maxPool:
+                b.output[l].assignMaxPool(input, b.problems[l]!, winners: &b.winners[l])
             case .flatten(let image):
                 b.output[l].assignTransposed(input, batch: n, rows: image.pixels, columns: image.channels)
             case .dropout(let rate):
@@ -231,10 +206,10 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
 
         var gradient = b.delta[last]
         for l in stride(from: last, through: 0, by: -1) {
-            let stageInput = inputs[l]
+            let stageInput = b.stageInputs[l]
             switch stages[l] {
             case .convolution(let w, let bias, let window, let image, _, let activation):
-                let problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
+                let problem = b.problems[l]!
                 let delta: Tensor<Scalar>
                 if let activation {
                     b.delta[l].assign(gradient, timesDerivativeOf: activation, input: b.preActivation[l], output: b.output[l])
@@ -263,9 +238,8 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 gradientNorms[p + 1] = Double(gradients[p + 1].norm)
             case .activation(let function):
                 b.inputGradient[l].assign(gradient, timesDerivativeOf: function, input: stageInput, output: b.output[l])
-            case .maxPool(let window, let image, _):
-                let problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
-                b.inputGradient[l].assignMaxPoolGradient(gradient, problem, winners: b.winners[l])
+            case .maxPool:
+                b.inputGradient[l].assignMaxPoolGradient(gradient, b.problems[l]!, winners: b.winners[l])
             case .flatten(let image):
                 b.inputGradient[l].assignTransposed(gradient, batch: n, rows: image.channels, columns: image.pixels)
             case .dropout(let rate):
@@ -319,20 +293,24 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         let none = zeros([0])
         var b = Buffers(rows: n, output: [], preActivation: [], delta: [], inputGradient: [], columns: [], weightMatrix: [],
                         weightMatrixGradient: [], normalized: [], statistics: [], winners: [], flags: [], mask: [],
-                        input: inputImage.channels == 1 ? none : zeros([n * inputImage.pixels, inputImage.channels]))
+                        input: zeros([n * inputImage.pixels, inputImage.channels]),
+                        stageInputs: Array(repeating: none, count: stages.count), problems: [], empty: none)
         var inputShape = [n * inputImage.pixels, inputImage.channels]
         for (l, stage) in stages.enumerated() {
             var outputShape = inputShape
             var (pre, delta, columns, weight, norm, stats, winners, flags, mask) = (none, none, none, none, none, none, [Int32](), [UInt8](), none)
+            var problem: WindowProblem?
             switch stage {
             case .convolution(let w, _, let window, let image, let output, let activation):
                 outputShape = [n * output.pixels, output.channels]
                 columns = zeros([n * output.pixels, window.kernelHeight * window.kernelWidth * image.channels])
                 weight = zeros([parameters[w].shape[0], window.kernelHeight * window.kernelWidth * image.channels])
+                problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
                 if activation != nil { (pre, delta) = (zeros(outputShape), zeros(outputShape)) }
             case .batchNorm(_, _, _, let channels, _):
                 (norm, stats) = (zeros(inputShape), zeros([3, channels]))
-            case .maxPool(_, _, let output):
+            case .maxPool(let window, let image, let output):
+                problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
                 outputShape = [n * output.pixels, output.channels]
                 winners = [Int32](repeating: 0, count: outputShape[0] * outputShape[1])
             case .flatten(let image):
@@ -358,13 +336,45 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             b.winners.append(winners)
             b.flags.append(flags)
             b.mask.append(mask)
+            b.problems.append(problem)
             inputShape = outputShape
         }
         return b
     }
 }
 
-extension ConvolutionalNetworkStep.Stage {
+/// Channels, height and width of an image.
+struct ConvolutionalImage: Equatable {
+    var channels: Int, height: Int, width: Int
+    var pixels: Int { height * width }
+    var count: Int { channels * height * width }
+}
+
+/// One stage of a ``ConvolutionalNetworkStep`` (outside the generic type, so that the unspecialised generic code
+/// iterating over stages needs no boxes): a layer, with the element-wise activation after it when it can be fused.
+enum ConvolutionalStage {
+    case convolution(weight: Int, bias: Int?, window: SlidingWindow, input: ConvolutionalImage, output: ConvolutionalImage, activation: UnaryFunction?)
+    case batchNorm(parameter: Int, state: Int, layer: Int, channels: Int, relu: Bool)
+    case activation(UnaryFunction)
+    case maxPool(window: SlidingWindow, input: ConvolutionalImage, output: ConvolutionalImage)
+    case flatten(ConvolutionalImage)
+    case dropout(rate: Double)
+    case dense(weight: Int, inputs: Int, outputs: Int, activation: UnaryFunction?)
+
+    /// The output's columns: channels of an image, or features.
+    var outputColumns: Int? {
+        switch self {
+        case .convolution(_, _, _, _, let output, _), .maxPool(_, _, let output): output.channels
+        case .batchNorm(_, _, _, let channels, _): channels
+        case .flatten(let image): image.count
+        case .dense(_, _, let outputs, _): outputs
+        case .activation, .dropout: nil
+        }
+    }
+}
+
+
+extension ConvolutionalStage {
     /// Whether the first stage needs an input-gradient buffer anyway (batch normalisation computes it with its
     /// parameters' gradients).
     var needsInputGradientAtStart: Bool {
