@@ -32,13 +32,19 @@ func runGEMM() {
         ("(128×512)ᵀ · 128×784", GEMMProblem(m: 512, n: 784, k: 128, transposeA: true)),
         ("64×128 · (10×128)ᵀ", GEMMProblem(m: 64, n: 10, k: 128, transposeB: true)),
         ("1024³", GEMMProblem(m: 1024, n: 1024, k: 1024)),
+        // C1's convolutions on unfolded inputs: forward, weight gradient, input gradient.
+        ("C1 conv1 86528×9 · (32×9)ᵀ", GEMMProblem(m: 86528, n: 32, k: 9, transposeB: true)),
+        ("C1 conv1 (86528×32)ᵀ · 86528×9", GEMMProblem(m: 32, n: 9, k: 86528, transposeA: true)),
+        ("C1 conv2 15488×288 · (64×288)ᵀ", GEMMProblem(m: 15488, n: 64, k: 288, transposeB: true)),
+        ("C1 conv2 (15488×64)ᵀ · 15488×288", GEMMProblem(m: 64, n: 288, k: 15488, transposeA: true)),
+        ("C1 conv2 15488×64 · 64×288", GEMMProblem(m: 15488, n: 288, k: 64)),
     ]
     var backends: [KernelBackend] = [.portable]
     if KernelBackend.preferred != .portable { backends.insert(KernelBackend.preferred, at: 0) }
     print("GEMM, Float32, median GFLOP/s")
     for (name, problem) in shapes {
         let figures = backends.map { "\($0.rawValue) \(format(problem.flops / gemmSeconds(problem, backend: $0) / 1e9, 1))" }
-        print("  \(name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(figures.joined(separator: "   "))")
+        print("  \(name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(figures.joined(separator: "   "))")
     }
 }
 

@@ -111,16 +111,20 @@ static inline void kernel_columns(const backprop_window *w, size_t ox, size_t *l
     }                                                                                                                  \
                                                                                                                        \
     CLONED void backprop_max_pool_nhwc_backward_##SUFFIX(const backprop_window *w, const T *g, const int32_t *where,  \
-                                                         T *dx, size_t first, size_t count) {                          \
+                                                         const T *x, T *dx, size_t first, size_t count) {              \
         const size_t C = w->channels, outputs = w->output_height * w->output_width, plane = w->height * w->width * C;  \
         memset(dx + first * plane, 0, count * plane * sizeof(T));                                                      \
         g += first * outputs * C;                                                                                      \
         where += first * outputs * C;                                                                                  \
         for (size_t n = first; n < first + count; n++) {                                                               \
             T *image = dx + n * plane;                                                                                 \
+            const T *input = x ? x + n * plane : NULL;                                                                 \
             for (size_t o = 0; o < outputs; o++, g += C, where += C)                                                   \
-                for (size_t c = 0; c < C; c++)                                                                         \
-                    if (where[c] >= 0) image[(size_t)where[c] * C + c] += g[c];                                        \
+                for (size_t c = 0; c < C; c++) {                                                                       \
+                    if (where[c] < 0) continue;                                                                        \
+                    const size_t at = (size_t)where[c] * C + c;                                                        \
+                    if (input == NULL || input[at] > 0) image[at] += g[c];                                             \
+                }                                                                                                      \
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \

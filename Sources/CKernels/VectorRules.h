@@ -64,6 +64,17 @@ CLONED void NAME(backprop_bias_relu)(T *restrict z, const T *restrict bias, size
     }
 }
 
+CLONED void NAME(backprop_bias_relu_in_place)(T *restrict z, const T *restrict bias, size_t rows, size_t columns) {
+    for (size_t r = 0; r < rows; r++) {
+        T *restrict row = z + r * columns;
+        VECTORISE
+        for (size_t j = 0; j < columns; j++) {
+            const T v = row[j] + bias[j];
+            row[j] = v > 0 ? v : (T)0;
+        }
+    }
+}
+
 CLONED void NAME(backprop_where_positive)(const T *restrict g, const T *restrict x, T *restrict out,
                                           size_t count) {
     VECTORISE

@@ -21,6 +21,8 @@ struct ConvolutionalNetworkStepTests {
              inputShape: [3, 9, 10]),
         Case(description: "conv 2 5, flatten, dropout 0, dense 3", inputShape: [1, 7, 7]),
         Case(description: "conv 2 3x3 same sigmoid, maxpool 2 stride 1, conv 3 1x1 gelu, flatten, dense 4 tanh, dense 3", inputShape: [2, 5, 6]),
+        // ReLUs whose gradient no max pooling folds in: with and without bias, and after batch normalisation.
+        Case(description: "conv 3 3x3 relu, conv 2 3x3 nobias relu, batchnorm, relu, flatten, dense 3", inputShape: [1, 8, 8]),
     ]
 
     static let labels = [0, 2, 1, 2, 0, 1, 1]
@@ -98,7 +100,8 @@ struct ConvolutionalNetworkStepTests {
                 }
                 let numeric = (loss(shiftedBy: h) - loss(shiftedBy: -h)) / (2 * h)
                 let exact = analytic[index].withUnsafePointer { $0[element] }
-                let error = Swift.abs(exact - numeric) / Swift.max(Swift.abs(exact) + Swift.abs(numeric), 1e-8)
+                // A gradient that is zero (a unit no sample activates) leaves only rounding noise of about 1e-10 in the difference.
+                let error = Swift.abs(exact - numeric) / Swift.max(Swift.abs(exact) + Swift.abs(numeric), 1e-3)
                 #expect(error < 1e-6, "\(model.parameterNames[index])[\(element)]: \(exact) vs \(numeric)")
             }
         }

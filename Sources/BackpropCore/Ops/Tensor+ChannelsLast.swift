@@ -9,7 +9,7 @@ extension Tensor {
         precondition(shape == [problem.columnCount, problem.columnRows] && images.count == problem.inputCount,
                      "assignUnfolded: \(images.shape) into \(shape)")
         withUnsafeMutablePointer { output in
-            WindowParts(kernel: .unfold, problem: problem, input: images.storage.pointer, output: output, indices: nil).run()
+            WindowParts(kernel: .unfold, problem: problem, input: images.storage.pointer, output: output, indices: nil, mask: nil).run()
         }
     }
 
@@ -18,7 +18,7 @@ extension Tensor {
         precondition(rows.shape == [problem.columnCount, problem.columnRows] && count == problem.inputCount,
                      "assignFolded: \(rows.shape) into \(shape)")
         withUnsafeMutablePointer { output in
-            WindowParts(kernel: .fold, problem: problem, input: rows.storage.pointer, output: output, indices: nil).run()
+            WindowParts(kernel: .fold, problem: problem, input: rows.storage.pointer, output: output, indices: nil, mask: nil).run()
         }
     }
 
@@ -31,18 +31,23 @@ extension Tensor {
         winners.withUnsafeMutableBufferPointer { winners in
             withUnsafeMutablePointer { output in
                 WindowParts(kernel: .maxPool, problem: problem, input: images.storage.pointer, output: output,
-                            indices: winners.baseAddress).run()
+                            indices: winners.baseAddress, mask: nil).run()
             }
         }
     }
 
     /// Overwrites these channels-last images with the gradient of max pooling: `gradient` added at the `winners`.
-    public mutating func assignMaxPoolGradient(_ gradient: Tensor, _ problem: WindowProblem, winners: [Int32]) {
-        precondition(count == problem.inputCount && gradient.count == winners.count, "assignMaxPoolGradient: \(gradient.shape) into \(shape)")
+    ///
+    /// With `reluOutput`, the pooled images as a ReLU produced them, the gradient is added only where they are
+    /// positive: the gradient through the ReLU too, in the same pass.
+    public mutating func assignMaxPoolGradient(_ gradient: Tensor, _ problem: WindowProblem, winners: [Int32],
+                                               reluOutput: Tensor? = nil) {
+        precondition(count == problem.inputCount && gradient.count == winners.count && (reluOutput?.count ?? count) == count,
+                     "assignMaxPoolGradient: \(gradient.shape) into \(shape)")
         winners.withUnsafeBufferPointer { winners in
             withUnsafeMutablePointer { output in
                 WindowParts(kernel: .maxPoolGradient, problem: problem, input: gradient.storage.pointer, output: output,
-                            indices: UnsafeMutablePointer(mutating: winners.baseAddress)).run()
+                            indices: UnsafeMutablePointer(mutating: winners.baseAddress), mask: reluOutput?.storage.pointer).run()
             }
         }
     }
@@ -66,6 +71,7 @@ private struct WindowParts<Scalar: TensorScalar>: TwoPartWork {
     let input: UnsafePointer<Scalar>
     let output: UnsafeMutablePointer<Scalar>
     let indices: UnsafeMutablePointer<Int32>?
+    let mask: UnsafePointer<Scalar>?
 
     func run() {
         let samples = problem.window.batch
@@ -82,12 +88,23 @@ private struct WindowParts<Scalar: TensorScalar>: TwoPartWork {
     private func run(samples: Range<Int>) {
         // The unfold and fold kernels never read the indices; a dangling placeholder is never dereferenced.
         Scalar.applyChannelsLastKernel(kernel, problem, samples: samples, input, output,
-                                       indices: indices ?? UnsafeMutablePointer(bitPattern: MemoryLayout<Int32>.alignment)!)
+                                       indices: indices ?? UnsafeMutablePointer(bitPattern: MemoryLayout<Int32>.alignment)!,
+                                       mask: mask)
     }
 }
 
 // Element-wise passes of fused steps that have no bias to add.
 extension Tensor {
+    /// Adds `bias` to every row of this `[rows, columns]` matrix and applies a ReLU, in place: the pre-activation is
+    /// not kept (a ReLU's gradient can be read from its output: y > 0 exactly where x > 0).
+    public mutating func addBiasApplyingReLU(_ bias: Tensor) {
+        precondition(rank == 2 && bias.shape == [shape[1]], "addBiasApplyingReLU: bias \(bias.shape) does not fit \(shape)")
+        let (rows, columns) = (shape[0], shape[1])
+        withUnsafeMutablePointer { z in
+            BiasActivationParts(z: z, bias: bias.storage.pointer, output: z, rows: rows, columns: columns, activation: .relu).run()
+        }
+    }
+
     /// Overwrites this tensor with `function` applied to `x`.
     public mutating func assignApplying(_ function: UnaryFunction, to x: Tensor) {
         precondition(x.shape == shape, "assignApplying: \(x.shape) into \(shape)")

@@ -144,7 +144,7 @@ enum ElementwiseParts {
 }
 
 /// z += bias, then a = σ(z), over the rows of a matrix.
-private struct BiasActivationParts<Scalar: TensorScalar>: TwoPartWork {
+struct BiasActivationParts<Scalar: TensorScalar>: TwoPartWork {
     let z: UnsafeMutablePointer<Scalar>
     let bias: UnsafePointer<Scalar>
     let output: UnsafeMutablePointer<Scalar>

@@ -26,7 +26,8 @@ where RawSignificand: FixedWidthInteger {
         _ function: BinaryFunction, _ lhs: UnsafePointer<Self>, _ rhs: UnsafePointer<Self>,
         _ output: UnsafeMutablePointer<Self>, count: Int)
 
-    /// Adds `bias` to each row of the `rows × columns` matrix `z` in place and writes `activation(z)` to `output`.
+    /// Adds `bias` to each row of the `rows × columns` matrix `z` in place and writes `activation(z)` to `output`;
+    /// for a ReLU, `output` may be `z` itself (the pre-activation is then replaced).
     static func applyBiasAndActivation(
         _ z: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>, rows: Int, columns: Int, activation: UnaryFunction?,
         output: UnsafeMutablePointer<Self>)
@@ -62,7 +63,7 @@ where RawSignificand: FixedWidthInteger {
     /// ``ChannelsLastKernel`` for what the operands are).
     static func applyChannelsLastKernel(_ kernel: ChannelsLastKernel, _ problem: WindowProblem, samples: Range<Int>,
                                         _ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>,
-                                        indices: UnsafeMutablePointer<Int32>)
+                                        indices: UnsafeMutablePointer<Int32>, mask: UnsafePointer<Self>?)
 
     /// `y[b][c][r] = x[b][r][c]` for `batch` matrices of `rows × columns`.
     static func transpose(_ x: UnsafePointer<Self>, batch: Int, rows: Int, columns: Int, _ y: UnsafeMutablePointer<Self>)
@@ -143,6 +144,7 @@ extension Float: TensorScalar {
     ) {
         switch activation {
         case nil: backprop_bias_relu_float(z, bias, rows, columns, output, 0)
+        case .relu where output == z: backprop_bias_relu_in_place_float(z, bias, rows, columns)
         case .relu: backprop_bias_relu_float(z, bias, rows, columns, output, 1)
         default: Elementwise.biasAndActivation(z, bias: bias, rows: rows, columns: columns, activation: activation,
                                                output: output)
@@ -189,14 +191,14 @@ extension Float: TensorScalar {
 
     public static func applyChannelsLastKernel(_ kernel: ChannelsLastKernel, _ problem: WindowProblem, samples: Range<Int>,
                                                _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
-                                               indices: UnsafeMutablePointer<Int32>) {
+                                               indices: UnsafeMutablePointer<Int32>, mask: UnsafePointer<Float>?) {
         withUnsafePointer(to: problem.window) { window in
             let (first, count) = (samples.lowerBound, samples.count)
             switch kernel {
             case .unfold: backprop_unfold_nhwc_float(window, input, output, first, count)
             case .fold: backprop_fold_nhwc_float(window, input, output, first, count)
             case .maxPool: backprop_max_pool_nhwc_float(window, input, output, indices, first, count)
-            case .maxPoolGradient: backprop_max_pool_nhwc_backward_float(window, input, indices, output, first, count)
+            case .maxPoolGradient: backprop_max_pool_nhwc_backward_float(window, input, indices, mask, output, first, count)
             }
         }
     }
@@ -262,6 +264,7 @@ extension Double: TensorScalar {
     ) {
         switch activation {
         case nil: backprop_bias_relu_double(z, bias, rows, columns, output, 0)
+        case .relu where output == z: backprop_bias_relu_in_place_double(z, bias, rows, columns)
         case .relu: backprop_bias_relu_double(z, bias, rows, columns, output, 1)
         default: Elementwise.biasAndActivation(z, bias: bias, rows: rows, columns: columns, activation: activation,
                                                output: output)
@@ -308,14 +311,14 @@ extension Double: TensorScalar {
 
     public static func applyChannelsLastKernel(_ kernel: ChannelsLastKernel, _ problem: WindowProblem, samples: Range<Int>,
                                                _ input: UnsafePointer<Double>, _ output: UnsafeMutablePointer<Double>,
-                                               indices: UnsafeMutablePointer<Int32>) {
+                                               indices: UnsafeMutablePointer<Int32>, mask: UnsafePointer<Double>?) {
         withUnsafePointer(to: problem.window) { window in
             let (first, count) = (samples.lowerBound, samples.count)
             switch kernel {
             case .unfold: backprop_unfold_nhwc_double(window, input, output, first, count)
             case .fold: backprop_fold_nhwc_double(window, input, output, first, count)
             case .maxPool: backprop_max_pool_nhwc_double(window, input, output, indices, first, count)
-            case .maxPoolGradient: backprop_max_pool_nhwc_backward_double(window, input, indices, output, first, count)
+            case .maxPoolGradient: backprop_max_pool_nhwc_backward_double(window, input, indices, mask, output, first, count)
             }
         }
     }

@@ -49,6 +49,8 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         var stageInputs: [Tensor<Scalar>]
         /// The sliding window of each convolution and pooling stage over this batch size.
         var problems: [WindowProblem?]
+        /// Zeros to add as the bias of a convolution without one that applies a ReLU in place.
+        var zeroBias: [Tensor<Scalar>]
         /// An empty tensor, the placeholder of unused entries.
         let empty: Tensor<Scalar>
     }
@@ -59,6 +61,9 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
     /// Each batch-normalisation layer's momentum, by stage.
     let momentum: [Int: Double]
     let epsilon: [Int: Double]
+    /// Whether a stage's fused ReLU has its gradient applied by the max pooling after it (which routes each window's
+    /// gradient to one input, and only where that input is positive), so that the stage itself skips it.
+    let reluGradientFolded: [Bool]
     private var current: Buffers?
     private var previous: Buffers?
 
@@ -132,6 +137,13 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         labelSmoothing = smoothing
         self.momentum = momentum
         self.epsilon = epsilon
+        reluGradientFolded = stages.indices.map { l in
+            guard l + 1 < stages.count, case .maxPool = stages[l + 1] else { return false }
+            switch stages[l] {
+            case .convolution(_, _, _, _, _, .relu?), .batchNorm(_, _, _, _, true): return true
+            default: return false
+            }
+        }
     }
 
     /// Runs the forward and backward pass on one batch (rows of channel-major images), overwriting `gradients` and
@@ -158,7 +170,11 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 b.weightMatrix[l].assignTransposed(parameters[w], batch: parameters[w].shape[0], rows: image.channels,
                                                    columns: window.kernelHeight * window.kernelWidth)
                 b.columns[l].assignUnfolded(input, problem)
-                if activation == nil {
+                if activation == .relu {
+                    // The ReLU in place: its gradient is read from its output.
+                    b.output[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true)
+                    b.output[l].addBiasApplyingReLU(bias.map { parameters[$0] } ?? b.zeroBias[l])
+                } else if activation == nil {
                     b.output[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true)
                     if let bias { b.output[l].addBias(parameters[bias]) }
                 } else {
@@ -211,11 +227,14 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             case .convolution(let w, let bias, let window, let image, _, let activation):
                 let problem = b.problems[l]!
                 let delta: Tensor<Scalar>
-                if let activation {
-                    b.delta[l].assign(gradient, timesDerivativeOf: activation, input: b.preActivation[l], output: b.output[l])
+                if activation == nil || reluGradientFolded[l] {
+                    delta = gradient
+                } else if activation == .relu {
+                    b.delta[l].assign(gradient, timesDerivativeOf: .relu, input: b.output[l], output: b.output[l])
                     delta = b.delta[l]
                 } else {
-                    delta = gradient
+                    b.delta[l].assign(gradient, timesDerivativeOf: activation!, input: b.preActivation[l], output: b.output[l])
+                    delta = b.delta[l]
                 }
                 if let bias {
                     gradients[bias].assignColumnSums(of: delta)
@@ -231,7 +250,8 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             case .batchNorm(let p, _, _, _, let relu):
                 gradients.withUnsafeMutableBufferPointer { gradients in
                     b.inputGradient[l].assignBatchNormalizationGradient(
-                        gradient, output: relu ? b.output[l] : nil, scale: parameters[p], statistics: b.statistics[l],
+                        gradient, output: relu && !reluGradientFolded[l] ? b.output[l] : nil, scale: parameters[p],
+                        statistics: b.statistics[l],
                         normalized: b.normalized[l], scaleGradient: &gradients[p], offsetGradient: &gradients[p + 1])
                 }
                 gradientNorms[p] = Double(gradients[p].norm)
@@ -239,7 +259,8 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             case .activation(let function):
                 b.inputGradient[l].assign(gradient, timesDerivativeOf: function, input: stageInput, output: b.output[l])
             case .maxPool:
-                b.inputGradient[l].assignMaxPoolGradient(gradient, b.problems[l]!, winners: b.winners[l])
+                b.inputGradient[l].assignMaxPoolGradient(gradient, b.problems[l]!, winners: b.winners[l],
+                                                         reluOutput: l > 0 && reluGradientFolded[l - 1] ? stageInput : nil)
             case .flatten(let image):
                 b.inputGradient[l].assignTransposed(gradient, batch: n, rows: image.channels, columns: image.pixels)
             case .dropout(let rate):
@@ -294,19 +315,25 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         var b = Buffers(rows: n, output: [], preActivation: [], delta: [], inputGradient: [], columns: [], weightMatrix: [],
                         weightMatrixGradient: [], normalized: [], statistics: [], winners: [], flags: [], mask: [],
                         input: zeros([n * inputImage.pixels, inputImage.channels]),
-                        stageInputs: Array(repeating: none, count: stages.count), problems: [], empty: none)
+                        stageInputs: Array(repeating: none, count: stages.count), problems: [], zeroBias: [], empty: none)
         var inputShape = [n * inputImage.pixels, inputImage.channels]
         for (l, stage) in stages.enumerated() {
             var outputShape = inputShape
             var (pre, delta, columns, weight, norm, stats, winners, flags, mask) = (none, none, none, none, none, none, [Int32](), [UInt8](), none)
             var problem: WindowProblem?
+            var zeroBias = none
             switch stage {
             case .convolution(let w, _, let window, let image, let output, let activation):
                 outputShape = [n * output.pixels, output.channels]
                 columns = zeros([n * output.pixels, window.kernelHeight * window.kernelWidth * image.channels])
                 weight = zeros([parameters[w].shape[0], window.kernelHeight * window.kernelWidth * image.channels])
                 problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
-                if activation != nil { (pre, delta) = (zeros(outputShape), zeros(outputShape)) }
+                if activation == .relu {
+                    zeroBias = zeros([output.channels])
+                    if !reluGradientFolded[l] { delta = zeros(outputShape) }
+                } else if activation != nil {
+                    (pre, delta) = (zeros(outputShape), zeros(outputShape))
+                }
             case .batchNorm(_, _, _, let channels, _):
                 (norm, stats) = (zeros(inputShape), zeros([3, channels]))
             case .maxPool(let window, let image, let output):
@@ -337,6 +364,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             b.flags.append(flags)
             b.mask.append(mask)
             b.problems.append(problem)
+            b.zeroBias.append(zeroBias)
             inputShape = outputShape
         }
         return b

@@ -32,12 +32,13 @@ void backprop_max_pool_nhwc_double(const backprop_window *w, const double *x, do
                                    size_t count);
 
 /// The gradient of max pooling: overwrites the samples of `dx` with each output's gradient `g` added at the pixel
-/// `where` chose, zeros elsewhere.
-void backprop_max_pool_nhwc_backward_float(const backprop_window *w, const float *g, const int32_t *where, float *dx,
-                                           size_t first, size_t count);
+/// `where` chose, zeros elsewhere. With the pooled input `x` (the output of a ReLU), only where it is positive: the
+/// ReLU's gradient folded in.
+void backprop_max_pool_nhwc_backward_float(const backprop_window *w, const float *g, const int32_t *where,
+                                           const float *x, float *dx, size_t first, size_t count);
 /// See `backprop_max_pool_nhwc_backward_float`.
-void backprop_max_pool_nhwc_backward_double(const backprop_window *w, const double *g, const int32_t *where, double *dx,
-                                            size_t first, size_t count);
+void backprop_max_pool_nhwc_backward_double(const backprop_window *w, const double *g, const int32_t *where,
+                                            const double *x, double *dx, size_t first, size_t count);
 
 /// y[b][c][r] = x[b][r][c] for `batch` matrices of `rows` × `columns`.
 void backprop_transpose_float(const float *x, size_t batch, size_t rows, size_t columns, float *y);

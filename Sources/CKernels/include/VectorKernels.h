@@ -32,6 +32,12 @@ void backprop_bias_relu_float(float *z, const float *bias, size_t rows, size_t c
 /// z[r][j] += bias[j] for each of `rows` rows of `columns`; then, when `relu` is non-zero, a[r][j] = z > 0 ? z : 0.
 void backprop_bias_relu_double(double *z, const double *bias, size_t rows, size_t columns, double *a, int relu);
 
+/// z[r][j] = max(z[r][j] + bias[j], 0) in place, for each of `rows` rows of `columns`.
+void backprop_bias_relu_in_place_float(float *z, const float *bias, size_t rows, size_t columns);
+
+/// z[r][j] = max(z[r][j] + bias[j], 0) in place, for each of `rows` rows of `columns`.
+void backprop_bias_relu_in_place_double(double *z, const double *bias, size_t rows, size_t columns);
+
 /// out[i] = x[i] > 0 ? g[i] : 0 (the gradient through a ReLU whose input is x).
 void backprop_where_positive_float(const float *g, const float *x, float *out, size_t count);
 
