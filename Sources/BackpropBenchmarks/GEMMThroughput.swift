@@ -35,9 +35,11 @@ func runGEMM() {
         // C1's convolutions on unfolded inputs: forward, weight gradient, input gradient.
         ("C1 conv1 86528×9 · (32×9)ᵀ", GEMMProblem(m: 86528, n: 32, k: 9, transposeB: true)),
         ("C1 conv1 (86528×32)ᵀ · 86528×9", GEMMProblem(m: 32, n: 9, k: 86528, transposeA: true)),
+        ("C1 conv1 (86528×9)ᵀ · 86528×32", GEMMProblem(m: 9, n: 32, k: 86528, transposeA: true)),
         ("C1 conv2 15488×288 · (64×288)ᵀ", GEMMProblem(m: 15488, n: 64, k: 288, transposeB: true)),
         ("C1 conv2 (15488×64)ᵀ · 15488×288", GEMMProblem(m: 64, n: 288, k: 15488, transposeA: true)),
         ("C1 conv2 15488×64 · 64×288", GEMMProblem(m: 15488, n: 288, k: 64)),
+        ("C1 conv2 (15488×288)ᵀ · 15488×64", GEMMProblem(m: 288, n: 64, k: 15488, transposeA: true)),
     ]
     var backends: [KernelBackend] = [.portable]
     if KernelBackend.preferred != .portable { backends.insert(KernelBackend.preferred, at: 0) }

@@ -16,6 +16,12 @@ static inline void kernel_columns(const backprop_window *w, size_t ox, size_t *l
     *hi = (size_t)b;
 }
 
+// Whether the windows tile the image: no padding, and each window starts where the one before ends, so that every
+// input lies in at most one window.
+static inline int tiles(const backprop_window *w) {
+    return w->pad_top == 0 && w->pad_left == 0 && w->stride_height == w->kernel_height && w->stride_width == w->kernel_width;
+}
+
 #define CHANNELS_LAST_KERNELS(T, SUFFIX)                                                                               \
     CLONED void backprop_unfold_nhwc_##SUFFIX(const backprop_window *w, const T *x, T *col, size_t first,            \
                                               size_t count) {                                                          \
@@ -111,19 +117,97 @@ static inline void kernel_columns(const backprop_window *w, size_t ox, size_t *l
     }                                                                                                                  \
                                                                                                                        \
     CLONED void backprop_max_pool_nhwc_backward_##SUFFIX(const backprop_window *w, const T *g, const int32_t *where,  \
-                                                         const T *x, T *dx, size_t first, size_t count) {              \
+                                                         const T *y, T *dx, size_t first, size_t count) {              \
         const size_t C = w->channels, outputs = w->output_height * w->output_width, plane = w->height * w->width * C;  \
-        memset(dx + first * plane, 0, count * plane * sizeof(T));                                                      \
         g += first * outputs * C;                                                                                      \
         where += first * outputs * C;                                                                                  \
+        if (y) y += first * outputs * C;                                                                               \
+        if (tiles(w)) {                                                                                                \
+            /* Each input lies in at most one window: every gradient is written once, in order, without a scatter. */  \
+            const size_t kh = w->kernel_height, kw = w->kernel_width;                                                  \
+            for (size_t n = first; n < first + count; n++) {                                                           \
+                T *image = dx + n * plane;                                                                             \
+                for (size_t iy = 0; iy < w->height; iy++) {                                                            \
+                    const size_t oy = iy / kh;                                                                         \
+                    T *line = image + iy * w->width * C;                                                               \
+                    if (oy >= w->output_height) {                                                                      \
+                        memset(line, 0, w->width * C * sizeof(T));                                                     \
+                        continue;                                                                                      \
+                    }                                                                                                  \
+                    for (size_t ix = 0; ix < w->width; ix++) {                                                         \
+                        const size_t ox = ix / kw;                                                                     \
+                        T *target = line + ix * C;                                                                     \
+                        if (ox >= w->output_width) {                                                                   \
+                            for (size_t c = 0; c < C; c++) target[c] = 0;                                              \
+                            continue;                                                                                  \
+                        }                                                                                              \
+                        const size_t o = (oy * w->output_width + ox) * C;                                              \
+                        const int32_t pixel = (int32_t)(iy * w->width + ix);                                           \
+                        const int32_t *winner = where + o;                                                             \
+                        const T *gradient = g + o;                                                                     \
+                        if (y) {                                                                                       \
+                            const T *pooled = y + o;                                                                   \
+                            VECTORISE for (size_t c = 0; c < C; c++)                                                   \
+                                target[c] = (winner[c] == pixel && pooled[c] > 0) ? gradient[c] : (T)0;                \
+                        } else {                                                                                       \
+                            VECTORISE for (size_t c = 0; c < C; c++)                                                   \
+                                target[c] = winner[c] == pixel ? gradient[c] : (T)0;                                   \
+                        }                                                                                              \
+                    }                                                                                                  \
+                }                                                                                                      \
+                g += outputs * C;                                                                                      \
+                where += outputs * C;                                                                                  \
+                if (y) y += outputs * C;                                                                               \
+            }                                                                                                          \
+            return;                                                                                                    \
+        }                                                                                                              \
+        memset(dx + first * plane, 0, count * plane * sizeof(T));                                                      \
         for (size_t n = first; n < first + count; n++) {                                                               \
             T *image = dx + n * plane;                                                                                 \
-            const T *input = x ? x + n * plane : NULL;                                                                 \
-            for (size_t o = 0; o < outputs; o++, g += C, where += C)                                                   \
-                for (size_t c = 0; c < C; c++) {                                                                       \
-                    if (where[c] < 0) continue;                                                                        \
-                    const size_t at = (size_t)where[c] * C + c;                                                        \
-                    if (input == NULL || input[at] > 0) image[at] += g[c];                                             \
+            for (size_t o = 0; o < outputs; o++, g += C, where += C) {                                                 \
+                for (size_t c = 0; c < C; c++)                                                                         \
+                    if (where[c] >= 0 && (y == NULL || y[c] > 0)) image[(size_t)where[c] * C + c] += g[c];            \
+                if (y) y += C;                                                                                         \
+            }                                                                                                          \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_max_pool_nhwc_bias_relu_##SUFFIX(const backprop_window *w, const T *z, const T *bias, T *y,  \
+                                                          int32_t *where, size_t first, size_t count) {                \
+        const size_t C = w->channels, outputs = w->output_height * w->output_width;                                    \
+        y += first * outputs * C;                                                                                      \
+        where += first * outputs * C;                                                                                  \
+        for (size_t n = first; n < first + count; n++) {                                                               \
+            const T *image = z + n * w->height * w->width * C;                                                         \
+            for (size_t oy = 0; oy < w->output_height; oy++)                                                           \
+                for (size_t ox = 0; ox < w->output_width; ox++, y += C, where += C) {                                  \
+                    size_t lo, hi;                                                                                     \
+                    kernel_columns(w, ox, &lo, &hi);                                                                   \
+                    const ptrdiff_t x0 = (ptrdiff_t)(ox * w->stride_width) - (ptrdiff_t)w->pad_left;                   \
+                    int started = 0;                                                                                   \
+                    for (size_t ki = 0; ki < w->kernel_height; ki++) {                                                 \
+                        ptrdiff_t iy = (ptrdiff_t)(oy * w->stride_height + ki) - (ptrdiff_t)w->pad_top;                \
+                        if (iy < 0 || iy >= (ptrdiff_t)w->height) continue;                                            \
+                        for (size_t kj = lo; kj < hi; kj++) {                                                          \
+                            const int32_t pixel = (int32_t)((size_t)iy * w->width + (size_t)(x0 + (ptrdiff_t)kj));     \
+                            const T *source = image + (size_t)pixel * C;                                               \
+                            if (!started) {                                                                            \
+                                VECTORISE for (size_t c = 0; c < C; c++) {                                             \
+                                    y[c] = source[c] + bias[c];                                                        \
+                                    where[c] = pixel;                                                                  \
+                                }                                                                                      \
+                                started = 1;                                                                           \
+                                continue;                                                                              \
+                            }                                                                                          \
+                            VECTORISE for (size_t c = 0; c < C; c++) {                                                 \
+                                const T v = source[c] + bias[c];                                                       \
+                                const int larger = v > y[c];                                                           \
+                                y[c] = larger ? v : y[c];                                                              \
+                                where[c] = larger ? pixel : where[c];                                                  \
+                            }                                                                                          \
+                        }                                                                                              \
+                    }                                                                                                  \
+                    VECTORISE for (size_t c = 0; c < C; c++) y[c] = y[c] > 0 ? y[c] : (T)0;                            \
                 }                                                                                                      \
         }                                                                                                              \
     }                                                                                                                  \

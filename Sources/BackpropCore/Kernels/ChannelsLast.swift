@@ -9,7 +9,11 @@ public enum ChannelsLastKernel: Sendable {
     case fold
     /// Max pooling, recording each output's winning pixel in the indices.
     case maxPool
-    /// The gradient of max pooling: the input is the upstream gradient, the indices those ``maxPool`` recorded.
+    /// Max pooling of max(input + bias, 0), the auxiliary operand the bias: the bias and ReLU of the layer before
+    /// fused in.
+    case maxPoolOfBiasAndReLU
+    /// The gradient of max pooling: the input is the upstream gradient, the indices those ``maxPool`` recorded; with
+    /// the pooled output as auxiliary operand, only where it is positive (a ReLU's gradient folded in).
     case maxPoolGradient
 }
 

@@ -9,7 +9,7 @@ extension Tensor {
         precondition(shape == [problem.columnCount, problem.columnRows] && images.count == problem.inputCount,
                      "assignUnfolded: \(images.shape) into \(shape)")
         withUnsafeMutablePointer { output in
-            WindowParts(kernel: .unfold, problem: problem, input: images.storage.pointer, output: output, indices: nil, mask: nil).run()
+            WindowParts(kernel: .unfold, problem: problem, input: images.storage.pointer, output: output, indices: nil, auxiliary: nil).run()
         }
     }
 
@@ -18,36 +18,42 @@ extension Tensor {
         precondition(rows.shape == [problem.columnCount, problem.columnRows] && count == problem.inputCount,
                      "assignFolded: \(rows.shape) into \(shape)")
         withUnsafeMutablePointer { output in
-            WindowParts(kernel: .fold, problem: problem, input: rows.storage.pointer, output: output, indices: nil, mask: nil).run()
+            WindowParts(kernel: .fold, problem: problem, input: rows.storage.pointer, output: output, indices: nil, auxiliary: nil).run()
         }
     }
 
     /// Overwrites this tensor with the max pooling of channels-last `images`, and `winners` with each output's
     /// winning pixel.
-    public mutating func assignMaxPool(_ images: Tensor, _ problem: WindowProblem, winners: inout [Int32]) {
+    ///
+    /// With `bias`, pools max(images + bias, 0) instead: the bias and ReLU of the layer before, fused into the
+    /// pooling's one pass over the images.
+    public mutating func assignMaxPool(_ images: Tensor, _ problem: WindowProblem, winners: inout [Int32], bias: Tensor? = nil) {
         let outputs = problem.window.batch * problem.outputPlane * problem.window.channels
         precondition(count == outputs && winners.count == outputs && images.count == problem.inputCount,
                      "assignMaxPool: \(images.shape) into \(shape)")
         winners.withUnsafeMutableBufferPointer { winners in
             withUnsafeMutablePointer { output in
-                WindowParts(kernel: .maxPool, problem: problem, input: images.storage.pointer, output: output,
-                            indices: winners.baseAddress, mask: nil).run()
+                WindowParts(kernel: bias == nil ? .maxPool : .maxPoolOfBiasAndReLU, problem: problem,
+                            input: images.storage.pointer, output: output, indices: winners.baseAddress,
+                            auxiliary: bias?.storage.pointer).run()
             }
         }
     }
 
-    /// Overwrites these channels-last images with the gradient of max pooling: `gradient` added at the `winners`.
+    /// Overwrites these channels-last images with the gradient of max pooling: `gradient` at the `winners`.
     ///
-    /// With `reluOutput`, the pooled images as a ReLU produced them, the gradient is added only where they are
+    /// With `pooledReLU`, the pooling's output when it pooled a ReLU's output, the gradient goes only where that is
     /// positive: the gradient through the ReLU too, in the same pass.
     public mutating func assignMaxPoolGradient(_ gradient: Tensor, _ problem: WindowProblem, winners: [Int32],
-                                               reluOutput: Tensor? = nil) {
-        precondition(count == problem.inputCount && gradient.count == winners.count && (reluOutput?.count ?? count) == count,
+                                               pooledReLU: Tensor? = nil) {
+        precondition(count == problem.inputCount && gradient.count == winners.count
+                     && (pooledReLU?.count ?? gradient.count) == gradient.count,
                      "assignMaxPoolGradient: \(gradient.shape) into \(shape)")
         winners.withUnsafeBufferPointer { winners in
             withUnsafeMutablePointer { output in
                 WindowParts(kernel: .maxPoolGradient, problem: problem, input: gradient.storage.pointer, output: output,
-                            indices: UnsafeMutablePointer(mutating: winners.baseAddress), mask: reluOutput?.storage.pointer).run()
+                            indices: UnsafeMutablePointer(mutating: winners.baseAddress),
+                            auxiliary: pooledReLU?.storage.pointer).run()
             }
         }
     }
@@ -71,7 +77,7 @@ private struct WindowParts<Scalar: TensorScalar>: TwoPartWork {
     let input: UnsafePointer<Scalar>
     let output: UnsafeMutablePointer<Scalar>
     let indices: UnsafeMutablePointer<Int32>?
-    let mask: UnsafePointer<Scalar>?
+    let auxiliary: UnsafePointer<Scalar>?
 
     func run() {
         let samples = problem.window.batch
@@ -89,7 +95,7 @@ private struct WindowParts<Scalar: TensorScalar>: TwoPartWork {
         // The unfold and fold kernels never read the indices; a dangling placeholder is never dereferenced.
         Scalar.applyChannelsLastKernel(kernel, problem, samples: samples, input, output,
                                        indices: indices ?? UnsafeMutablePointer(bitPattern: MemoryLayout<Int32>.alignment)!,
-                                       mask: mask)
+                                       auxiliary: auxiliary)
     }
 }
 

@@ -63,7 +63,7 @@ where RawSignificand: FixedWidthInteger {
     /// ``ChannelsLastKernel`` for what the operands are).
     static func applyChannelsLastKernel(_ kernel: ChannelsLastKernel, _ problem: WindowProblem, samples: Range<Int>,
                                         _ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>,
-                                        indices: UnsafeMutablePointer<Int32>, mask: UnsafePointer<Self>?)
+                                        indices: UnsafeMutablePointer<Int32>, auxiliary: UnsafePointer<Self>?)
 
     /// `y[b][c][r] = x[b][r][c]` for `batch` matrices of `rows × columns`.
     static func transpose(_ x: UnsafePointer<Self>, batch: Int, rows: Int, columns: Int, _ y: UnsafeMutablePointer<Self>)
@@ -191,14 +191,16 @@ extension Float: TensorScalar {
 
     public static func applyChannelsLastKernel(_ kernel: ChannelsLastKernel, _ problem: WindowProblem, samples: Range<Int>,
                                                _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
-                                               indices: UnsafeMutablePointer<Int32>, mask: UnsafePointer<Float>?) {
+                                               indices: UnsafeMutablePointer<Int32>, auxiliary: UnsafePointer<Float>?) {
         withUnsafePointer(to: problem.window) { window in
             let (first, count) = (samples.lowerBound, samples.count)
             switch kernel {
             case .unfold: backprop_unfold_nhwc_float(window, input, output, first, count)
             case .fold: backprop_fold_nhwc_float(window, input, output, first, count)
             case .maxPool: backprop_max_pool_nhwc_float(window, input, output, indices, first, count)
-            case .maxPoolGradient: backprop_max_pool_nhwc_backward_float(window, input, indices, mask, output, first, count)
+            case .maxPoolGradient: backprop_max_pool_nhwc_backward_float(window, input, indices, auxiliary, output, first, count)
+            case .maxPoolOfBiasAndReLU:
+                backprop_max_pool_nhwc_bias_relu_float(window, input, auxiliary!, output, indices, first, count)
             }
         }
     }
@@ -311,14 +313,16 @@ extension Double: TensorScalar {
 
     public static func applyChannelsLastKernel(_ kernel: ChannelsLastKernel, _ problem: WindowProblem, samples: Range<Int>,
                                                _ input: UnsafePointer<Double>, _ output: UnsafeMutablePointer<Double>,
-                                               indices: UnsafeMutablePointer<Int32>, mask: UnsafePointer<Double>?) {
+                                               indices: UnsafeMutablePointer<Int32>, auxiliary: UnsafePointer<Double>?) {
         withUnsafePointer(to: problem.window) { window in
             let (first, count) = (samples.lowerBound, samples.count)
             switch kernel {
             case .unfold: backprop_unfold_nhwc_double(window, input, output, first, count)
             case .fold: backprop_fold_nhwc_double(window, input, output, first, count)
             case .maxPool: backprop_max_pool_nhwc_double(window, input, output, indices, first, count)
-            case .maxPoolGradient: backprop_max_pool_nhwc_backward_double(window, input, indices, mask, output, first, count)
+            case .maxPoolGradient: backprop_max_pool_nhwc_backward_double(window, input, indices, auxiliary, output, first, count)
+            case .maxPoolOfBiasAndReLU:
+                backprop_max_pool_nhwc_bias_relu_double(window, input, auxiliary!, output, indices, first, count)
             }
         }
     }

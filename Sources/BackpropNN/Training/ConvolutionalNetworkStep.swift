@@ -170,7 +170,10 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 b.weightMatrix[l].assignTransposed(parameters[w], batch: parameters[w].shape[0], rows: image.channels,
                                                    columns: window.kernelHeight * window.kernelWidth)
                 b.columns[l].assignUnfolded(input, problem)
-                if activation == .relu {
+                if reluGradientFolded[l] && activation == .relu {
+                    // The bias and ReLU are applied by the max pooling after it, in its one pass.
+                    b.output[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true)
+                } else if activation == .relu {
                     // The ReLU in place: its gradient is read from its output.
                     b.output[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true)
                     b.output[l].addBiasApplyingReLU(bias.map { parameters[$0] } ?? b.zeroBias[l])
@@ -192,7 +195,8 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             case .activation(let function):
                 b.output[l].assignApplying(function, to: input)
             case .maxPool:
-                b.output[l].assignMaxPool(input, b.problems[l]!, winners: &b.winners[l])
+                b.output[l].assignMaxPool(input, b.problems[l]!, winners: &b.winners[l],
+                                          bias: biasFused(intoPoolAt: l, parameters: parameters, buffers: b))
             case .flatten(let image):
                 b.output[l].assignTransposed(input, batch: n, rows: image.pixels, columns: image.channels)
             case .dropout(let rate):
@@ -260,7 +264,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 b.inputGradient[l].assign(gradient, timesDerivativeOf: function, input: stageInput, output: b.output[l])
             case .maxPool:
                 b.inputGradient[l].assignMaxPoolGradient(gradient, b.problems[l]!, winners: b.winners[l],
-                                                         reluOutput: l > 0 && reluGradientFolded[l - 1] ? stageInput : nil)
+                                                         pooledReLU: l > 0 && reluGradientFolded[l - 1] ? b.output[l] : nil)
             case .flatten(let image):
                 b.inputGradient[l].assignTransposed(gradient, batch: n, rows: image.channels, columns: image.pixels)
             case .dropout(let rate):
@@ -286,6 +290,13 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             gradient = b.inputGradient[l]
         }
         return result
+    }
+
+    /// The bias of the convolution before the max pooling at stage `l` when its bias and ReLU are fused into the
+    /// pooling (zeros for a convolution without bias), else `nil`.
+    private func biasFused(intoPoolAt l: Int, parameters: [Tensor<Scalar>], buffers b: Buffers) -> Tensor<Scalar>? {
+        guard l > 0, reluGradientFolded[l - 1], case .convolution(_, let bias, _, _, _, .relu?) = stages[l - 1] else { return nil }
+        return bias.map { parameters[$0] } ?? b.zeroBias[l - 1]
     }
 
     /// running ← (1 − m)·running + m·batch, with the batch's unbiased variance, as ``BatchNorm`` does in the graph.

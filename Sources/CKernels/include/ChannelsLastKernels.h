@@ -31,14 +31,24 @@ void backprop_max_pool_nhwc_float(const backprop_window *w, const float *x, floa
 void backprop_max_pool_nhwc_double(const backprop_window *w, const double *x, double *y, int32_t *where, size_t first,
                                    size_t count);
 
-/// The gradient of max pooling: overwrites the samples of `dx` with each output's gradient `g` added at the pixel
-/// `where` chose, zeros elsewhere. With the pooled input `x` (the output of a ReLU), only where it is positive: the
-/// ReLU's gradient folded in.
+/// The gradient of max pooling: overwrites the samples of `dx` with each output's gradient `g` at the pixel `where`
+/// chose, zeros elsewhere. With the pooled output `y` (of a ReLU's output, or of a fused bias and ReLU), only where
+/// `y` is positive: the ReLU's gradient folded in.
 void backprop_max_pool_nhwc_backward_float(const backprop_window *w, const float *g, const int32_t *where,
-                                           const float *x, float *dx, size_t first, size_t count);
+                                           const float *y, float *dx, size_t first, size_t count);
 /// See `backprop_max_pool_nhwc_backward_float`.
 void backprop_max_pool_nhwc_backward_double(const backprop_window *w, const double *g, const int32_t *where,
-                                            const double *x, double *dx, size_t first, size_t count);
+                                            const double *y, double *dx, size_t first, size_t count);
+
+/// Max pooling of max(z + bias, 0), the bias and ReLU of the layer before fused in: y (n, oy, ox, c) is the ReLU of
+/// the largest z + bias of the window, `where` the pixel of the first largest. The same values as adding the bias,
+/// applying the ReLU and pooling in three passes; where the ReLU ties a window at 0 the winner may differ, and its
+/// gradient is 0 either way.
+void backprop_max_pool_nhwc_bias_relu_float(const backprop_window *w, const float *z, const float *bias, float *y,
+                                            int32_t *where, size_t first, size_t count);
+/// See `backprop_max_pool_nhwc_bias_relu_float`.
+void backprop_max_pool_nhwc_bias_relu_double(const backprop_window *w, const double *z, const double *bias, double *y,
+                                             int32_t *where, size_t first, size_t count);
 
 /// y[b][c][r] = x[b][r][c] for `batch` matrices of `rows` × `columns`.
 void backprop_transpose_float(const float *x, size_t batch, size_t rows, size_t columns, float *y);
