@@ -75,6 +75,27 @@ struct GEMMTests {
         }
     }
 
+    /// Products Aᵀ·B with a small result over a long inner dimension take the small-product kernel by default:
+    /// results as exact as the naive product's, in both orientations of the result, and the same bits every time.
+    @Test(arguments: [Case(m: 32, n: 9, k: 5000, transposeA: true, transposeB: false),
+                      Case(m: 9, n: 32, k: 4097, transposeA: true, transposeB: false),
+                      Case(m: 1, n: 1, k: 4096, transposeA: true, transposeB: false),
+                      Case(m: 16, n: 64, k: 6001, transposeA: true, transposeB: false)])
+    func smallProductsOverLongInnerDimensions(_ c: Case) {
+        let (a, b) = Self.operands(c, Double.self)
+        let expected = TestData.naiveProduct(a, b, transposeA: true, transposeB: false)
+        #expect(TestData.maxDifference(Self.product(c, a, b, backend: nil), expected) < 1e-11)
+        #expect(TestData.maxDifference(a.matmul(b, transposeA: true), expected) < 1e-11)
+        let (af, bf) = Self.operands(c, Float.self)
+        let first = Self.product(c, af, bf, backend: nil)
+        #expect(first.scalars == Self.product(c, af, bf, backend: nil).scalars)
+        let expectedFloat = TestData.naiveProduct(af, bf, transposeA: true, transposeB: false)
+        #expect(TestData.maxDifference(first, expectedFloat) < 1e-4 * Double(c.k).squareRoot())
+        // The norm returned with the product is the norm of the result.
+        var c2 = Tensor<Float>.zeros(shape: [c.m, c.n])
+        #expect(c2.assignProductReturningNorm(af, bf, transposeA: true) == first.norm && c2 == first)
+    }
+
     @Test func reportsTheBackend() {
         // CI installs OpenBLAS; elsewhere the portable kernel is a valid answer.
         #expect([KernelBackend.openBLAS, .accelerate, .portable].contains(KernelBackend.preferred))

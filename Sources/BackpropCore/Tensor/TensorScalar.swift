@@ -82,6 +82,11 @@ where RawSignificand: FixedWidthInteger {
                                                 scaleGradient: UnsafeMutablePointer<Self>,
                                                 offsetGradient: UnsafeMutablePointer<Self>, inputGradient: UnsafeMutablePointer<Self>)
 
+    /// Σ over `rows` rows of `a[r]ᵀ b[r]` for dense `rows × m` and `rows × n` operands, into `partial`: `m × n` when
+    /// `n ≥ m`, else transposed (see ``GEMM``'s small products).
+    static func applySmallProduct(_ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, rows: Int, m: Int, n: Int,
+                                  _ partial: UnsafeMutablePointer<Self>)
+
     /// `C = op(A) · op(B)` (or `C += …` when `accumulate`) on row-major matrices; see ``GEMM``.
     static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>,
                      _ c: UnsafeMutablePointer<Self>, backend: KernelBackend)
@@ -226,6 +231,11 @@ extension Float: TensorScalar {
                                          scaleGradient, offsetGradient, inputGradient)
     }
 
+    public static func applySmallProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, m: Int, n: Int,
+                                         _ partial: UnsafeMutablePointer<Float>) {
+        backprop_small_product_float(a, b, rows, m, n, partial)
+    }
+
     public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                             _ c: UnsafeMutablePointer<Float>, backend: KernelBackend) {
         if backend != .portable, let blas = BLAS.library {
@@ -346,6 +356,11 @@ extension Double: TensorScalar {
                                                        inputGradient: UnsafeMutablePointer<Double>) {
         backprop_batch_norm_backward_double(g, output, buffers.normalized, rows, channels, gamma, buffers.inverseDeviation,
                                          scaleGradient, offsetGradient, inputGradient)
+    }
+
+    public static func applySmallProduct(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, rows: Int, m: Int, n: Int,
+                                         _ partial: UnsafeMutablePointer<Double>) {
+        backprop_small_product_double(a, b, rows, m, n, partial)
     }
 
     public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,

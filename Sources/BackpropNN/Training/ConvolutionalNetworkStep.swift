@@ -37,6 +37,8 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         var columns: [Tensor<Scalar>]
         /// A convolution's weight as `[out, kh·kw·in]`, and its gradient.
         var weightMatrix: [Tensor<Scalar>], weightMatrixGradient: [Tensor<Scalar>]
+        /// The gradient of a convolution's weight as `[kh·kw·in, out]`, as the product gives it.
+        var weightGradientColumns: [Tensor<Scalar>]
         /// Batch normalisation's x̂ and `[mean, variance, 1/√(variance + ε)]`.
         var normalized: [Tensor<Scalar>], statistics: [Tensor<Scalar>]
         /// Max pooling's winning pixels.
@@ -244,7 +246,12 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                     gradients[bias].assignColumnSums(of: delta)
                     gradientNorms[bias] = Double(gradients[bias].norm)
                 }
-                b.weightMatrixGradient[l].assignProduct(delta, b.columns[l], transposeA: true)
+                // ∂J/∂W̃ᵀ = X̃ᵀ δ: of the two orders of this product, the faster on the kernels (measured on C1: 149 against
+                // 114 GFLOP/s for the second convolution; the first takes the small-product kernel either way).
+                b.weightGradientColumns[l].assignProduct(b.columns[l], delta, transposeA: true)
+                b.weightMatrixGradient[l].assignTransposed(b.weightGradientColumns[l], batch: 1,
+                                                           rows: b.weightGradientColumns[l].shape[0],
+                                                           columns: b.weightGradientColumns[l].shape[1])
                 gradients[w].assignTransposed(b.weightMatrixGradient[l], batch: parameters[w].shape[0],
                                               rows: window.kernelHeight * window.kernelWidth, columns: image.channels)
                 gradientNorms[w] = Double(gradients[w].norm)
@@ -324,7 +331,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         func zeros(_ shape: [Int]) -> Tensor<Scalar> { Tensor.zeros(shape: shape) }
         let none = zeros([0])
         var b = Buffers(rows: n, output: [], preActivation: [], delta: [], inputGradient: [], columns: [], weightMatrix: [],
-                        weightMatrixGradient: [], normalized: [], statistics: [], winners: [], flags: [], mask: [],
+                        weightMatrixGradient: [], weightGradientColumns: [], normalized: [], statistics: [], winners: [], flags: [], mask: [],
                         input: zeros([n * inputImage.pixels, inputImage.channels]),
                         stageInputs: Array(repeating: none, count: stages.count), problems: [], zeroBias: [], empty: none)
         var inputShape = [n * inputImage.pixels, inputImage.channels]
@@ -369,6 +376,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             b.columns.append(columns)
             b.weightMatrix.append(weight)
             b.weightMatrixGradient.append(weight.count == 0 ? none : zeros(weight.shape))
+            b.weightGradientColumns.append(weight.count == 0 ? none : zeros(weight.shape.reversed()))
             b.normalized.append(norm)
             b.statistics.append(stats)
             b.winners.append(winners)

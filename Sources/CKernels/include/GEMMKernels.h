@@ -31,6 +31,15 @@ void backprop_gemm_float(const backprop_gemm *problem, const float *a, const flo
 void backprop_gemm_double(const backprop_gemm *problem, const double *a, const double *b, double *c,
                           double *scratch);
 
+/// A product Aᵀ·B with a small result and a long inner dimension (a convolution's weight gradient over every pixel
+/// of a batch), over rows `rows` of A (`rows × m`) and B (`rows × n`), both dense: overwrites `partial` with
+/// Σ over those rows of A[r]ᵀ B[r], as an `m × n` matrix when n ≥ m, else transposed (`n × m`), adding the rows in
+/// order. The caller adds the partial sums of row blocks, in a fixed order.
+void backprop_small_product_float(const float *a, const float *b, size_t rows, size_t m, size_t n, float *partial);
+
+/// See `backprop_small_product_float`.
+void backprop_small_product_double(const double *a, const double *b, size_t rows, size_t m, size_t n, double *partial);
+
 /// The instruction set the product runs on: "AVX-512", "AVX2" (with FMA) or "SSE2" on x86-64, "baseline" elsewhere.
 const char *backprop_gemm_instruction_set(void);
 
