@@ -24,7 +24,7 @@ func gemmSeconds(_ problem: GEMMProblem, backend: KernelBackend? = nil, minimumS
     return median(samples)
 }
 
-/// `gemm`: throughput of representative shapes on every available backend.
+/// `gemm`: throughput of representative shapes on every available backend, and as training dispatches them.
 func runGEMM() {
     let shapes: [(String, GEMMProblem)] = [
         ("64×784 · (128×784)ᵀ", GEMMProblem(m: 64, n: 128, k: 784, transposeB: true)),
@@ -45,7 +45,9 @@ func runGEMM() {
     if KernelBackend.preferred != .portable { backends.insert(KernelBackend.preferred, at: 0) }
     print("GEMM, Float32, median GFLOP/s")
     for (name, problem) in shapes {
+        // "default" is the dispatch training uses: the backend by size, or the small-product kernel.
         let figures = backends.map { "\($0.rawValue) \(format(problem.flops / gemmSeconds(problem, backend: $0) / 1e9, 1))" }
+            + ["default \(format(problem.flops / gemmSeconds(problem) / 1e9, 1))"]
         print("  \(name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(figures.joined(separator: "   "))")
     }
 }

@@ -59,9 +59,9 @@ struct Workload {
                 if !first { products.append(GEMMProblem(m: b, n: dense.inputSize, k: dense.outputSize)) }  // δ W
             } else if let conv = layer as? Conv2D<Float> {
                 let rows = b * output[1] * output[2], k = conv.inputChannels * conv.window.kernelHeight * conv.window.kernelWidth
-                products += [GEMMProblem(m: rows, n: conv.outputChannels, k: k, transposeB: true),
-                             GEMMProblem(m: conv.outputChannels, n: k, k: rows, transposeA: true)]
-                if !first { products.append(GEMMProblem(m: rows, n: k, k: conv.outputChannels)) }
+                products += [GEMMProblem(m: rows, n: conv.outputChannels, k: k, transposeB: true),     // z = X̃ W̃ᵀ
+                             GEMMProblem(m: k, n: conv.outputChannels, k: rows, transposeA: true)]     // ∂J/∂W̃ᵀ = X̃ᵀ δ
+                if !first { products.append(GEMMProblem(m: rows, n: k, k: conv.outputChannels)) }    // δ W̃
             }
         }
         return products

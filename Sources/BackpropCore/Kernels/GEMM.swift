@@ -247,10 +247,10 @@ struct SmallProduct<S: TensorScalar>: TwoPartWork {
 
     static func multiply(_ p: GEMMProblem, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ c: UnsafeMutablePointer<S>) {
         let size = p.m * p.n
-        withUnsafeTemporaryAllocation(of: S.self, capacity: 2 * size) { partials in
-            let parts = SmallProduct(a: a, b: b, problem: p, partials: partials.baseAddress!)
+        ThreadScratch.withBuffer(of: S.self, count: 2 * size) { partials in
+            let parts = SmallProduct(a: a, b: b, problem: p, partials: partials)
             if let helper = HelperThread.shared { helper.run(parts) } else { parts.run(part: 0); parts.run(part: 1) }
-            let first = partials.baseAddress!, second = first + size
+            let first = partials, second = first + size
             let wide = p.n >= p.m
             for i in 0..<p.m {
                 for j in 0..<p.n {
