@@ -1,7 +1,6 @@
 #include "ChannelsLastKernels.h"
 #include "Cloning.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,59 +223,84 @@ static inline int tiles(const backprop_window *w) {
                 }                                                                                                      \
     }                                                                                                                  \
                                                                                                                        \
-    CLONED void backprop_batch_norm_##SUFFIX(const T *x, size_t rows, size_t channels, const T *gamma, const T *beta, \
-                                             T epsilon, int relu, T *mean, T *variance, T *inverse_deviation,          \
-                                             T *normalized, T *y) {                                                    \
-        for (size_t c = 0; c < channels; c++) mean[c] = 0;                                                             \
-        for (size_t r = 0; r < rows; r++) {                                                                            \
-            const T *row = x + r * channels;                                                                           \
-            VECTORISE for (size_t c = 0; c < channels; c++) mean[c] += row[c];                                         \
-        }                                                                                                              \
-        for (size_t c = 0; c < channels; c++) { mean[c] /= (T)rows; variance[c] = 0; }                                 \
-        for (size_t r = 0; r < rows; r++) {                                                                            \
-            const T *row = x + r * channels;                                                                           \
-            VECTORISE for (size_t c = 0; c < channels; c++) {                                                          \
-                const T d = row[c] - mean[c];                                                                          \
-                variance[c] += d * d;                                                                                  \
+    CLONED void backprop_column_moments_##SUFFIX(const T *x, size_t rows, size_t channels, const T *center,        \
+                                                 T *sums) {                                                            \
+        for (size_t c = 0; c < channels; c++) sums[c] = 0;                                                             \
+        if (center == NULL) {                                                                                          \
+            for (size_t r = 0; r < rows; r++) {                                                                        \
+                const T *row = x + r * channels;                                                                       \
+                VECTORISE for (size_t c = 0; c < channels; c++) sums[c] += row[c];                                     \
             }                                                                                                          \
-        }                                                                                                              \
-        for (size_t c = 0; c < channels; c++) {                                                                        \
-            variance[c] /= (T)rows;                                                                                    \
-            inverse_deviation[c] = (T)1 / (T)sqrt((double)(variance[c] + epsilon));                                    \
+            return;                                                                                                    \
         }                                                                                                              \
         for (size_t r = 0; r < rows; r++) {                                                                            \
             const T *row = x + r * channels;                                                                           \
-            T *xhat = normalized + r * channels, *out = y + r * channels;                                              \
             VECTORISE for (size_t c = 0; c < channels; c++) {                                                          \
-                const T v = (row[c] - mean[c]) * inverse_deviation[c];                                                 \
-                const T z = v * gamma[c] + beta[c];                                                                    \
-                xhat[c] = v;                                                                                           \
-                out[c] = relu ? (z > 0 ? z : 0) : z;                                                                   \
+                const T d = row[c] - center[c];                                                                        \
+                sums[c] += d * d;                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
-    CLONED void backprop_batch_norm_backward_##SUFFIX(const T *g, const T *y, const T *normalized, size_t rows,      \
-                                                      size_t channels, const T *gamma, const T *inverse_deviation,     \
-                                                      T *dgamma, T *dbeta, T *dx) {                                    \
+    CLONED void backprop_batch_norm_apply_##SUFFIX(const T *x, size_t rows, size_t channels, const T *mean,          \
+                                                   const T *inverse_deviation, const T *gamma, const T *beta,          \
+                                                   int relu, T *normalized, T *y) {                                    \
+        for (size_t r = 0; r < rows; r++) {                                                                            \
+            const T *row = x + r * channels;                                                                           \
+            T *xhat = normalized + r * channels, *out = y + r * channels;                                              \
+            if (relu) {                                                                                                \
+                VECTORISE for (size_t c = 0; c < channels; c++) {                                                      \
+                    const T v = (row[c] - mean[c]) * inverse_deviation[c];                                             \
+                    const T z = v * gamma[c] + beta[c];                                                                \
+                    xhat[c] = v;                                                                                       \
+                    out[c] = z > 0 ? z : 0;                                                                            \
+                }                                                                                                      \
+            } else {                                                                                                   \
+                VECTORISE for (size_t c = 0; c < channels; c++) {                                                      \
+                    const T v = (row[c] - mean[c]) * inverse_deviation[c];                                             \
+                    xhat[c] = v;                                                                                       \
+                    out[c] = v * gamma[c] + beta[c];                                                                   \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_batch_norm_gradient_sums_##SUFFIX(const T *g, const T *y, const T *normalized, size_t rows, \
+                                                           size_t channels, T *dgamma, T *dbeta) {                     \
         for (size_t c = 0; c < channels; c++) { dgamma[c] = 0; dbeta[c] = 0; }                                        \
         for (size_t r = 0; r < rows; r++) {                                                                            \
             const T *gr = g + r * channels, *xhat = normalized + r * channels;                                         \
-            const T *yr = y ? y + r * channels : NULL;                                                                 \
-            VECTORISE for (size_t c = 0; c < channels; c++) {                                                          \
-                const T gz = (yr == NULL || yr[c] > 0) ? gr[c] : 0;                                                    \
-                dbeta[c] += gz;                                                                                        \
-                dgamma[c] += gz * xhat[c];                                                                             \
+            if (y) {                                                                                                   \
+                const T *yr = y + r * channels;                                                                        \
+                VECTORISE for (size_t c = 0; c < channels; c++) {                                                      \
+                    const T gz = yr[c] > 0 ? gr[c] : 0;                                                                \
+                    dbeta[c] += gz;                                                                                    \
+                    dgamma[c] += gz * xhat[c];                                                                         \
+                }                                                                                                      \
+            } else {                                                                                                   \
+                VECTORISE for (size_t c = 0; c < channels; c++) {                                                      \
+                    dbeta[c] += gr[c];                                                                                 \
+                    dgamma[c] += gr[c] * xhat[c];                                                                      \
+                }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
-        const T n = (T)rows;                                                                                           \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_batch_norm_input_gradient_##SUFFIX(const T *g, const T *y, const T *normalized, size_t rows, \
+                                                            size_t channels, const T *gamma, const T *inverse_deviation,\
+                                                            const T *dgamma, const T *dbeta, T count, T *dx) {         \
         for (size_t r = 0; r < rows; r++) {                                                                            \
             const T *gr = g + r * channels, *xhat = normalized + r * channels;                                         \
-            const T *yr = y ? y + r * channels : NULL;                                                                 \
             T *out = dx + r * channels;                                                                                \
-            VECTORISE for (size_t c = 0; c < channels; c++) {                                                          \
-                const T gz = (yr == NULL || yr[c] > 0) ? gr[c] : 0;                                                    \
-                out[c] = gamma[c] * inverse_deviation[c] * (gz - (dbeta[c] + xhat[c] * dgamma[c]) / n);                \
+            if (y) {                                                                                                   \
+                const T *yr = y + r * channels;                                                                        \
+                VECTORISE for (size_t c = 0; c < channels; c++) {                                                      \
+                    const T gz = yr[c] > 0 ? gr[c] : 0;                                                                \
+                    out[c] = gamma[c] * inverse_deviation[c] * (gz - (dbeta[c] + xhat[c] * dgamma[c]) / count);        \
+                }                                                                                                      \
+            } else {                                                                                                   \
+                VECTORISE for (size_t c = 0; c < channels; c++)                                                        \
+                    out[c] = gamma[c] * inverse_deviation[c] * (gr[c] - (dbeta[c] + xhat[c] * dgamma[c]) / count);     \
             }                                                                                                          \
         }                                                                                                              \
     }

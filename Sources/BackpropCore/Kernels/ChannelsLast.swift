@@ -17,24 +17,24 @@ public enum ChannelsLastKernel: Sendable {
     case maxPoolGradient
 }
 
-/// Where batch normalisation keeps what its gradient needs: per-channel statistics and the normalised values.
-public struct BatchNormalizationBuffers<Scalar: TensorScalar> {
+/// The per-channel values batch normalisation applies: the batch's statistics and the layer's scale and offset.
+public struct BatchStatistics<Scalar: TensorScalar> {
     /// The batch's mean per channel.
-    public let mean: UnsafeMutablePointer<Scalar>
-    /// The batch's biased variance per channel.
-    public let variance: UnsafeMutablePointer<Scalar>
+    public let mean: UnsafePointer<Scalar>
     /// 1/√(variance + ε) per channel.
-    public let inverseDeviation: UnsafeMutablePointer<Scalar>
-    /// x̂, of the input's shape.
-    public let normalized: UnsafeMutablePointer<Scalar>
+    public let inverseDeviation: UnsafePointer<Scalar>
+    /// γ.
+    public let scale: UnsafePointer<Scalar>
+    /// β.
+    public let offset: UnsafePointer<Scalar>
 
-    /// Points at the four buffers.
-    public init(mean: UnsafeMutablePointer<Scalar>, variance: UnsafeMutablePointer<Scalar>,
-                inverseDeviation: UnsafeMutablePointer<Scalar>, normalized: UnsafeMutablePointer<Scalar>) {
+    /// Points at the four vectors.
+    public init(mean: UnsafePointer<Scalar>, inverseDeviation: UnsafePointer<Scalar>, scale: UnsafePointer<Scalar>,
+                offset: UnsafePointer<Scalar>) {
         self.mean = mean
-        self.variance = variance
         self.inverseDeviation = inverseDeviation
-        self.normalized = normalized
+        self.scale = scale
+        self.offset = offset
     }
 }
 

@@ -68,19 +68,26 @@ where RawSignificand: FixedWidthInteger {
     /// `y[b][c][r] = x[b][r][c]` for `batch` matrices of `rows × columns`.
     static func transpose(_ x: UnsafePointer<Self>, batch: Int, rows: Int, columns: Int, _ y: UnsafeMutablePointer<Self>)
 
-    /// Batch normalisation of the rows of a `[rows, channels]` matrix in training, with an optional ReLU; see
-    /// ``BatchNormalizationBuffers``.
-    static func applyBatchNormalization(_ x: UnsafePointer<Self>, rows: Int, channels: Int, gamma: UnsafePointer<Self>,
-                                        beta: UnsafePointer<Self>, epsilon: Self, relu: Bool,
-                                        _ buffers: BatchNormalizationBuffers<Self>, output: UnsafeMutablePointer<Self>)
+    /// Column sums of a `[rows, channels]` matrix, rows in order: Σ x, or Σ (x − center)² with a center.
+    static func applyColumnMoments(_ x: UnsafePointer<Self>, rows: Int, channels: Int, center: UnsafePointer<Self>?,
+                                   _ sums: UnsafeMutablePointer<Self>)
 
-    /// The gradient of ``applyBatchNormalization(_:rows:channels:gamma:beta:epsilon:relu:_:output:)``: writes dγ, dβ
-    /// and dx; `output` is the forward output when a ReLU was fused (its mask), else `nil`.
-    static func applyBatchNormalizationGradient(_ g: UnsafePointer<Self>, output: UnsafePointer<Self>?, rows: Int,
-                                                channels: Int, gamma: UnsafePointer<Self>,
-                                                _ buffers: BatchNormalizationBuffers<Self>,
-                                                scaleGradient: UnsafeMutablePointer<Self>,
-                                                offsetGradient: UnsafeMutablePointer<Self>, inputGradient: UnsafeMutablePointer<Self>)
+    /// Batch normalisation of rows with given statistics, and a ReLU if asked; see ``Tensor/assignBatchNormalization(_:scale:offset:epsilon:relu:statistics:normalized:)``.
+    static func applyBatchNormalization(_ x: UnsafePointer<Self>, rows: Int, channels: Int, _ statistics: BatchStatistics<Self>,
+                                        relu: Bool, normalized: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>)
+
+    /// dγ and dβ of batch normalisation over rows, in order; `output` is the fused ReLU's output (its mask), if any.
+    static func applyBatchNormalizationGradientSums(_ g: UnsafePointer<Self>, output: UnsafePointer<Self>?,
+                                                    normalized: UnsafePointer<Self>, rows: Int, channels: Int,
+                                                    scaleGradient: UnsafeMutablePointer<Self>,
+                                                    offsetGradient: UnsafeMutablePointer<Self>)
+
+    /// ∂J/∂x of batch normalisation over rows of a batch of `count` rows, from the whole batch's dγ and dβ.
+    static func applyBatchNormalizationInputGradient(_ g: UnsafePointer<Self>, output: UnsafePointer<Self>?,
+                                                     normalized: UnsafePointer<Self>, rows: Int, channels: Int,
+                                                     _ statistics: BatchStatistics<Self>, scaleGradient: UnsafePointer<Self>,
+                                                     offsetGradient: UnsafePointer<Self>, count: Int,
+                                                     inputGradient: UnsafeMutablePointer<Self>)
 
     /// Σ over `rows` rows of `a[r]ᵀ b[r]` for dense `rows × m` and `rows × n` operands, into `partial`: `m × n` when
     /// `n ≥ m`, else transposed (see ``GEMM``'s small products).
@@ -214,21 +221,34 @@ extension Float: TensorScalar {
         backprop_transpose_float(x, batch, rows, columns, y)
     }
 
-    public static func applyBatchNormalization(_ x: UnsafePointer<Float>, rows: Int, channels: Int, gamma: UnsafePointer<Float>,
-                                               beta: UnsafePointer<Float>, epsilon: Float, relu: Bool,
-                                               _ buffers: BatchNormalizationBuffers<Float>, output: UnsafeMutablePointer<Float>) {
-        backprop_batch_norm_float(x, rows, channels, gamma, beta, epsilon, relu ? 1 : 0, buffers.mean, buffers.variance,
-                                buffers.inverseDeviation, buffers.normalized, output)
+    public static func applyColumnMoments(_ x: UnsafePointer<Float>, rows: Int, channels: Int, center: UnsafePointer<Float>?,
+                                          _ sums: UnsafeMutablePointer<Float>) {
+        backprop_column_moments_float(x, rows, channels, center, sums)
     }
 
-    public static func applyBatchNormalizationGradient(_ g: UnsafePointer<Float>, output: UnsafePointer<Float>?, rows: Int,
-                                                       channels: Int, gamma: UnsafePointer<Float>,
-                                                       _ buffers: BatchNormalizationBuffers<Float>,
-                                                       scaleGradient: UnsafeMutablePointer<Float>,
-                                                       offsetGradient: UnsafeMutablePointer<Float>,
-                                                       inputGradient: UnsafeMutablePointer<Float>) {
-        backprop_batch_norm_backward_float(g, output, buffers.normalized, rows, channels, gamma, buffers.inverseDeviation,
-                                         scaleGradient, offsetGradient, inputGradient)
+    public static func applyBatchNormalization(_ x: UnsafePointer<Float>, rows: Int, channels: Int,
+                                               _ statistics: BatchStatistics<Float>, relu: Bool,
+                                               normalized: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        backprop_batch_norm_apply_float(x, rows, channels, statistics.mean, statistics.inverseDeviation, statistics.scale,
+                                      statistics.offset, relu ? 1 : 0, normalized, output)
+    }
+
+    public static func applyBatchNormalizationGradientSums(_ g: UnsafePointer<Float>, output: UnsafePointer<Float>?,
+                                                           normalized: UnsafePointer<Float>, rows: Int, channels: Int,
+                                                           scaleGradient: UnsafeMutablePointer<Float>,
+                                                           offsetGradient: UnsafeMutablePointer<Float>) {
+        backprop_batch_norm_gradient_sums_float(g, output, normalized, rows, channels, scaleGradient, offsetGradient)
+    }
+
+    public static func applyBatchNormalizationInputGradient(_ g: UnsafePointer<Float>, output: UnsafePointer<Float>?,
+                                                            normalized: UnsafePointer<Float>, rows: Int, channels: Int,
+                                                            _ statistics: BatchStatistics<Float>,
+                                                            scaleGradient: UnsafePointer<Float>,
+                                                            offsetGradient: UnsafePointer<Float>, count: Int,
+                                                            inputGradient: UnsafeMutablePointer<Float>) {
+        backprop_batch_norm_input_gradient_float(g, output, normalized, rows, channels, statistics.scale,
+                                               statistics.inverseDeviation, scaleGradient, offsetGradient, Float(count),
+                                               inputGradient)
     }
 
     public static func applySmallProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, m: Int, n: Int,
@@ -341,21 +361,34 @@ extension Double: TensorScalar {
         backprop_transpose_double(x, batch, rows, columns, y)
     }
 
-    public static func applyBatchNormalization(_ x: UnsafePointer<Double>, rows: Int, channels: Int, gamma: UnsafePointer<Double>,
-                                               beta: UnsafePointer<Double>, epsilon: Double, relu: Bool,
-                                               _ buffers: BatchNormalizationBuffers<Double>, output: UnsafeMutablePointer<Double>) {
-        backprop_batch_norm_double(x, rows, channels, gamma, beta, epsilon, relu ? 1 : 0, buffers.mean, buffers.variance,
-                                buffers.inverseDeviation, buffers.normalized, output)
+    public static func applyColumnMoments(_ x: UnsafePointer<Double>, rows: Int, channels: Int, center: UnsafePointer<Double>?,
+                                          _ sums: UnsafeMutablePointer<Double>) {
+        backprop_column_moments_double(x, rows, channels, center, sums)
     }
 
-    public static func applyBatchNormalizationGradient(_ g: UnsafePointer<Double>, output: UnsafePointer<Double>?, rows: Int,
-                                                       channels: Int, gamma: UnsafePointer<Double>,
-                                                       _ buffers: BatchNormalizationBuffers<Double>,
-                                                       scaleGradient: UnsafeMutablePointer<Double>,
-                                                       offsetGradient: UnsafeMutablePointer<Double>,
-                                                       inputGradient: UnsafeMutablePointer<Double>) {
-        backprop_batch_norm_backward_double(g, output, buffers.normalized, rows, channels, gamma, buffers.inverseDeviation,
-                                         scaleGradient, offsetGradient, inputGradient)
+    public static func applyBatchNormalization(_ x: UnsafePointer<Double>, rows: Int, channels: Int,
+                                               _ statistics: BatchStatistics<Double>, relu: Bool,
+                                               normalized: UnsafeMutablePointer<Double>, output: UnsafeMutablePointer<Double>) {
+        backprop_batch_norm_apply_double(x, rows, channels, statistics.mean, statistics.inverseDeviation, statistics.scale,
+                                      statistics.offset, relu ? 1 : 0, normalized, output)
+    }
+
+    public static func applyBatchNormalizationGradientSums(_ g: UnsafePointer<Double>, output: UnsafePointer<Double>?,
+                                                           normalized: UnsafePointer<Double>, rows: Int, channels: Int,
+                                                           scaleGradient: UnsafeMutablePointer<Double>,
+                                                           offsetGradient: UnsafeMutablePointer<Double>) {
+        backprop_batch_norm_gradient_sums_double(g, output, normalized, rows, channels, scaleGradient, offsetGradient)
+    }
+
+    public static func applyBatchNormalizationInputGradient(_ g: UnsafePointer<Double>, output: UnsafePointer<Double>?,
+                                                            normalized: UnsafePointer<Double>, rows: Int, channels: Int,
+                                                            _ statistics: BatchStatistics<Double>,
+                                                            scaleGradient: UnsafePointer<Double>,
+                                                            offsetGradient: UnsafePointer<Double>, count: Int,
+                                                            inputGradient: UnsafeMutablePointer<Double>) {
+        backprop_batch_norm_input_gradient_double(g, output, normalized, rows, channels, statistics.scale,
+                                               statistics.inverseDeviation, scaleGradient, offsetGradient, Double(count),
+                                               inputGradient)
     }
 
     public static func applySmallProduct(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, rows: Int, m: Int, n: Int,

@@ -55,27 +55,39 @@ void backprop_transpose_float(const float *x, size_t batch, size_t rows, size_t 
 /// See `backprop_transpose_float`.
 void backprop_transpose_double(const double *x, size_t batch, size_t rows, size_t columns, double *y);
 
-/// Batch normalisation in training over the `rows` of a `[rows, channels]` matrix: each column's mean and biased
-/// variance (two passes, rows in order), x̂ = (x − mean) · s with s = 1/√(variance + ε), and y = γ x̂ + β, then
-/// y = max(y, 0) when `relu` is non-zero. Writes `mean`, `variance`, `inverse_deviation` (s), `normalized` (x̂)
-/// and `y`.
-void backprop_batch_norm_float(const float *x, size_t rows, size_t channels, const float *gamma, const float *beta,
-                               float epsilon, int relu, float *mean, float *variance, float *inverse_deviation,
-                               float *normalized, float *y);
-/// See `backprop_batch_norm_float`.
-void backprop_batch_norm_double(const double *x, size_t rows, size_t channels, const double *gamma, const double *beta,
-                                double epsilon, int relu, double *mean, double *variance, double *inverse_deviation,
-                                double *normalized, double *y);
+/// Per-column sums over `rows` rows of a `[rows, channels]` matrix, rows in order: Σ x, or Σ (x − center)² when
+/// `center` is given. Batch normalisation's statistics, block by block.
+void backprop_column_moments_float(const float *x, size_t rows, size_t channels, const float *center, float *sums);
+/// See `backprop_column_moments_float`.
+void backprop_column_moments_double(const double *x, size_t rows, size_t channels, const double *center, double *sums);
 
-/// The gradient of `backprop_batch_norm_float`: with gz = g, or g where y > 0 (zero elsewhere) when `y` is given
-/// (the output of a fused ReLU), dβ = Σ gz, dγ = Σ gz · x̂ over the rows, and
-/// dx = γ s (gz − (dβ + x̂ dγ) / rows).
-void backprop_batch_norm_backward_float(const float *g, const float *y, const float *normalized, size_t rows,
-                                        size_t channels, const float *gamma, const float *inverse_deviation,
-                                        float *dgamma, float *dbeta, float *dx);
-/// See `backprop_batch_norm_backward_float`.
-void backprop_batch_norm_backward_double(const double *g, const double *y, const double *normalized, size_t rows,
-                                         size_t channels, const double *gamma, const double *inverse_deviation,
-                                         double *dgamma, double *dbeta, double *dx);
+/// Batch normalisation of `rows` rows with the batch's statistics: x̂ = (x − mean) · s with s = 1/√(variance + ε)
+/// (`inverse_deviation`), y = γ x̂ + β, then y = max(y, 0) when `relu` is non-zero. Writes x̂ and y.
+void backprop_batch_norm_apply_float(const float *x, size_t rows, size_t channels, const float *mean,
+                                     const float *inverse_deviation, const float *gamma, const float *beta, int relu,
+                                     float *normalized, float *y);
+/// See `backprop_batch_norm_apply_float`.
+void backprop_batch_norm_apply_double(const double *x, size_t rows, size_t channels, const double *mean,
+                                      const double *inverse_deviation, const double *gamma, const double *beta, int relu,
+                                      double *normalized, double *y);
+
+/// The parameter gradients of batch normalisation over `rows` rows, in order: dβ = Σ gz, dγ = Σ gz · x̂, with
+/// gz = g, or g where y > 0 when the output `y` of a fused ReLU is given.
+void backprop_batch_norm_gradient_sums_float(const float *g, const float *y, const float *normalized, size_t rows,
+                                             size_t channels, float *dgamma, float *dbeta);
+/// See `backprop_batch_norm_gradient_sums_float`.
+void backprop_batch_norm_gradient_sums_double(const double *g, const double *y, const double *normalized, size_t rows,
+                                              size_t channels, double *dgamma, double *dbeta);
+
+/// The input gradient of batch normalisation over `rows` rows of a batch of `count` rows:
+/// dx = γ s (gz − (dβ + x̂ dγ) / count), with gz as in `backprop_batch_norm_gradient_sums_float` and the whole
+/// batch's dγ and dβ.
+void backprop_batch_norm_input_gradient_float(const float *g, const float *y, const float *normalized, size_t rows,
+                                              size_t channels, const float *gamma, const float *inverse_deviation,
+                                              const float *dgamma, const float *dbeta, float count, float *dx);
+/// See `backprop_batch_norm_input_gradient_float`.
+void backprop_batch_norm_input_gradient_double(const double *g, const double *y, const double *normalized, size_t rows,
+                                               size_t channels, const double *gamma, const double *inverse_deviation,
+                                               const double *dgamma, const double *dbeta, double count, double *dx);
 
 #endif
