@@ -54,6 +54,7 @@ struct ArchitectureTests {
         #expect(summary.contains("0  Conv2D(2 → 4, 3×3 padding 1,1,1,1, no bias)  → [4, 8, 8]  weight [4, 2, 3, 3]  params: 72"))
         #expect(summary.contains("3  MaxPool2D(2×2 stride 2×2)  → [4, 4, 4]  params: 0"))
         #expect(summary.contains("7  GlobalAveragePool  → [3]"))
+        #expect(summary.contains("1  BatchNorm(4)  → [4, 8, 8]  weight [4], bias [4]  state running_mean [4], running_var [4]  params: 8"))
     }
 
     @Test func everyKindIsRegisteredOnceAndRoundTrips() throws {

@@ -158,14 +158,15 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
 
     public var description: String { summary }
 
-    /// A table of the layers, their output shapes (when the model fixes its input shape), parameter shapes and
-    /// counts, and the total.
+    /// A table of the layers, their output shapes (when the model fixes its input shape), parameter and state
+    /// shapes, parameter counts, and the total.
     public var summary: String {
         var lines = ["Sequential (\(layers.count) layers\(fixedInputShape.map { ", input \($0)" } ?? ""))"]
         let shapes = outputShapesOfEveryLayer
         for (index, layer) in layers.enumerated() {
             let parameters = zip(layer.parameterNames, layer.parameters).map { "\($0) \($1.shape)" }.joined(separator: ", ")
-            let detail = parameters.isEmpty ? "" : "  \(parameters)"
+            let state = zip(layer.stateNames, layer.state).map { "\($0) \($1.shape)" }.joined(separator: ", ")
+            let detail = (parameters.isEmpty ? "" : "  \(parameters)") + (state.isEmpty ? "" : "  state \(state)")
             let output = shapes.map { "  → \($0[index])" } ?? ""
             lines.append("  \(index)  \(layer)\(output)\(detail)  params: \(layer.parameterCount)")
         }
