@@ -13,10 +13,12 @@ func seconds(_ body: () -> Void) -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
-/// The median (the upper one of an even count).
+/// The median (the mean of the middle two of an even count).
 func median(_ values: some Collection<Double>) -> Double {
     let sorted = values.sorted()
-    return sorted[sorted.count / 2]
+    let middle = sorted.count / 2
+    // An even count's median is the mean of the middle two, as numpy's and Python's `statistics.median` take it.
+    return sorted.count % 2 == 0 ? (sorted[middle - 1] + sorted[middle]) / 2 : sorted[middle]
 }
 
 /// The process's peak resident memory in MiB.

@@ -99,6 +99,30 @@ struct ExplainTests {
         #expect(result.output.contains("∂J/∂z = ŷ − y"))
         #expect(result.output.contains("ReLU′(x) = 1[x > 0]"))
     }
+    /// A convolutional model is explained layer by layer, the convolution's input gradient as the full correlation
+    /// of δ with the flipped kernel next to the engine's.
+    @Test func convolutionalModelsAreExplainedLayerByLayer() throws {
+        let dir = CommandRunner.temporaryDirectory("explain-conv")
+        ConvolutionalCommandTests.writeBars(to: dir + "/bars.csv", count: 40, seed: 9)
+        let trained = CommandRunner.run([tool, "train", "--data", "bars.csv", "--model", "conv 2 3x3 same relu, maxpool 2, flatten, dense 2",
+                                         "--input-shape", "8x8", "--epochs", "2", "--output", "conv.st", "--quiet"], in: dir)
+        try #require(trained.status == 0, "\(trained.errorOutput)")
+        let text = CommandRunner.run([tool, "explain", "--model", "conv.st", "--data", "bars.csv", "--row", "2", "--graph", "g.dot"], in: dir)
+        #expect(text.status == 0, "\(text.errorOutput)")
+        #expect(text.output.contains("a⁽¹⁾ = W⁽¹⁾ ⋆ a⁽⁰⁾ + b⁽¹⁾"))
+        #expect(text.output.contains("∂J/∂a⁽⁰⁾ = δ⁽¹⁾ ⋆ rot180(W⁽¹⁾), the full correlation with the flipped kernel"))
+        #expect(text.output.contains("largest difference from the engine's"))
+        #expect(CommandRunner.readText(dir + "/g.dot").contains("W⁽¹⁾"))
+        let json = CommandRunner.run([tool, "explain", "--model", "conv.st", "--data", "bars.csv", "--format", "json"], in: dir)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+        #expect(object["format"] as? String == "backprop.explain.layers.v1")
+        let layers = try #require(object["layers"] as? [[String: Any]])
+        #expect(layers.map { $0["kind"] as? String } == ["conv2d", "activation", "maxpool2d", "flatten", "dense"])
+        let input = try #require(layers[0]["dJ_dinput"] as? [String: Any]), flipped = try #require(layers[0]["dJ_dinput_flipped_kernel"] as? [String: Any])
+        let a = flat(input["values"]), b = flat(flipped["values"])
+        #expect(a.count == 64 && b.count == 64)
+        for (x, y) in zip(a, b) { #expect(Swift.abs(x - y) < 1e-14) }
+    }
 }
 
 @Suite("backprop gradcheck and gradients")
@@ -138,4 +162,5 @@ struct GradientCommandTests {
         let during = CommandRunner.run([tool, "train", "--data", "builtin:moons", "--epochs", "2", "--gradcheck-every", "1"], in: dir)
         #expect(during.status == 0 && during.output.contains("gradient check after epoch 2: PASS"))
     }
+
 }

@@ -53,6 +53,8 @@ struct Explain: ParsableCommand {
     func run() throws {
         if let graph { try checkOutput(graph, for: "--graph", writes: .other("a DOT graph"), force: false) }
         var (network, x, y, loss) = try setup()
+        let dense = network.layers.allSatisfy { $0 is Dense<Double> || $0 is ActivationLayer<Double> || $0 is Dropout<Double> }
+        guard dense else { return try explainLayerByLayer(network, x, y, loss) }
         let first = BackpropTrace(model: network, input: x, target: y, loss: loss, learningRate: learningRate)
         var losses = [first.loss]
         network = first.updatedModel
@@ -67,24 +69,53 @@ struct Explain: ParsableCommand {
         case .markdown: print(renderer.text(markdown: true), terminator: "")
         case .json: print(renderer.json)
         }
-        if let graph { try writeGraph(model: first, to: graph) }
+        if let graph {
+            var original = first.updatedModel
+            original.parameters = first.layers.flatMap { [$0.weight, $0.bias] }
+            // The dense layers are numbered without the activations between them, as the text numbers them.
+            try writeGraph(of: original, input: x, target: y, loss: loss, to: graph) { layer, name in
+                let number = original.layers[...layer].filter { $0 is Dense<Double> }.count
+                return (name == "weight" ? "W" : "b") + superscript(number)
+            }
+        }
     }
 
-    private func writeGraph(model trace: BackpropTrace<Double>, to path: String) throws {
-        var tracked = trace.updatedModel
-        var original = tracked
-        original.parameters = trace.layers.flatMap { [$0.weight, $0.bias] }
-        tracked = original
-        let leaves = original.parameters.map { $0.requiringGradient() }
-        tracked.parameters = leaves
-        let output = tracked(trace.input)
-        let loss = trace.lossFunction(output, .values(trace.target), reduction: .sum)
-        var names: [ObjectIdentifier: String] = [:]
-        for (i, leaf) in leaves.enumerated() {
-            let layer = i / 2 + 1
-            names[ObjectIdentifier(leaf.graphNode!)] = i % 2 == 0 ? "W\(superscript(layer))" : "b\(superscript(layer))"
+    /// `explain` for a network that is not only dense layers: every layer's input, output and gradients.
+    private func explainLayerByLayer(_ model: Sequential<Double>, _ x: Tensor<Double>, _ y: Tensor<Double>, _ loss: Loss) throws {
+        var network = model
+        let first = LayerTrace(model: network, input: x, target: y, loss: loss, learningRate: learningRate)
+        var losses = [first.loss]
+        network = first.updatedModel
+        for _ in 1..<steps {
+            let trace = LayerTrace(model: network, input: x, target: y, loss: loss, learningRate: learningRate)
+            losses.append(trace.loss)
+            network = trace.updatedModel
         }
-        try AtomicFileWriter.write(GraphExport.dot(loss: loss, names: names), to: path)
+        let renderer = LayerTraceRenderer(trace: first, losses: losses, full: full)
+        switch format {
+        case .text: print(renderer.text(markdown: false), terminator: "")
+        case .markdown: print(renderer.text(markdown: true), terminator: "")
+        case .json: print(renderer.json)
+        }
+        if let graph {
+            try writeGraph(of: model, input: x, target: y, loss: loss, to: graph) { layer, name in
+                (name == "weight" ? "W" : name == "bias" ? "b" : name) + superscript(layer + 1)
+            }
+        }
+    }
+
+    /// Writes the computation graph of `model`'s loss on one sample, its parameters named by `name(layer, parameter)`.
+    private func writeGraph(of model: Sequential<Double>, input: Tensor<Double>, target: Tensor<Double>, loss: Loss,
+                            to path: String, name: (Int, String) -> String) throws {
+        var tracked = model
+        let leaves = model.parameters.map { $0.requiringGradient() }
+        tracked.parameters = leaves
+        let value = loss(tracked(input), .values(target), reduction: .sum)
+        var names: [ObjectIdentifier: String] = [:]
+        for (leaf, (layer, parameter)) in zip(leaves, zip(model.parameterLayerIndices, model.parameterNames)) {
+            names[ObjectIdentifier(leaf.graphNode!)] = name(layer, String(parameter.split(separator: ".").last ?? ""))
+        }
+        try AtomicFileWriter.write(GraphExport.dot(loss: value, names: names), to: path)
     }
 
     private func setup() throws -> (Sequential<Double>, Tensor<Double>, Tensor<Double>, Loss) {
@@ -95,9 +126,6 @@ struct Explain: ParsableCommand {
             return (example.model, x, y, .halfSquaredError)
         }
         let saved = try SavedModel<Double>.read(from: model)
-        if let (index, layer) = saved.model.layers.enumerated().first(where: { !($0.element is Dense<Double> || $0.element is ActivationLayer<Double> || $0.element is Dropout<Double>) }) {
-            throw DataError.mismatch("explain shows networks of dense and activation layers; \(model) has \(layer) at layer \(index) (`backprop gradients` and `gradcheck` work on every model)")
-        }
         let inputs = saved.model.requiredInputSize ?? 0
         let outputs = saved.model.producedOutputSize ?? 0
         if let data {

@@ -10,29 +10,38 @@ struct ExplainRenderer {
     /// Vectors and matrices with more elements than this are summarised unless `full`.
     static let elementLimit = 16
 
-    func number(_ x: Double) -> String {
-        guard x.isFinite else { return "\(x)" }
-        if x == 0 { return "0" }
-        let magnitude = Swift.abs(x)
-        if magnitude >= 1e-4 && magnitude < 1e6 {
-            var text = "\((x * 1e9).rounded() / 1e9)"
-            if text.hasSuffix(".0") { text.removeLast(2) }
-            return text
+    /// How numbers and tensors are printed: shared with ``LayerTraceRenderer``.
+    struct Values {
+        let full: Bool
+
+        func number(_ x: Double) -> String {
+            guard x.isFinite else { return "\(x)" }
+            if x == 0 { return "0" }
+            let magnitude = Swift.abs(x)
+            if magnitude >= 1e-4 && magnitude < 1e6 {
+                var text = "\((x * 1e9).rounded() / 1e9)"
+                if text.hasSuffix(".0") { text.removeLast(2) }
+                return text
+            }
+            return "\(x)"
         }
-        return "\(x)"
+
+        func callAsFunction(_ t: Tensor<Double>) -> String {
+            if !full && t.count > ExplainRenderer.elementLimit {
+                let v = t.scalars
+                return "shape \(t.shape.filter { $0 != 1 }), ‖·‖ = \(number(Double(t.norm))), min \(number(v.min() ?? 0)), max \(number(v.max() ?? 0))"
+            }
+            let rows = t.rank == 2 && t.shape[0] > 1 ? t.shape[0] : 1
+            let columns = t.count / Swift.max(rows, 1)
+            let v = t.scalars
+            let formatted = (0..<rows).map { r in "[" + v[(r * columns)..<((r + 1) * columns)].map(number).joined(separator: ", ") + "]" }
+            return rows == 1 ? formatted[0] : "[" + formatted.joined(separator: ", ") + "]"
+        }
     }
 
-    func values(_ t: Tensor<Double>) -> String {
-        if !full && t.count > Self.elementLimit {
-            let v = t.scalars
-            return "shape \(t.shape.filter { $0 != 1 }), ‖·‖ = \(number(Double(t.norm))), min \(number(v.min() ?? 0)), max \(number(v.max() ?? 0))"
-        }
-        let rows = t.rank == 2 && t.shape[0] > 1 ? t.shape[0] : 1
-        let columns = t.count / Swift.max(rows, 1)
-        let v = t.scalars
-        let formatted = (0..<rows).map { r in "[" + v[(r * columns)..<((r + 1) * columns)].map(number).joined(separator: ", ") + "]" }
-        return rows == 1 ? formatted[0] : "[" + formatted.joined(separator: ", ") + "]"
-    }
+    func number(_ x: Double) -> String { Values(full: full).number(x) }
+
+    func values(_ t: Tensor<Double>) -> String { Values(full: full)(t) }
 
     private var lossFormula: (loss: String, derivative: String) {
         switch trace.lossFunction {
