@@ -77,13 +77,14 @@ static inline int tiles(const backprop_window *w) {
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
-    CLONED void backprop_max_pool_nhwc_##SUFFIX(const backprop_window *w, const T *x, T *y, int32_t *where,          \
-                                                size_t first, size_t count) {                                          \
+    /* Max pooling of x, or with a bias of max(x + bias, 0): one pass over the images either way. */                 \
+    static inline void max_pool_nhwc_##SUFFIX(const backprop_window *w, const T *z, const T *bias, T *y,             \
+                                              int32_t *where, size_t first, size_t count) {                            \
         const size_t C = w->channels, outputs = w->output_height * w->output_width;                                    \
         y += first * outputs * C;                                                                                      \
         where += first * outputs * C;                                                                                  \
         for (size_t n = first; n < first + count; n++) {                                                               \
-            const T *image = x + n * w->height * w->width * C;                                                         \
+            const T *image = z + n * w->height * w->width * C;                                                         \
             for (size_t oy = 0; oy < w->output_height; oy++)                                                           \
                 for (size_t ox = 0; ox < w->output_width; ox++, y += C, where += C) {                                  \
                     size_t lo, hi;                                                                                     \
@@ -97,22 +98,31 @@ static inline int tiles(const backprop_window *w) {
                             const int32_t pixel = (int32_t)((size_t)iy * w->width + (size_t)(x0 + (ptrdiff_t)kj));     \
                             const T *source = image + (size_t)pixel * C;                                               \
                             if (!started) {                                                                            \
-                                VECTORISE for (size_t c = 0; c < C; c++) { y[c] = source[c]; where[c] = pixel; }       \
+                                VECTORISE for (size_t c = 0; c < C; c++) {                                             \
+                                    y[c] = bias ? source[c] + bias[c] : source[c];                                     \
+                                    where[c] = pixel;                                                                  \
+                                }                                                                                      \
                                 started = 1;                                                                           \
                                 continue;                                                                              \
                             }                                                                                          \
                             VECTORISE for (size_t c = 0; c < C; c++) {                                                 \
-                                const int larger = source[c] > y[c];                                                   \
-                                y[c] = larger ? source[c] : y[c];                                                      \
+                                const T v = bias ? source[c] + bias[c] : source[c];                                    \
+                                const int larger = v > y[c];                                                           \
+                                y[c] = larger ? v : y[c];                                                              \
                                 where[c] = larger ? pixel : where[c];                                                  \
                             }                                                                                          \
                         }                                                                                              \
                     }                                                                                                  \
-                    if (!started) {                                                                                    \
-                        for (size_t c = 0; c < C; c++) { y[c] = 0; where[c] = -1; }                                    \
+                    if (bias) {                                                                                        \
+                        VECTORISE for (size_t c = 0; c < C; c++) y[c] = y[c] > 0 ? y[c] : (T)0;                        \
                     }                                                                                                  \
                 }                                                                                                      \
         }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_max_pool_nhwc_##SUFFIX(const backprop_window *w, const T *x, T *y, int32_t *where,          \
+                                                size_t first, size_t count) {                                          \
+        max_pool_nhwc_##SUFFIX(w, x, NULL, y, where, first, count);                                                    \
     }                                                                                                                  \
                                                                                                                        \
     CLONED void backprop_max_pool_nhwc_backward_##SUFFIX(const backprop_window *w, const T *g, const int32_t *where,  \
@@ -173,42 +183,7 @@ static inline int tiles(const backprop_window *w) {
                                                                                                                        \
     CLONED void backprop_max_pool_nhwc_bias_relu_##SUFFIX(const backprop_window *w, const T *z, const T *bias, T *y,  \
                                                           int32_t *where, size_t first, size_t count) {                \
-        const size_t C = w->channels, outputs = w->output_height * w->output_width;                                    \
-        y += first * outputs * C;                                                                                      \
-        where += first * outputs * C;                                                                                  \
-        for (size_t n = first; n < first + count; n++) {                                                               \
-            const T *image = z + n * w->height * w->width * C;                                                         \
-            for (size_t oy = 0; oy < w->output_height; oy++)                                                           \
-                for (size_t ox = 0; ox < w->output_width; ox++, y += C, where += C) {                                  \
-                    size_t lo, hi;                                                                                     \
-                    kernel_columns(w, ox, &lo, &hi);                                                                   \
-                    const ptrdiff_t x0 = (ptrdiff_t)(ox * w->stride_width) - (ptrdiff_t)w->pad_left;                   \
-                    int started = 0;                                                                                   \
-                    for (size_t ki = 0; ki < w->kernel_height; ki++) {                                                 \
-                        ptrdiff_t iy = (ptrdiff_t)(oy * w->stride_height + ki) - (ptrdiff_t)w->pad_top;                \
-                        if (iy < 0 || iy >= (ptrdiff_t)w->height) continue;                                            \
-                        for (size_t kj = lo; kj < hi; kj++) {                                                          \
-                            const int32_t pixel = (int32_t)((size_t)iy * w->width + (size_t)(x0 + (ptrdiff_t)kj));     \
-                            const T *source = image + (size_t)pixel * C;                                               \
-                            if (!started) {                                                                            \
-                                VECTORISE for (size_t c = 0; c < C; c++) {                                             \
-                                    y[c] = source[c] + bias[c];                                                        \
-                                    where[c] = pixel;                                                                  \
-                                }                                                                                      \
-                                started = 1;                                                                           \
-                                continue;                                                                              \
-                            }                                                                                          \
-                            VECTORISE for (size_t c = 0; c < C; c++) {                                                 \
-                                const T v = source[c] + bias[c];                                                       \
-                                const int larger = v > y[c];                                                           \
-                                y[c] = larger ? v : y[c];                                                              \
-                                where[c] = larger ? pixel : where[c];                                                  \
-                            }                                                                                          \
-                        }                                                                                              \
-                    }                                                                                                  \
-                    VECTORISE for (size_t c = 0; c < C; c++) y[c] = y[c] > 0 ? y[c] : (T)0;                            \
-                }                                                                                                      \
-        }                                                                                                              \
+        max_pool_nhwc_##SUFFIX(w, z, bias, y, where, first, count);                                                    \
     }                                                                                                                  \
                                                                                                                        \
     CLONED void backprop_transpose_##SUFFIX(const T *x, size_t batch, size_t rows, size_t columns, T *y) {            \

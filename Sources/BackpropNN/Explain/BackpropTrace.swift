@@ -78,15 +78,8 @@ public struct BackpropTrace<Scalar: TensorScalar>: Sendable {
         let targets = pairs.flatMap { pair in [outputs[pair.dense]] + (pair.activation.map { [outputs[$0]] } ?? []) }
         let gradients = lossValue.gradients(withRespectTo: leaves + targets)
         let parameterGradients = Array(gradients[..<leaves.count])
-        var updated = model.parameters
-        let rule = SGD()
-        for i in updated.indices {
-            var state = rule.makeState(for: updated[i])
-            rule.update(&updated[i], gradient: parameterGradients[i], state: &state, learningRate: learningRate)
-        }
-        var next = model
-        next.parameters = updated
-        updatedModel = next
+        updatedModel = model.steppedDown(along: parameterGradients, learningRate: learningRate)
+        let updated = updatedModel.parameters
 
         var steps: [LayerStep] = []
         var cursor = leaves.count
@@ -126,6 +119,19 @@ public struct BackpropTrace<Scalar: TensorScalar>: Sendable {
 }
 
 extension Sequential {
+    /// The model after one plain gradient-descent step, θ ← θ − η ∂J/∂θ, taken by the optimizer kernel that trains.
+    func steppedDown(along gradients: [Tensor<Scalar>], learningRate: Double) -> Sequential {
+        var updated = parameters
+        let rule = SGD()
+        for i in updated.indices {
+            var state = rule.makeState(for: updated[i])
+            rule.update(&updated[i], gradient: gradients[i], state: &state, learningRate: learningRate)
+        }
+        var next = self
+        next.parameters = updated
+        return next
+    }
+
     /// The 2-2-2 sigmoid network of the classic worked example (W¹ = [[0.15, 0.20], [0.25, 0.30]], b¹ = 0.35;
     /// W² = [[0.40, 0.45], [0.50, 0.55]], b² = 0.60), with input (0.05, 0.10) and target (0.01, 0.99).
     public static var workedExample: (model: Sequential, input: Tensor<Scalar>, target: Tensor<Scalar>) {

@@ -75,15 +75,8 @@ public struct LayerTrace<Scalar: TensorScalar>: Sendable {
         let inputGradient = gradients[leaves.count]
         let outputGradients = Array(gradients[(leaves.count + 1)...])
 
-        var updated = model.parameters
-        let rule = SGD()
-        for i in updated.indices {
-            var state = rule.makeState(for: updated[i])
-            rule.update(&updated[i], gradient: parameterGradients[i], state: &state, learningRate: learningRate)
-        }
-        var next = model
-        next.parameters = updated
-        updatedModel = next
+        updatedModel = model.steppedDown(along: parameterGradients, learningRate: learningRate)
+        let updated = updatedModel.parameters
 
         var steps: [Step] = []
         var parameterIndex = 0
