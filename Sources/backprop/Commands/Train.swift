@@ -9,10 +9,11 @@ import Glibc
 import Darwin
 #endif
 
-/// `backprop train`: trains a multilayer perceptron, reports every epoch and saves the model.
+/// `backprop train`: trains a network (a perceptron from `--layers`, or any network from `--model`), reports every
+/// epoch and saves the model.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a multilayer perceptron on a dataset.",
+        abstract: "Train a network on a dataset: a perceptron (--layers) or any network (--model), convolutional ones included.",
         discussion: """
             With no options, trains a 2-64-64-2 ReLU network with Adam (η = 0.001) for 200 epochs on two \
             interleaved spirals (generated, no download) and prints the loss falling epoch by epoch. The loss and output layer follow the data: \
