@@ -83,6 +83,23 @@ struct ConvolutionalNetworkStepTests {
         }
     }
 
+    @Test("evaluates as the graph does: dropout off, batch norm on its running statistics", arguments: cases)
+    func evaluationMatchesGraph(_ c: Case) throws {
+        let model = try Self.model(c)
+        var generator = SeededGenerator(seed: 3)
+        let count = 37  // a last batch smaller than the others
+        let features = Tensor<Double>.uniform(shape: [count, c.inputShape.reduce(1, *)], in: -1...2, using: &generator)
+        let labels = (0..<count).map { $0 % 3 }
+        let data = try InMemoryDataset(features: features, labels: labels, classCount: 3)
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: SGD(), learningRate: 0.1, batchSize: 16, epochs: 1, seed: 1)
+        let fused = trainer.evaluate(model, on: data)
+        let output = model(features)
+        let loss = Loss.softmaxCrossEntropy(output, .classes(labels), reduction: .sum).scalar / Double(count)
+        let accuracy = Double(zip(predictedClasses(output), labels).filter { $0 == $1 }.count) / Double(count)
+        #expect(Swift.abs(fused.loss - loss) <= 1e-12 * Swift.abs(loss), "\(fused.loss) vs \(loss)")
+        #expect(fused.accuracy == accuracy)
+    }
+
     @Test("gradients agree with central finite differences")
     func finiteDifferences() throws {
         let c = Self.cases[2]

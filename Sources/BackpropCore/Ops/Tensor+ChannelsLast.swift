@@ -175,6 +175,35 @@ extension Tensor {
         }
     }
 
+    /// Overwrites this tensor with batch normalisation of `x` for inference: the running mean and variance in place of
+    /// the batch's, y = γ (x − mean)/√(variance + ε) + β, then a ReLU if `relu`. `statistics` and `normalized` are
+    /// scratch of the training form's shapes.
+    public mutating func assignBatchNormalization(_ x: Tensor, scale: Tensor, offset: Tensor, runningMean: Tensor,
+                                                  runningVariance: Tensor, epsilon: Double, relu: Bool,
+                                                  statistics: inout Tensor, normalized: inout Tensor) {
+        let channels = scale.count
+        precondition(x.rank == 2 && x.shape[1] == channels && shape == x.shape && normalized.shape == x.shape
+                     && statistics.shape == [3, channels] && runningMean.count == channels && runningVariance.count == channels,
+                     "assignBatchNormalization: \(x.shape) into \(shape)")
+        statistics.withUnsafeMutablePointer { stats in
+            let (mean, variance, inverseDeviation) = (stats, stats + channels, stats + 2 * channels)
+            for c in 0..<channels {
+                mean[c] = runningMean.storage.pointer[c]
+                variance[c] = runningVariance.storage.pointer[c]
+                inverseDeviation[c] = 1 / (variance[c] + Scalar(epsilon)).squareRoot()
+            }
+            let applied = BatchStatistics(mean: mean, inverseDeviation: inverseDeviation, scale: scale.storage.pointer,
+                                          offset: offset.storage.pointer)
+            normalized.withUnsafeMutablePointer { xhat in
+                withUnsafeMutablePointer { y in
+                    BatchNormalizationParts(pass: .normalize, rows: x.shape[0], channels: channels, input: x.storage.pointer,
+                                            mask: nil, normalized: xhat, output: y, statistics: applied, partials: stats,
+                                            relu: relu, parameterGradients: nil).run()
+                }
+            }
+        }
+    }
+
     /// Overwrites this tensor with ∂J/∂x of ``assignBatchNormalization(_:scale:offset:epsilon:relu:statistics:normalized:)``
     /// and the parameter gradients with ∂J/∂γ and ∂J/∂β, from the upstream gradient and what the forward pass kept
     /// (`output` is its result when a ReLU was fused, so that the gradient stops where it was cut).

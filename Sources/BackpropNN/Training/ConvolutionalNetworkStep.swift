@@ -161,6 +161,39 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         defer {
             for l in b.stageInputs.indices { b.stageInputs[l] = b.empty }
         }
+        forward(x, buffers: &b, parameters: parameters, runningStatistics: nil, generator: &generator)
+        let last = stages.count - 1
+        let result = b.delta[last].assignSoftmaxCrossEntropyGradient(
+            logits: b.output[last], labels: labels, labelSmoothing: labelSmoothing, scale: 1 / Scalar(n))
+        guard result.loss.isFinite else { return result }
+        updateRunningStatistics(&state, buffers: b, rows: n)
+        backward(buffers: &b, rows: n, parameters: parameters, gradients: &gradients, gradientNorms: &gradientNorms)
+        return result
+    }
+
+    /// The summed loss and the number of correctly classified rows of a batch for inference: dropout off, batch
+    /// normalisation on its running statistics in `state` — what ``Trainer/evaluate(_:on:)`` computes with the
+    /// graph, on this step's buffers.
+    mutating func evaluate(inputs x: Tensor<Scalar>, labels: [Int], parameters: [Tensor<Scalar>],
+                           state: [Tensor<Scalar>]) -> (loss: Double, correct: Int) {
+        let n = x.shape[0]
+        var b = buffers(rows: n, parameters: parameters)
+        defer { current = b }
+        defer {
+            for l in b.stageInputs.indices { b.stageInputs[l] = b.empty }
+        }
+        var unused = SeededGenerator(seed: 0)
+        forward(x, buffers: &b, parameters: parameters, runningStatistics: state, generator: &unused)
+        let last = stages.count - 1
+        return b.delta[last].assignSoftmaxCrossEntropyGradient(
+            logits: b.output[last], labels: labels, labelSmoothing: labelSmoothing, scale: 1)
+    }
+
+    /// The forward pass into the buffers: in training (`runningStatistics` nil) with batch statistics and dropout
+    /// masks from `generator`; for inference with the running statistics and no dropout.
+    private func forward(_ x: Tensor<Scalar>, buffers b: inout Buffers, parameters: [Tensor<Scalar>],
+                         runningStatistics: [Tensor<Scalar>]?, generator: inout SeededGenerator) {
+        let n = x.shape[0]
         // The input as channels-last rows (for one channel, a copy).
         b.input.assignTransposed(x, batch: n, rows: inputImage.channels, columns: inputImage.pixels)
         var input = b.input
@@ -190,10 +223,17 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                         b.output[l].assignApplying(activation!, to: b.preActivation[l])
                     }
                 }
-            case .batchNorm(let p, _, _, _, let relu):
-                b.output[l].assignBatchNormalization(input, scale: parameters[p], offset: parameters[p + 1],
-                                                     epsilon: epsilon[l]!, relu: relu, statistics: &b.statistics[l],
-                                                     normalized: &b.normalized[l])
+            case .batchNorm(let p, let s, _, _, let relu):
+                if let running = runningStatistics {
+                    b.output[l].assignBatchNormalization(input, scale: parameters[p], offset: parameters[p + 1],
+                                                         runningMean: running[s], runningVariance: running[s + 1],
+                                                         epsilon: epsilon[l]!, relu: relu, statistics: &b.statistics[l],
+                                                         normalized: &b.normalized[l])
+                } else {
+                    b.output[l].assignBatchNormalization(input, scale: parameters[p], offset: parameters[p + 1],
+                                                         epsilon: epsilon[l]!, relu: relu, statistics: &b.statistics[l],
+                                                         normalized: &b.normalized[l])
+                }
             case .activation(let function):
                 b.output[l].assignApplying(function, to: input)
             case .maxPool:
@@ -202,9 +242,9 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             case .flatten(let image):
                 b.output[l].assignTransposed(input, batch: n, rows: image.pixels, columns: image.channels)
             case .dropout(let rate):
-                guard rate > 0 else {
-                    b.output[l] = input
-                    break
+                guard rate > 0, runningStatistics == nil else {
+                    // Nothing to drop: the input goes on (the buffer is not written, so it is never shared).
+                    continue
                 }
                 generator.fillFlags(&b.flags[l], probability: 1 - rate)
                 b.mask[l].assignMask(b.flags[l], scale: Scalar(1 / (1 - rate)))
@@ -220,12 +260,12 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             }
             input = b.output[l]
         }
-        let last = stages.count - 1
-        let result = b.delta[last].assignSoftmaxCrossEntropyGradient(
-            logits: b.output[last], labels: labels, labelSmoothing: labelSmoothing, scale: 1 / Scalar(n))
-        guard result.loss.isFinite else { return result }
-        updateRunningStatistics(&state, buffers: b, rows: n)
+    }
 
+    /// The backward pass from δ of the logits (in `b.delta` of the last stage) into `gradients` and `gradientNorms`.
+    private func backward(buffers b: inout Buffers, rows n: Int, parameters: [Tensor<Scalar>],
+                          gradients: inout [Tensor<Scalar>], gradientNorms: inout [Double]) {
+        let last = stages.count - 1
         var gradient = b.delta[last]
         for l in stride(from: last, through: 0, by: -1) {
             let stageInput = b.stageInputs[l]
@@ -296,7 +336,6 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             }
             gradient = b.inputGradient[l]
         }
-        return result
     }
 
     /// The bias of the convolution before the max pooling at stage `l` when its bias and ReLU are fused into the

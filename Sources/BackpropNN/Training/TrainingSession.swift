@@ -82,6 +82,15 @@ struct TrainingSession<Model: Layer> {
         return model
     }
 
+    /// The loss and accuracy of the current model on `data`: through the fused convolutional step's buffers when
+    /// there is one (no second set of buffers), else as ``Trainer/evaluate(_:on:)`` computes it.
+    mutating func evaluate<Data: TrainingData>(on data: Data) -> (loss: Double, accuracy: Double?) where Data.Scalar == Model.Scalar {
+        if convolutionalStep != nil, data.classCount != nil {
+            return trainer.evaluate(with: &convolutionalStep!, parameters: parameters, state: state, on: data)
+        }
+        return trainer.evaluate(currentModel, on: data)
+    }
+
     var checkpoint: TrainingCheckpoint<Model.Scalar> {
         TrainingCheckpoint(completedEpochs: history.count, batchesDone: batchesDone, parameters: parameters, state: state,
                            optimizerStates: states, shuffleGenerator: shuffleGenerator, dropoutGenerator: dropoutGenerator,
