@@ -72,6 +72,31 @@ struct CommandLineTests {
 
     /// `backprop info` names the kernels that run: the matrix-product backend and the element-wise kernels'
     /// instruction set.
+    /// `--schedule` changes the learning rate epoch by epoch as the library's schedules do, and a resumed run must
+    /// keep it (a cosine schedule spans --epochs, so raising them is refused with it).
+    @Test func learningRateSchedules() throws {
+        let dir = CommandRunner.temporaryDirectory("cli-schedule")
+        let cosine = run("train", "--epochs", "4", "--layers", "8", "--schedule", "cosine", "--metrics", "m.csv", "--quiet", in: dir)
+        #expect(cosine.status == 0, "\(cosine.errorOutput)")
+        func learningRates(_ file: String) throws -> [Double] {
+            let lines = CommandRunner.readText(dir + "/" + file).split(separator: "\n")
+            let header = try #require(lines.first).split(separator: ",", omittingEmptySubsequences: false)
+            let column = try #require(header.firstIndex(of: "learning_rate"))
+            return lines.dropFirst().map { Double($0.split(separator: ",", omittingEmptySubsequences: false)[column]) ?? .nan }
+        }
+        let rates = try learningRates("m.csv")
+        #expect(rates.count == 4 && rates[0] == 0.001 && zip(rates, rates.dropFirst()).allSatisfy { $0 > $1 }, "\(rates)")
+        let step = run("train", "--epochs", "4", "--layers", "8", "--schedule", "step:2:0.5", "--metrics", "s.csv", "--quiet", in: dir)
+        #expect(step.status == 0)
+        #expect(try learningRates("s.csv") == [0.001, 0.001, 0.0005, 0.0005])
+        let bad = run("train", "--schedule", "cosine:3", in: dir)
+        #expect(bad.status == 2 && bad.errorOutput.contains("--schedule must be constant, cosine"))
+        let part = run("train", "--epochs", "2", "--layers", "8", "--schedule", "cosine", "--checkpoint", "c.st", "--checkpoint-every", "1", "--quiet", in: dir)
+        #expect(part.status == 0)
+        let more = run("train", "--epochs", "3", "--layers", "8", "--schedule", "cosine", "--resume", "c.st", "--quiet", in: dir)
+        #expect(more.status == 1 && more.errorOutput.contains("--schedule cosine:2 (now cosine:3)"), "\(more.errorOutput)")
+    }
+
     @Test func infoNamesTheKernels() {
         let info = run("info", in: CommandRunner.temporaryDirectory("cli-info"))
         #expect(info.status == 0)

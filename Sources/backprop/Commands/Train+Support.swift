@@ -64,6 +64,13 @@ extension Train {
             options["--activation"] = try parsedActivation().name
         }
         if let shape = try parsedInputShape() { options["--input-shape"] = shape.map(String.init).joined(separator: "x") }
+        // A cosine schedule spans --epochs: raising --epochs on resume changes it, so it is recorded with them.
+        options["--schedule"] = switch try parsedSchedule() {
+        case .cosine(let epochs, _): "cosine:\(epochs)"
+        case .step(let every, let factor): "step:\(every):\(factor)"
+        case .exponential(let decay): "exponential:\(decay)"
+        default: "constant"
+        }
         options["--stop-when-loss-change-below"] = stopWhenLossChangeBelow.map { "\($0)" } ?? "none"
         options["--early-stopping-patience"] = earlyStoppingPatience.map { "\($0)" } ?? "none"
         return options
@@ -224,6 +231,24 @@ extension Train {
     /// The given learning rate, or the optimizer's conventional default.
     var rate: Double {
         learningRate ?? (["adam", "adamw", "rmsprop"].contains(optimizer.lowercased()) ? 0.001 : 0.01)
+    }
+
+    /// `--schedule`, parsed.
+    func parsedSchedule() throws -> LearningRateSchedule {
+        let parts = schedule.lowercased().split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        let numbers = parts.dropFirst().map { Double($0) }
+        switch (parts[0], numbers.count) {
+        case ("constant", 0): return .constant
+        case ("cosine", 0): return .cosine(epochs: epochs, minimum: 0)
+        case ("step", 2):
+            if let every = numbers[0], every >= 1, every == every.rounded(), every <= 1e9, let factor = numbers[1], factor > 0, factor.isFinite {
+                return .step(every: Int(every), factor: factor)
+            }
+        case ("exponential", 1):
+            if let decay = numbers[0], decay > 0, decay.isFinite { return .exponential(decay: decay) }
+        default: break
+        }
+        throw ValidationError("--schedule must be constant, cosine, step:EVERY:FACTOR (such as step:5:0.5) or exponential:DECAY (such as exponential:0.9); got '\(schedule)'")
     }
 
     func parsedOptimizer() throws -> any Optimizer {

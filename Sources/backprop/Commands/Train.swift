@@ -61,6 +61,9 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Learning rate η (default: 0.001 for adam, adamw and rmsprop; 0.01 for sgd, momentum, nesterov and adagrad).")
     var learningRate: Double?
 
+    @Option(help: "Learning-rate schedule: constant; cosine (from the learning rate down to 0 over --epochs); step:EVERY:FACTOR (× FACTOR every EVERY epochs); exponential:DECAY (× DECAY every epoch).")
+    var schedule = "constant"
+
     @Option(parsing: .unconditional, help: "Weight decay λ (L2 for most optimizers, decoupled for adamw).")
     var weightDecay = 0.0
 
@@ -156,6 +159,7 @@ struct Train: ParsableCommand {
         _ = try hiddenSizes()
         _ = try parsedActivation()
         _ = try parsedOptimizer()
+        _ = try parsedSchedule()
         if let loss, Loss(name: loss) == nil { throw ValidationError(unknownValue(loss, for: "--loss", valid: Loss.names)) }
     }
 
@@ -212,7 +216,7 @@ struct Train: ParsableCommand {
         if let threshold = stopWhenLossChangeBelow { criteria.append(.lossChange(below: threshold, patience: patience)) }
         if let patience = earlyStoppingPatience { criteria.append(.earlyStopping(patience: patience, restoreBestWeights: true)) }
         let trainer = Trainer(loss: lossFunction, optimizer: try parsedOptimizer(), learningRate: rate,
-                              batchSize: batchSize, epochs: epochs, stoppingCriteria: criteria,
+                              schedule: try parsedSchedule(), batchSize: batchSize, epochs: epochs, stoppingCriteria: criteria,
                               clipping: clipNorm.map { .globalNorm($0) }, seed: seed)
         if !quiet {
             let features = sampleShape.count > 1 ? "samples of \(sampleShape.map(String.init).joined(separator: "×"))"
