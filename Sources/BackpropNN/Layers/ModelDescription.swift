@@ -25,18 +25,27 @@ public struct ModelDescription: Sendable, Equatable, CustomStringConvertible {
     public struct Item: Sendable, Equatable {
         /// What the item describes.
         public enum Kind: Sendable, Equatable {
+            /// `conv F K…`: a ``Conv2D``.
             case convolution(filters: Int, kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Padding, bias: Bool)
+            /// `maxpool K [stride S]`.
             case maxPool(size: Int, stride: Int)
+            /// `avgpool K [stride S]`.
             case averagePool(size: Int, stride: Int)
+            /// `gap`, `flatten`, `batchnorm`, `layernorm`.
             case globalAveragePool, flatten, batchNorm, layerNorm
+            /// `dropout R`.
             case dropout(rate: Double)
+            /// `dense N`.
             case dense(outputs: Int)
+            /// An activation on its own (the item's ``Item/activation``).
             case activation
         }
 
         /// A convolution's padding as written.
         public enum Padding: Sendable, Equatable {
+            /// `valid` (the default): none; `same`: kernel − 1 rows and columns in all.
             case valid, same
+            /// `pad P`: P on every side.
             case explicit(Int)
         }
 
