@@ -16,9 +16,10 @@ for target in idx csv safetensors checkpoint architecture gzip; do
     case "$target" in
         idx) printf '\x00\x00\x08\x02\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03\x04' > corpus/idx/seed ;;
         csv) printf 'a,b,label\n1,2.5,x\n"3",4,"y, z"\r\n' > corpus/csv/seed ;;
-        safetensors) cp seeds/model.safetensors corpus/safetensors/seed ;;
+        safetensors) cp seeds/model.safetensors corpus/safetensors/seed; cp seeds/model-conv.safetensors corpus/safetensors/conv ;;
         checkpoint) cp seeds/checkpoint.safetensors corpus/checkpoint/seed ;;
-        architecture) cp seeds/architecture.json corpus/architecture/seed; cp seeds/info.json corpus/architecture/info ;;
+        architecture) cp seeds/architecture.json corpus/architecture/seed; cp seeds/architecture-conv.json corpus/architecture/conv
+                      cp seeds/info.json corpus/architecture/info ;;
         gzip) printf 'hello' | gzip -c > corpus/gzip/seed ;;
     esac
     echo "== $target ($seconds s)"

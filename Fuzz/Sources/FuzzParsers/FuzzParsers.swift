@@ -35,8 +35,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         // The JSON a model file's metadata holds: the layers (checked without building them) and the description.
         let decoder = JSONDecoder()
         if let architecture = try? decoder.decode(ModelArchitecture.self, from: Data(bytes)),
-           let shapes = try? architecture.parameterShapes(file: "fuzz"), shapes.reduce(0, { $0 + $1.shape.reduce(1, *) }) <= 1 << 16,
-           let model: Sequential<Float> = try? architecture.build(file: "fuzz") {
+           let plan = try? architecture.plan(file: "fuzz"),
+           (plan.parameters + plan.state).reduce(0, { $0 + $1.shape.reduce(1, *) }) <= 1 << 16,
+           let model: Sequential<Float> = try? architecture.build(
+               file: "fuzz", parameters: plan.parameters.map { .zeros(shape: $0.shape) },
+               state: plan.state.map { .zeros(shape: $0.shape) }) {
             _ = ModelInfo.fuzzDescription.inconsistency(with: model)
         }
         if let info = try? decoder.decode(ModelInfo.self, from: Data(bytes)) {
