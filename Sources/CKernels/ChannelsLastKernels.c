@@ -77,9 +77,10 @@ static inline int tiles(const backprop_window *w) {
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
-    /* Max pooling of x, or with a bias of max(x + bias, 0): one pass over the images either way. */                 \
-    static inline void max_pool_nhwc_##SUFFIX(const backprop_window *w, const T *z, const T *bias, T *y,             \
-                                              int32_t *where, size_t first, size_t count) {                            \
+    /* Max pooling of x, or with a bias of max(x + bias, 0): one pass over the images either way. Inlined into each */\
+    /* clone of its callers, so that it is compiled for their instruction sets.                                     */\
+    static inline __attribute__((always_inline)) void max_pool_nhwc_##SUFFIX(                                       \
+        const backprop_window *w, const T *z, const T *bias, T *y, int32_t *where, size_t first, size_t count) {       \
         const size_t C = w->channels, outputs = w->output_height * w->output_width;                                    \
         y += first * outputs * C;                                                                                      \
         where += first * outputs * C;                                                                                  \

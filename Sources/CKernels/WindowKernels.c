@@ -89,8 +89,8 @@ static inline int windows_inside(const backprop_window *w) {
     }                                                                                                                  \
                                                                                                                        \
     /* The offset inside `image` of the window's first largest input, or -1 for a window of padding only. */           \
-    static inline ptrdiff_t window_argmax_##SUFFIX(const backprop_window *w, const T *image, size_t oy, size_t ox,       \
-                                                   int inside) {                                                       \
+    static inline __attribute__((always_inline)) ptrdiff_t window_argmax_##SUFFIX(                                  \
+        const backprop_window *w, const T *image, size_t oy, size_t ox, int inside) {                                  \
         if (inside) {                                                                                                  \
             const ptrdiff_t origin = (ptrdiff_t)(oy * w->stride_height * w->width + ox * w->stride_width);             \
             ptrdiff_t best = origin;                                                                                   \

@@ -1,0 +1,144 @@
+import BackpropCore
+
+// The buffers of ``ConvolutionalNetworkStep``, and the stages they serve.
+extension ConvolutionalNetworkStep {
+    /// The buffers of one batch size, one entry per stage (unused entries are empty).
+    struct Buffers {
+        let rows: Int
+        /// Each stage's result.
+        var output: [Tensor<Scalar>]
+        /// z of a convolution or dense stage with a fused activation.
+        var preActivation: [Tensor<Scalar>]
+        /// δ = ∂J/∂z of a stage with a fused activation.
+        var delta: [Tensor<Scalar>]
+        /// ∂J/∂(the stage's input).
+        var inputGradient: [Tensor<Scalar>]
+        /// A convolution's unfolded input, then (in the backward pass) the gradient of the unfolded input.
+        var columns: [Tensor<Scalar>]
+        /// A convolution's weight as `[out, kh·kw·in]`, and its gradient.
+        var weightMatrix: [Tensor<Scalar>], weightMatrixGradient: [Tensor<Scalar>]
+        /// The gradient of a convolution's weight as `[kh·kw·in, out]`, as the product gives it.
+        var weightGradientColumns: [Tensor<Scalar>]
+        /// Batch normalisation's x̂ and `[mean, variance, 1/√(variance + ε)]`.
+        var normalized: [Tensor<Scalar>], statistics: [Tensor<Scalar>]
+        /// Max pooling's winning pixels.
+        var winners: [[Int32]]
+        /// Dropout's keep flags and mask.
+        var flags: [[UInt8]], mask: [Tensor<Scalar>]
+        /// The input, channels-last.
+        var input: Tensor<Scalar>
+        /// Each stage's input during a step (emptied after it, so that no buffer is shared into the next step).
+        var stageInputs: [Tensor<Scalar>]
+        /// The sliding window of each convolution and pooling stage over this batch size.
+        var problems: [WindowProblem?]
+        /// Zeros to add as the bias of a convolution without one that applies a ReLU in place.
+        var zeroBias: [Tensor<Scalar>]
+        /// An empty tensor, the placeholder of unused entries.
+        let empty: Tensor<Scalar>
+    }
+
+    /// The buffers for `rows`-sample batches, moved out of storage (so that they are uniquely referenced) or made.
+    mutating func buffers(rows n: Int, parameters: [Tensor<Scalar>]) -> Buffers {
+        if current?.rows != n { swap(&current, &previous) }
+        if let buffers = current.take(), buffers.rows == n { return buffers }
+        func zeros(_ shape: [Int]) -> Tensor<Scalar> { Tensor.zeros(shape: shape) }
+        let none = zeros([0])
+        var b = Buffers(rows: n, output: [], preActivation: [], delta: [], inputGradient: [], columns: [], weightMatrix: [],
+                        weightMatrixGradient: [], weightGradientColumns: [], normalized: [], statistics: [], winners: [], flags: [], mask: [],
+                        input: zeros([n * inputImage.pixels, inputImage.channels]),
+                        stageInputs: Array(repeating: none, count: stages.count), problems: [], zeroBias: [], empty: none)
+        var inputShape = [n * inputImage.pixels, inputImage.channels]
+        for (l, stage) in stages.enumerated() {
+            var outputShape = inputShape
+            var (pre, delta, columns, weight, norm, stats, winners, flags, mask) = (none, none, none, none, none, none, [Int32](), [UInt8](), none)
+            var problem: WindowProblem?
+            var zeroBias = none
+            switch stage {
+            case .convolution(let w, _, let window, let image, let output, let activation):
+                outputShape = [n * output.pixels, output.channels]
+                columns = zeros([n * output.pixels, window.kernelHeight * window.kernelWidth * image.channels])
+                weight = zeros([parameters[w].shape[0], window.kernelHeight * window.kernelWidth * image.channels])
+                problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
+                if activation == .relu {
+                    zeroBias = zeros([output.channels])
+                    if !reluGradientFolded[l] { delta = zeros(outputShape) }
+                } else if activation != nil {
+                    (pre, delta) = (zeros(outputShape), zeros(outputShape))
+                }
+            case .batchNorm(_, _, _, let channels, _):
+                (norm, stats) = (zeros(inputShape), zeros([3, channels]))
+            case .maxPool(let window, let image, let output):
+                problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
+                outputShape = [n * output.pixels, output.channels]
+                winners = [Int32](repeating: 0, count: outputShape[0] * outputShape[1])
+            case .flatten(let image):
+                outputShape = [n, image.count]
+            case .dropout:
+                (flags, mask) = ([UInt8](repeating: 0, count: inputShape[0] * inputShape[1]), zeros(inputShape))
+            case .dense(_, _, let outputs, let activation):
+                outputShape = [n, outputs]
+                if activation != nil { pre = zeros(outputShape) }
+                delta = zeros(outputShape)
+            case .activation:
+                break
+            }
+            b.output.append(zeros(outputShape))
+            b.preActivation.append(pre)
+            b.delta.append(delta)
+            b.inputGradient.append(l == 0 && !stage.needsInputGradientAtStart ? none : zeros(inputShape))
+            b.columns.append(columns)
+            b.weightMatrix.append(weight)
+            b.weightMatrixGradient.append(weight.count == 0 ? none : zeros(weight.shape))
+            b.weightGradientColumns.append(weight.count == 0 ? none : zeros(weight.shape.reversed()))
+            b.normalized.append(norm)
+            b.statistics.append(stats)
+            b.winners.append(winners)
+            b.flags.append(flags)
+            b.mask.append(mask)
+            b.problems.append(problem)
+            b.zeroBias.append(zeroBias)
+            inputShape = outputShape
+        }
+        return b
+    }
+}
+
+/// Channels, height and width of an image.
+struct ConvolutionalImage: Equatable {
+    var channels: Int, height: Int, width: Int
+    var pixels: Int { height * width }
+    var count: Int { channels * height * width }
+}
+
+/// One stage of a ``ConvolutionalNetworkStep`` (outside the generic type, so that the unspecialised generic code
+/// iterating over stages needs no boxes): a layer, with the element-wise activation after it when it can be fused.
+enum ConvolutionalStage {
+    case convolution(weight: Int, bias: Int?, window: SlidingWindow, input: ConvolutionalImage, output: ConvolutionalImage, activation: UnaryFunction?)
+    case batchNorm(parameter: Int, state: Int, layer: Int, channels: Int, relu: Bool)
+    case activation(UnaryFunction)
+    case maxPool(window: SlidingWindow, input: ConvolutionalImage, output: ConvolutionalImage)
+    case flatten(ConvolutionalImage)
+    case dropout(rate: Double)
+    case dense(weight: Int, inputs: Int, outputs: Int, activation: UnaryFunction?)
+
+    /// The output's columns: channels of an image, or features.
+    var outputColumns: Int? {
+        switch self {
+        case .convolution(_, _, _, _, let output, _), .maxPool(_, _, let output): output.channels
+        case .batchNorm(_, _, _, let channels, _): channels
+        case .flatten(let image): image.count
+        case .dense(_, _, let outputs, _): outputs
+        case .activation, .dropout: nil
+        }
+    }
+}
+
+
+extension ConvolutionalStage {
+    /// Whether the first stage needs an input-gradient buffer anyway (batch normalisation computes it with its
+    /// parameters' gradients).
+    var needsInputGradientAtStart: Bool {
+        if case .batchNorm = self { return true }
+        return false
+    }
+}
