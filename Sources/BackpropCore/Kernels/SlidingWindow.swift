@@ -28,6 +28,12 @@ public struct SlidingWindow: Sendable, Hashable, Codable, CustomStringConvertibl
         self.padRight = padRight
     }
 
+    /// A square window of `size × size` without padding, stepping `stride` (by default the size: windows that tile
+    /// the image, as pooling layers use them).
+    public init(size: Int, stride: Int? = nil) {
+        self.init(kernelHeight: size, kernelWidth: size, strideHeight: stride ?? size, strideWidth: stride ?? size)
+    }
+
     /// Whether any padding is added.
     public var isPadded: Bool { padTop != 0 || padBottom != 0 || padLeft != 0 || padRight != 0 }
 

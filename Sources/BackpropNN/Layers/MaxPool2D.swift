@@ -10,7 +10,7 @@ public struct MaxPool2D<Scalar: TensorScalar>: Layer {
 
     /// Pools over `size × size` windows, stepping `stride` (by default the size: windows do not overlap).
     public init(size: Int, stride: Int? = nil) {
-        self.init(window: SlidingWindow(kernelHeight: size, kernelWidth: size, strideHeight: stride ?? size, strideWidth: stride ?? size))
+        self.init(window: SlidingWindow(size: size, stride: stride))
     }
 
     /// Pools over an explicit window.

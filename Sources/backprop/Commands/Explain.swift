@@ -52,56 +52,42 @@ struct Explain: ParsableCommand {
 
     func run() throws {
         if let graph { try checkOutput(graph, for: "--graph", writes: .other("a DOT graph"), force: false) }
-        var (network, x, y, loss) = try setup()
-        let dense = network.layers.allSatisfy { $0 is Dense<Double> || $0 is ActivationLayer<Double> || $0 is Dropout<Double> }
-        guard dense else { return try explainLayerByLayer(network, x, y, loss) }
-        let first = BackpropTrace(model: network, input: x, target: y, loss: loss, learningRate: learningRate)
-        var losses = [first.loss]
-        network = first.updatedModel
-        for _ in 1..<steps {
-            let trace = BackpropTrace(model: network, input: x, target: y, loss: loss, learningRate: learningRate)
-            losses.append(trace.loss)
-            network = trace.updatedModel
+        let (model, x, y, loss) = try setup()
+        // A network of dense layers is shown in the textbook's notation (z, a, δ per dense layer); any other layer by
+        // layer. Dense layers are numbered without the activations between them, as that text numbers them.
+        let dense = model.layers.allSatisfy { $0 is Dense<Double> || $0 is ActivationLayer<Double> || $0 is Dropout<Double> }
+        let output: (text: (Bool) -> String, json: String)
+        let symbol: (Int, String) -> String
+        if dense {
+            let (first, losses) = descend(from: model) { BackpropTrace(model: $0, input: x, target: y, loss: loss, learningRate: learningRate) }
+            let renderer = ExplainRenderer(trace: first, losses: losses, full: full)
+            output = (renderer.text(markdown:), renderer.json)
+            symbol = { layer, name in (name == "weight" ? "W" : "b") + superscript(model.layers[...layer].filter { $0 is Dense<Double> }.count) }
+        } else {
+            let (first, losses) = descend(from: model) { LayerTrace(model: $0, input: x, target: y, loss: loss, learningRate: learningRate) }
+            let renderer = LayerTraceRenderer(trace: first, losses: losses, full: full)
+            output = (renderer.text(markdown:), renderer.json)
+            symbol = { layer, name in (name == "weight" ? "W" : name == "bias" ? "b" : name) + superscript(layer + 1) }
         }
-        let renderer = ExplainRenderer(trace: first, losses: losses, full: full)
         switch format {
-        case .text: print(renderer.text(markdown: false), terminator: "")
-        case .markdown: print(renderer.text(markdown: true), terminator: "")
-        case .json: print(renderer.json)
+        case .text: print(output.text(false), terminator: "")
+        case .markdown: print(output.text(true), terminator: "")
+        case .json: print(output.json)
         }
-        if let graph {
-            var original = first.updatedModel
-            original.parameters = first.layers.flatMap { [$0.weight, $0.bias] }
-            // The dense layers are numbered without the activations between them, as the text numbers them.
-            try writeGraph(of: original, input: x, target: y, loss: loss, to: graph) { layer, name in
-                let number = original.layers[...layer].filter { $0 is Dense<Double> }.count
-                return (name == "weight" ? "W" : "b") + superscript(number)
-            }
-        }
+        if let graph { try writeGraph(of: model, input: x, target: y, loss: loss, to: graph, name: symbol) }
     }
 
-    /// `explain` for a network that is not only dense layers: every layer's input, output and gradients.
-    private func explainLayerByLayer(_ model: Sequential<Double>, _ x: Tensor<Double>, _ y: Tensor<Double>, _ loss: Loss) throws {
-        var network = model
-        let first = LayerTrace(model: network, input: x, target: y, loss: loss, learningRate: learningRate)
+    /// `--steps` gradient-descent steps from `model`, each traced by `trace`: the first trace, and every step's loss.
+    private func descend<Trace: ExplainedStep>(from model: Sequential<Double>, _ trace: (Sequential<Double>) -> Trace) -> (Trace, [Double]) {
+        let first = trace(model)
         var losses = [first.loss]
-        network = first.updatedModel
+        var network = first.updatedModel
         for _ in 1..<steps {
-            let trace = LayerTrace(model: network, input: x, target: y, loss: loss, learningRate: learningRate)
-            losses.append(trace.loss)
-            network = trace.updatedModel
+            let next = trace(network)
+            losses.append(next.loss)
+            network = next.updatedModel
         }
-        let renderer = LayerTraceRenderer(trace: first, losses: losses, full: full)
-        switch format {
-        case .text: print(renderer.text(markdown: false), terminator: "")
-        case .markdown: print(renderer.text(markdown: true), terminator: "")
-        case .json: print(renderer.json)
-        }
-        if let graph {
-            try writeGraph(of: model, input: x, target: y, loss: loss, to: graph) { layer, name in
-                (name == "weight" ? "W" : name == "bias" ? "b" : name) + superscript(layer + 1)
-            }
-        }
+        return (first, losses)
     }
 
     /// Writes the computation graph of `model`'s loss on one sample, its parameters named by `name(layer, parameter)`.
@@ -179,3 +165,12 @@ func superscript(_ n: Int) -> String {
     let digits: [Character] = ["⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"]
     return "⁽" + String(String(n).map { digits[Int(String($0))!] }) + "⁾"
 }
+
+/// One traced gradient-descent step, as `explain` repeats it.
+protocol ExplainedStep {
+    var loss: Double { get }
+    var updatedModel: Sequential<Double> { get }
+}
+
+extension BackpropTrace<Double>: ExplainedStep {}
+extension LayerTrace<Double>: ExplainedStep {}
