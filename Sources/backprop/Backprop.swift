@@ -16,7 +16,7 @@ struct Backprop: ParsableCommand {
         commandName: "backprop",
         abstract: "Train neural networks with backpropagation, natively in Swift.",
         version: "backprop \(version) (kernels: \(KernelBackend.preferred))",
-        subcommands: [Train.self, Evaluate.self, Predict.self, Inspect.self, Explain.self, Gradcheck.self, Gradients.self, Rules.self, Info.self],
+        subcommands: [Train.self, Evaluate.self, Predict.self, Inspect.self, Export.self, Import.self, Explain.self, Gradcheck.self, Gradients.self, Rules.self, Info.self],
         defaultSubcommand: Train.self
     )
 

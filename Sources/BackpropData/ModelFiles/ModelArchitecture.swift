@@ -18,6 +18,12 @@ public struct ModelArchitecture: Sendable {
     /// The layers, first to last.
     public var layers: [any LayerSpecification]
 
+    /// Describes a network by its layers.
+    public init(inputShape: [Int]?, layers: [any LayerSpecification]) {
+        self.inputShape = inputShape
+        self.layers = layers
+    }
+
     /// Describes a model.
     ///
     /// - Throws: ``ModelFileError/incompatible(_:_:)`` for a layer that has no ``Layer/specification``.

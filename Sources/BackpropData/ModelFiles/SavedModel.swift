@@ -47,9 +47,7 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
     func metadata() throws -> [String: String] {
         if let problem = info.inconsistency(with: model) { throw ModelFileError.inconsistent(problem) }
         let architecture = try ModelArchitecture(model)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let encoder = ModelJSON.encoder()
         return [
             "format": Self.formatName,
             "architecture": String(decoding: try encoder.encode(architecture), as: UTF8.self),
@@ -91,8 +89,7 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
             }
             throw ModelFileError.incompatible(file, "not a Backprop model (its metadata has no format \(formatName))")
         }
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let decoder = ModelJSON.decoder()
         guard let architectureJSON = metadata["architecture"], let infoJSON = metadata["info"] else {
             throw ModelFileError.corrupt(file, "metadata lacks 'architecture' or 'info'")
         }
@@ -153,4 +150,21 @@ public enum ModelFileKind: Sendable, Equatable {
     case checkpoint
     /// No file, or one of another kind.
     case other
+}
+
+/// The JSON coding of a model file's metadata (and of the same descriptions in exported ONNX files): sorted keys,
+/// and non-finite numbers as strings.
+enum ModelJSON {
+    static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
+    }
+
+    static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return decoder
+    }
 }
