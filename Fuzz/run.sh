@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes Backprop's parsers (IDX, CSV, model files, checkpoints, architecture and description metadata, gzip) with
+# Fuzzes Backprop's parsers (IDX, CSV, model files, ONNX models, checkpoints, architecture and description metadata, gzip) with
 # libFuzzer, each for a bounded time.
 # Usage: bash Fuzz/run.sh [seconds-per-parser]   (default 60). A crashing input is kept in Fuzz/crashes/ and fails
 # the run; add it to the crafted-file tests once fixed.
@@ -11,12 +11,13 @@ swift build -c debug --product FuzzParsers -Xswiftc -sanitize=fuzzer,address -Xs
 binary="$(swift build -c debug --product FuzzParsers --show-bin-path)/FuzzParsers"
 mkdir -p crashes
 status=0
-for target in idx csv safetensors checkpoint architecture gzip; do
+for target in idx csv safetensors onnx checkpoint architecture gzip; do
     mkdir -p "corpus/$target"
     case "$target" in
         idx) printf '\x00\x00\x08\x02\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03\x04' > corpus/idx/seed ;;
         csv) printf 'a,b,label\n1,2.5,x\n"3",4,"y, z"\r\n' > corpus/csv/seed ;;
         safetensors) cp seeds/model.safetensors corpus/safetensors/seed; cp seeds/model-conv.safetensors corpus/safetensors/conv ;;
+        onnx) cp seeds/model-csv.onnx corpus/onnx/exported; cp seeds/helper-cnn.onnx corpus/onnx/helper ;;
         checkpoint) cp seeds/checkpoint.safetensors corpus/checkpoint/seed ;;
         architecture) cp seeds/architecture.json corpus/architecture/seed; cp seeds/architecture-conv.json corpus/architecture/conv
                       cp seeds/info.json corpus/architecture/info ;;

@@ -6,7 +6,7 @@ import Foundation
 import Glibc
 #endif
 
-/// The parser under test, from `BACKPROP_FUZZ_TARGET` (idx, csv, safetensors, checkpoint, architecture, gzip).
+/// The parser under test, from `BACKPROP_FUZZ_TARGET` (idx, csv, safetensors, onnx, checkpoint, architecture, gzip).
 let target: String = getenv("BACKPROP_FUZZ_TARGET").map { String(cString: $0) } ?? "idx"
 
 /// libFuzzer entry point: every parser must return a value or throw a descriptive error for any bytes; a trap, an
@@ -29,6 +29,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         }
     case "safetensors":
         _ = try? SavedModel<Float>.decode(bytes, file: "fuzz.safetensors")
+    case "onnx":
+        // An imported model is exported again: both directions must cope with whatever the importer accepts.
+        if let result = try? ONNXImport.decode(bytes, file: "fuzz.onnx") {
+            _ = try? ONNXExport.model(result.saved, producerVersion: "fuzz").encoded()
+        }
     case "checkpoint":
         _ = try? CheckpointFile<Float>.decode(bytes, file: "fuzz.safetensors")
     case "architecture":

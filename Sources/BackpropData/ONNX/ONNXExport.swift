@@ -74,7 +74,8 @@ public enum ONNXExport {
         try AtomicFile.write(try model(saved, producerVersion: producerVersion).encoded(), to: path)
     }
 
-    /// The preprocessing nodes: the graph's inputs and the name of the features value they produce.
+    /// The preprocessing nodes: the graph's inputs and the name of the features value they produce (the input itself
+    /// when there is nothing to do, so that such a graph is a plain chain of layers for any importer).
     static func preamble(_ info: ModelInfo, sampleShape: [Int], into graph: inout ONNXGraphBuilder) -> (inputs: [ONNXValueInfo], features: String) {
         let batch = ONNXValueInfo.Dimension.symbolic("batch")
         let columns = info.columns ?? []
@@ -126,7 +127,7 @@ public enum ONNXExport {
         case .uniform(let factor):
             value = graph.add("Mul", [value, graph.constant("scaling.factor", [Float(factor)], dims: [])], output: "scaled")
         }
-        return (inputs, graph.add("Identity", [value], output: "features"))
+        return (inputs, value)
     }
 
     /// `Where(IsNaN(x), fills, x)`: missing numbers replaced by the training fills (NaN where a feature has none).

@@ -1,7 +1,7 @@
 import BackpropCore
 
 /// Appends nodes and initializers to a graph under construction. Every value is named by the caller after its role
-/// (`"features"`, `"layer3"`), so that the same model always gives the same graph, and the importer can rebuild a
+/// (`"scaled"`, `"3.output"`), so that the same model always gives the same graph, and the importer can rebuild a
 /// part of it and compare.
 struct ONNXGraphBuilder {
     private(set) var nodes: [ONNXNode] = []

@@ -131,7 +131,7 @@ private struct Importer {
                 let known = ONNXLayerImport.byOperator.keys.sorted().joined(separator: ", ")
                 throw unsupported("\(label)\(node.domain.isEmpty ? "" : " of domain \(node.domain)") is not supported; the operators that import are \(known)")
             }
-            guard node.inputs.first == value, !node.outputs.isEmpty else {
+            guard node.inputs.first == value else {
                 throw unsupported("\(label) does not take the previous layer's output ('\(value)'); only a chain of layers imports")
             }
             let context = ONNXNodeContext(node: node, next: index + 1 < end ? nodes[index + 1] : nil, sampleShape: shape, constants: constants)
@@ -154,7 +154,10 @@ private struct Importer {
                 shape = plan.outputShape
                 layers.append(layer)
             }
-            value = nodes[index + result.nodes - 1].outputs[0]
+            guard let produced = nodes[index + result.nodes - 1].outputs.first, !produced.isEmpty else {
+                throw unsupported("\(label) names no output")
+            }
+            value = produced
             index += result.nodes
         }
         guard !layers.isEmpty else { throw unsupported("the graph holds no layer") }
