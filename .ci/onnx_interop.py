@@ -227,22 +227,33 @@ def built_models(work, fashion, images):
     def weights(name, *shape, scale=0.5):
         return numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name)
 
-    # A perceptron: Gemm both ways, MatMul + Add, a final Softmax.
+    # A perceptron: Gemm both ways, MatMul + Add, GELU written with Erf (as exporters before operator set 20 write
+    # it), a Reshape by a Constant node, a final Softmax; its weights in an external data file, as torch.onnx.export
+    # writes them by default.
+    scalar = lambda name, value: numpy_helper.from_array(np.array(value, dtype=np.float32), name)
     nodes = [
         helper.make_node("Gemm", ["x", "w1", "b1"], ["h1"], transB=1),
         helper.make_node("Relu", ["h1"], ["a1"]),
         helper.make_node("Gemm", ["a1", "w2", "b2"], ["h2"]),
-        helper.make_node("Tanh", ["h2"], ["a2"]),
-        helper.make_node("MatMul", ["a2", "w3"], ["h3"]),
+        helper.make_node("Div", ["h2", "root2"], ["g1"]),
+        helper.make_node("Erf", ["g1"], ["g2"]),
+        helper.make_node("Add", ["g2", "one"], ["g3"]),
+        helper.make_node("Mul", ["half", "g3"], ["g4"]),
+        helper.make_node("Mul", ["h2", "g4"], ["a2"]),
+        helper.make_node("Constant", [], ["shape"], value=numpy_helper.from_array(np.array([-1, 6], dtype=np.int64))),
+        helper.make_node("Reshape", ["a2", "shape"], ["r2"]),
+        helper.make_node("MatMul", ["r2", "w3"], ["h3"]),
         helper.make_node("Add", ["h3", "b3"], ["logits"]),
         helper.make_node("Softmax", ["logits"], ["p"], axis=1),
     ]
     initializers = [weights("w1", 8, 5), weights("b1", 8), weights("w2", 8, 6), weights("b2", 6),
-                    weights("w3", 6, 4), weights("b3", 4)]
+                    weights("w3", 6, 4), weights("b3", 4), scalar("root2", np.sqrt(2)), scalar("one", 1), scalar("half", 0.5)]
     graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 5])],
                               [helper.make_tensor_value_info("p", TensorProto.FLOAT, ["n", 4])], initializers)
     path = os.path.join(work, "helper-mlp.onnx")
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path,
+              save_as_external_data=True, location="helper-mlp.onnx.data", size_threshold=0)
+    assert os.path.getsize(path + ".data") > 0
     x = rng.standard_normal((300, 5)).astype(np.float32) * 2
     expected = session(path).run(["p"], {"x": x})[0]
     imported = os.path.join(work, "helper-mlp.safetensors")

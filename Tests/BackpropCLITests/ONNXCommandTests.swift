@@ -31,6 +31,16 @@ struct ONNXCommandTests {
         let second = run(["predict", "--model", "back.st", "--data", "bars.csv", "--probabilities"], in: dir)
         #expect(first.status == 0 && first.output == second.output)
 
+        // The imported model trains further, as itself.
+        let tuned = run(["train", "--data", "bars.csv", "--initial-model", "back.st", "--epochs", "1", "--quiet", "--output", "tuned.st"], in: dir)
+        #expect(tuned.status == 0, "\(tuned.errorOutput)")
+        let before = try SavedModel<Float>.read(from: dir + "/back.st"), after = try SavedModel<Float>.read(from: dir + "/tuned.st")
+        #expect(after.model.summary == before.model.summary && after.model.parameters != before.model.parameters)
+        #expect(after.info.columns == before.info.columns && after.info.preprocessing == before.info.preprocessing)
+        #expect(after.info.training?.options?["--initial-model"] == "back.st")
+        let clash = run(["train", "--data", "bars.csv", "--initial-model", "back.st", "--model", "dense 2"], in: dir)
+        #expect(clash.status == 2 && clash.errorOutput.contains("--initial-model brings its own network; --model cannot be used with it"))
+
         // Outputs are checked before any work: a model file is not replaced by an ONNX file without --force, nor an
         // ONNX file by a model.
         let refused = run(["export", "conv.st", "--output", "back.st"], in: dir)

@@ -242,7 +242,7 @@ struct ONNXTests {
                 #expect("\(error)".hasPrefix("m.onnx: "), "\(error)")
             }
         }
-        // A tensor whose bytes do not match its shape, and one kept in an external file.
+        // A tensor whose bytes do not match its shape.
         var writer = Protobuf.Writer()
         writer.message(7) { graph in
             graph.message(5) { tensor in
@@ -255,17 +255,6 @@ struct ONNXTests {
         #expect(throws: ModelFileError.corrupt("m.onnx", "not a valid ONNX model: tensor 'w' of shape [2, 3] holds 5 values")) {
             try ONNXImport.decode(writer.bytes, file: "m.onnx")
         }
-        var external = Protobuf.Writer()
-        external.message(7) { graph in
-            graph.message(5) { tensor in
-                tensor.integer(2, 1)
-                tensor.string(8, "w")
-                tensor.integer(14, 1)
-            }
-        }
-        #expect(throws: ModelFileError.corrupt("m.onnx", "not a valid ONNX model: tensor 'w' keeps its data in an external file, which is not supported")) {
-            try ONNXImport.decode(external.bytes, file: "m.onnx")
-        }
     }
 
     @Test func aColumnNamedLikeAGraphValueIsRefused() throws {
@@ -273,5 +262,57 @@ struct ONNXTests {
         saved.info.columns![0].name = "colour.one_hot"
         saved.info.featureNames![0] = "colour.one_hot"
         #expect(throws: ModelFileError.self) { try ONNXExport.model(saved, producerVersion: "test") }
+    }
+}
+
+@Suite("ONNX external data")
+struct ONNXExternalDataTests {
+    /// A model whose one weight is kept in `location` at `offset` (a Gemm of 2 inputs, 1 output).
+    func model(location: String, offset: Int = 0) -> [UInt8] {
+        var writer = Protobuf.Writer()
+        writer.message(8) { $0.string(1, ""); $0.integer(2, 17) }
+        writer.message(7) { graph in
+            graph.message(1) { node in
+                node.string(1, "x"); node.string(1, "w"); node.string(2, "y"); node.string(4, "Gemm")
+                node.message(5) { $0.string(1, "transB"); $0.integer(3, 1); $0.integer(20, 2) }
+            }
+            graph.message(5) { tensor in
+                tensor.packedIntegers(1, [1, 2])
+                tensor.integer(2, 1)
+                tensor.string(8, "w")
+                tensor.message(13) { $0.string(1, "location"); $0.string(2, location) }
+                tensor.message(13) { $0.string(1, "offset"); $0.string(2, "\(offset)") }
+                tensor.message(13) { $0.string(1, "length"); $0.string(2, "8") }
+                tensor.integer(14, 1)
+            }
+            graph.message(11) { ONNXValueInfo(name: "x", elementType: 1, shape: [.symbolic("n"), .fixed(2)]).encode(to: &$0) }
+            graph.message(12) { ONNXValueInfo(name: "y", elementType: 1, shape: nil).encode(to: &$0) }
+        }
+        return writer.bytes
+    }
+
+    @Test func weightsAreReadFromTheFileBesideTheModel() throws {
+        let directory = NSTemporaryDirectory() + "onnx-external-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let weights: [Float] = [0, 1.5, -2]  // the tensor starts at byte 4
+        try Data(weights.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }).write(to: URL(fileURLWithPath: directory + "/m.onnx.data"))
+        try Data(model(location: "m.onnx.data", offset: 4)).write(to: URL(fileURLWithPath: directory + "/m.onnx"))
+        let saved = try ONNXImport.read(from: directory + "/m.onnx").saved
+        #expect(saved.model.parameters[0].scalars == [1.5, -2])
+
+        for (location, offset, reason) in [("../m.onnx.data", 0, "outside the model's directory"), ("/etc/passwd", 0, "outside the model's directory"),
+                                           ("m.onnx.data", 8, "names bytes outside m.onnx.data"), ("absent", 0, "absent, which cannot be read")] {
+            try Data(model(location: location, offset: offset)).write(to: URL(fileURLWithPath: directory + "/bad.onnx"))
+            #expect(throws: (any Error).self) { try ONNXImport.read(from: directory + "/bad.onnx") }
+            do {
+                _ = try ONNXImport.read(from: directory + "/bad.onnx")
+            } catch {
+                #expect("\(error)".contains(reason), "\(error)")
+            }
+        }
+        // Bytes without a file to resolve against.
+        #expect(throws: ModelFileError.corrupt("m.onnx", "not a valid ONNX model: tensor 'w' keeps its data in an external file; import the model from its file path")) {
+            try ONNXImport.decode(model(location: "m.onnx.data"), file: "m.onnx")
+        }
     }
 }

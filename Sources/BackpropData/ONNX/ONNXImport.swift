@@ -13,7 +13,8 @@ import Foundation
 ///
 /// Any other file imports as a network on the raw input: a final `Softmax` makes it a classifier (softmax
 /// cross-entropy on the layers before it), and so do class names given by the caller; otherwise it is a regression
-/// model with the mean-squared-error loss.
+/// model with the mean-squared-error loss. Samples of one axis are CSV rows with the columns of a file without a
+/// header row (`column1`, …); images are read from IDX files as pixel / 255, and the model's description says so.
 public enum ONNXImport {
     /// A model read from an ONNX file, and what the reader noticed on the way.
     public struct Result {
@@ -31,14 +32,20 @@ public enum ONNXImport {
     /// - Throws: ``ModelFileError`` naming the node and operator that cannot be imported, or what is malformed;
     ///   ``DataError`` when the file cannot be read.
     public static func read(from path: String, classNames: [String]? = nil) throws -> Result {
-        try decode(try FileBytes.read(path, limit: ONNXLimits.fileBytes), file: path, classNames: classNames)
+        try decode(try FileBytes.read(path, limit: ONNXLimits.fileBytes), file: path, classNames: classNames,
+                   externalData: ONNXExternalData(besideModelAt: path))
     }
 
-    /// Parses ONNX bytes; `file` names the source in errors.
+    /// Parses ONNX bytes; `file` names the source in errors. Tensors kept in external files are refused (``read(from:classNames:)``
+    /// reads them).
     public static func decode(_ bytes: [UInt8], file: String, classNames: [String]? = nil) throws -> Result {
+        try decode(bytes, file: file, classNames: classNames, externalData: nil)
+    }
+
+    static func decode(_ bytes: [UInt8], file: String, classNames: [String]?, externalData: ONNXExternalData?) throws -> Result {
         let onnx: ONNXModel
         do {
-            onnx = try ONNXModel(decoding: bytes[...])
+            onnx = try ONNXModel(decoding: bytes[...], externalData: externalData)
         } catch {
             throw ModelFileError.corrupt(file, "not a valid ONNX model: \(error.reason)")
         }
@@ -134,7 +141,7 @@ private struct Importer {
             guard node.inputs.first == value else {
                 throw unsupported("\(label) does not take the previous layer's output ('\(value)'); only a chain of layers imports")
             }
-            let context = ONNXNodeContext(node: node, next: index + 1 < end ? nodes[index + 1] : nil, sampleShape: shape, constants: constants)
+            let context = ONNXNodeContext(node: node, following: nodes[(index + 1)..<end], sampleShape: shape, constants: constants)
             let result: ONNXLayerImport.Result
             do {
                 result = try importer(context)
@@ -257,12 +264,14 @@ private struct Importer {
         let features = featureNames.flatMap { try? decoder.decode([String].self, from: Data($0.utf8)) }.flatMap { $0.count == inputs ? $0 : nil }
             ?? (sampleShape.count == 1 ? (1...inputs).map { "column\($0)" } : nil)
         let classes = classNames ?? storedClasses.flatMap { try? decoder.decode([String].self, from: Data($0.utf8)) }.flatMap { $0.count == outputs ? $0 : nil }
+        // Backprop reads images (IDX) as pixel / 255; the description says so.
+        let preprocessing: FeatureScaling = sampleShape.count == 3 ? .uniform(factor: 1.0 / 255) : .none
         if classifier || classNames != nil {
             return ModelInfo(task: .classification, classNames: classes ?? (0..<outputs).map(String.init),
-                             featureNames: features, preprocessing: .none, loss: .softmaxCrossEntropy(labelSmoothing: 0),
+                             featureNames: features, preprocessing: preprocessing, loss: .softmaxCrossEntropy(labelSmoothing: 0),
                              labelColumn: nil, training: nil)
         }
-        return ModelInfo(task: .regression, classNames: nil, featureNames: features, preprocessing: .none, loss: .halfSquaredError,
+        return ModelInfo(task: .regression, classNames: nil, featureNames: features, preprocessing: preprocessing, loss: .halfSquaredError,
                          labelColumn: nil, training: nil)
     }
 }

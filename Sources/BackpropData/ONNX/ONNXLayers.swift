@@ -130,12 +130,22 @@ struct ONNXUnsupported: Error {
 }
 
 /// The node being imported and what it may refer to: the constants of the graph, the shape of one sample of its
-/// input, and the node after it (some layers are two nodes).
+/// input, and the nodes after it (some layers are several nodes).
 struct ONNXNodeContext {
     var node: ONNXNode
-    var next: ONNXNode?
+    /// The nodes after ``node`` that may still belong to the network.
+    var following: ArraySlice<ONNXNode> = []
     var sampleShape: [Int]
     var constants: [String: ONNXTensor]
+
+    /// The node after this one.
+    var next: ONNXNode? { following.first }
+
+    /// The single value of a scalar (or one-element) float constant named `name`, or `nil`.
+    func scalar(_ name: String) -> Float? {
+        guard let values = constants[name]?.floatValues, values.count == 1 else { return nil }
+        return values[0]
+    }
 
     /// The constant at input `index`, or `nil` when the input is absent (an optional input left out).
     func constant(_ index: Int) throws(ONNXUnsupported) -> ONNXTensor? {
@@ -244,7 +254,7 @@ enum ONNXLayerImport {
         "BatchNormalization": batchNormalization, "LayerNormalization": layerNormalization,
         "Relu": relu, "Sigmoid": sigmoid, "Tanh": tanh, "Softplus": softplus, "Identity": identity,
         "Softmax": softmax, "LeakyRelu": leakyReLU, "Elu": elu, "Gelu": gelu,
-        "Dropout": dropout,
+        "Dropout": dropout, "Div": geluFromErf,
     ]
 
     /// `Gemm(x, B, C)` with `alpha = beta = 1`, `transA = 0`: a dense layer (B is [in, out], or [out, in] with
@@ -281,7 +291,7 @@ enum ONNXLayerImport {
         var consumed = 1
         if let add = context.next, add.opType == "Add", add.domain.isEmpty, add.inputs.count == 2,
            let other = add.inputs.firstIndex(where: { context.constants[$0] != nil }), add.inputs[1 - other] == context.node.outputs.first {
-            let addContext = ONNXNodeContext(node: add, next: nil, sampleShape: [outputs], constants: context.constants)
+            let addContext = ONNXNodeContext(node: add, sampleShape: [outputs], constants: context.constants)
             bias = Tensor(shape: [outputs], elements: try addContext.weights(other, "the bias", count: outputs)!.scalars)
             consumed = 2
         }
@@ -323,7 +333,7 @@ enum ONNXLayerImport {
     static func globalAveragePool(_ context: ONNXNodeContext) throws(ONNXUnsupported) -> Result {
         let (channels, _, _) = try context.image("global average pooling")
         guard let next = context.next, next.inputs.first == context.node.outputs.first,
-              (try? flattens(ONNXNodeContext(node: next, next: nil, sampleShape: [channels, 1, 1], constants: context.constants))) == true else {
+              (try? flattens(ONNXNodeContext(node: next, sampleShape: [channels, 1, 1], constants: context.constants))) == true else {
             throw ONNXUnsupported("imports only when a Flatten follows it")
         }
         return (ImportedLayer(specification: GlobalAveragePoolSpecification()), 2)
@@ -348,8 +358,8 @@ enum ONNXLayerImport {
             try context.onlyAttributes(["axis"])
             return try context.int("axis", default: 1) == 1
         }
-        guard node.opType == "Reshape", try context.int("allowzero", default: 0) == 0 else { return false }
-        guard let shape = try context.constant(1), case .int64(let sizes) = shape.elements, sizes.count == 2 else { return false }
+        guard node.opType == "Reshape", let shape = try context.constant(1), case .int64(let sizes) = shape.elements, sizes.count == 2,
+              try context.int("allowzero", default: 0) == 0 || !sizes.contains(0) else { return false }
         let count = context.sampleShape.reduce(1, *)
         return [0, -1].contains(sizes[0]) && (sizes[1] == -1 || sizes[1] == count) && !(sizes[0] == -1 && sizes[1] == -1)
     }
@@ -422,6 +432,31 @@ enum ONNXLayerImport {
         try context.onlyAttributes(["approximate"])
         guard try context.string("approximate", default: "none") == "none" else { throw ONNXUnsupported("only the exact (erf) GELU imports") }
         return layer(.gelu)
+    }
+
+    /// GELU written out with `Erf`, as exporters targeting operator sets before 20 write it: `Div(x, √2)`, `Erf`,
+    /// `Add(·, 1)`, then `x`, that sum and `0.5` multiplied by two `Mul` nodes in either grouping.
+    static func geluFromErf(_ context: ONNXNodeContext) throws(ONNXUnsupported) -> Result {
+        let nodes = Array(context.following.prefix(4))
+        let x = context.node.inputs[0]
+        func output(_ node: ONNXNode) -> String { node.outputs.first ?? "" }
+        func operands(_ node: ONNXNode, _ op: String) -> [String]? {
+            node.opType == op && node.domain.isEmpty && node.inputs.count == (op == "Erf" ? 1 : 2) ? node.inputs : nil
+        }
+        guard nodes.count == 4, context.node.inputs.count == 2, let root = context.scalar(context.node.inputs[1]),
+              abs(root - Float(2).squareRoot()) < 1e-6,
+              operands(nodes[0], "Erf") == [output(context.node)],
+              let sum = operands(nodes[1], "Add"), sum.contains(output(nodes[0])),
+              context.scalar(sum.first { $0 != output(nodes[0]) } ?? "") == 1,
+              let first = operands(nodes[2], "Mul"), let second = operands(nodes[3], "Mul"), second.contains(output(nodes[2])) else {
+            throw ONNXUnsupported("only the Div of GELU's erf form (x · ½ · (1 + erf(x / √2))) imports")
+        }
+        var factors = first + second.filter { $0 != output(nodes[2]) }
+        factors.removeAll { $0 == x || $0 == output(nodes[1]) }
+        guard factors.count == 1, context.scalar(factors[0]) == 0.5, (first + second).contains(x) else {
+            throw ONNXUnsupported("only the Div of GELU's erf form (x · ½ · (1 + erf(x / √2))) imports")
+        }
+        return (layer(.gelu).layer, 5)
     }
 
     static func dropout(_ context: ONNXNodeContext) throws(ONNXUnsupported) -> Result {

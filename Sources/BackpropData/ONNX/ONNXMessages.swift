@@ -148,7 +148,9 @@ extension ONNXModel {
     /// Parses a model from its bytes.
     ///
     /// - Throws: ``Protobuf/Malformed`` naming the field that is not valid or exceeds ``ONNXLimits``.
-    init(decoding bytes: ArraySlice<UInt8>) throws(Protobuf.Malformed) {
+    ///
+    /// - Parameter externalData: reads the files tensors keep their data in (`nil`: such tensors are refused).
+    init(decoding bytes: ArraySlice<UInt8>, externalData: ONNXExternalData? = nil) throws(Protobuf.Malformed) {
         self.init(irVersion: 0, opsets: [:], producerName: "", producerVersion: "",
                   graph: ONNXGraph(name: "", nodes: [], initializers: [], inputs: [], outputs: []), metadata: [])
         var sawGraph = false
@@ -159,7 +161,7 @@ extension ONNXModel {
             case 2: producerName = try field.value.string("producer_name")
             case 3: producerVersion = try field.value.string("producer_version")
             case 7:
-                graph = try ONNXGraph(decoding: try field.value.bytes("graph"))
+                graph = try ONNXGraph(decoding: try field.value.bytes("graph"), externalData: externalData)
                 sawGraph = true
             case 8:
                 guard opsets.count < ONNXLimits.perNode else { throw Protobuf.Malformed(reason: "more than \(ONNXLimits.perNode) operator sets") }
@@ -195,7 +197,7 @@ extension ONNXModel {
 }
 
 extension ONNXGraph {
-    init(decoding bytes: ArraySlice<UInt8>) throws(Protobuf.Malformed) {
+    init(decoding bytes: ArraySlice<UInt8>, externalData: ONNXExternalData?) throws(Protobuf.Malformed) {
         self.init(name: "", nodes: [], initializers: [], inputs: [], outputs: [])
         var reader = Protobuf.Reader(bytes)
         while let field = try reader.next() {
@@ -208,7 +210,7 @@ extension ONNXGraph {
                 guard initializers.count < ONNXLimits.nodes else {
                     throw Protobuf.Malformed(reason: "the graph has more than \(ONNXLimits.nodes) initializers")
                 }
-                initializers.append(try ONNXTensor(decoding: try field.value.bytes("initializer")))
+                initializers.append(try ONNXTensor(decoding: try field.value.bytes("initializer"), externalData: externalData))
             case 11, 12:
                 guard inputs.count + outputs.count < ONNXLimits.graphValues else {
                     throw Protobuf.Malformed(reason: "the graph has more than \(ONNXLimits.graphValues) inputs and outputs")
@@ -297,8 +299,9 @@ extension ONNXAttribute {
 }
 
 extension ONNXTensor {
-    init(decoding bytes: ArraySlice<UInt8>) throws(Protobuf.Malformed) {
+    init(decoding bytes: ArraySlice<UInt8>, externalData: ONNXExternalData? = nil) throws(Protobuf.Malformed) {
         var name = "", dims: [Int] = [], dataType = 0, external = false
+        var location: [String: String] = [:]
         var raw: ArraySlice<UInt8>?
         var floats: [Float] = [], doubles: [Double] = [], integers: [Int] = [], strings: [String] = []
         var reader = Protobuf.Reader(bytes)
@@ -322,11 +325,28 @@ extension ONNXTensor {
                     Double(bitPattern: UInt64(littleEndianBytes: packed[$0..<($0 + 8)]))
                 }
             case 14: external = try field.value.integer("tensor.data_location") == 1
+            case 13:
+                guard location.count < 8 else { throw Protobuf.Malformed(reason: "a tensor has too many external_data entries") }
+                var key = "", value = ""
+                var entry = Protobuf.Reader(try field.value.bytes("tensor.external_data"))
+                while let part = try entry.next() {
+                    switch part.number {
+                    case 1: key = try part.value.string("external_data.key")
+                    case 2: value = try part.value.string("external_data.value")
+                    default: break
+                    }
+                }
+                location[key] = value
             default: break
             }
         }
         let label = name.isEmpty ? "a tensor" : "tensor '\(name)'"
-        guard !external else { throw Protobuf.Malformed(reason: "\(label) keeps its data in an external file, which is not supported") }
+        if external {
+            guard let externalData else {
+                throw Protobuf.Malformed(reason: "\(label) keeps its data in an external file; import the model from its file path")
+            }
+            raw = try externalData.bytes(location, for: label)
+        }
         var count = 1
         for dim in dims {
             guard (0...Limits.parameters).contains(dim) else { throw Protobuf.Malformed(reason: "\(label) has a dimension of \(dim)") }
@@ -539,5 +559,40 @@ extension ONNXValueInfo {
                 }
             }
         }
+    }
+}
+
+/// The files next to an ONNX model that hold its tensors' data (`torch.onnx.export` writes `model.onnx.data` by
+/// default), each read once. A location must name a file in the model's own directory: a path that leaves it, an
+/// absolute path or a range outside the file is refused.
+final class ONNXExternalData {
+    private let directory: String
+    private var files: [String: [UInt8]] = [:]
+
+    /// Data files beside the model at `modelPath`.
+    init(besideModelAt modelPath: String) {
+        let slash = modelPath.lastIndex(of: "/")
+        directory = slash.map { String(modelPath[...$0]) } ?? ""
+    }
+
+    /// The bytes an `external_data` entry (`location`, optional `offset` and `length`) names.
+    func bytes(_ entry: [String: String], for label: String) throws(Protobuf.Malformed) -> ArraySlice<UInt8> {
+        guard let location = entry["location"], !location.isEmpty, !location.hasPrefix("/"),
+              !location.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else {
+            throw Protobuf.Malformed(reason: "\(label) names an external file outside the model's directory")
+        }
+        if files[location] == nil {
+            do {
+                files[location] = try FileBytes.read(directory + location, limit: 1 << 32)
+            } catch {
+                throw Protobuf.Malformed(reason: "\(label) keeps its data in \(location), which cannot be read: \(error)")
+            }
+        }
+        let file = files[location]!
+        guard let offset = Int(entry["offset"] ?? "0"), let length = Int(entry["length"] ?? "\(file.count - (Int(entry["offset"] ?? "0") ?? 0))"),
+              offset >= 0, length >= 0, offset <= file.count, length <= file.count - offset else {
+            throw Protobuf.Malformed(reason: "\(label) names bytes outside \(location) (\(file.count) bytes)")
+        }
+        return file[offset..<(offset + length)]
     }
 }

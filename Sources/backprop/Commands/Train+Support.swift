@@ -57,7 +57,9 @@ extension Train {
             "--id-column": csv.idColumn ?? "", "--delimiter": csv.delimiter ?? "detected",
             "--epochs": "\(epochs)", "--patience": "\(patience)", "--test-data": testData ?? "none",
         ]
-        if let description = try modelDescription() {
+        if let initialModel {
+            options["--initial-model"] = initialModel
+        } else if let description = try modelDescription() {
             options["--model"] = description.items.map(\.text).joined(separator: ", ")
         } else {
             options["--layers"] = try hiddenSizes().map(String.init).joined(separator: ",")
@@ -171,6 +173,18 @@ extension Train {
             throw ValidationError("--input-shape \(shape.map(String.init).joined(separator: "x")) holds \(shape.reduce(1, *)) values; the data has \(features) features per sample")
         }
         return shape
+    }
+
+    /// The training data read for an existing model (its columns, preprocessing and classes), checked to fit it.
+    func prepareForFineTuning(_ initial: SavedModel<Float>, source: DataSource, options: TabularOptions) throws -> PreparedData<Float> {
+        let prepared: PreparedData<Float> = try source.prepare(for: initial.info, split: .training, seed: seed, options: options)
+        guard prepared.hasTargets else {
+            throw DataError.mismatch("\(data) has no label column\(initial.info.labelColumn.map { " '\($0)'" } ?? ""), so \(initialModel!) cannot be trained on it")
+        }
+        if let inputs = initial.model.requiredInputSize, inputs != prepared.data.featureCount {
+            throw DataError.mismatch("\(data) has \(prepared.data.featureCount) features per sample, the model in \(initialModel!) takes \(inputs)")
+        }
+        return prepared
     }
 
     /// `--model`, parsed.

@@ -49,6 +49,11 @@ struct Train: ParsableCommand {
         valueName: "description"))
     var model: String?
 
+    @Option(help: ArgumentHelp(
+        "Fine-tune this model file (one `backprop train` or `backprop import` wrote) instead of a new network: its layers, weights, loss, classes and preprocessing are kept, and --data is read the way the model reads data.",
+        valueName: "model"))
+    var initialModel: String?
+
     @Option(help: ArgumentHelp("The shape of one sample, CxHxW (or HxW for one channel), when CSV rows are images; IDX data are 1×rows×columns already.", valueName: "shape"))
     var inputShape: String?
 
@@ -151,6 +156,9 @@ struct Train: ParsableCommand {
         guard TabularOptions.Task(rawValue: task) != nil else {
             throw ValidationError(unknownValue(task, for: "--task", valid: TabularOptions.Task.allCases.map(\.rawValue)))
         }
+        if initialModel != nil, let clash = [("--model", model), ("--layers", layers), ("--activation", activation), ("--input-shape", inputShape)].first(where: { $0.1 != nil }) {
+            throw ValidationError("--initial-model brings its own network; \(clash.0) cannot be used with it")
+        }
         if model != nil && (layers != nil || activation != nil) {
             throw ValidationError("--model describes the whole network; --layers and --activation cannot be used with it")
         }
@@ -170,8 +178,9 @@ struct Train: ParsableCommand {
         var reading = try csv.tabular()
         reading.missing = TabularOptions.MissingValues(rawValue: missing)!
         reading.task = TabularOptions.Task(rawValue: task)!
-        let prepared: PreparedData<Float> = try source.prepareForTraining(
-            options: reading, scaling: FeatureScaling.Kind(rawValue: scale)!, seed: seed)
+        let initial = try initialModel.map { try SavedModel<Float>.read(from: $0) }
+        let prepared: PreparedData<Float> = try initial.map { try prepareForFineTuning($0, source: source, options: reading) }
+            ?? source.prepareForTraining(options: reading, scaling: FeatureScaling.Kind(rawValue: scale)!, seed: seed)
         printNotices(prepared.notices)
         var training = prepared.data
         var validation: AnyTrainingData<Float>?
@@ -180,13 +189,16 @@ struct Train: ParsableCommand {
         // A batch larger than the data is the whole data, as in every framework.
         let batchSize = Swift.min(self.batchSize ?? (training.count > 12_800 ? 128 : 32), training.count)
         let isClassification = prepared.classNames != nil
-        let lossFunction = loss.flatMap(Loss.init(name:)) ?? (isClassification ? .softmaxCrossEntropy : .halfSquaredError)
+        let lossFunction = loss.flatMap(Loss.init(name:)) ?? initial?.info.loss ?? (isClassification ? .softmaxCrossEntropy : .halfSquaredError)
+        if let initial, lossFunction != initial.info.loss {
+            throw ValidationError("--loss \(lossFunction) differs from the loss \(initialModel!) was trained with (\(initial.info.loss)); fine-tuning keeps it")
+        }
         if isClassification != lossFunction.isClassification {
             throw ValidationError("--loss \(lossFunction) does not fit \(isClassification ? "class labels" : "numeric targets")")
         }
         let outputs = prepared.classNames.map { lossFunction == .binaryCrossEntropy && $0.count == 2 ? 1 : $0.count } ?? 1
-        let sampleShape = try self.sampleShape(of: prepared)
-        let fresh = try makeModel(sampleShape: sampleShape, outputs: outputs, loss: lossFunction)
+        let sampleShape = try initial?.model.fixedInputShape ?? self.sampleShape(of: prepared)
+        let fresh = try initial?.model ?? makeModel(sampleShape: sampleShape, outputs: outputs, loss: lossFunction)
         let resumed = try resume.map { path -> CheckpointFile<Float> in
             let file = try CheckpointFile<Float>.read(from: path)
             try checkResumable(file, path: path, model: fresh, batchSize: batchSize, loss: lossFunction)
