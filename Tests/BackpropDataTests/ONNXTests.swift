@@ -207,6 +207,7 @@ struct ONNXTests {
         ("two inputs", "the graph has 2 inputs"),
         ("old opset", "uses operator set 7 of ai.onnx"),
         ("weight is an input", "input 2 ('w') is not a constant"),
+        ("no output", "node 'h' (MatMul) names no output"),
     ])
     func unsupportedGraphsAreNamedErrors(name: String, message: String) {
         var model: ONNXModel
@@ -226,6 +227,9 @@ struct ONNXTests {
         case "old opset":
             model = chain([node("Relu", ["x"], "y")], [])
             model.opsets = ["": 7]
+        case "no output":  // found by the fuzzer: a two-node layer whose second node names no output
+            model = chain([node("MatMul", ["x", "w"], "h"), ONNXNode(opType: "Add", domain: "", name: "", inputs: ["h", "b"], outputs: [], attributes: [])],
+                          [weights("w", [3, 2]), weights("b", [2])])
         default: model = chain([node("Gemm", ["x", "w"], "y")], [])
         }
         let error = importError(model)
