@@ -18,6 +18,7 @@ import Foundation
 public enum ONNXImport {
     /// A model read from an ONNX file, and what the reader noticed on the way.
     public struct Result {
+        /// The model, with its description, ready to write as a model file.
         public var saved: SavedModel<Float>
         /// Sentences about what was not taken from the file's metadata, and why.
         public var notices: [String]

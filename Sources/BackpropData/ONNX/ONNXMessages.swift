@@ -21,16 +21,23 @@ public struct ONNXModel: Equatable, Sendable {
 
 /// One of a model's `metadata_props`.
 public struct ONNXMetadataEntry: Equatable, Sendable {
+    /// The entry's name (`class_names`).
     public var key: String
+    /// Its text.
     public var value: String
 }
 
 /// A graph: nodes in topological order, constant tensors (initializers), and the typed inputs and outputs.
 public struct ONNXGraph: Equatable, Sendable {
+    /// The graph's name.
     public var name: String
+    /// The operator applications, each after the nodes whose outputs it reads.
     public var nodes: [ONNXNode]
+    /// Constant tensors (weights), referred to by name.
     public var initializers: [ONNXTensor]
+    /// The values a caller feeds.
     public var inputs: [ONNXValueInfo]
+    /// The values the graph returns.
     public var outputs: [ONNXValueInfo]
 }
 
@@ -40,11 +47,13 @@ public struct ONNXNode: Equatable, Sendable {
     public var opType: String
     /// Its domain (`""` for `ai.onnx`, `"ai.onnx.ml"`).
     public var domain: String
+    /// The node's name (often empty).
     public var name: String
     /// Value names consumed, in the operator's order (`""` for an omitted optional input).
     public var inputs: [String]
     /// Value names produced.
     public var outputs: [String]
+    /// The operator's settings.
     public var attributes: [ONNXAttribute]
 
     /// The attribute called `name`, if present.
@@ -57,19 +66,28 @@ public struct ONNXNode: Equatable, Sendable {
 public struct ONNXAttribute: Equatable, Sendable {
     /// An attribute's value, by type.
     public enum Value: Equatable, Sendable {
+        /// `FLOAT`.
         case float(Float)
+        /// `INT` (64-bit).
         case int(Int)
+        /// `STRING` (UTF-8).
         case string(String)
+        /// `TENSOR`.
         case tensor(ONNXTensor)
+        /// `FLOATS`.
         case floats([Float])
+        /// `INTS`.
         case ints([Int])
+        /// `STRINGS`.
         case strings([String])
         /// A type this subset does not read (a graph, a sparse tensor, lists of them); it makes any operator that
         /// meets it unsupported.
         case unsupported(type: Int)
     }
 
+    /// The attribute's name (`"kernel_shape"`).
     public var name: String
+    /// Its value.
     public var value: Value
 }
 
@@ -87,8 +105,11 @@ public struct ONNXTensor: Equatable, Sendable {
         case string([String])
     }
 
+    /// The name nodes refer to it by.
     public var name: String
+    /// Its shape.
     public var dims: [Int]
+    /// Its values, in row-major order.
     public var elements: Elements
 
     /// The number of elements its dimensions describe.
@@ -115,6 +136,7 @@ public struct ONNXValueInfo: Equatable, Sendable {
         case unknown
     }
 
+    /// The value's name.
     public var name: String
     /// The ONNX data type of the elements (1 float, 8 string, …; 0 when not stated).
     public var elementType: Int
