@@ -1,3 +1,7 @@
+#if defined(__linux__)
+#define _GNU_SOURCE
+#include <sched.h>
+#endif
 #include "Processor.h"
 
 enum { cache_line_size = 64 };
@@ -18,4 +22,14 @@ void backprop_spin_pause(void) {
 #elif defined(__aarch64__) || defined(__arm__)
     __asm__ __volatile__("yield");
 #endif
+}
+
+int backprop_affinity_processor_count(void) {
+#if defined(__linux__)
+    cpu_set_t mask;
+    if (sched_getaffinity(0, sizeof mask, &mask) == 0) {
+        return CPU_COUNT(&mask);
+    }
+#endif
+    return 0;
 }

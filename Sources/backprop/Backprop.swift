@@ -51,6 +51,7 @@ struct Info: ParsableCommand {
         print("backprop \(Backprop.version)")
         print("kernels: \(KernelBackend.preferred)")
         print("element-wise kernels: \(KernelBackend.elementwiseInstructionSet)")
+        print("threads: \(Parallelism.threads) (of \(Parallelism.availableProcessors) processors available; BACKPROP_THREADS or --threads chooses)")
         if let hint = KernelBackend.preferred.performanceHint { print("hint: \(hint)") }
     }
 }

@@ -144,12 +144,12 @@ public enum GEMM {
         let parts = GEMMParts(problem: problem, a: a, b: b, c: c, backend: backend
             ?? (problem.flops >= largeFlops && KernelBackend.largeProductsOnPortableKernel ? .portable : .preferred),
             squares: nil)
-        if parts.runsInParallel, let helper = HelperThread.shared {
+        if parts.runsInParallel {
             if let squares, parts.partsAreHalvesOfTheNorm {
-                return helper.run(GEMMParts(problem: problem, a: a, b: b, c: c, backend: parts.backend,
-                                            squares: squares))
+                return Parallelism.pool.run(GEMMParts(problem: problem, a: a, b: b, c: c, backend: parts.backend,
+                                                      squares: squares))
             }
-            helper.run(parts)
+            Parallelism.pool.run(parts)
         } else if problem.m > 0 && problem.n > 0 && problem.k > 0 {
             S.gemm(problem, a, b, c, backend: parts.backend)
         } else if problem.m > 0 && problem.n > 0 && !problem.accumulate {
@@ -158,7 +158,8 @@ public enum GEMM {
         if let squares { SumOfSquares(elements: c, count: problem.m * problem.n, sums: squares).run() }
     }
 
-    /// Products of at least this many floating-point operations are split over two threads: about 3 µs of work, against
+    /// Products of at least this many floating-point operations are split in two parts (run on two threads when there
+    /// are; on one, one after the other, so that the result is the same): about 3 µs of work, against
     /// a hand-off of a few cache-line transfers between the cores (well under a microsecond). The output layer's
     /// products in W2 (655 360 operations) gain most: with OpenBLAS, 128 × 10 × 256 Bᵀ took 10.5 µs, and each of its
     /// 64-row halves 1.9 µs.
@@ -177,8 +178,8 @@ public enum GEMM {
 /// gradient in the cache of the core that wrote it (measured: W1 −5 %, W2 −4 %, against splitting their columns).
 ///
 /// The split is along `m` or `n`, never `k`: no partial sums are added across threads, and a given shape is always
-/// split the same way, so results repeat bit for bit.
-private struct GEMMParts<S: TensorScalar>: TwoPartWork {
+/// split the same way whatever the number of threads, so results repeat bit for bit.
+private struct GEMMParts<S: TensorScalar>: ParallelWork {
     let problem: GEMMProblem
     let a: UnsafePointer<S>
     let b: UnsafePointer<S>
@@ -188,6 +189,8 @@ private struct GEMMParts<S: TensorScalar>: TwoPartWork {
     let squares: UnsafeMutablePointer<S>?
 
     var splitsRows: Bool { problem.transposeA ? problem.m >= 64 : problem.m > problem.n }
+
+    var parts: Int { 2 }
 
     /// Whether the product is large enough to split, in two halves wide enough to be worth it.
     var runsInParallel: Bool {
@@ -199,8 +202,8 @@ private struct GEMMParts<S: TensorScalar>: TwoPartWork {
     var partsAreHalvesOfTheNorm: Bool {
         let count = problem.m * problem.n
         return splitsRows && SumOfSquares<S>.runsInParallel(count: count)
-            && SumOfSquares<S>.halfway(in: count, granularity: SumOfSquares<S>.granularity)
-                == Self.halfway(in: problem.m) * problem.n
+            && SumOfSquares<S>.boundary(1, of: 2, in: count, granularity: SumOfSquares<S>.granularity)
+                == Self.boundary(1, of: 2, in: problem.m) * problem.n
     }
 
     func run(part: Int) {
@@ -231,7 +234,7 @@ private struct GEMMParts<S: TensorScalar>: TwoPartWork {
 ///
 /// The rows are split in two halves at a fixed point whatever the number of threads, each half summed in order, and
 /// the halves added, so that the result repeats bit for bit.
-struct SmallProduct<S: TensorScalar>: TwoPartWork {
+struct SmallProduct<S: TensorScalar>: ParallelWork {
     static var maximumResult: Int { 1024 }
     static var minimumDepth: Int { 4096 }
 
@@ -239,6 +242,8 @@ struct SmallProduct<S: TensorScalar>: TwoPartWork {
     let b: UnsafePointer<S>
     let problem: GEMMProblem
     let partials: UnsafeMutablePointer<S>
+
+    var parts: Int { 2 }
 
     static func handles(_ p: GEMMProblem) -> Bool {
         p.transposeA && !p.transposeB && !p.accumulate && p.m * p.n <= maximumResult && p.k >= minimumDepth
@@ -249,7 +254,7 @@ struct SmallProduct<S: TensorScalar>: TwoPartWork {
         let size = p.m * p.n
         ThreadScratch.withBuffer(of: S.self, count: 2 * size) { partials in
             let parts = SmallProduct(a: a, b: b, problem: p, partials: partials)
-            if let helper = HelperThread.shared { helper.run(parts) } else { parts.run(part: 0); parts.run(part: 1) }
+            Parallelism.pool.run(parts)
             let first = partials, second = first + size
             let wide = p.n >= p.m
             for i in 0..<p.m {

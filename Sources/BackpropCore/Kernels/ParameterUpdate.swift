@@ -158,8 +158,9 @@ extension Tensor {
     }
 }
 
-/// An optimizer step over a parameter's elements, on two threads (two halves) when it is large enough.
-private struct UpdateParts<Scalar: TensorScalar>: TwoPartWork {
+/// An optimizer step over a parameter's elements, in one run per thread when it is large enough (each element's
+/// update is computed on its own, so the split changes no bit).
+private struct UpdateParts<Scalar: TensorScalar>: ParallelWork {
     let update: ParameterUpdate
     let parameter: UnsafePointer<Scalar>
     let result: UnsafeMutablePointer<Scalar>
@@ -168,11 +169,10 @@ private struct UpdateParts<Scalar: TensorScalar>: TwoPartWork {
     let state1: UnsafeMutablePointer<Scalar>?
     let count: Int
 
+    var parts: Int { Parallelism.pool.elementwiseParts(count: count, minimum: ParameterUpdates.parallelThreshold / 2) }
+
     func run() {
-        guard count >= ParameterUpdates.parallelThreshold, let helper = HelperThread.shared else {
-            return Scalar.applyUpdate(update, parameter, result, gradient, state0, state1, count: count)
-        }
-        helper.run(self)
+        Parallelism.pool.run(self)
     }
 
     func run(part: Int) {
@@ -183,17 +183,16 @@ private struct UpdateParts<Scalar: TensorScalar>: TwoPartWork {
     }
 }
 
-/// A memory copy, on two threads (two halves) when it is large enough to gain from it.
-private struct ByteCopy: TwoPartWork {
+/// A memory copy, in one run per thread when it is large enough to gain from it.
+private struct ByteCopy: ParallelWork {
     let source: UnsafeRawPointer
     let target: UnsafeMutableRawPointer
     let count: Int
 
+    var parts: Int { Parallelism.pool.elementwiseParts(count: count, minimum: 2 * ParameterUpdates.parallelThreshold) }
+
     func run() {
-        guard count >= 4 * ParameterUpdates.parallelThreshold, let helper = HelperThread.shared else {
-            return target.copyMemory(from: source, byteCount: count)
-        }
-        helper.run(self)
+        Parallelism.pool.run(self)
     }
 
     func run(part: Int) {

@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// Scratch memory owned by the calling thread, kept between calls and grown when a call needs more, so that a kernel
-/// run on any thread (the caller's or ``HelperThread``'s) needs no allocation once warmed up. Freed when the thread
+/// run on any thread (the caller's or a ``WorkerPool`` helper's) needs no allocation once warmed up. Freed when the thread
 /// exits.
 ///
 /// Not re-entrant: a kernel holds the buffer for the duration of `body` and must not call another user of it.

@@ -107,9 +107,9 @@ extension Tensor {
 }
 
 /// The passes of batch normalisation over the rows of a matrix, each in two fixed halves (the first half's rows,
-/// then the rest), on two threads when the matrix is large enough: each half's result is the same whichever thread
+/// then the rest), on two threads when the matrix is large enough and there are two: each half's result is the same whichever thread
 /// computes it, and the caller adds the halves' partial sums in order.
-private struct BatchNormalizationParts<Scalar: TensorScalar>: TwoPartWork {
+private struct BatchNormalizationParts<Scalar: TensorScalar>: ParallelWork {
     enum Pass { case sums, squares, normalize, gradientSums, inputGradient }
 
     var pass: Pass
@@ -129,13 +129,12 @@ private struct BatchNormalizationParts<Scalar: TensorScalar>: TwoPartWork {
     /// The whole batch's dγ and dβ, for the input gradient.
     let parameterGradients: (scale: UnsafePointer<Scalar>, offset: UnsafePointer<Scalar>)?
 
+    var parts: Int { 2 }
+
+    var maximumThreads: Int { rows >= 2 && rows * channels >= ElementwiseParts.parallelElements ? 2 : 1 }
+
     func run() {
-        guard rows >= 2, rows * channels >= ElementwiseParts.parallelElements, let helper = HelperThread.shared else {
-            run(part: 0)
-            run(part: 1)
-            return
-        }
-        helper.run(self)
+        Parallelism.pool.run(self)
     }
 
     func run(part: Int) {

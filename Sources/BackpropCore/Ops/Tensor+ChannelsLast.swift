@@ -70,8 +70,9 @@ extension WindowProblem {
     var inputCount: Int { window.batch * window.channels * window.height * window.width }
 }
 
-/// A channels-last window kernel split into two halves of the batch's samples.
-private struct WindowParts<Scalar: TensorScalar>: TwoPartWork {
+/// A channels-last window kernel split into runs of the batch's samples, one per thread (each sample's values are
+/// computed on their own, so the split changes no bit).
+private struct WindowParts<Scalar: TensorScalar>: ParallelWork {
     let kernel: ChannelsLastKernel
     let problem: WindowProblem
     let input: UnsafePointer<Scalar>
@@ -79,12 +80,12 @@ private struct WindowParts<Scalar: TensorScalar>: TwoPartWork {
     let indices: UnsafeMutablePointer<Int32>?
     let auxiliary: UnsafePointer<Scalar>?
 
+    var parts: Int {
+        Swift.min(problem.window.batch, Parallelism.pool.elementwiseParts(count: problem.inputCount, minimum: ElementwiseParts.parallelElements / 2))
+    }
+
     func run() {
-        let samples = problem.window.batch
-        guard samples >= 2, problem.inputCount >= ElementwiseParts.parallelElements, let helper = HelperThread.shared else {
-            return run(samples: 0..<samples)
-        }
-        helper.run(self)
+        Parallelism.pool.run(self)
     }
 
     func run(part: Int) {

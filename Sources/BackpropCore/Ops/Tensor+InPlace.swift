@@ -131,8 +131,8 @@ extension Tensor {
     }
 }
 
-/// Element-wise passes of a fused step, split into two halves on two threads when they cover
-/// ``ElementwiseParts/parallelElements`` elements or more: each half is a run of whole rows (contiguous memory).
+/// Element-wise passes of a fused step, split into one run of whole rows (contiguous memory) per thread when they
+/// cover ``ElementwiseParts/parallelElements`` elements or more.
 ///
 /// Not blocks of columns, although those would match how ``GEMM`` splits the product before: with a boundary in
 /// every row, each core's prefetchers keep fetching the first lines of the other core's block, and the lines change
@@ -144,19 +144,23 @@ enum ElementwiseParts {
 }
 
 /// z += bias, then a = σ(z), over the rows of a matrix.
-struct BiasActivationParts<Scalar: TensorScalar>: TwoPartWork {
+struct BiasActivationParts<Scalar: TensorScalar>: ParallelWork {
     let z: UnsafeMutablePointer<Scalar>
     let bias: UnsafePointer<Scalar>
     let output: UnsafeMutablePointer<Scalar>
     let rows: Int
     let columns: Int
     let activation: UnaryFunction?
+    let parts: Int
+
+    init(z: UnsafeMutablePointer<Scalar>, bias: UnsafePointer<Scalar>, output: UnsafeMutablePointer<Scalar>, rows: Int, columns: Int,
+         activation: UnaryFunction?) {
+        (self.z, self.bias, self.output, self.rows, self.columns, self.activation) = (z, bias, output, rows, columns, activation)
+        parts = Swift.min(rows, Parallelism.pool.elementwiseParts(count: rows * columns, minimum: ElementwiseParts.parallelElements / 2))
+    }
 
     func run() {
-        guard rows >= 2, rows * columns >= ElementwiseParts.parallelElements, let helper = HelperThread.shared else {
-            return run(rows: 0..<rows)
-        }
-        helper.run(self)
+        Parallelism.pool.run(self)
     }
 
     func run(part: Int) {
@@ -171,18 +175,21 @@ struct BiasActivationParts<Scalar: TensorScalar>: TwoPartWork {
 }
 
 /// output = f(lhs, rhs) element-wise.
-struct BinaryParts<Scalar: TensorScalar>: TwoPartWork {
+struct BinaryParts<Scalar: TensorScalar>: ParallelWork {
     let function: BinaryFunction
     let lhs: UnsafePointer<Scalar>
     let rhs: UnsafePointer<Scalar>
     let output: UnsafeMutablePointer<Scalar>
     let count: Int
+    let parts: Int
+
+    init(function: BinaryFunction, lhs: UnsafePointer<Scalar>, rhs: UnsafePointer<Scalar>, output: UnsafeMutablePointer<Scalar>, count: Int) {
+        (self.function, self.lhs, self.rhs, self.output, self.count) = (function, lhs, rhs, output, count)
+        parts = Parallelism.pool.elementwiseParts(count: count, minimum: ElementwiseParts.parallelElements / 2)
+    }
 
     func run() {
-        guard count >= ElementwiseParts.parallelElements, let helper = HelperThread.shared else {
-            return Scalar.applyBinary(function, lhs, rhs, output, count: count)
-        }
-        helper.run(self)
+        Parallelism.pool.run(self)
     }
 
     func run(part: Int) {

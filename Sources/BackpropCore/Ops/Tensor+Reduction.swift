@@ -88,29 +88,31 @@ extension Tensor {
     }
 }
 
-/// The sum of squares of a buffer, as two partial sums: over the whole buffer into the first on the calling thread,
-/// or over each half on two threads when it is large.
-struct SumOfSquares<Scalar: TensorScalar>: TwoPartWork {
+/// The sum of squares of a buffer, as two partial sums: over the whole buffer into the first when it is small, or
+/// over each half (on two threads, when there are) when it is large. The split depends on the size alone.
+struct SumOfSquares<Scalar: TensorScalar>: ParallelWork {
     let elements: UnsafePointer<Scalar>
     let count: Int
     /// Two partial sums, both written.
     let sums: UnsafeMutablePointer<Scalar>
 
-    /// Whether `count` elements are summed in two halves on two threads.
+    /// Whether `count` elements are summed in two halves.
     static func runsInParallel(count: Int) -> Bool {
-        count >= ParameterUpdates.parallelThreshold && HelperThread.shared != nil
+        count >= ParameterUpdates.parallelThreshold
     }
 
     /// The halves end on a multiple of this many elements.
     static var granularity: Int { 16 }
 
+    var parts: Int { 2 }
+
     func run() {
-        guard Self.runsInParallel(count: count), let helper = HelperThread.shared else {
+        guard Self.runsInParallel(count: count) else {
             Scalar.applyReduction(.sumOfSquares, elements, sums, outer: 1, length: count, inner: 1)
             sums[1] = 0
             return
         }
-        helper.run(self)
+        Parallelism.pool.run(self)
     }
 
     func run(part: Int) {

@@ -83,9 +83,9 @@ extension Tensor {
     }
 }
 
-/// Converting or prefetching rows of a byte matrix, on two threads (each over half of the rows) for a batch large
-/// enough to gain: both are bound by the latency of main memory, and each core has its own outstanding misses.
-private struct ByteRows<Scalar: TensorScalar>: TwoPartWork {
+/// Converting or prefetching rows of a byte matrix, in one run of rows per thread for a batch large enough to gain:
+/// both are bound by the latency of main memory, and each core has its own outstanding misses.
+private struct ByteRows<Scalar: TensorScalar>: ParallelWork {
     /// Below this many bytes the rows are handled on the calling thread alone.
     static var parallelThreshold: Int { 16_384 }
 
@@ -109,11 +109,12 @@ private struct ByteRows<Scalar: TensorScalar>: TwoPartWork {
         (self.bytes, self.rowSize, self.rows, target, scale, self.byteCount) = (bytes, rowSize, rows, nil, 0, byteCount)
     }
 
+    var parts: Int {
+        Swift.min(rows.count, Parallelism.pool.elementwiseParts(count: rows.count * rowSize, minimum: Self.parallelThreshold / 2))
+    }
+
     func run() {
-        guard rows.count * rowSize >= Self.parallelThreshold, let helper = HelperThread.shared else {
-            return handle(0..<rows.count)
-        }
-        helper.run(self)
+        Parallelism.pool.run(self)
     }
 
     func run(part: Int) {

@@ -13,6 +13,8 @@ struct ModelAndDataOptions: ParsableArguments {
 
     @OptionGroup(title: "CSV data") var csv: CSVOptions
 
+    @OptionGroup(title: "Computation") var computation: ThreadOptions
+
     @Option(parsing: .unconditional, help: "Seed of generated (builtin:) data.")
     var seed: UInt64 = 42
 
@@ -21,6 +23,7 @@ struct ModelAndDataOptions: ParsableArguments {
     /// - Parameter purpose: what the targets are needed for (`nil` when they are not: prediction); data without a
     ///   label column is refused with it.
     func load<Scalar: TensorScalar>(_: Scalar.Type = Float.self, targetsFor purpose: String?) throws -> (SavedModel<Scalar>, PreparedData<Scalar>) {
+        computation.apply()
         let saved = try SavedModel<Scalar>.read(from: model)
         let prepared: PreparedData<Scalar> = try DataSource(parsing: data).prepare(
             for: saved.info, split: .test, seed: seed, options: try csv.tabular())

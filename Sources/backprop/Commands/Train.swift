@@ -28,6 +28,8 @@ struct Train: ParsableCommand {
 
     @OptionGroup(title: "CSV data") var csv: CSVOptions
 
+    @OptionGroup(title: "Computation") var computation: ThreadOptions
+
     @Option(help: "Missing CSV cells (empty, NA, NaN, ?): error (say where), drop (skip those rows), mean (fill with the column's training mean, or its most frequent text; saved with the model).")
     var missing = "error"
 
@@ -172,6 +174,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        computation.apply()
         Interruption.install()
         try checkOutputs()
         let source = try DataSource(parsing: data)
