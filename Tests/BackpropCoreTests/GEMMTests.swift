@@ -114,3 +114,42 @@ struct GEMMTests {
         }
     }
 }
+
+/// The portable kernel computes each element of C the same way whatever block of C a call covers, so a product split
+/// by rows or columns over any number of threads gives the same bits (the split ``WorkerPool`` threads choose).
+@Suite("Matrix products in blocks")
+struct GEMMBlockTests {
+    @Test(arguments: [(129, 200, 300), (64, 512, 784), (300, 37, 1000)] as [(Int, Int, Int)],
+          [(false, false), (true, false), (false, true), (true, true)] as [(Bool, Bool)])
+    func portableBlocksEqualTheWholeProduct(size: (Int, Int, Int), transposes: (Bool, Bool)) {
+        let (m, n, k) = size
+        let c = GEMMTests.Case(m: m, n: n, k: k, transposeA: transposes.0, transposeB: transposes.1)
+        let (a, b) = GEMMTests.operands(c, Float.self)
+        let whole = GEMMTests.product(c, a, b, backend: .portable)
+        for blocks in [3, 5, 7] {
+            for byRows in [true, false] {
+                var split = Tensor<Float>.zeros(shape: [m, n])
+                a.withUnsafePointer { pa in
+                    b.withUnsafePointer { pb in
+                        split.withUnsafeMutablePointer { pc in
+                            let count = byRows ? m : n
+                            for block in 0..<blocks {
+                                let start = count * block / blocks, end = count * (block + 1) / blocks
+                                var p = GEMMProblem(m: m, n: n, k: k, transposeA: c.transposeA, transposeB: c.transposeB)
+                                if byRows {
+                                    p.m = end - start
+                                    GEMM.multiply(p, pa + (c.transposeA ? start : start * p.lda), pb, pc + start * n, backend: .portable)
+                                } else {
+                                    p.n = end - start
+                                    GEMM.multiply(p, pa, pb + (c.transposeB ? start * p.ldb : start), pc + start, backend: .portable)
+                                }
+                            }
+                        }
+                    }
+                }
+                let same = split.scalars.map(\.bitPattern) == whole.scalars.map(\.bitPattern)
+                #expect(same, "\(blocks) blocks of \(byRows ? "rows" : "columns")")
+            }
+        }
+    }
+}

@@ -177,8 +177,11 @@ public enum GEMM {
 /// gradients δᵀ a, and the optimizer's update, split into two contiguous halves too, then finds each half of the
 /// gradient in the cache of the core that wrote it (measured: W1 −5 %, W2 −4 %, against splitting their columns).
 ///
-/// The split is along `m` or `n`, never `k`: no partial sums are added across threads, and a given shape is always
-/// split the same way whatever the number of threads, so results repeat bit for bit.
+/// The split is along `m` or `n`, never `k`, so no partial sums are added across threads. The portable kernel
+/// computes every element of C the same way whatever block of C a call covers (tested), so its products are split
+/// into one part per thread, each of at least ``GEMM/parallelFlops`` / 2 operations and 16 rows or columns; other
+/// backends may choose their kernels by the block's size, so their products are always split in the same two
+/// halves. Either way the result is the same bits on any number of threads.
 private struct GEMMParts<S: TensorScalar>: ParallelWork {
     let problem: GEMMProblem
     let a: UnsafePointer<S>
@@ -190,7 +193,11 @@ private struct GEMMParts<S: TensorScalar>: ParallelWork {
 
     var splitsRows: Bool { problem.transposeA ? problem.m >= 64 : problem.m > problem.n }
 
-    var parts: Int { 2 }
+    var parts: Int {
+        guard backend == .portable else { return 2 }
+        let bySize = Swift.min(Int(problem.flops / (GEMM.parallelFlops / 2)), (splitsRows ? problem.m : problem.n) / 16)
+        return Swift.max(1, Swift.min(Parallelism.pool.threads, bySize))
+    }
 
     /// Whether the product is large enough to split, in two halves wide enough to be worth it.
     var runsInParallel: Bool {
@@ -201,7 +208,7 @@ private struct GEMMParts<S: TensorScalar>: ParallelWork {
     /// Whether the parts' rows of a dense `C` are exactly the two halves ``Tensor/norm`` sums on two threads.
     var partsAreHalvesOfTheNorm: Bool {
         let count = problem.m * problem.n
-        return splitsRows && SumOfSquares<S>.runsInParallel(count: count)
+        return splitsRows && parts == 2 && SumOfSquares<S>.runsInParallel(count: count)
             && SumOfSquares<S>.boundary(1, of: 2, in: count, granularity: SumOfSquares<S>.granularity)
                 == Self.boundary(1, of: 2, in: problem.m) * problem.n
     }
