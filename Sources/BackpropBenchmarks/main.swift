@@ -10,12 +10,15 @@ import Foundation
 //                                                     weights and epoch orders (numpy's draws, reproduced)
 //   .build/release/BackpropBenchmarks gemm            matrix-product throughput per backend
 //   .build/release/BackpropBenchmarks updates         optimizer-update throughput
+//   .build/release/BackpropBenchmarks threads         the worker pool's hand-off cost and idle CPU time
 // BACKPROP_KERNELS=portable runs every product on the portable kernel, BACKPROP_KERNELS=openblas on OpenBLAS.
 // Compare ratios measured in one run, alternating with the numpy reference: the machines are shared and noisy.
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "updates":
     runUpdates()
+case "threads":
+    runThreadCosts()
 case "gemm":
     print("backend: \(KernelBackend.preferred)")
     runGEMM()
@@ -48,6 +51,6 @@ case let name? where Workload.all.contains { $0.name == name }:
         exit(1)
     }
 default:
-    FileHandle.standardError.write(Data("usage: BackpropBenchmarks W1|W2|C1|C2 [epochs] [seed] | parity W1|W2 [epochs] [seed] | gemm | updates\n".utf8))
+    FileHandle.standardError.write(Data("usage: BackpropBenchmarks W1|W2|C1|C2 [epochs] [seed] | parity W1|W2 [epochs] [seed] | gemm | updates | threads\n".utf8))
     exit(2)
 }

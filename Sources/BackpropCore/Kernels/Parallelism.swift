@@ -19,7 +19,7 @@ public enum Parallelism {
     private static let current = Mutex<WorkerPool?>(nil)
 
     /// The pool kernels run on: created on first use with ``defaultThreads``.
-    static var pool: WorkerPool {
+    public static var pool: WorkerPool {
         current.withLock { pool in
             if let pool { return pool }
             let fresh = WorkerPool(threads: defaultThreads)

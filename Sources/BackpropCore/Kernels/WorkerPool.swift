@@ -17,7 +17,7 @@ import Darwin
 /// helper thread are called through the protocol, where a generic conforming type is not specialised: keep
 /// `run(part:)` to a few index computations and a call to a `TensorScalar` kernel requirement, whose `Float` and
 /// `Double` witnesses are.
-protocol ParallelWork {
+public protocol ParallelWork {
     /// How many parts (1 or more): a function of the work, not of the threads.
     var parts: Int { get }
 
@@ -30,17 +30,18 @@ protocol ParallelWork {
 }
 
 extension ParallelWork {
-    var maximumThreads: Int { .max }
+    /// No limit: the parts run on as many threads as the pool has.
+    public var maximumThreads: Int { .max }
 
     /// The elements of `0..<count` that part `part` of `parts` covers: consecutive ranges of nearly equal size,
     /// each boundary rounded down to a multiple of `granularity` (with the element count of a cache line, two parts
     /// never write the same line).
-    func range(of part: Int, in count: Int, granularity: Int = 1) -> Range<Int> {
+    public func range(of part: Int, in count: Int, granularity: Int = 1) -> Range<Int> {
         Self.boundary(part, of: parts, in: count, granularity: granularity)..<Self.boundary(part + 1, of: parts, in: count, granularity: granularity)
     }
 
     /// Where part `part` of `parts` starts in `0..<count` (`count` for `part == parts`).
-    static func boundary(_ part: Int, of parts: Int, in count: Int, granularity: Int = 1) -> Int {
+    public static func boundary(_ part: Int, of parts: Int, in count: Int, granularity: Int = 1) -> Int {
         part >= parts ? count : count * part / parts / granularity * granularity
     }
 }
@@ -93,12 +94,12 @@ public final class WorkerPool: @unchecked Sendable {
     /// The number of parts element-wise work of `count` elements is split into: one per thread, each of at least
     /// `minimum` elements (one part below `2 · minimum`). Only for work whose every element is computed on its own,
     /// so that the split cannot change a bit.
-    func elementwiseParts(count: Int, minimum: Int) -> Int {
+    public func elementwiseParts(count: Int, minimum: Int) -> Int {
         count >= 2 * minimum ? Swift.min(threads, count / minimum) : 1
     }
 
     /// Runs every part of `work`, spread over the pool's threads, and returns when all have returned.
-    func run<Work: ParallelWork>(_ work: Work) {
+    public func run<Work: ParallelWork>(_ work: Work) {
         let parts = work.parts
         let active = Swift.min(threads, parts, work.maximumThreads)
         guard active > 1 else {
