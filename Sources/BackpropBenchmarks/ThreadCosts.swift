@@ -1,6 +1,18 @@
 import BackpropCore
 import Foundation
 
+/// Copies a buffer in equal parts: memory bandwidth with one part per thread.
+private struct CopyParts: ParallelWork {
+    let source: UnsafeRawPointer
+    let target: UnsafeMutableRawPointer
+    let count: Int
+    let parts: Int
+    func run(part: Int) {
+        let bytes = range(of: part, in: count, granularity: 64)
+        (target + bytes.lowerBound).copyMemory(from: source + bytes.lowerBound, byteCount: bytes.count)
+    }
+}
+
 /// Work whose parts do nothing: what remains is the hand-off.
 private struct EmptyParts: ParallelWork {
     let parts: Int
@@ -27,6 +39,29 @@ func runThreadCosts() {
         print("hand-off to \(threads) threads: median \(String(format: "%.0f", median)) ns")
         fields.append("\"handoff_ns_\(threads)_threads\": \(String(format: "%.1f", median))")
     }
+    // Memory bandwidth: a 256 MiB copy (read + write) on 1 thread and on every thread.
+    let bytes = 1 << 28
+    let source = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+    let target = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+    source.initializeMemory(as: UInt8.self, repeating: 1, count: bytes)
+    target.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+    for threads in Set([1, available]).sorted() {
+        Parallelism.use(threads: threads)
+        let work = CopyParts(source: source, target: target, count: bytes, parts: threads)
+        Parallelism.pool.run(work)
+        var samples: [Double] = []
+        for _ in 0..<7 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            Parallelism.pool.run(work)
+            samples.append(Double(2 * bytes) / Double(DispatchTime.now().uptimeNanoseconds - start))
+        }
+        let median = samples.sorted()[samples.count / 2]
+        print("copy bandwidth on \(threads) thread\(threads == 1 ? "" : "s"): median \(String(format: "%.1f", median)) GB/s (read + write)")
+        fields.append("\"copy_gbps_\(threads)_threads\": \(String(format: "%.2f", median))")
+    }
+    source.deallocate()
+    target.deallocate()
+
     // Idle: a burst of hand-offs, then a second of nothing; the process's CPU time over that second.
     let pool = Parallelism.pool
     for _ in 0..<10_000 { pool.run(EmptyParts(parts: pool.threads)) }

@@ -1,6 +1,8 @@
 import BackpropCore
 import BackpropNN
+import Dispatch
 import Foundation
+import Synchronization
 import Testing
 
 /// Training gives the same model, bit for bit, on any number of threads: every kernel splits its work by the work's
@@ -86,5 +88,26 @@ struct ThreadCountTests {
             let same = result == results[0]
             #expect(same, "\(threads) threads computed other bits than 1 thread")
         }
+    }
+
+    /// A caller that changes the thread count while other threads compute (these tests do so while other suites run)
+    /// changes none of their results: each piece of work fixes its split when it is made.
+    @Test func changingTheThreadCountWhileOthersComputeChangesNoResult() {
+        var generator = SeededGenerator(seed: 8)
+        let a = Tensor<Float>(shape: [200, 300], elements: (0..<60_000).map { _ in Float.random(in: -1...1, using: &generator) })
+        let b = Tensor<Float>(shape: [300, 250], elements: (0..<75_000).map { _ in Float.random(in: -1...1, using: &generator) })
+        let expected = a.matmul(b).scalars.map(\.bitPattern)
+        let wrong = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { caller in
+            if caller == 0 {
+                for round in 0..<200 { Parallelism.use(threads: [1, 3, 2, 7, 4][round % 5]) }
+            } else {
+                for _ in 0..<60 where a.matmul(b).scalars.map(\.bitPattern) != expected {
+                    wrong.withLock { $0 += 1 }
+                }
+            }
+        }
+        Parallelism.use(threads: Parallelism.defaultThreads)
+        #expect(wrong.withLock { $0 } == 0)
     }
 }

@@ -190,14 +190,22 @@ private struct GEMMParts<S: TensorScalar>: ParallelWork {
     let backend: KernelBackend
     /// Where each part writes the sum of squares of its rows of `C` (see ``partsAreHalvesOfTheNorm``), or `nil`.
     let squares: UnsafeMutablePointer<S>?
+    /// Fixed when the work is made: the threads a part runs on must all see the same split.
+    let parts: Int
+
+    init(problem: GEMMProblem, a: UnsafePointer<S>, b: UnsafePointer<S>, c: UnsafeMutablePointer<S>, backend: KernelBackend,
+         squares: UnsafeMutablePointer<S>?) {
+        (self.problem, self.a, self.b, self.c, self.backend, self.squares) = (problem, a, b, c, backend, squares)
+        let splitsRows = problem.transposeA ? problem.m >= 64 : problem.m > problem.n
+        if backend == .portable {
+            let bySize = Swift.min(Int(problem.flops / (GEMM.parallelFlops / 2)), (splitsRows ? problem.m : problem.n) / 16)
+            parts = Swift.max(1, Swift.min(Parallelism.pool.threads, bySize))
+        } else {
+            parts = 2
+        }
+    }
 
     var splitsRows: Bool { problem.transposeA ? problem.m >= 64 : problem.m > problem.n }
-
-    var parts: Int {
-        guard backend == .portable else { return 2 }
-        let bySize = Swift.min(Int(problem.flops / (GEMM.parallelFlops / 2)), (splitsRows ? problem.m : problem.n) / 16)
-        return Swift.max(1, Swift.min(Parallelism.pool.threads, bySize))
-    }
 
     /// Whether the product is large enough to split, in two halves wide enough to be worth it.
     var runsInParallel: Bool {
@@ -239,8 +247,8 @@ private struct GEMMParts<S: TensorScalar>: ParallelWork {
 /// batch. Packed panels would be mostly overhead for it; a vector loop over the result's wider dimension, keeping
 /// the whole result in the cache, is several times faster (C1's first convolution: 32 × 9 over 86 528 rows).
 ///
-/// The rows are split in two halves at a fixed point whatever the number of threads, each half summed in order, and
-/// the halves added, so that the result repeats bit for bit.
+/// The rows are split in fixed blocks of ``rowsPerPart`` (at least two) whatever the number of threads, each block
+/// summed in order and the blocks' results added in block order, so that the result repeats bit for bit.
 struct SmallProduct<S: TensorScalar>: ParallelWork {
     static var maximumResult: Int { 1024 }
     static var minimumDepth: Int { 4096 }
@@ -250,7 +258,12 @@ struct SmallProduct<S: TensorScalar>: ParallelWork {
     let problem: GEMMProblem
     let partials: UnsafeMutablePointer<S>
 
-    var parts: Int { 2 }
+    /// Rows per block: a C1 batch (86 528 rows) makes 42 blocks, an even share for any small number of threads.
+    static var rowsPerPart: Int { 2048 }
+
+    static func parts(depth: Int) -> Int { Swift.max(2, depth / rowsPerPart) }
+
+    var parts: Int { Self.parts(depth: problem.k) }
 
     static func handles(_ p: GEMMProblem) -> Bool {
         p.transposeA && !p.transposeB && !p.accumulate && p.m * p.n <= maximumResult && p.k >= minimumDepth
@@ -258,16 +271,16 @@ struct SmallProduct<S: TensorScalar>: ParallelWork {
     }
 
     static func multiply(_ p: GEMMProblem, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, _ c: UnsafeMutablePointer<S>) {
-        let size = p.m * p.n
-        ThreadScratch.withBuffer(of: S.self, count: 2 * size) { partials in
-            let parts = SmallProduct(a: a, b: b, problem: p, partials: partials)
-            Parallelism.pool.run(parts)
-            let first = partials, second = first + size
+        let size = p.m * p.n, blocks = parts(depth: p.k)
+        ThreadScratch.withBuffer(of: S.self, count: blocks * size) { partials in
+            Parallelism.pool.run(SmallProduct(a: a, b: b, problem: p, partials: partials))
             let wide = p.n >= p.m
             for i in 0..<p.m {
                 for j in 0..<p.n {
                     let at = wide ? i * p.n + j : j * p.m + i
-                    c[i * p.ldc + j] = first[at] + second[at]
+                    var sum = partials[at]
+                    for block in 1..<blocks { sum += partials[block * size + at] }
+                    c[i * p.ldc + j] = sum
                 }
             }
         }

@@ -168,8 +168,14 @@ private struct UpdateParts<Scalar: TensorScalar>: ParallelWork {
     let state0: UnsafeMutablePointer<Scalar>?
     let state1: UnsafeMutablePointer<Scalar>?
     let count: Int
+    let parts: Int
 
-    var parts: Int { Parallelism.pool.elementwiseParts(count: count, minimum: ParameterUpdates.parallelThreshold / 2) }
+    init(update: ParameterUpdate, parameter: UnsafePointer<Scalar>, result: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>,
+         state0: UnsafeMutablePointer<Scalar>?, state1: UnsafeMutablePointer<Scalar>?, count: Int) {
+        (self.update, self.parameter, self.result, self.gradient, self.state0, self.state1, self.count) =
+            (update, parameter, result, gradient, state0, state1, count)
+        parts = Parallelism.pool.elementwiseParts(count: count, minimum: ParameterUpdates.parallelThreshold / 2)
+    }
 
     func run() {
         Parallelism.pool.run(self)
@@ -188,8 +194,12 @@ private struct ByteCopy: ParallelWork {
     let source: UnsafeRawPointer
     let target: UnsafeMutableRawPointer
     let count: Int
+    let parts: Int
 
-    var parts: Int { Parallelism.pool.elementwiseParts(count: count, minimum: 2 * ParameterUpdates.parallelThreshold) }
+    init(source: UnsafeRawPointer, target: UnsafeMutableRawPointer, count: Int) {
+        (self.source, self.target, self.count) = (source, target, count)
+        parts = Parallelism.pool.elementwiseParts(count: count, minimum: 2 * ParameterUpdates.parallelThreshold)
+    }
 
     func run() {
         Parallelism.pool.run(self)

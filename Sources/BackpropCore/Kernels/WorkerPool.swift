@@ -9,7 +9,7 @@ import Darwin
 
 /// A kernel divided into parts that may run at the same time, for ``WorkerPool/run(_:)``.
 ///
-/// The number of parts is chosen from the work alone (its size), never from the number of threads, and parts write
+/// The number of parts is chosen from the work's size, not from the number of threads (but see ``parts``), and parts write
 /// disjoint memory; partial results (sums) are combined by the caller in part order. A kernel therefore computes the
 /// same bits on any number of threads: the threads only decide which parts run where.
 ///
@@ -18,7 +18,9 @@ import Darwin
 /// `run(part:)` to a few index computations and a call to a `TensorScalar` kernel requirement, whose `Float` and
 /// `Double` witnesses are.
 public protocol ParallelWork {
-    /// How many parts (1 or more): a function of the work, not of the threads.
+    /// How many parts (1 or more): a function of the work, not of the threads (element-wise work may follow the
+    /// threads, since its split changes no bit). It must not change while the work runs: a count that depends on
+    /// the pool is stored when the work is made, so that every thread sees the same split.
     var parts: Int { get }
 
     /// The most threads worth running the parts on (1 for work too small to hand off); the parts are the same

@@ -7,8 +7,8 @@ extension Tensor {
     /// The batch statistics and x̂ go to `statistics` (`[3, channels]`: mean, variance, 1/√(σ² + ε)) and
     /// `normalized`.
     ///
-    /// Each pass runs on the two halves of the rows; a column's sum is its first half's sum plus its second's, each
-    /// added in row order, whatever the number of threads.
+    /// Each pass runs on fixed blocks of rows (``BatchNormalizationParts/rowsPerPart``) spread over the threads; a
+    /// column's sum is its blocks' sums added in block order, each added in row order, whatever the number of threads.
     public mutating func assignBatchNormalization(_ x: Tensor, scale: Tensor, offset: Tensor, epsilon: Double, relu: Bool,
                                                   statistics: inout Tensor, normalized: inout Tensor) {
         let channels = scale.count
@@ -21,16 +21,19 @@ extension Tensor {
                                           offset: offset.storage.pointer)
             normalized.withUnsafeMutablePointer { xhat in
                 withUnsafeMutablePointer { y in
-                    ThreadScratch.withBuffer(of: Scalar.self, count: 2 * channels) { partials in
+                    let blocks = BatchNormalizationParts<Scalar>.parts(rows: rows)
+                    ThreadScratch.withBuffer(of: Scalar.self, count: blocks * channels) { partials in
                         var parts = BatchNormalizationParts(pass: .sums, rows: rows, channels: channels, input: x.storage.pointer,
                                                             mask: nil, normalized: xhat, output: y, statistics: applied,
                                                             partials: partials, relu: relu, parameterGradients: nil)
                         parts.run()
-                        for c in 0..<channels { mean[c] = (partials[c] + partials[channels + c]) / Scalar(rows) }
+                        parts.addPartials(vector: 0, of: 1, into: mean)
+                        for c in 0..<channels { mean[c] /= Scalar(rows) }
                         parts.pass = .squares
                         parts.run()
+                        parts.addPartials(vector: 0, of: 1, into: variance)
                         for c in 0..<channels {
-                            variance[c] = (partials[c] + partials[channels + c]) / Scalar(rows)
+                            variance[c] /= Scalar(rows)
                             inverseDeviation[c] = 1 / (variance[c] + Scalar(epsilon)).squareRoot()
                         }
                         parts.pass = .normalize
@@ -86,17 +89,15 @@ extension Tensor {
                 let applied = BatchStatistics(mean: stats, inverseDeviation: stats + 2 * channels,
                                               scale: scale.storage.pointer, offset: stats)
                 withUnsafeMutablePointer { dx in
-                    ThreadScratch.withBuffer(of: Scalar.self, count: 4 * channels) { partials in
+                    ThreadScratch.withBuffer(of: Scalar.self, count: 2 * BatchNormalizationParts<Scalar>.parts(rows: rows) * channels) { partials in
                         var parts = BatchNormalizationParts(
                             pass: .gradientSums, rows: rows, channels: channels, input: gradient.storage.pointer,
                             mask: output?.storage.pointer, normalized: UnsafeMutablePointer(mutating: normalized.storage.pointer),
                             output: dx, statistics: applied, partials: partials, relu: false,
                             parameterGradients: (UnsafePointer(dgamma), UnsafePointer(dbeta)))
                         parts.run()
-                        for c in 0..<channels {
-                            dgamma[c] = partials[c] + partials[2 * channels + c]
-                            dbeta[c] = partials[channels + c] + partials[3 * channels + c]
-                        }
+                        parts.addPartials(vector: 0, of: 2, into: dgamma)
+                        parts.addPartials(vector: 1, of: 2, into: dbeta)
                         parts.pass = .inputGradient
                         parts.run()
                     }
@@ -106,9 +107,9 @@ extension Tensor {
     }
 }
 
-/// The passes of batch normalisation over the rows of a matrix, each in two fixed halves (the first half's rows,
-/// then the rest), on two threads when the matrix is large enough and there are two: each half's result is the same whichever thread
-/// computes it, and the caller adds the halves' partial sums in order.
+/// The passes of batch normalisation over the rows of a matrix, each in fixed blocks of ``rowsPerPart`` rows (at
+/// least two blocks), spread over the threads when the matrix is large enough: each block's result is the same
+/// whichever thread computes it, and the caller adds the blocks' partial sums in block order.
 private struct BatchNormalizationParts<Scalar: TensorScalar>: ParallelWork {
     enum Pass { case sums, squares, normalize, gradientSums, inputGradient }
 
@@ -129,9 +130,26 @@ private struct BatchNormalizationParts<Scalar: TensorScalar>: ParallelWork {
     /// The whole batch's dγ and dβ, for the input gradient.
     let parameterGradients: (scale: UnsafePointer<Scalar>, offset: UnsafePointer<Scalar>)?
 
-    var parts: Int { 2 }
+    /// Rows per block: small enough that a batch of images makes many blocks (so any number of threads gets an
+    /// even share), large enough that a block's sums stay cheap to add.
+    static var rowsPerPart: Int { 1024 }
 
-    var maximumThreads: Int { rows >= 2 && rows * channels >= ElementwiseParts.parallelElements ? 2 : 1 }
+    /// The number of blocks of `rows` rows.
+    static func parts(rows: Int) -> Int { Swift.max(2, rows / rowsPerPart) }
+
+    var parts: Int { Self.parts(rows: rows) }
+
+    var maximumThreads: Int { rows >= 2 && rows * channels >= ElementwiseParts.parallelElements ? .max : 1 }
+
+    /// Adds vector `vector` of every block's `vectors` partial sums (one per pass: sums; dγ and dβ), in block order,
+    /// into `target`.
+    func addPartials(vector: Int, of vectors: Int, into target: UnsafeMutablePointer<Scalar>) {
+        for c in 0..<channels { target[c] = 0 }
+        for part in 0..<parts {
+            let block = partials + (vectors * part + vector) * channels
+            for c in 0..<channels { target[c] += block[c] }
+        }
+    }
 
     func run() {
         Parallelism.pool.run(self)

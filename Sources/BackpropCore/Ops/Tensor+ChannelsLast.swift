@@ -79,9 +79,13 @@ private struct WindowParts<Scalar: TensorScalar>: ParallelWork {
     let output: UnsafeMutablePointer<Scalar>
     let indices: UnsafeMutablePointer<Int32>?
     let auxiliary: UnsafePointer<Scalar>?
+    /// Fixed when the work is made: the threads a part runs on must all see the same split.
+    let parts: Int
 
-    var parts: Int {
-        Swift.min(problem.window.batch, Parallelism.pool.elementwiseParts(count: problem.inputCount, minimum: ElementwiseParts.parallelElements / 2))
+    init(kernel: ChannelsLastKernel, problem: WindowProblem, input: UnsafePointer<Scalar>, output: UnsafeMutablePointer<Scalar>,
+         indices: UnsafeMutablePointer<Int32>?, auxiliary: UnsafePointer<Scalar>?) {
+        (self.kernel, self.problem, self.input, self.output, self.indices, self.auxiliary) = (kernel, problem, input, output, indices, auxiliary)
+        parts = Swift.min(problem.window.batch, Parallelism.pool.elementwiseParts(count: problem.inputCount, minimum: ElementwiseParts.parallelElements / 2))
     }
 
     func run() {

@@ -102,15 +102,20 @@ private struct ByteRows<Scalar: TensorScalar>: ParallelWork {
     init(bytes: UnsafePointer<UInt8>, rowSize: Int, rows: UnsafeBufferPointer<Int>,
          convertInto target: UnsafeMutablePointer<Scalar>, scale: Scalar) {
         (self.bytes, self.rowSize, self.rows, self.target, self.scale, byteCount) = (bytes, rowSize, rows, target, scale, 0)
+        parts = Self.parts(rows: rows.count, rowSize: rowSize)
     }
 
     /// Prefetches `rows`, skipping those outside the `byteCount` bytes of the matrix.
     init(bytes: UnsafePointer<UInt8>, rowSize: Int, rows: UnsafeBufferPointer<Int>, prefetchWithin byteCount: Int) {
         (self.bytes, self.rowSize, self.rows, target, scale, self.byteCount) = (bytes, rowSize, rows, nil, 0, byteCount)
+        parts = Self.parts(rows: rows.count, rowSize: rowSize)
     }
 
-    var parts: Int {
-        Swift.min(rows.count, Parallelism.pool.elementwiseParts(count: rows.count * rowSize, minimum: Self.parallelThreshold / 2))
+    /// Fixed when the work is made: the threads a part runs on must all see the same split.
+    let parts: Int
+
+    private static func parts(rows: Int, rowSize: Int) -> Int {
+        Swift.min(rows, Parallelism.pool.elementwiseParts(count: rows * rowSize, minimum: parallelThreshold / 2))
     }
 
     func run() {
