@@ -94,12 +94,18 @@ func run(_ workload: Workload, epochs: Int, seed: UInt64) throws {
     // Allocations are counted on this thread from the end of epoch 2's first step to the end of its next-to-last.
     var countedSteps = 0
     var allocations: Int?
+    // Hand-offs to the worker pool's helpers, over the same steps.
+    var handOffs = (start: 0, count: 0)
     let result = try trainer.fit(model, on: training, validation: test) { event in
         switch event {
-        case .batchEnded(let batch) where batch.epoch == 2 && AllocationCounter.isAvailable:
-            if batch.batch == 1 { AllocationCounter.start() }
+        case .batchEnded(let batch) where batch.epoch == 2:
+            if batch.batch == 1 {
+                if AllocationCounter.isAvailable { AllocationCounter.start() }
+                handOffs.start = Parallelism.pool.handOffs
+            }
             if batch.batch == batch.batchCount - 1 {
-                allocations = AllocationCounter.stop()
+                if AllocationCounter.isAvailable { allocations = AllocationCounter.stop() }
+                handOffs.count = Parallelism.pool.handOffs - handOffs.start
                 countedSteps = batch.batchCount - 2
             }
         case .epochEnded(let r):
@@ -132,13 +138,16 @@ func run(_ workload: Workload, epochs: Int, seed: UInt64) throws {
     if let blasFloor { print("  with every product on OpenBLAS: \(format(blasFloor, 3)) s per epoch") }
     print("peak RSS \(format(rss, 1)) MiB; allocations per step after warm-up: "
           + (perStep.map { format($0, 2) + " (over \(countedSteps) steps)" } ?? "not measured (no epoch 2, or no counter here)"))
+    let handOffsPerStep = countedSteps > 0 ? Double(handOffs.count) / Double(countedSteps) : nil
+    print("threads: \(Parallelism.threads); hand-offs to helpers per step: " + (handOffsPerStep.map { format($0, 1) } ?? "not measured"))
     print("final test accuracy \(format(accuracies.last ?? 0, 4))")
     let json = """
         {"impl": "backprop", "workload": "\(workload.name)", "backend": "\(KernelBackend.preferred)", \
         "epoch_times": [\(times.map { format($0, 4) }.joined(separator: ", "))], "first_epoch": \(format(times[0], 4)), \
         "median_rest": \(format(typical, 4)), "gemm_floor": \(format(floor, 4)), \
         "gemm_floor_openblas": \(blasFloor.map { format($0, 4) } ?? "null"), "peak_rss_mib": \(format(rss, 1)), \
-        "allocations_per_step": \(perStep.map { format($0, 3) } ?? "null"), \
+        "allocations_per_step": \(perStep.map { format($0, 3) } ?? "null"), "threads": \(Parallelism.threads), \
+        "handoffs_per_step": \(handOffsPerStep.map { format($0, 1) } ?? "null"), \
         "test_acc_per_epoch": [\(accuracies.map { format($0, 4) }.joined(separator: ", "))]}
         """
     print("RESULT \(json)")

@@ -76,6 +76,10 @@ public final class WorkerPool: @unchecked Sendable {
     private var work: (type: any ParallelWork.Type, value: UnsafeRawPointer, threads: Int)?
     /// Set by ``shutDown()``, under `callers`: the helpers are gone, so callers run every part themselves.
     private var stopped = false
+    private let handOffCount = Atomic<Int>(0)
+
+    /// How many times work has been handed to helpers since the pool started (for measuring what a step costs).
+    public var handOffs: Int { handOffCount.load(ordering: .relaxed) }
 
     /// A pool of `threads` threads: the caller and `threads − 1` helpers, started now.
     public init(threads: Int) {
@@ -110,6 +114,7 @@ public final class WorkerPool: @unchecked Sendable {
         }
         let handedOff: Bool? = callers.withLockIfAvailable { _ in
             guard !stopped else { return false }
+            handOffCount.add(1, ordering: .relaxed)
             return withUnsafePointer(to: work) { pointer in
                 self.work = (Work.self, UnsafeRawPointer(pointer), active)
                 for helper in helpers[..<(active - 1)] { helper.post() }
