@@ -1,4 +1,5 @@
 import BackpropCore
+import BackpropData
 import BackpropNN
 import Dispatch
 import Foundation
@@ -47,6 +48,20 @@ struct ThreadCountTests {
         let results = try withEachThreadCount { Self.bits(try trainer.fit(model, on: data).model.parameters) }
         for (threads, result) in zip(Self.counts, results).dropFirst() {
             let same = result == results[0]  // compared first, so that a failure does not print every weight
+            #expect(same, "\(threads) threads trained other weights than 1 thread")
+        }
+    }
+
+    /// The W1 workload (784-128-10, SGD 0.1, batch 64) on the first 4096 Fashion-MNIST images: the real data path
+    /// (batches gathered from the image bytes) and the fused dense step.
+    @Test(.enabled(if: FashionMNISTTests.installed, "Fashion-MNIST is not installed: apt-get install -y dataset-fashion-mnist"))
+    func w1OnASubsetTrainsToTheSameBitsOnAnyNumberOfThreads() throws {
+        let training: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .train).prefix(4096)
+        let model = Sequential<Float>.multilayerPerceptron(sizes: [784, 128, 10], activation: .relu, seed: 0)
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: SGD(), learningRate: 0.1, batchSize: 64, epochs: 1, seed: 0)
+        let results = try withEachThreadCount { Self.bits(try trainer.fit(model, on: training).model.parameters) }
+        for (threads, result) in zip(Self.counts, results).dropFirst() {
+            let same = result == results[0]
             #expect(same, "\(threads) threads trained other weights than 1 thread")
         }
     }
