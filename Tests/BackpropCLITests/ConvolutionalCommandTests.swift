@@ -91,10 +91,12 @@ struct ConvolutionalCommandTests {
     @Test func ctrlCMidEpochResumesBitIdentically() throws {
         let dir = CommandRunner.temporaryDirectory("cli-conv-resume")
         Self.writeBars(to: dir + "/bars.csv", count: 600, seed: 4)
-        let options = ["--data", "bars.csv", "--model", Self.network, "--input-shape", "8x8", "--batch-size", "8", "--epochs", "20"]
+        // Enough epochs that the run cannot end before the signal, however long a busy machine keeps this test from
+        // polling (with 20, a suite that oversubscribed both cores once let the child finish first).
+        let options = ["--data", "bars.csv", "--model", Self.network, "--input-shape", "8x8", "--batch-size", "8", "--epochs", "100"]
         let process = CommandRunner.start([tool, "train", "--checkpoint", "c.st"] + options, in: dir)
         try #require(process.pid > 0)
-        for _ in 0..<6000 where !process.outputSoFar.contains("epoch 2/20 ") { usleep(10_000) }
+        for _ in 0..<6000 where !process.outputSoFar.contains("epoch 2/100 ") { usleep(10_000) }
         usleep(20_000)
         kill(process.pid, SIGINT)
         let interrupted = process.wait()

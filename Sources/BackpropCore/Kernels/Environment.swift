@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Reads process environment variables (only ``KernelBackend/preferred`` consults one).
+/// Reads process environment variables: ``ComputeConfiguration/fromEnvironment()`` and the OpenBLAS loader consult them.
 enum Environment {
     static func value(of name: String) -> String? {
         guard let raw = getenv(name) else { return nil }

@@ -52,24 +52,29 @@ public enum KernelBackend: String, Sendable, Hashable, CustomStringConvertible {
     /// the processor has chosen per call); runs everywhere.
     case portable
 
-    /// The backend in use for this process.
+    /// The backend in use.
     ///
-    /// The platform BLAS when it can be loaded, else ``portable``. Setting the environment variable
-    /// `BACKPROP_KERNELS=portable` before the process starts forces the portable kernel, so that both paths can be
-    /// tested and compared; it is read once. See also ``largeProductsOnPortableKernel``.
-    public static let preferred: KernelBackend = {
-        if Environment.value(of: "BACKPROP_KERNELS") == "portable" { return .portable }
-        return BLAS.library?.backend ?? .portable
-    }()
+    /// The platform BLAS when it can be loaded, else ``portable``; ``ComputeConfiguration/Kernels/portable`` (the
+    /// environment's `BACKPROP_KERNELS=portable`) forces the portable kernel, so that both paths can be tested and
+    /// compared. See also ``largeProductsOnPortableKernel``.
+    public static var preferred: KernelBackend {
+        Parallelism.configuration.kernels == .portable ? .portable : platform
+    }
+
+    /// The platform's BLAS when it loads, else the portable kernel.
+    static let platform: KernelBackend = BLAS.library?.backend ?? .portable
 
     /// Whether large products (a megaflop or more, ``GEMM/largeFlops``) run on the portable kernel while the backend is
     /// OpenBLAS: on processors with AVX-512, where the portable kernel was measured as fast as OpenBLAS 0.3.21 or
     /// faster on the large products of the benchmark workloads, and OpenBLAS's small-matrix kernels faster on the
     /// small ones (`notes/performance.md`). A given processor always makes the same choice, so results repeat.
-    /// `BACKPROP_KERNELS=openblas` keeps every product on OpenBLAS.
-    public static let largeProductsOnPortableKernel: Bool =
-        preferred == .openBLAS && portableInstructionSet == "AVX-512"
-            && Environment.value(of: "BACKPROP_KERNELS") != "openblas"
+    /// ``ComputeConfiguration/Kernels/openBLAS`` (`BACKPROP_KERNELS=openblas`) keeps every product on OpenBLAS.
+    public static var largeProductsOnPortableKernel: Bool {
+        let kernels = Parallelism.configuration.kernels
+        return kernels == .automatic && platform == .openBLAS && portableKernelHasAVX512
+    }
+
+    private static let portableKernelHasAVX512 = portableInstructionSet == "AVX-512"
 
     /// The instruction set the portable kernel runs on: `"AVX-512"`, `"AVX2"` (with fused multiply-add) or `"SSE2"` on
     /// x86-64, `"baseline"` elsewhere.

@@ -6,50 +6,97 @@ import Glibc
 import Darwin
 #endif
 
-/// How many threads Backprop computes on, and the ``WorkerPool`` that runs them.
-///
-/// By default, every processor the process may use: the CPUs of its affinity mask (`taskset`, a container's
-/// `cpuset`), fewer when a cgroup CPU quota (`docker --cpus`, Kubernetes limits) allows less. The environment variable
-/// `BACKPROP_THREADS` chooses another number, read once when the pool is first needed; ``use(threads:)`` (the
-/// command line's `--threads`) replaces it between computations.
+/// How Backprop computes in this process: how many threads, and which matrix-product kernels. One value, read from
+/// the environment once, when the first computation needs it (``fromEnvironment()``), and replaced by the command
+/// line's flags or by ``Parallelism/configure(_:)``; kernels read it from ``Parallelism``, which owns the worker pool
+/// it describes.
+public struct ComputeConfiguration: Sendable, Equatable {
+    /// Which kernels run matrix products.
+    public enum Kernels: String, Sendable, CaseIterable {
+        /// The platform BLAS, with large products on the portable kernel where it is faster (processors with
+        /// AVX-512); the default.
+        case automatic
+        /// Backprop's portable kernel for every product.
+        case portable
+        /// The platform BLAS for every product.
+        case openBLAS = "openblas"
+    }
+
+    /// Threads to compute on, the caller's included (1 or more).
+    public var threads: Int
+    /// Which kernels run matrix products.
+    public var kernels: Kernels
+
+    /// A configuration; by default every processor the process may use, and the automatic choice of kernels.
+    public init(threads: Int = Parallelism.availableProcessors, kernels: Kernels = .automatic) {
+        precondition(threads >= 1, "ComputeConfiguration: needs at least one thread, got \(threads)")
+        self.threads = threads
+        self.kernels = kernels
+    }
+
+    /// The configuration the environment asks for: `BACKPROP_THREADS` (a whole number from 1 to 1024) and
+    /// `BACKPROP_KERNELS` (`portable` or `openblas`); anything unset or not understood keeps the default.
+    public static func fromEnvironment() -> ComputeConfiguration {
+        var configuration = ComputeConfiguration()
+        if let text = Environment.value(of: "BACKPROP_THREADS"), let requested = Int(text), (1...1024).contains(requested) {
+            configuration.threads = requested
+        }
+        if let text = Environment.value(of: "BACKPROP_KERNELS"), let kernels = Kernels(rawValue: text.lowercased()) {
+            configuration.kernels = kernels
+        }
+        return configuration
+    }
+}
+
+/// The process's ``ComputeConfiguration`` and the ``WorkerPool`` that runs it.
 ///
 /// Results do not depend on the number of threads: every kernel splits its work by the work's size, and adds
 /// partial sums in a fixed order (see ``ParallelWork``), so 1, 2 or 64 threads train the same model, bit for bit.
 public enum Parallelism {
-    private static let current = Mutex<WorkerPool?>(nil)
+    private static let current = Mutex<(configuration: ComputeConfiguration, pool: WorkerPool)?>(nil)
 
-    /// The pool kernels run on: created on first use with ``defaultThreads``.
-    public static var pool: WorkerPool {
-        current.withLock { pool in
-            if let pool { return pool }
-            let fresh = WorkerPool(threads: defaultThreads)
-            pool = fresh
+    private static func withCurrent<R>(_ body: (ComputeConfiguration, WorkerPool) -> R) -> R {
+        let (configuration, pool) = current.withLock { current in
+            if let current { return current }
+            let configuration = ComputeConfiguration.fromEnvironment()
+            let fresh = (configuration: configuration, pool: WorkerPool(threads: configuration.threads))
+            current = fresh
             return fresh
         }
+        return body(configuration, pool)
     }
+
+    /// The configuration in use: the environment's (``ComputeConfiguration/fromEnvironment()``) until replaced.
+    public static var configuration: ComputeConfiguration { withCurrent { configuration, _ in configuration } }
+
+    /// The pool kernels run on.
+    public static var pool: WorkerPool { withCurrent { _, pool in pool } }
 
     /// The number of threads kernels run on.
     public static var threads: Int { pool.threads }
 
-    /// Runs kernels on `threads` threads from now on (the previous pool's helpers exit). Call it between
-    /// computations, not while one runs on another thread.
-    public static func use(threads: Int) {
-        precondition(threads >= 1, "Parallelism.use(threads:): needs at least one thread, got \(threads)")
-        let previous: WorkerPool? = current.withLock { pool in
-            guard pool?.threads != threads else { return nil }
-            defer { pool = WorkerPool(threads: threads) }
-            return pool
+    /// Computes with `configuration` from now on (a pool of another size replaces the previous one, whose helpers
+    /// exit). Call it between computations: work already running keeps its split, but products started after it use
+    /// the new kernels, and kernels can differ in the last bits.
+    public static func configure(_ configuration: ComputeConfiguration) {
+        let previous: WorkerPool? = current.withLock { current in
+            let old = current?.pool
+            let pool = old?.threads == configuration.threads ? old! : WorkerPool(threads: configuration.threads)
+            current = (configuration, pool)
+            return old === pool ? nil : old
         }
         previous?.shutDown()
     }
 
-    /// `BACKPROP_THREADS` when it is a whole number from 1 to 1024, else ``availableProcessors``.
-    public static var defaultThreads: Int {
-        if let text = Environment.value(of: "BACKPROP_THREADS"), let requested = Int(text), (1...1024).contains(requested) {
-            return requested
-        }
-        return availableProcessors
+    /// Computes on `threads` threads from now on, keeping the rest of the configuration.
+    public static func use(threads: Int) {
+        var changed = configuration
+        changed.threads = threads
+        configure(changed)
     }
+
+    /// The thread count the environment asks for (`BACKPROP_THREADS`), else ``availableProcessors``.
+    public static var defaultThreads: Int { ComputeConfiguration.fromEnvironment().threads }
 
     /// The processors this process may run on: its affinity mask's CPUs, limited by a cgroup (v2) CPU quota rounded
     /// up; the online processors where neither can be read.
