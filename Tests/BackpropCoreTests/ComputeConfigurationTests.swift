@@ -1,4 +1,5 @@
 import BackpropCore
+import Foundation
 import Testing
 
 #if canImport(Glibc)
@@ -37,5 +38,20 @@ struct ComputeConfigurationTests {
     @Test func theProcessorsAvailableAreAtLeastOne() {
         #expect(Parallelism.availableProcessors >= 1)
         #expect(Parallelism.threads >= 1 && Parallelism.pool.threads == Parallelism.configuration.threads)
+    }
+
+    /// OpenBLAS is loaded with one thread (and kernels chosen from the CPU flags), but the process's environment is
+    /// left as it started: a child process or another library sees no setting it did not ask for.
+    @Test(.enabled(if: KernelBackend.preferred == .openBLAS || KernelBackend.largeProductsOnPortableKernel))
+    func loadingOpenBLASLeavesTheEnvironmentAsItWas() throws {
+        #if os(Linux)
+        _ = Tensor<Float>.ones(shape: [4, 4]).matmul(.ones(shape: [4, 4]))  // loads the library, if not yet
+        // /proc/self/environ holds the environment the process started with; setenv does not change it.
+        let initial = try String(contentsOfFile: "/proc/self/environ", encoding: .utf8).split(separator: "\0")
+        for name in ["OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE"] {
+            let atStart = initial.first { $0.hasPrefix(name + "=") }.map { String($0.dropFirst(name.count + 1)) }
+            #expect(getenv(name).map { String(cString: $0) } == atStart, "\(name)")
+        }
+        #endif
     }
 }

@@ -58,30 +58,33 @@ final class BLAS: @unchecked Sendable {
         // OpenBLAS picks its kernels from the processor's model number when it loads, and releases that predate a
         // processor fall back to generic SSE kernels several times slower (Debian 12's 0.3.21 does so on current
         // Xeons). The instruction sets decide which kernels run correctly, so choose from them, unless the user has.
-        var requested: String?
-        if Environment.value(of: "OPENBLAS_CORETYPE") == nil, let core = openBLASCoreType(for: .current) {
-            setenv("OPENBLAS_CORETYPE", core, 0)
-            requested = core
-        }
-        // Backprop splits large products over its own two threads (``GEMM``), so OpenBLAS runs each part on one:
+        // Backprop splits products over its own worker pool (``GEMM``), so OpenBLAS runs each part on one thread:
         // its own worker threads would only contend with ours for the cores, and its threaded driver allocates on
-        // every call. Set before loading, so that it does not even start them.
-        setenv("OPENBLAS_NUM_THREADS", "1", 0)
-        for name in ["libopenblas.so.0", "libopenblas.so"] {
-            guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
-            guard let s = dlsym(handle, "cblas_sgemm"), let d = dlsym(handle, "cblas_dgemm") else {
-                dlclose(handle)
-                continue
-            }
-            if let setThreads = dlsym(handle, "openblas_set_num_threads") {
-                unsafeBitCast(setThreads, to: SetThreadCount.self)(1)
-            }
-            let core = dlsym(handle, "openblas_get_corename").flatMap { unsafeBitCast($0, to: CoreName.self)() }
-            return BLAS(
-                backend: .openBLAS, location: name, coreName: core.map { String(cString: $0) }, requestedCoreType: requested,
-                sgemm: unsafeBitCast(s, to: SGEMM.self), dgemm: unsafeBitCast(d, to: DGEMM.self))
+        // every call. Both settings are read by OpenBLAS while it loads; they are set for the load only, and the
+        // process's environment is put back as it was, so that nothing else (a child process, another library)
+        // sees a change it did not ask for.
+        var settings = ["OPENBLAS_NUM_THREADS": "1"]
+        if Environment.value(of: "OPENBLAS_CORETYPE") == nil, let core = openBLASCoreType(for: .current) {
+            settings["OPENBLAS_CORETYPE"] = core
         }
-        return nil
+        let requested = settings["OPENBLAS_CORETYPE"]
+        return Environment.with(settings) { () -> BLAS? in
+            for name in ["libopenblas.so.0", "libopenblas.so"] {
+                guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
+                guard let s = dlsym(handle, "cblas_sgemm"), let d = dlsym(handle, "cblas_dgemm") else {
+                    dlclose(handle)
+                    continue
+                }
+                if let setThreads = dlsym(handle, "openblas_set_num_threads") {
+                    unsafeBitCast(setThreads, to: SetThreadCount.self)(1)
+                }
+                let core = dlsym(handle, "openblas_get_corename").flatMap { unsafeBitCast($0, to: CoreName.self)() }
+                return BLAS(
+                    backend: .openBLAS, location: name, coreName: core.map { String(cString: $0) }, requestedCoreType: requested,
+                    sgemm: unsafeBitCast(s, to: SGEMM.self), dgemm: unsafeBitCast(d, to: DGEMM.self))
+            }
+            return nil
+        }
         #endif
     }
 
