@@ -105,6 +105,24 @@ struct ThreadCountTests {
         }
     }
 
+    /// Products on OpenBLAS split into the same two halves on any number of threads (on one, one after the other),
+    /// so they give the same bits.
+    @Test(.enabled(if: KernelBackend.preferred == .openBLAS)) func largeOpenBLASProductsGiveTheSameBitsOnAnyNumberOfThreads() {
+        var generator = SeededGenerator(seed: 9)
+        let (m, n, k) = (512, 301, 400)
+        let a = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &generator) }
+        let b = (0..<(k * n)).map { _ in Float.random(in: -1...1, using: &generator) }
+        let results = withEachThreadCount { () -> [UInt32] in
+            var c = [Float](repeating: 0, count: m * n)
+            GEMM.multiply(GEMMProblem(m: m, n: n, k: k), a, b, &c, backend: .openBLAS)
+            return c.map(\.bitPattern)
+        }
+        for (threads, result) in zip(Self.counts, results).dropFirst() {
+            let same = result == results[0]
+            #expect(same, "\(threads) threads computed other bits than 1 thread")
+        }
+    }
+
     /// A caller that changes the thread count while other threads compute (these tests do so while other suites run)
     /// changes none of their results: each piece of work fixes its split when it is made.
     @Test func changingTheThreadCountWhileOthersComputeChangesNoResult() {
