@@ -65,16 +65,18 @@ public enum KernelBackend: String, Sendable, Hashable, CustomStringConvertible {
     static let platform: KernelBackend = BLAS.library?.backend ?? .portable
 
     /// Whether large products (a megaflop or more, ``GEMM/largeFlops``) run on the portable kernel while the backend is
-    /// OpenBLAS: on processors with AVX-512, where the portable kernel was measured as fast as OpenBLAS 0.3.21 or
-    /// faster on the large products of the benchmark workloads, and OpenBLAS's small-matrix kernels faster on the
-    /// small ones (`notes/performance.md`). A given processor always makes the same choice, so results repeat.
-    /// ``ComputeConfiguration/Kernels/openBLAS`` (`BACKPROP_KERNELS=openblas`) keeps every product on OpenBLAS.
+    /// OpenBLAS: on processors with AVX-512 or AVX2, where the portable kernel was measured as fast as OpenBLAS 0.3.21
+    /// or faster on the large products of the benchmark workloads (AVX-512: `notes/performance.md`; the AVX2 variant
+    /// against OpenBLAS's Haswell kernels: `notes/threads.md`), and its products split over every thread while
+    /// OpenBLAS's stay in two halves; OpenBLAS's small-matrix kernels are faster on the small ones. A given processor
+    /// always makes the same choice, so results repeat. ``ComputeConfiguration/Kernels/openBLAS``
+    /// (`BACKPROP_KERNELS=openblas`) keeps every product on OpenBLAS.
     public static var largeProductsOnPortableKernel: Bool {
         let kernels = Parallelism.configuration.kernels
-        return kernels == .automatic && platform == .openBLAS && portableKernelHasAVX512
+        return kernels == .automatic && platform == .openBLAS && portableKernelIsVectorised
     }
 
-    private static let portableKernelHasAVX512 = portableInstructionSet == "AVX-512"
+    private static let portableKernelIsVectorised = ["AVX-512", "AVX2"].contains(portableInstructionSet)
 
     /// The instruction set the portable kernel runs on: `"AVX-512"`, `"AVX2"` (with fused multiply-add) or `"SSE2"` on
     /// x86-64, `"baseline"` elsewhere.
@@ -106,7 +108,7 @@ public enum KernelBackend: String, Sendable, Hashable, CustomStringConvertible {
                 let kernels = library.coreName.map { ", \($0) kernels" } ?? ""
                 let chosen = library.requestedCoreType == nil ? "" : " chosen from the CPU flags; OPENBLAS_CORETYPE overrides"
                 let large = Self.largeProductsOnPortableKernel
-                    ? "; products of a megaflop or more on the portable kernel, AVX-512" : ""
+                    ? "; products of a megaflop or more on the portable kernel, \(Self.portableInstructionSet)" : ""
                 return "OpenBLAS (\(library.location)\(kernels)\(chosen))\(large)"
             } ?? "OpenBLAS"
         case .portable: "portable kernel, \(Self.portableInstructionSet)"
