@@ -9,9 +9,9 @@ import Darwin
 
 /// A kernel divided into parts that may run at the same time, for ``WorkerPool/run(_:)``.
 ///
-/// The number of parts is chosen from the work's size, not from the number of threads (but see ``parts``), and parts write
-/// disjoint memory; partial results (sums) are combined by the caller in part order. A kernel therefore computes the
-/// same bits on any number of threads: the threads only decide which parts run where.
+/// The number of parts is chosen from the work's size, not from the number of threads (but see ``parts``), and parts
+/// write disjoint memory; partial results (sums) are combined by the caller in part order. A kernel therefore computes
+/// the same bits on any number of threads: the threads only decide which parts run where.
 ///
 /// Conforming types hold what the kernel needs (pointers, sizes) and nothing that needs releasing. Parts run on a
 /// helper thread are called through the protocol, where a generic conforming type is not specialised: keep
@@ -39,7 +39,8 @@ extension ParallelWork {
     /// each boundary rounded down to a multiple of `granularity` (with the element count of a cache line, two parts
     /// never write the same line).
     public func range(of part: Int, in count: Int, granularity: Int = 1) -> Range<Int> {
-        Self.boundary(part, of: parts, in: count, granularity: granularity)..<Self.boundary(part + 1, of: parts, in: count, granularity: granularity)
+        let start = Self.boundary(part, of: parts, in: count, granularity: granularity)
+        return start..<Self.boundary(part + 1, of: parts, in: count, granularity: granularity)
     }
 
     /// Where part `part` of `parts` starts in `0..<count` (`count` for `part == parts`).

@@ -343,9 +343,7 @@ extension ONNXTensor {
             case 10:
                 let packed = try field.value.bytes("tensor.double_data")
                 guard packed.count % 8 == 0 else { throw Protobuf.Malformed(reason: "tensor.double_data is not a whole number of doubles") }
-                doubles += stride(from: packed.startIndex, to: packed.endIndex, by: 8).map {
-                    Double(bitPattern: UInt64(littleEndianBytes: packed[$0..<($0 + 8)]))
-                }
+                doubles += littleEndianWords(packed).map(Double.init(bitPattern:))
             case 14: external = try field.value.integer("tensor.data_location") == 1
             case 13:
                 guard location.count < 8 else { throw Protobuf.Malformed(reason: "a tensor has too many external_data entries") }
@@ -383,18 +381,23 @@ extension ONNXTensor {
         let elements: Elements
         switch dataType {
         case 1:
-            if let raw { try check(raw.count, width: 4); elements = .float(littleEndianFloats(raw)) } else { try check(floats.count); elements = .float(floats) }
+            if let raw {
+                try check(raw.count, width: 4)
+                floats = littleEndianFloats(raw)
+            }
+            try check(floats.count)
+            elements = .float(floats)
         case 11:
             if let raw {
                 try check(raw.count, width: 8)
-                doubles = stride(from: raw.startIndex, to: raw.endIndex, by: 8).map { Double(bitPattern: UInt64(littleEndianBytes: raw[$0..<($0 + 8)])) }
+                doubles = littleEndianWords(raw).map(Double.init(bitPattern:))
             }
             try check(doubles.count)
             elements = .double(doubles)
         case 7:
             if let raw {
                 try check(raw.count, width: 8)
-                integers = stride(from: raw.startIndex, to: raw.endIndex, by: 8).map { Int(Int64(bitPattern: UInt64(littleEndianBytes: raw[$0..<($0 + 8)]))) }
+                integers = littleEndianWords(raw).map { Int(Int64(bitPattern: $0)) }
             }
             try check(integers.count)
             elements = .int64(integers)
@@ -611,9 +614,11 @@ final class ONNXExternalData {
             }
         }
         let file = files[location]!
-        guard let offset = Int(entry["offset"] ?? "0"), let length = Int(entry["length"] ?? "\(file.count - (Int(entry["offset"] ?? "0") ?? 0))"),
-              offset >= 0, length >= 0, offset <= file.count, length <= file.count - offset else {
-            throw Protobuf.Malformed(reason: "\(label) names bytes outside \(location) (\(file.count) bytes)")
+        let outside = Protobuf.Malformed(reason: "\(label) names bytes outside \(location) (\(file.count) bytes)")
+        guard let offset = Int(entry["offset"] ?? "0"), (0...file.count).contains(offset) else { throw outside }
+        // Without a length, the data runs to the end of the file.
+        guard let length = entry["length"].map({ Int($0) }) ?? (file.count - offset), (0...(file.count - offset)).contains(length) else {
+            throw outside
         }
         return file[offset..<(offset + length)]
     }

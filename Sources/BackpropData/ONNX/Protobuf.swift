@@ -217,6 +217,11 @@ func littleEndianFloats(_ bytes: ArraySlice<UInt8>) -> [Float] {
     return values
 }
 
+/// Little-endian 64-bit words, eight bytes each (a trailing partial word is ignored).
+func littleEndianWords(_ bytes: ArraySlice<UInt8>) -> [UInt64] {
+    stride(from: bytes.startIndex, to: bytes.endIndex - 7, by: 8).map { UInt64(littleEndianBytes: bytes[$0..<($0 + 8)]) }
+}
+
 extension UInt64 {
     /// The value of up to eight little-endian bytes.
     init(littleEndianBytes bytes: ArraySlice<UInt8>) {
