@@ -85,7 +85,7 @@ private struct WindowParts<Scalar: TensorScalar>: ParallelWork {
     init(kernel: ChannelsLastKernel, problem: WindowProblem, input: UnsafePointer<Scalar>, output: UnsafeMutablePointer<Scalar>,
          indices: UnsafeMutablePointer<Int32>?, auxiliary: UnsafePointer<Scalar>?) {
         (self.kernel, self.problem, self.input, self.output, self.indices, self.auxiliary) = (kernel, problem, input, output, indices, auxiliary)
-        parts = Swift.min(problem.window.batch, Parallelism.pool.elementwiseParts(count: problem.inputCount, minimum: ElementwiseParts.parallelElements / 2))
+        parts = Swift.min(problem.window.batch, ElementwiseParts.parts(count: problem.inputCount))
     }
 
     func run() {

@@ -141,6 +141,12 @@ extension Tensor {
 enum ElementwiseParts {
     /// Below this many elements a pass runs on one thread: the hand-off would cost more than the half it saves.
     static let parallelElements = 1 << 14
+
+    /// The parts of a pass over `count` elements: one per thread of the current pool, each of at least half of
+    /// ``parallelElements``.
+    static func parts(count: Int) -> Int {
+        Parallelism.pool.elementwiseParts(count: count, minimum: parallelElements / 2)
+    }
 }
 
 /// z += bias, then a = σ(z), over the rows of a matrix.
@@ -156,7 +162,7 @@ struct BiasActivationParts<Scalar: TensorScalar>: ParallelWork {
     init(z: UnsafeMutablePointer<Scalar>, bias: UnsafePointer<Scalar>, output: UnsafeMutablePointer<Scalar>, rows: Int, columns: Int,
          activation: UnaryFunction?) {
         (self.z, self.bias, self.output, self.rows, self.columns, self.activation) = (z, bias, output, rows, columns, activation)
-        parts = Swift.min(rows, Parallelism.pool.elementwiseParts(count: rows * columns, minimum: ElementwiseParts.parallelElements / 2))
+        parts = Swift.min(rows, ElementwiseParts.parts(count: rows * columns))
     }
 
     func run() {
@@ -185,7 +191,7 @@ struct BinaryParts<Scalar: TensorScalar>: ParallelWork {
 
     init(function: BinaryFunction, lhs: UnsafePointer<Scalar>, rhs: UnsafePointer<Scalar>, output: UnsafeMutablePointer<Scalar>, count: Int) {
         (self.function, self.lhs, self.rhs, self.output, self.count) = (function, lhs, rhs, output, count)
-        parts = Parallelism.pool.elementwiseParts(count: count, minimum: ElementwiseParts.parallelElements / 2)
+        parts = ElementwiseParts.parts(count: count)
     }
 
     func run() {
