@@ -201,20 +201,28 @@ extension ONNXModel {
                 guard metadata.count < ONNXLimits.metadataEntries else {
                     throw Protobuf.Malformed(reason: "more than \(ONNXLimits.metadataEntries) metadata entries")
                 }
-                var key = "", value = ""
-                var entry = Protobuf.Reader(try field.value.bytes("metadata_props"))
-                while let part = try entry.next() {
-                    switch part.number {
-                    case 1: key = try part.value.string("metadata_props.key")
-                    case 2: value = try part.value.string("metadata_props.value", limit: ONNXLimits.metadataValueBytes)
-                    default: break
-                    }
-                }
-                metadata.append(ONNXMetadataEntry(key: key, value: value))
+                metadata.append(try ONNXMetadataEntry(decoding: try field.value.bytes("metadata_props"), field: "metadata_props",
+                                                      valueLimit: ONNXLimits.metadataValueBytes))
             default: break
             }
         }
         guard sawGraph else { throw Protobuf.Malformed(reason: "the model has no graph") }
+    }
+}
+
+extension ONNXMetadataEntry {
+    /// A `StringStringEntryProto` (model metadata, a tensor's external-data location), its value at most
+    /// `valueLimit` bytes; `field` names it in errors.
+    init(decoding bytes: ArraySlice<UInt8>, field: String, valueLimit: Int) throws(Protobuf.Malformed) {
+        self.init(key: "", value: "")
+        var reader = Protobuf.Reader(bytes)
+        while let part = try reader.next() {
+            switch part.number {
+            case 1: key = try part.value.string("\(field).key")
+            case 2: value = try part.value.string("\(field).value", limit: valueLimit)
+            default: break
+            }
+        }
     }
 }
 
@@ -347,16 +355,9 @@ extension ONNXTensor {
             case 14: external = try field.value.integer("tensor.data_location") == 1
             case 13:
                 guard location.count < 8 else { throw Protobuf.Malformed(reason: "a tensor has too many external_data entries") }
-                var key = "", value = ""
-                var entry = Protobuf.Reader(try field.value.bytes("tensor.external_data"))
-                while let part = try entry.next() {
-                    switch part.number {
-                    case 1: key = try part.value.string("external_data.key")
-                    case 2: value = try part.value.string("external_data.value")
-                    default: break
-                    }
-                }
-                location[key] = value
+                let entry = try ONNXMetadataEntry(decoding: try field.value.bytes("tensor.external_data"), field: "external_data",
+                                                  valueLimit: ONNXLimits.nameBytes)
+                location[entry.key] = entry.value
             default: break
             }
         }
