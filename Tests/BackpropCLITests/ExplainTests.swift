@@ -143,7 +143,7 @@ struct GradientCommandTests {
         let saved = try SavedModel<Double>.read(from: dir + "/m.safetensors")
         let data: PreparedData<Double> = try DataSource.builtin(.moons).prepare(for: saved.info, split: .test, seed: 42)
         let (x, targets) = data.data.batch(at: Array(0..<data.data.count))
-        func meanLoss(_ model: Sequential<Double>) -> Double { Loss.softmaxCrossEntropy(model(x), targets).scalar }
+        func meanLoss(_ model: Sequential<Double>) -> Double { SoftmaxCrossEntropy()(model(x), targets).scalar }
         for name in ["0.weight", "0.bias", "2.weight"] {
             let gradient: Tensor<Double> = try #require(stored[name]).tensor()
             let index = saved.model.parameterNames.firstIndex(of: name)!

@@ -69,7 +69,7 @@ struct ConvolutionalNetworkStepTests {
         tracked.parameters = leaves
         var context = ForwardContext.training(generator: SeededGenerator(seed: 77))
         let output = tracked.applyUpdatingState(x, context: &context)
-        let loss = Loss.softmaxCrossEntropy(output, .classes(Self.labels))
+        let loss = SoftmaxCrossEntropy()(output, .classes(Self.labels))
         let expected = loss.gradients(withRespectTo: leaves)
 
         #expect(Swift.abs(result.loss - loss.scalar) <= 1e-12 * Swift.abs(loss.scalar), "\(result.loss) vs \(loss.scalar)")
@@ -94,7 +94,7 @@ struct ConvolutionalNetworkStepTests {
         let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: SGD(), learningRate: 0.1, batchSize: 16, epochs: 1, seed: 1)
         let fused = trainer.evaluate(model, on: data)
         let output = model(features)
-        let loss = Loss.softmaxCrossEntropy(output, .classes(labels), reduction: .sum).scalar / Double(count)
+        let loss = SoftmaxCrossEntropy()(output, .classes(labels), reduction: .sum).scalar / Double(count)
         let accuracy = Double(zip(predictedClasses(output), labels).filter { $0 == $1 }.count) / Double(count)
         #expect(Swift.abs(fused.loss - loss) <= 1e-12 * Swift.abs(loss), "\(fused.loss) vs \(loss)")
         #expect(fused.accuracy == accuracy)

@@ -37,7 +37,7 @@ struct DenseNetworkStepTests {
         let leaves = model.parameters.map { $0.requiringGradient() }
         tracked.parameters = leaves
         let output = tracked(Self.inputs)
-        let loss = Loss.softmaxCrossEntropy(labelSmoothing: smoothing)(output, .classes(Self.labels))
+        let loss = SoftmaxCrossEntropy(labelSmoothing: smoothing)(output, .classes(Self.labels))
         let expected = loss.gradients(withRespectTo: leaves)
 
         #expect(Swift.abs(result.loss - loss.scalar) <= 1e-12 * Swift.abs(loss.scalar))

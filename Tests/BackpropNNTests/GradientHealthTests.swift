@@ -48,7 +48,7 @@ struct GradientHealthTests {
         let check = GradientCheck.run(at: model.parameters) { parameters in
             var copy = model
             copy.parameters = parameters
-            return Loss.softmaxCrossEntropy(copy(data.features), data.targets)
+            return SoftmaxCrossEntropy()(copy(data.features), data.targets)
         }
         let engine = ModelGradients.meanLossGradients(of: model, loss: .softmaxCrossEntropy, on: data, batchSize: 30)
         #expect(check.passed(tolerance: 1e-6))

@@ -31,7 +31,7 @@ struct LayerTraceTests {
         var tracked = model
         let leaves = model.parameters.map { $0.requiringGradient() }
         tracked.parameters = leaves
-        let expected = Loss.softmaxCrossEntropy(tracked(x), .values(target), reduction: .sum).gradients(withRespectTo: leaves)
+        let expected = SoftmaxCrossEntropy()(tracked(x), .values(target), reduction: .sum).gradients(withRespectTo: leaves)
         for (gradient, engine) in zip(trace.steps.flatMap { $0.parameters.map(\.gradient) }, expected) {
             #expect(TestData.maxDifference(gradient, engine) < 1e-15)
         }

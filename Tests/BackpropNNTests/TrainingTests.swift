@@ -59,7 +59,7 @@ struct TrainingTests {
         let data = try! InMemoryDataset(features: features, values: values)
         let model = Sequential<Double>.multilayerPerceptron(sizes: [2, 4, 3], activation: .tanh, seed: 1)
         let trainer = Trainer(loss: .meanSquaredError, optimizer: SGD(), learningRate: 0.1, batchSize: 4, epochs: 1, seed: 1)
-        let whole = Loss.meanSquaredError(model(features), .values(values)).scalar
+        let whole = MeanSquaredError()(model(features), .values(values)).scalar
         #expect(Swift.abs(trainer.evaluate(model, on: data).loss - whole) < 1e-14)
     }
 

@@ -80,7 +80,7 @@ struct WorkedExampleTests {
         model.parameters = leaves
         var context = ForwardContext.inference
         let outputs = model.outputsOfEveryLayer(Self.x, context: &context)   // z¹, a¹, z², a²
-        let loss = Loss.halfSquaredError(outputs[3], .values(Self.target), reduction: .sum)
+        let loss = HalfSquaredError()(outputs[3], .values(Self.target), reduction: .sum)
         Self.expectClose(outputs[0], Self.z1, "z¹")
         Self.expectClose(outputs[1], Self.a1, "a¹")
         Self.expectClose(outputs[2], Self.z2, "z²")

@@ -80,20 +80,25 @@ public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
     /// Reads and validates a checkpoint; every optimizer state tensor must have its parameter's shape.
     ///
     /// The header is checked from the file's first bytes and every tensor's presence and shape against it before
-    /// the tensors are read, each straight into its storage (``SafetensorsReader``).
-    public static func read(from path: String) throws -> CheckpointFile {
+    /// the tensors are read, each straight into its storage (``SafetensorsReader``). `losses` are the losses of your
+    /// own the file may name.
+    public static func read(from path: String, losses: [any Loss] = []) throws -> CheckpointFile {
         let reader = try SafetensorsReader(path: path)
-        return try assemble(metadata: reader.metadata, shapes: reader.slots.mapValues(\.shape), file: path) { try reader.tensor($0) }
+        return try assemble(metadata: reader.metadata, shapes: reader.slots.mapValues(\.shape), file: path, losses: losses) {
+            try reader.tensor($0)
+        }
     }
 
     /// Parses and validates checkpoint bytes; `path` names the source in errors.
-    public static func decode(_ bytes: [UInt8], file path: String) throws -> CheckpointFile {
+    public static func decode(_ bytes: [UInt8], file path: String, losses: [any Loss] = []) throws -> CheckpointFile {
         let (tensors, metadata) = try Safetensors.decode(bytes, file: path)
-        return try assemble(metadata: metadata, shapes: tensors.mapValues(\.shape), file: path) { tensors[$0]!.tensor() }
+        return try assemble(metadata: metadata, shapes: tensors.mapValues(\.shape), file: path, losses: losses) {
+            tensors[$0]!.tensor()
+        }
     }
 
     private static func assemble(metadata: [String: String], shapes tensors: [String: [Int]], file path: String,
-                                 load: (String) throws -> Tensor<Scalar>) throws -> CheckpointFile {
+                                 losses: [any Loss], load: (String) throws -> Tensor<Scalar>) throws -> CheckpointFile {
         guard metadata["checkpoint_format"] == formatName, let json = metadata["checkpoint"] else {
             throw ModelFileError.incompatible(path, "not a Backprop checkpoint (a model file cannot resume training; use the --checkpoint file)")
         }
@@ -104,7 +109,7 @@ public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
             throw ModelFileError.corrupt(path, "checkpoint state is not valid: \(error)")
         }
         // The model part (the extra tensors are checked below).
-        let saved = try SavedModel<Scalar>.assemble(metadata: metadata, shapes: tensors, file: path, load: load)
+        let saved = try SavedModel<Scalar>.assemble(metadata: metadata, shapes: tensors, file: path, losses: losses, load: load)
         let parameterNames = saved.model.parameterNames, stateNames = saved.model.stateNames
         guard state.steps.count == parameterNames.count, state.steps.allSatisfy({ $0 >= 0 }),
               state.completedEpochs >= 0, state.batchesDone >= 0, state.history.count == state.completedEpochs else {

@@ -20,7 +20,7 @@ public struct ModelInfo: Codable, Sendable, Equatable {
     /// The transform applied to raw inputs.
     public var preprocessing: FeatureScaling
     /// The training loss (stored as its command-line name, e.g. `softmax-cross-entropy`).
-    public var loss: Loss
+    @StoredLoss public var loss: any Loss
     /// The label column of CSV training data, if any.
     public var labelColumn: String?
     /// How the model was trained.
@@ -35,7 +35,7 @@ public struct ModelInfo: Codable, Sendable, Equatable {
 
     /// Creates a description.
     public init(task: Task, classNames: [String]?, featureNames: [String]?, preprocessing: FeatureScaling,
-                loss: Loss, labelColumn: String?, training: TrainingRecord?, columns: [FeatureColumn]? = nil,
+                loss: any Loss, labelColumn: String?, training: TrainingRecord?, columns: [FeatureColumn]? = nil,
                 ignoredColumns: [String]? = nil, targetScaling: TargetScaling? = nil) {
         self.task = task
         self.classNames = classNames
@@ -63,7 +63,7 @@ extension ModelInfo {
             guard loss.isClassification else { return "a classifier cannot be trained with the \(loss.name) loss" }
             guard Set(classes).count == classes.count else { return "the class names are not distinct" }
             guard classes.count <= Limits.classes else { return "\(classes.count) classes, more than the limit of \(Limits.classes)" }
-            let binary = classes.count == 2 && outputs == 1 && loss == .binaryCrossEntropy
+            let binary = classes.count == 2 && outputs == 1 && loss is BinaryCrossEntropy
             if outputs != classes.count && !binary {
                 return "\(classes.count) class names for a model with \(outputs) outputs"
             }

@@ -63,33 +63,38 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
 
     /// Reads and validates a model file.
     ///
+    /// - Parameter losses: losses of your own that the file may name (the built-in kinds are always known).
     /// - Throws: ``ModelFileError`` when the file is not a Backprop model, its architecture is invalid, a weight is
     ///   missing, extra, of the wrong shape or not finite; ``DataError`` when it cannot be read.
     ///
     /// The header is checked from the file's first bytes, every weight's presence and shape against it, and only
     /// then are the weights read, each straight into its tensor (``SafetensorsReader``).
-    public static func read(from path: String) throws -> SavedModel {
+    public static func read(from path: String, losses: [any Loss] = []) throws -> SavedModel {
         let reader = try SafetensorsReader(path: path)
-        return try assemble(metadata: reader.metadata, shapes: reader.slots.mapValues(\.shape), file: path) { try reader.tensor($0) }
+        return try assemble(metadata: reader.metadata, shapes: reader.slots.mapValues(\.shape), file: path, losses: losses) {
+            try reader.tensor($0)
+        }
     }
 
-    /// Parses model-file bytes; `file` names the source in errors.
-    public static func decode(_ bytes: [UInt8], file: String) throws -> SavedModel {
+    /// Parses model-file bytes; `file` names the source in errors, `losses` are the losses of your own it may name.
+    public static func decode(_ bytes: [UInt8], file: String, losses: [any Loss] = []) throws -> SavedModel {
         let (tensors, metadata) = try Safetensors.decode(bytes, file: file)
-        return try assemble(metadata: metadata, shapes: tensors.mapValues(\.shape), file: file) { tensors[$0]!.tensor() }
+        return try assemble(metadata: metadata, shapes: tensors.mapValues(\.shape), file: file, losses: losses) {
+            tensors[$0]!.tensor()
+        }
     }
 
     /// Checks the metadata and the tensors' names and shapes (`shapes`) against each other, then loads the weights
     /// with `load` and builds the model.
-    static func assemble(metadata: [String: String], shapes tensors: [String: [Int]], file: String,
-                                 load: (String) throws -> Tensor<Scalar>) throws -> SavedModel {
+    static func assemble(metadata: [String: String], shapes tensors: [String: [Int]], file: String, losses: [any Loss] = [],
+                         load: (String) throws -> Tensor<Scalar>) throws -> SavedModel {
         guard let format = metadata["format"], readableFormats.contains(format) else {
             if let format = metadata["format"], format.hasPrefix("backprop.model.") {
                 throw ModelFileError.incompatible(file, "written in format \(format), which this version of Backprop cannot read (it reads \(readableFormats.joined(separator: " and ")))")
             }
             throw ModelFileError.incompatible(file, "not a Backprop model (its metadata has no format \(formatName))")
         }
-        let decoder = ModelJSON.decoder()
+        let decoder = ModelJSON.decoder(losses: losses)
         guard let architectureJSON = metadata["architecture"], let infoJSON = metadata["info"] else {
             throw ModelFileError.corrupt(file, "metadata lacks 'architecture' or 'info'")
         }
@@ -162,8 +167,9 @@ enum ModelJSON {
         return encoder
     }
 
-    static func decoder() -> JSONDecoder {
+    static func decoder(losses: [any Loss] = []) -> JSONDecoder {
         let decoder = JSONDecoder()
+        decoder.userInfo[StoredLoss.customLossesKey] = losses
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return decoder
     }

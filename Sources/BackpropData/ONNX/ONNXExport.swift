@@ -31,12 +31,16 @@ public enum ONNXExport {
 
     /// The ONNX model of a saved model.
     ///
-    /// - Throws: ``ModelFileError/incompatible(_:_:)`` when a layer has no ONNX form or two values would share a
-    ///   name (a CSV column named like one of the graph's own values).
+    /// - Throws: ``ModelFileError/incompatible(_:_:)`` when a layer has no ONNX form, the loss is not a built-in kind
+    ///   (its probabilities have no operators), or two values would share a name (a CSV column named like one of the
+    ///   graph's own values).
     public static func model(_ saved: SavedModel<Float>, producerVersion: String) throws -> ONNXModel {
         let model = saved.model, info = saved.info
         guard let sampleShape = model.fixedInputShape, let outputs = model.producedOutputSize else {
             throw ModelFileError.incompatible("model", "the model states no input shape, so it cannot be exported")
+        }
+        guard LossKinds.loss(named: info.loss.name) != nil else {
+            throw ModelFileError.incompatible("model", "its loss '\(info.loss.name)' is not a built-in kind, so its outputs cannot be written as ONNX operators")
         }
         var graph = ONNXGraphBuilder()
         let (inputs, features) = preamble(info, sampleShape: sampleShape, into: &graph)
@@ -157,13 +161,13 @@ public enum ONNXExport {
             return ONNXValueInfo(name: "prediction", elementType: 1, shape: [batch, .fixed(outputs)])
         }
         switch info.loss {
-        case .softmaxCrossEntropy:
+        case is SoftmaxCrossEntropy:
             graph.add("Softmax", [value], output: "probabilities", attributes: [.int("axis", -1)])
-        case .binaryCrossEntropy where outputs == 1:
+        case is BinaryCrossEntropy where outputs == 1:
             let positive = graph.add("Sigmoid", [value], output: "probabilities.positive")
             let negative = graph.add("Sub", [graph.constant("probabilities.one", [1], dims: []), positive], output: "probabilities.negative")
             graph.add("Concat", [negative, positive], output: "probabilities", attributes: [.int("axis", 1)])
-        case .binaryCrossEntropy:
+        case is BinaryCrossEntropy:
             graph.add("Sigmoid", [value], output: "probabilities")
         default:
             graph.add("Identity", [value], output: "probabilities")

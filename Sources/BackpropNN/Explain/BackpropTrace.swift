@@ -45,7 +45,7 @@ public struct BackpropTrace<Scalar: TensorScalar>: Sendable {
     /// The loss J before the update.
     public var loss: Double
     /// The loss function.
-    public var lossFunction: Loss
+    public var lossFunction: any Loss
     /// η.
     public var learningRate: Double
     /// The model after the update.
@@ -55,7 +55,7 @@ public struct BackpropTrace<Scalar: TensorScalar>: Sendable {
     ///
     /// - Precondition: `model` is built from `Dense` layers, each optionally followed by one activation layer;
     ///   `input` is `[1, inputs]` and `target` `[1, outputs]`.
-    public init(model: Sequential<Scalar>, input: Tensor<Scalar>, target: Tensor<Scalar>, loss: Loss, learningRate: Double) {
+    public init(model: Sequential<Scalar>, input: Tensor<Scalar>, target: Tensor<Scalar>, loss: any Loss, learningRate: Double) {
         self.input = input
         self.target = target
         lossFunction = loss
@@ -113,7 +113,7 @@ public struct BackpropTrace<Scalar: TensorScalar>: Sendable {
 
     /// Whether the output error was computed by the fused softmax + cross-entropy rule (δ = ŷ − y).
     public var usesFusedSoftmaxCrossEntropy: Bool {
-        if case .softmaxCrossEntropy = lossFunction { return true }
+        if lossFunction is SoftmaxCrossEntropy { return true }
         return false
     }
 }

@@ -48,7 +48,7 @@ public struct LayerTrace<Scalar: TensorScalar>: Sendable {
     /// The loss J before the update.
     public var loss: Double
     /// The loss function.
-    public var lossFunction: Loss
+    public var lossFunction: any Loss
     /// η.
     public var learningRate: Double
     /// The model after one gradient-descent step.
@@ -57,7 +57,7 @@ public struct LayerTrace<Scalar: TensorScalar>: Sendable {
     /// Runs one forward pass, backward pass and gradient-descent step of `model` on one sample (`input` is
     /// `[1, inputs]` or `[1] + the model's input shape`, `target` `[1, outputs]`), in inference mode (dropout off,
     /// batch normalisation on its running statistics).
-    public init(model: Sequential<Scalar>, input: Tensor<Scalar>, target: Tensor<Scalar>, loss: Loss, learningRate: Double) {
+    public init(model: Sequential<Scalar>, input: Tensor<Scalar>, target: Tensor<Scalar>, loss: any Loss, learningRate: Double) {
         self.input = input
         self.target = target
         lossFunction = loss

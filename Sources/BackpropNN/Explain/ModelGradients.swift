@@ -4,7 +4,7 @@ import BackpropCore
 public enum ModelGradients {
     /// ∂J/∂θ for every parameter, where J is the mean loss over all samples of `data` (computed in batches).
     public static func meanLossGradients<Model: Layer, Data: TrainingData>(
-        of model: Model, loss: Loss, on data: Data, batchSize: Int = 256
+        of model: Model, loss: any Loss, on data: Data, batchSize: Int = 256
     ) -> [Tensor<Model.Scalar>] where Data.Scalar == Model.Scalar {
         var totals = model.parameters.map { Tensor<Model.Scalar>.zeros(like: $0) }
         var start = 0
@@ -28,7 +28,7 @@ public enum ModelGradients {
     /// - Parameters:
     ///   - elementsPerParameter: how many elements of each parameter to check (a seeded random sample).
     public static func check<Model: Layer>(
-        _ model: Model, loss: Loss, inputs: Tensor<Double>, targets: Targets<Double>,
+        _ model: Model, loss: any Loss, inputs: Tensor<Double>, targets: Targets<Double>,
         elementsPerParameter: Int = 20, seed: UInt64 = 0
     ) -> [(name: String, report: GradientCheckReport.Input)] where Model.Scalar == Double {
         let report = GradientCheck.run(at: model.parameters, elementLimit: elementsPerParameter, seed: seed) { parameters in

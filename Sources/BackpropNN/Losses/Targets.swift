@@ -36,11 +36,3 @@ public enum Targets<Scalar: TensorScalar>: Sendable {
         }
     }
 }
-
-/// How per-sample losses are combined over a batch.
-public enum LossReduction: Sendable, Hashable {
-    /// The mean over the samples of the batch (the default).
-    case mean
-    /// The sum over the samples.
-    case sum
-}

@@ -36,8 +36,8 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
     var previous: Buffers?
 
     /// The fused step for `model` under `loss`, or `nil` when the model or loss is not one it handles.
-    init?(_ model: some Layer<Scalar>, loss: Loss) {
-        guard case .softmaxCrossEntropy(let smoothing) = loss, let sequential = model as? Sequential<Scalar>,
+    init?(_ model: some Layer<Scalar>, loss: any Loss) {
+        guard let smoothing = (loss as? SoftmaxCrossEntropy)?.labelSmoothing, let sequential = model as? Sequential<Scalar>,
               let inputShape = sequential.inputShape, inputShape.count == 3,
               sequential.layers.contains(where: { $0 is Conv2D<Scalar> }) else { return nil }
         var stages: [Stage] = []

@@ -38,8 +38,8 @@ struct DenseNetworkStep<Scalar: TensorScalar> {
     private var previous: Buffers?
 
     /// The fused step for `model` under `loss`, or `nil` when the model or the loss is not one it handles.
-    init?(_ model: some Layer<Scalar>, loss: Loss) {
-        guard case .softmaxCrossEntropy(let smoothing) = loss, let sequential = model as? Sequential<Scalar> else {
+    init?(_ model: some Layer<Scalar>, loss: any Loss) {
+        guard let smoothing = (loss as? SoftmaxCrossEntropy)?.labelSmoothing, let sequential = model as? Sequential<Scalar> else {
             return nil
         }
         var stages: [Stage] = []

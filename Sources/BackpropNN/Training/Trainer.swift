@@ -13,7 +13,7 @@ import BackpropCore
 /// trained weights, bit for bit, on the same machine.
 public struct Trainer: Sendable {
     /// The loss J.
-    public var loss: Loss
+    public var loss: any Loss
     /// The update rule.
     public var optimizer: any Optimizer
     /// The base learning rate η.
@@ -34,7 +34,7 @@ public struct Trainer: Sendable {
     public var seed: UInt64
 
     /// Creates a trainer.
-    public init(loss: Loss, optimizer: any Optimizer, learningRate: Double, schedule: LearningRateSchedule = .constant,
+    public init(loss: any Loss, optimizer: any Optimizer, learningRate: Double, schedule: LearningRateSchedule = .constant,
                 batchSize: Int = 32, epochs: Int, stoppingCriteria: [StoppingCriterion] = [],
                 clipping: GradientClipping? = nil, shuffles: Bool = true, seed: UInt64) {
         precondition(batchSize > 0 && epochs > 0, "Trainer: batch size and epochs must be positive")
@@ -174,7 +174,7 @@ public struct Trainer: Sendable {
             }
         }
         if let outputs = model.producedOutputSize, let classes = data.classCount, outputs != classes,
-           !(outputs == 1 && classes == 2 && loss == .binaryCrossEntropy) {
+           !(outputs == 1 && classes == 2 && loss is BinaryCrossEntropy) {
             throw TrainingError.outputSizeMismatch(model: outputs, classes: classes)
         }
     }

@@ -91,7 +91,7 @@ struct Explain: ParsableCommand {
     }
 
     /// Writes the computation graph of `model`'s loss on one sample, its parameters named by `name(layer, parameter)`.
-    private func writeGraph(of model: Sequential<Double>, input: Tensor<Double>, target: Tensor<Double>, loss: Loss,
+    private func writeGraph(of model: Sequential<Double>, input: Tensor<Double>, target: Tensor<Double>, loss: any Loss,
                             to path: String, name: (Int, String) -> String) throws {
         var tracked = model
         let leaves = model.parameters.map { $0.requiringGradient() }

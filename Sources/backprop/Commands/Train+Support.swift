@@ -13,7 +13,7 @@ import Darwin
 extension Train {
     /// Runs the Float64 finite-difference check on the current weights and a few training samples.
     func checkGradients(of model: Sequential<Float>, parameters: [Tensor<Float>], on data: AnyTrainingData<Float>,
-                        loss: Loss, epoch: Int) throws {
+                        loss: any Loss, epoch: Int) throws {
         var current = model
         current.parameters = parameters
         guard let exact = current.converted(to: Double.self) else {
@@ -35,7 +35,7 @@ extension Train {
     }
 
     /// The run's settings and history, as stored with the model and in checkpoints.
-    func record(stopReason: String, history: [EpochReport], batchSize: Int, loss: Loss) throws -> TrainingRecord {
+    func record(stopReason: String, history: [EpochReport], batchSize: Int, loss: any Loss) throws -> TrainingRecord {
         TrainingRecord(data: data, optimizer: optimizer, learningRate: rate, batchSize: batchSize, seed: seed,
                        stopReason: stopReason, history: history.map(EpochRecord.init),
                        options: try trainingOptions(batchSize: batchSize, loss: loss))
@@ -48,7 +48,7 @@ extension Train {
 
     /// Every option that decides what training computes (and the few that may change on resume), canonical: the
     /// effective batch size, the loss and learning rate chosen by default, sizes without spaces.
-    func trainingOptions(batchSize: Int, loss: Loss) throws -> [String: String] {
+    func trainingOptions(batchSize: Int, loss: any Loss) throws -> [String: String] {
         var options = [
             "--data": data, "--loss": loss.name, "--optimizer": optimizer.lowercased(),
             "--learning-rate": "\(rate)", "--weight-decay": "\(weightDecay)", "--clip-norm": clipNorm.map { "\($0)" } ?? "none",
@@ -80,7 +80,7 @@ extension Train {
 
     /// Checks that a checkpoint belongs to a run with these options: every option that decides what a step computes
     /// must be the same (all differences are listed in one error); the ones that may change are noted.
-    func checkResumable(_ file: CheckpointFile<Float>, path: String, model: Sequential<Float>, batchSize: Int, loss: Loss) throws {
+    func checkResumable(_ file: CheckpointFile<Float>, path: String, model: Sequential<Float>, batchSize: Int, loss: any Loss) throws {
         guard let record = file.saved.info.training else {
             throw DataError.mismatch("\(path) does not record how it was trained, so it cannot be resumed")
         }
@@ -133,12 +133,12 @@ extension Train {
     }
 
     /// The fresh network: `--model` built for the data's samples, or the `--layers` perceptron.
-    func makeModel(sampleShape: [Int], outputs: Int, loss: Loss) throws -> Sequential<Float> {
+    func makeModel(sampleShape: [Int], outputs: Int, loss: any Loss) throws -> Sequential<Float> {
         guard let description = try modelDescription() else {
             try checkNetworkSize([sampleShape.reduce(1, *)] + (try hiddenSizes()) + [outputs])
             return Sequential<Float>.multilayerPerceptron(
                 sizes: [sampleShape.reduce(1, *)] + (try hiddenSizes()) + [outputs], activation: try parsedActivation(),
-                outputActivation: loss == .crossEntropy ? .softmax : .identity, seed: seed)
+                outputActivation: loss is CrossEntropy ? .softmax : .identity, seed: seed)
         }
         let model: Sequential<Float>
         do {
@@ -156,10 +156,10 @@ extension Train {
             throw ValidationError("--model ends with \(produced) outputs per sample; this data needs \(wanted): end it with 'dense \(outputs)'")
         }
         let endsInSoftmax = (model.layers.last as? ActivationLayer<Float>)?.activation == .softmax
-        if loss == .crossEntropy && !endsInSoftmax {
+        if loss is CrossEntropy && !endsInSoftmax {
             throw ValidationError("--loss cross-entropy takes probabilities: end --model with 'softmax' (or use softmax-cross-entropy)")
         }
-        if loss != .crossEntropy && endsInSoftmax {
+        if !(loss is CrossEntropy) && endsInSoftmax {
             throw ValidationError("--model ends with softmax, whose outputs are probabilities: use --loss cross-entropy, or drop the softmax (softmax-cross-entropy applies it)")
         }
         return model

@@ -170,7 +170,7 @@ struct Train: ParsableCommand {
         _ = try parsedActivation()
         _ = try parsedOptimizer()
         _ = try parsedSchedule()
-        if let loss, Loss(name: loss) == nil { throw ValidationError(unknownValue(loss, for: "--loss", valid: Loss.names)) }
+        if let loss, LossKinds.loss(named: loss) == nil { throw ValidationError(unknownValue(loss, for: "--loss", valid: LossKinds.names)) }
     }
 
     func run() throws {
@@ -192,14 +192,15 @@ struct Train: ParsableCommand {
         // A batch larger than the data is the whole data, as in every framework.
         let batchSize = Swift.min(self.batchSize ?? (training.count > 12_800 ? 128 : 32), training.count)
         let isClassification = prepared.classNames != nil
-        let lossFunction = loss.flatMap(Loss.init(name:)) ?? initial?.info.loss ?? (isClassification ? .softmaxCrossEntropy : .halfSquaredError)
-        if let initial, lossFunction != initial.info.loss {
+        let lossFunction: any Loss = loss.flatMap { LossKinds.loss(named: $0) } ?? initial?.info.loss
+            ?? (isClassification ? .softmaxCrossEntropy : .halfSquaredError as any Loss)
+        if let initial, !lossFunction.isSame(as: initial.info.loss) {
             throw ValidationError("--loss \(lossFunction) differs from the loss \(initialModel!) was trained with (\(initial.info.loss)); fine-tuning keeps it")
         }
         if isClassification != lossFunction.isClassification {
             throw ValidationError("--loss \(lossFunction) does not fit \(isClassification ? "class labels" : "numeric targets")")
         }
-        let outputs = prepared.classNames.map { lossFunction == .binaryCrossEntropy && $0.count == 2 ? 1 : $0.count } ?? 1
+        let outputs = prepared.classNames.map { lossFunction is BinaryCrossEntropy && $0.count == 2 ? 1 : $0.count } ?? 1
         let sampleShape = try initial?.model.fixedInputShape ?? self.sampleShape(of: prepared)
         let fresh = try initial?.model ?? makeModel(sampleShape: sampleShape, outputs: outputs, loss: lossFunction)
         let resumed = try resume.map { path -> CheckpointFile<Float> in

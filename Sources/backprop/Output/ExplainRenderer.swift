@@ -45,13 +45,14 @@ struct ExplainRenderer {
 
     private var lossFormula: (loss: String, derivative: String) {
         switch trace.lossFunction {
-        case .halfSquaredError: ("J = ½ Σ (T − a)²", "a{s} − T")
-        case .meanSquaredError: ("J = mean (T − a)²", "2(a{s} − T)/n")
-        case .meanAbsoluteError: ("J = Σ |T − a|", "sign(a{s} − T)")
-        case .huber: ("J = Σ huber(a − T)", "clamp(a{s} − T, −δ, δ)")
-        case .crossEntropy: ("J = −Σ T log a", "−T / a{s}")
-        case .softmaxCrossEntropy: ("J = −Σ y log softmax(z)", "δ = ŷ − y")
-        case .binaryCrossEntropy: ("J = Σ softplus(z) − z·y", "δ = σ(z) − y")
+        case is HalfSquaredError: ("J = ½ Σ (T − a)²", "a{s} − T")
+        case is MeanSquaredError: ("J = mean (T − a)²", "2(a{s} − T)/n")
+        case is MeanAbsoluteError: ("J = Σ |T − a|", "sign(a{s} − T)")
+        case is Huber: ("J = Σ huber(a − T)", "clamp(a{s} − T, −δ, δ)")
+        case is CrossEntropy: ("J = −Σ T log a", "−T / a{s}")
+        case is SoftmaxCrossEntropy: ("J = −Σ y log softmax(z)", "δ = ŷ − y")
+        case is BinaryCrossEntropy: ("J = Σ softplus(z) − z·y", "δ = σ(z) − y")
+        default: ("J = \(trace.lossFunction.name)(a, T)", "∂J/∂a{s}")
         }
     }
 
