@@ -17,15 +17,14 @@ struct Workload {
     let network: Network
     let batchSize: Int
     let optimizer: any Optimizer
-    let learningRate: Double
 
     static let all = [
-        Workload(name: "W1", network: .perceptron(sizes: [784, 128, 10]), batchSize: 64, optimizer: SGD(), learningRate: 0.1),
-        Workload(name: "W2", network: .perceptron(sizes: [784, 512, 256, 10]), batchSize: 128, optimizer: Adam(), learningRate: 1e-3),
+        Workload(name: "W1", network: .perceptron(sizes: [784, 128, 10]), batchSize: 64, optimizer: SGD(learningRate: 0.1)),
+        Workload(name: "W2", network: .perceptron(sizes: [784, 512, 256, 10]), batchSize: 128, optimizer: Adam(learningRate: 1e-3)),
         Workload(name: "C1", network: .described("conv 32 3x3 relu, maxpool 2, conv 64 3x3 relu, maxpool 2, flatten, dropout 0.5, dense 10"),
-                 batchSize: 128, optimizer: Adam(), learningRate: 1e-3),
+                 batchSize: 128, optimizer: Adam(learningRate: 1e-3)),
         Workload(name: "C2", network: .described("conv 32 3x3, batchnorm, relu, maxpool 2, conv 64 3x3, batchnorm, relu, maxpool 2, flatten, dropout 0.5, dense 10"),
-                 batchSize: 128, optimizer: Adam(), learningRate: 1e-3),
+                 batchSize: 128, optimizer: Adam(learningRate: 1e-3)),
     ]
 
     /// The perceptron's sizes (W1, W2), or `nil` for a convolutional workload.
@@ -79,7 +78,7 @@ func run(_ workload: Workload, epochs: Int, seed: UInt64) throws {
     let training: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .train)
     let test: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .test)
     let model = try workload.model(seed: seed)
-    let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: workload.optimizer, learningRate: workload.learningRate,
+    let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: workload.optimizer,
                           batchSize: workload.batchSize, epochs: epochs, seed: seed)
     let flops = workload.epochFLOPs(samples: training.count)
     print("backend: \(KernelBackend.preferred); element-wise kernels: \(KernelBackend.elementwiseInstructionSet)")
@@ -88,7 +87,7 @@ func run(_ workload: Workload, epochs: Int, seed: UInt64) throws {
     case .described(let text): "\"\(text)\""
     }
     print("\(workload.name): \(architecture), batch \(workload.batchSize), "
-          + "\(workload.optimizer) lr \(workload.learningRate), \(format(flops / 1e9, 2)) GFLOP of matrix products per epoch, "
+          + "\(workload.optimizer) lr \(workload.optimizer.learningRate), \(format(flops / 1e9, 2)) GFLOP of matrix products per epoch, "
           + "seed \(seed)")
 
     // Allocations are counted on this thread from the end of epoch 2's first step to the end of its next-to-last.
@@ -182,8 +181,7 @@ func runParity(_ workload: Workload, epochs: Int, seed: UInt32) throws {
     var accuracies: [Double] = []
     for epoch in 1...epochs {
         let ordered = DatasetSubset(training, indices: orders.permutation(training.count))
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: workload.optimizer,
-                              learningRate: workload.learningRate, batchSize: workload.batchSize, epochs: epoch,
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: workload.optimizer, batchSize: workload.batchSize, epochs: epoch,
                               shuffles: false, seed: UInt64(seed))
         let result = try trainer.fit(model, on: ordered, validation: testSet, resumingFrom: checkpoint)
         checkpoint = result.checkpoint

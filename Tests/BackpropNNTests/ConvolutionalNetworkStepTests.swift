@@ -91,7 +91,7 @@ struct ConvolutionalNetworkStepTests {
         let features = Tensor<Double>.uniform(shape: [count, c.inputShape.reduce(1, *)], in: -1...2, using: &generator)
         let labels = (0..<count).map { $0 % 3 }
         let data = try InMemoryDataset(features: features, labels: labels, classCount: 3)
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: SGD(), learningRate: 0.1, batchSize: 16, epochs: 1, seed: 1)
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: SGD(learningRate: 0.1), batchSize: 16, epochs: 1, seed: 1)
         let fused = trainer.evaluate(model, on: data)
         let output = model(features)
         let loss = SoftmaxCrossEntropy()(output, .classes(labels), reduction: .sum).scalar / Double(count)
@@ -157,7 +157,7 @@ struct ConvolutionalNetworkStepTests {
         for description in ["conv 4 3x3 relu, maxpool 2, conv 8 3x3 relu, maxpool 2, flatten, dropout 0.5, dense 3",
                             "conv 4 3x3 nobias, batchnorm, relu, maxpool 2, flatten, dropout 0.5, dense 3"] {
             let model: Sequential<Float> = try ModelDescription(parsing: description).build(inputShape: [2, 10, 10], seed: 2)
-            let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(), learningRate: 0.001, batchSize: 16, epochs: 2, seed: 4)
+            let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 0.001), batchSize: 16, epochs: 2, seed: 4)
             var allocations = -1
             _ = try trainer.fit(model, on: data) { event in
                 guard case .batchEnded(let batch) = event, batch.epoch == 2 else { return }

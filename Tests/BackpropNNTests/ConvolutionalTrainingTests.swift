@@ -38,7 +38,7 @@ struct ConvolutionalTrainingTests {
         }
     }
 
-    static let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(), learningRate: 0.01, batchSize: 16,
+    static let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 0.01), batchSize: 16,
                                  epochs: 4, stoppingCriteria: [.earlyStopping(patience: 10, restoreBestWeights: false)], seed: 5)
 
     @Test func batchNormUpdatesItsRunningStatisticsInTraining() {
@@ -106,7 +106,7 @@ struct ConvolutionalTrainingTests {
         let data = Self.bars(count: 64, seed: 7)
         var trainer = Self.trainer
         trainer.epochs = 30
-        trainer.learningRate = 0.5  // diverges after a few epochs, so an earlier epoch stays the best
+        trainer.optimizer.learningRate = 0.5  // diverges after a few epochs, so an earlier epoch stays the best
         trainer.stoppingCriteria = [.earlyStopping(patience: 2, restoreBestWeights: true)]
         let result = try trainer.fit(Self.model(seed: 8), on: data, validation: data)
         guard case .earlyStopping(_, let bestEpoch, _, true, _) = result.stopReason else {

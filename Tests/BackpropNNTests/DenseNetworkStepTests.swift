@@ -105,8 +105,8 @@ struct DenseNetworkStepTests {
         let model = Sequential<Float>.multilayerPerceptron(sizes: [20, 32, 3], activation: .relu, seed: 2)
         // The whole dataset, and rows of it as a validation split selects them.
         let sources = [AnyTrainingData(data), AnyTrainingData(DatasetSubset(data, indices: Array((0..<200).reversed().prefix(150))))]
-        for (source, optimizer) in zip(sources + sources, [SGD(), SGD(), Adam(), Adam()] as [any Optimizer]) {
-            let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: optimizer, learningRate: 0.01, batchSize: 16,
+        for (source, optimizer) in zip(sources + sources, [SGD(), SGD(), Adam(learningRate: 0.01), Adam(learningRate: 0.01)] as [any Optimizer]) {
+            let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: optimizer, batchSize: 16,
                                   epochs: 2, seed: 4)
             var allocations = -1
             _ = try trainer.fit(model, on: source) { event in

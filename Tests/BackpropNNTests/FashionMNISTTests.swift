@@ -24,7 +24,7 @@ struct FashionMNISTTests {
         #expect(training.featureCount == 784 && training.classCount == 10)
         let model = Sequential<Float>.multilayerPerceptron(sizes: [784, 512, 256, 10], activation: .relu,
                                                            initializer: .glorotUniform, seed: 0)
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(), learningRate: 1e-3, batchSize: 128,
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 1e-3), batchSize: 128,
                               epochs: 2, seed: 0)
         let result = try trainer.fit(model, on: training, validation: test)
         let accuracy = result.history.last!.validationAccuracy!
@@ -41,7 +41,7 @@ struct FashionMNISTTests {
         let description = try ModelDescription(parsing: "conv 8 3x3 nobias, batchnorm, relu, maxpool 2, conv 16 3x3 relu, maxpool 2, flatten, dropout 0.25, dense 10")
         let model: Sequential<Float> = try description.build(inputShape: [1, 28, 28], seed: 0)
         #expect(ConvolutionalNetworkStep(model, loss: .softmaxCrossEntropy) != nil, "the fused step trains it")
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(), learningRate: 2e-3, batchSize: 64,
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 2e-3), batchSize: 64,
                               epochs: 2, seed: 0)
         let result = try trainer.fit(model, on: training, validation: test)
         let accuracy = result.history.last!.validationAccuracy!

@@ -9,7 +9,7 @@ struct GradientHealthTests {
     static func warnings(activation: Activation) throws -> [GradientHealthMonitor.Warning] {
         let data: InMemoryDataset<Float> = BuiltinDataset.spirals.make(count: 200, seed: 1)
         let model = Sequential<Float>.multilayerPerceptron(sizes: [2] + Array(repeating: 32, count: 9) + [2], activation: activation, seed: 2)
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(), learningRate: 0.01, batchSize: 32, epochs: 5, seed: 3)
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 0.01), batchSize: 32, epochs: 5, seed: 3)
         var monitor = GradientHealthMonitor()
         var warnings: [GradientHealthMonitor.Warning] = []
         _ = try trainer.fit(model, on: data) { event in

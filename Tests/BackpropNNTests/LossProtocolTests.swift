@@ -59,7 +59,7 @@ struct LossProtocolTests {
         let y = x * 2 + 0.5
         let data = try InMemoryDataset(features: x, values: y)
         let model = Sequential<Float>.multilayerPerceptron(sizes: [1, 8, 1], activation: .tanh, seed: 2)
-        let trainer = Trainer(loss: LogCosh(), optimizer: Adam(), learningRate: 0.05, batchSize: 16, epochs: 40, seed: 1)
+        let trainer = Trainer(loss: LogCosh(), optimizer: Adam(learningRate: 0.05), batchSize: 16, epochs: 40, seed: 1)
         let result = try trainer.fit(model, on: data)
         let first = try #require(result.history.first?.trainingLoss), last = try #require(result.history.last?.trainingLoss)
         #expect(last < first / 20, "log-cosh loss went from \(first) to \(last)")

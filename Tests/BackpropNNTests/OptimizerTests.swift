@@ -85,6 +85,8 @@ struct OptimizerTests {
 
     /// A rule outside ``ElementwiseOptimizer``: θ ← θ / 2.
     private struct HalvingRule: Optimizer {
+        var learningRate = 1.0
+        var schedule = LearningRateSchedule.constant
         var stateNames: [String] { [] }
         func update<Scalar>(_ parameter: inout Tensor<Scalar>, gradient _: Tensor<Scalar>,
                             state: inout ParameterState<Scalar>, learningRate _: Double) {

@@ -9,8 +9,7 @@ struct ReadmeExampleTests {
     @Test func trainingExample() throws {
         let data: InMemoryDataset<Float> = BuiltinDataset.spirals.make(seed: 7)
         let model = Sequential<Float>.multilayerPerceptron(sizes: [2, 64, 64, 2], activation: .relu, seed: 1)
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(), learningRate: 0.01,
-                              batchSize: 32, epochs: 200,
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 0.01), batchSize: 32, epochs: 200,
                               stoppingCriteria: [.lossChange(below: 1e-5, patience: 5)], seed: 42)
         var epochs = 0
         let result = try trainer.fit(model, on: data) { event in

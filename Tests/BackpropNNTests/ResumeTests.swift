@@ -14,8 +14,8 @@ struct ResumeTests {
             Dropout(rate: 0.1)
             Dense(inputSize: 12, outputSize: 2, generator: &g)
         }
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(), learningRate: 0.02,
-                              schedule: .reduceOnPlateau(factor: 0.5, patience: 1, minimum: 1e-4), batchSize: 16,
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 0.02, schedule: .reduceOnPlateau(factor: 0.5, patience: 1, minimum: 1e-4)),
+                              batchSize: 16,
                               epochs: 6, stoppingCriteria: [.earlyStopping(patience: 10, restoreBestWeights: true)], seed: 9)
         return (model, data, trainer)
     }

@@ -44,7 +44,7 @@ struct ThreadCountTests {
         // values, parameter updates over 65 536.
         let data = try Self.data(samples: 512, features: 96, classes: 10, seed: 1)
         let model = Sequential<Float>.multilayerPerceptron(sizes: [96, 768, 128, 10], activation: .relu, seed: 2)
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(), learningRate: 0.001, batchSize: 128, epochs: 2, seed: 3)
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 0.001), batchSize: 128, epochs: 2, seed: 3)
         let results = try withEachThreadCount { Self.bits(try trainer.fit(model, on: data).model.parameters) }
         for (threads, result) in zip(Self.counts, results).dropFirst() {
             let same = result == results[0]  // compared first, so that a failure does not print every weight
@@ -58,7 +58,7 @@ struct ThreadCountTests {
     func w1OnASubsetTrainsToTheSameBitsOnAnyNumberOfThreads() throws {
         let training: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .train).prefix(4096)
         let model = Sequential<Float>.multilayerPerceptron(sizes: [784, 128, 10], activation: .relu, seed: 0)
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: SGD(), learningRate: 0.1, batchSize: 64, epochs: 1, seed: 0)
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: SGD(learningRate: 0.1), batchSize: 64, epochs: 1, seed: 0)
         let results = try withEachThreadCount { Self.bits(try trainer.fit(model, on: training).model.parameters) }
         for (threads, result) in zip(Self.counts, results).dropFirst() {
             let same = result == results[0]
@@ -70,7 +70,7 @@ struct ThreadCountTests {
         let data = try Self.data(samples: 96, features: 144, classes: 3, seed: 4)
         let description = try ModelDescription(parsing: "conv 8 3x3 same nobias, batchnorm, relu, maxpool 2, conv 16 3x3 relu, flatten, dropout 0.25, dense 3")
         let model: Sequential<Float> = try description.build(inputShape: [1, 12, 12], seed: 5)
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(), learningRate: 0.01, batchSize: 48, epochs: 2, seed: 6)
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 0.01), batchSize: 48, epochs: 2, seed: 6)
         let results = try withEachThreadCount {
             let trained = try trainer.fit(model, on: data).model
             return Self.bits(trained.parameters + trained.state)

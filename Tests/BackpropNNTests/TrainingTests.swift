@@ -11,7 +11,7 @@ struct TrainingTests {
         let y = Tensor<Double>(shape: [4, 1], elements: [0, 1, 1, 0])
         let data = try InMemoryDataset(features: x, values: y)
         let model = Sequential<Double>.multilayerPerceptron(sizes: [2, 4, 1], activation: .sigmoid, outputActivation: .sigmoid, seed: 3)
-        let trainer = Trainer(loss: .halfSquaredError, optimizer: SGD(momentum: 0.9), learningRate: 0.5,
+        let trainer = Trainer(loss: .halfSquaredError, optimizer: SGD(learningRate: 0.5, momentum: 0.9),
                               batchSize: 4, epochs: 3000, seed: 1)
         let result = try trainer.fit(model, on: data)
         let predictions = result.model(x).scalars
@@ -22,7 +22,7 @@ struct TrainingTests {
     @Test func spiralsAreLearnedToNinetyNinePercent() throws {
         let data: InMemoryDataset<Float> = BuiltinDataset.spirals.make(seed: 7)
         let model = Sequential<Float>.multilayerPerceptron(sizes: [2, 64, 64, 2], activation: .relu, seed: 11)
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(), learningRate: 0.01, batchSize: 32,
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 0.01), batchSize: 32,
                               epochs: 300, stoppingCriteria: [.lossChange(below: 1e-5, patience: 5)], seed: 5)
         let result = try trainer.fit(model, on: data)
         let accuracy = trainer.evaluate(result.model, on: data).accuracy!
@@ -32,7 +32,7 @@ struct TrainingTests {
     @Test func sineIsFittedToASmallError() throws {
         let data: InMemoryDataset<Double> = BuiltinDataset.sine.make(seed: 2)
         let model = Sequential<Double>.multilayerPerceptron(sizes: [1, 32, 32, 1], activation: .tanh, seed: 4)
-        let trainer = Trainer(loss: .meanSquaredError, optimizer: Adam(), learningRate: 0.01, batchSize: 32,
+        let trainer = Trainer(loss: .meanSquaredError, optimizer: Adam(learningRate: 0.01), batchSize: 32,
                               epochs: 200, seed: 3)
         let fitted = try trainer.fit(model, on: data).model
         guard case .values(let targets) = data.targets else { Issue.record("sine must be regression"); return }
@@ -46,7 +46,7 @@ struct TrainingTests {
     @Test func moonsAreLearnedWithBinaryCrossEntropyOnOneOutput() throws {
         let data: InMemoryDataset<Float> = BuiltinDataset.moons.make(seed: 3)
         let model = Sequential<Float>.multilayerPerceptron(sizes: [2, 32, 1], activation: .relu, seed: 2)
-        let trainer = Trainer(loss: .binaryCrossEntropy, optimizer: Adam(), learningRate: 0.01, batchSize: 32, epochs: 60, seed: 1)
+        let trainer = Trainer(loss: .binaryCrossEntropy, optimizer: Adam(learningRate: 0.01), batchSize: 32, epochs: 60, seed: 1)
         let result = try trainer.fit(model, on: data)
         let accuracy = trainer.evaluate(result.model, on: data).accuracy!
         #expect(accuracy >= 0.95, "accuracy \(accuracy)")
@@ -58,7 +58,7 @@ struct TrainingTests {
         let values = TestData.uniform(shape: [10, 3], seed: 6)
         let data = try! InMemoryDataset(features: features, values: values)
         let model = Sequential<Double>.multilayerPerceptron(sizes: [2, 4, 3], activation: .tanh, seed: 1)
-        let trainer = Trainer(loss: .meanSquaredError, optimizer: SGD(), learningRate: 0.1, batchSize: 4, epochs: 1, seed: 1)
+        let trainer = Trainer(loss: .meanSquaredError, optimizer: SGD(learningRate: 0.1), batchSize: 4, epochs: 1, seed: 1)
         let whole = MeanSquaredError()(model(features), .values(values)).scalar
         #expect(Swift.abs(trainer.evaluate(model, on: data).loss - whole) < 1e-14)
     }
@@ -72,7 +72,7 @@ struct TrainingTests {
             if dropout { Dropout(rate: 0.2) }
             Dense(inputSize: 8, outputSize: 3, generator: &g)
         }
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(), learningRate: 0.01, batchSize: 16, epochs: 3, seed: seed)
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 0.01), batchSize: 16, epochs: 3, seed: seed)
         return try trainer.fit(model, on: data).model
     }
 
@@ -87,7 +87,7 @@ struct TrainingTests {
     @Test func lossChangeCriterionStopsAndSaysWhy() throws {
         let data: InMemoryDataset<Double> = BuiltinDataset.blobs.make(count: 90, seed: 1)
         let model = Sequential<Double>.multilayerPerceptron(sizes: [2, 3], activation: .identity, seed: 1)
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: SGD(), learningRate: 0.05, batchSize: 90, epochs: 10_000,
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: SGD(learningRate: 0.05), batchSize: 90, epochs: 10_000,
                               stoppingCriteria: [.lossChange(below: 1e-4, patience: 3)], seed: 1)
         let result = try trainer.fit(model, on: data)
         guard case .lossConverged(let epoch, let change, _, _) = result.stopReason else {
@@ -106,7 +106,7 @@ struct TrainingTests {
         guard case .classes(let labels) = training.targets else { return }
         let flipped = try InMemoryDataset(features: training.features, labels: labels.map { 1 - $0 }, classCount: 2)
         let model = Sequential<Double>.multilayerPerceptron(sizes: [2, 8, 2], activation: .tanh, seed: 2)
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(), learningRate: 0.05, batchSize: 20, epochs: 50,
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 0.05), batchSize: 20, epochs: 50,
                               stoppingCriteria: [.earlyStopping(patience: 3, restoreBestWeights: true)], seed: 1)
         var lastEpoch = 0
         let result = try trainer.fit(model, on: training, validation: flipped) { event in
@@ -126,7 +126,7 @@ struct TrainingTests {
         let data: InMemoryDataset<Double> = BuiltinDataset.moons.make(count: 40, seed: 1)
         let model = Sequential<Double>.multilayerPerceptron(sizes: [2, 4, 2], activation: .tanh, seed: 2)
         // A learning rate of 0 on whole, unshuffled batches: the same loss every epoch, so epoch 1 stays the best.
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: SGD(), learningRate: 0, batchSize: 40, epochs: 10,
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: SGD(learningRate: 0), batchSize: 40, epochs: 10,
                               stoppingCriteria: [.earlyStopping(patience: 2, restoreBestWeights: false)], shuffles: false, seed: 1)
         let result = try trainer.fit(model, on: data)
         guard case .earlyStopping(3, 1, _, false, .training) = result.stopReason else {
@@ -139,7 +139,7 @@ struct TrainingTests {
     @Test func nonFiniteLossStopsAtOnceKeepingFiniteWeights() throws {
         let data: InMemoryDataset<Float> = BuiltinDataset.sine.make(count: 64, seed: 1)
         let model = Sequential<Float>.multilayerPerceptron(sizes: [1, 16, 1], activation: .relu, seed: 1)
-        let trainer = Trainer(loss: .meanSquaredError, optimizer: SGD(), learningRate: 1e6, batchSize: 8, epochs: 5, seed: 1)
+        let trainer = Trainer(loss: .meanSquaredError, optimizer: SGD(learningRate: 1e6), batchSize: 8, epochs: 5, seed: 1)
         let result = try trainer.fit(model, on: data)
         guard case .nonFinite(let epoch, let batch, _) = result.stopReason else {
             Issue.record("expected a non-finite stop, got \(result.stopReason)")
@@ -153,7 +153,7 @@ struct TrainingTests {
     @Test func mismatchedDataIsADescriptiveError() throws {
         let data: InMemoryDataset<Float> = BuiltinDataset.blobs.make(count: 30, seed: 1)
         let wrongInput = Sequential<Float>.multilayerPerceptron(sizes: [5, 3], activation: .relu, seed: 1)
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: SGD(), learningRate: 0.1, epochs: 1, seed: 1)
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: SGD(learningRate: 0.1), epochs: 1, seed: 1)
         #expect(throws: TrainingError.inputSizeMismatch(model: 5, data: 2)) { try trainer.fit(wrongInput, on: data) }
         let wrongOutput = Sequential<Float>.multilayerPerceptron(sizes: [2, 4], activation: .relu, seed: 1)
         #expect(throws: TrainingError.outputSizeMismatch(model: 4, classes: 3)) { try trainer.fit(wrongOutput, on: data) }
@@ -165,8 +165,8 @@ struct TrainingTests {
     @Test func epochReportsCarryHealthAndTiming() throws {
         let data: InMemoryDataset<Float> = BuiltinDataset.circles.make(count: 64, seed: 1)
         let model = Sequential<Float>.multilayerPerceptron(sizes: [2, 8, 2], activation: .relu, seed: 1)
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(), learningRate: 0.01,
-                              schedule: .step(every: 1, factor: 0.5), batchSize: 16, epochs: 2, seed: 1)
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 0.01, schedule: .step(every: 1, factor: 0.5)),
+                              batchSize: 16, epochs: 2, seed: 1)
         var batches = 0
         let result = try trainer.fit(model, on: data, validation: data) { event in
             if case .batchEnded = event { batches += 1 }

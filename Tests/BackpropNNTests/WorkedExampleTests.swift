@@ -101,7 +101,7 @@ struct WorkedExampleTests {
 
     @Test func oneGradientDescentStepMatchesTheHandUpdate() throws {
         let data = try InMemoryDataset(features: Self.x, values: Self.target)
-        let trainer = Trainer(loss: .halfSquaredError, optimizer: SGD(), learningRate: 0.5, batchSize: 1, epochs: 1,
+        let trainer = Trainer(loss: .halfSquaredError, optimizer: SGD(learningRate: 0.5), batchSize: 1, epochs: 1,
                               shuffles: false, seed: 0)
         let trained = try trainer.fit(Self.network(), on: data).model
         Self.expectClose(trained.parameter(named: "0.weight")!, Self.newW1, "W¹ after one step")

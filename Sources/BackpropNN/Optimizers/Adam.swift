@@ -12,6 +12,10 @@ import BackpropCore
 ///   and weights with large gradients are barely decayed;
 /// - `.decoupled` (AdamW) leaves the moments alone and shrinks θ ← θ − ηλθ directly, the same for every weight.
 public struct Adam: ElementwiseOptimizer {
+    /// The base learning rate η (default 0.001).
+    public var learningRate: Double
+    /// How η changes from epoch to epoch.
+    public var schedule: LearningRateSchedule
     /// How weight decay is applied.
     public enum WeightDecay: Sendable, Hashable {
         /// Added to the gradient (classic L2 regularisation).
@@ -30,7 +34,11 @@ public struct Adam: ElementwiseOptimizer {
     public var weightDecay: WeightDecay?
 
     /// Creates the rule (defaults β₁ 0.9, β₂ 0.999, ε 1e-8).
-    public init(beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: WeightDecay? = nil) {
+    public init(learningRate: Double = 0.001, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: WeightDecay? = nil,
+                schedule: LearningRateSchedule = .constant) {
+        precondition(learningRate >= 0 && learningRate.isFinite, "Adam: the learning rate must be a finite number, 0 or more, got \(learningRate)")
+        self.learningRate = learningRate
+        self.schedule = schedule
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
@@ -38,7 +46,10 @@ public struct Adam: ElementwiseOptimizer {
     }
 
     /// AdamW: Adam with decoupled weight decay λ (default 0.01).
-    public static func adamW(weightDecay: Double = 0.01) -> Adam { Adam(weightDecay: .decoupled(weightDecay)) }
+    public static func adamW(learningRate: Double = 0.001, weightDecay: Double = 0.01,
+                             schedule: LearningRateSchedule = .constant) -> Adam {
+        Adam(learningRate: learningRate, weightDecay: .decoupled(weightDecay), schedule: schedule)
+    }
 
     public var stateNames: [String] { ["m", "v"] }
 

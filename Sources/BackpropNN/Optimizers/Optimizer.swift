@@ -1,11 +1,18 @@
 import BackpropCore
 
-/// An update rule: immutable hyperparameters that turn a gradient into a parameter update, given that parameter's
-/// ``ParameterState``.
+/// An update rule: hyperparameters, the learning rate η among them with its schedule, that turn a gradient into a
+/// parameter update, given that parameter's ``ParameterState``.
 ///
-/// The rule holds no per-parameter data; the trainer keeps one ``ParameterState`` per parameter and passes it in,
-/// so the complete optimizer state can be saved and restored exactly.
+/// The rule holds no per-parameter data; the trainer (or a ``ModelOptimizer`` in a loop of your own) keeps one
+/// ``ParameterState`` per parameter and passes it in, so the complete optimizer state can be saved and restored
+/// exactly.
 public protocol Optimizer: Sendable, CustomStringConvertible {
+    /// The base learning rate η.
+    var learningRate: Double { get set }
+
+    /// How η changes from epoch to epoch (``LearningRateSchedule/constant`` by default).
+    var schedule: LearningRateSchedule { get set }
+
     /// The names of the state tensors the rule keeps per parameter (e.g. `["m", "v"]` for Adam).
     var stateNames: [String] { get }
 

@@ -9,6 +9,10 @@ import BackpropCore
 /// nesterov    v ← μ v + g;     θ ← θ − η (g + μ v)
 /// ```
 public struct SGD: ElementwiseOptimizer {
+    /// The base learning rate η (default 0.01).
+    public var learningRate: Double
+    /// How η changes from epoch to epoch.
+    public var schedule: LearningRateSchedule
     /// μ; 0 is plain gradient descent.
     public var momentum: Double
     /// Use Nesterov's look-ahead form of momentum.
@@ -17,7 +21,11 @@ public struct SGD: ElementwiseOptimizer {
     public var weightDecay: Double
 
     /// Creates the rule.
-    public init(momentum: Double = 0, nesterov: Bool = false, weightDecay: Double = 0) {
+    public init(learningRate: Double = 0.01, momentum: Double = 0, nesterov: Bool = false, weightDecay: Double = 0,
+                schedule: LearningRateSchedule = .constant) {
+        precondition(learningRate >= 0 && learningRate.isFinite, "SGD: the learning rate must be a finite number, 0 or more, got \(learningRate)")
+        self.learningRate = learningRate
+        self.schedule = schedule
         precondition(momentum >= 0 && momentum < 1, "SGD: momentum \(momentum) must be in 0..<1")
         precondition(!nesterov || momentum > 0, "SGD: Nesterov momentum needs momentum > 0")
         self.momentum = momentum

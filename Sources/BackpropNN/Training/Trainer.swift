@@ -3,7 +3,7 @@ import BackpropCore
 /// Trains a model by mini-batch gradient descent: forward pass, loss, backward pass, update — epoch after epoch.
 ///
 /// ```swift
-/// let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(), learningRate: 1e-3,
+/// let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 1e-3),
 ///                       batchSize: 128, epochs: 5, seed: 42)
 /// let result = try trainer.fit(model, on: training, validation: test) { event in
 ///     if case .epochEnded(let report) = event { print(report.epoch, report.trainingLoss) }
@@ -14,12 +14,8 @@ import BackpropCore
 public struct Trainer: Sendable {
     /// The loss J.
     public var loss: any Loss
-    /// The update rule.
+    /// The update rule, with its learning rate and schedule.
     public var optimizer: any Optimizer
-    /// The base learning rate η.
-    public var learningRate: Double
-    /// How η changes over the epochs.
-    public var schedule: LearningRateSchedule
     /// Samples per mini-batch (the last batch of an epoch may be smaller).
     public var batchSize: Int
     /// The maximum number of epochs.
@@ -34,14 +30,11 @@ public struct Trainer: Sendable {
     public var seed: UInt64
 
     /// Creates a trainer.
-    public init(loss: any Loss, optimizer: any Optimizer, learningRate: Double, schedule: LearningRateSchedule = .constant,
-                batchSize: Int = 32, epochs: Int, stoppingCriteria: [StoppingCriterion] = [],
-                clipping: GradientClipping? = nil, shuffles: Bool = true, seed: UInt64) {
+    public init(loss: any Loss, optimizer: any Optimizer, batchSize: Int = 32, epochs: Int,
+                stoppingCriteria: [StoppingCriterion] = [], clipping: GradientClipping? = nil, shuffles: Bool = true, seed: UInt64) {
         precondition(batchSize > 0 && epochs > 0, "Trainer: batch size and epochs must be positive")
         self.loss = loss
         self.optimizer = optimizer
-        self.learningRate = learningRate
-        self.schedule = schedule
         self.batchSize = batchSize
         self.epochs = epochs
         self.stoppingCriteria = stoppingCriteria

@@ -62,7 +62,7 @@ struct TrainingSession<Model: Layer> {
             states = model.parameters.map { trainer.optimizer.makeState(for: $0) }
             shuffleGenerator = SeededGenerator(seed: trainer.seed)
             dropoutGenerator = SeededGenerator(seed: trainer.seed ^ 0xD1B5_4A32_D192_ED03)
-            scheduler = LearningRateScheduler(schedule: trainer.schedule, baseRate: trainer.learningRate)
+            scheduler = LearningRateScheduler(schedule: trainer.optimizer.schedule, baseRate: trainer.optimizer.learningRate)
             history = []
             batchesDone = 0
             partial = .init()

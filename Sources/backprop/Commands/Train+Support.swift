@@ -265,15 +265,17 @@ extension Train {
         throw ValidationError("--schedule must be constant, cosine, step:EVERY:FACTOR (such as step:5:0.5) or exponential:DECAY (such as exponential:0.9); got '\(schedule)'")
     }
 
+    /// `--optimizer` with `--learning-rate`, `--schedule` and `--weight-decay`.
     func parsedOptimizer() throws -> any Optimizer {
+        let schedule = try parsedSchedule()
         switch optimizer.lowercased() {
-        case "sgd": return SGD(weightDecay: weightDecay)
-        case "momentum": return SGD(momentum: 0.9, weightDecay: weightDecay)
-        case "nesterov": return SGD(momentum: 0.9, nesterov: true, weightDecay: weightDecay)
-        case "adam": return Adam(weightDecay: weightDecay > 0 ? .l2(weightDecay) : nil)
-        case "adamw": return Adam.adamW(weightDecay: weightDecay > 0 ? weightDecay : 0.01)
-        case "rmsprop": return RMSProp(weightDecay: weightDecay)
-        case "adagrad": return Adagrad(weightDecay: weightDecay)
+        case "sgd": return SGD(learningRate: rate, weightDecay: weightDecay, schedule: schedule)
+        case "momentum": return SGD(learningRate: rate, momentum: 0.9, weightDecay: weightDecay, schedule: schedule)
+        case "nesterov": return SGD(learningRate: rate, momentum: 0.9, nesterov: true, weightDecay: weightDecay, schedule: schedule)
+        case "adam": return Adam(learningRate: rate, weightDecay: weightDecay > 0 ? .l2(weightDecay) : nil, schedule: schedule)
+        case "adamw": return Adam.adamW(learningRate: rate, weightDecay: weightDecay > 0 ? weightDecay : 0.01, schedule: schedule)
+        case "rmsprop": return RMSProp(learningRate: rate, weightDecay: weightDecay, schedule: schedule)
+        case "adagrad": return Adagrad(learningRate: rate, weightDecay: weightDecay, schedule: schedule)
         default:
             throw ValidationError(unknownValue(optimizer, for: "--optimizer",
                                                valid: ["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad"]))

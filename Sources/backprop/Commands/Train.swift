@@ -231,8 +231,7 @@ struct Train: ParsableCommand {
         var criteria: [StoppingCriterion] = []
         if let threshold = stopWhenLossChangeBelow { criteria.append(.lossChange(below: threshold, patience: patience)) }
         if let patience = earlyStoppingPatience { criteria.append(.earlyStopping(patience: patience, restoreBestWeights: true)) }
-        let trainer = Trainer(loss: lossFunction, optimizer: try parsedOptimizer(), learningRate: rate,
-                              schedule: try parsedSchedule(), batchSize: batchSize, epochs: epochs, stoppingCriteria: criteria,
+        let trainer = Trainer(loss: lossFunction, optimizer: try parsedOptimizer(), batchSize: batchSize, epochs: epochs, stoppingCriteria: criteria,
                               clipping: clipNorm.map { .globalNorm($0) }, seed: seed)
         if !quiet {
             let features = sampleShape.count > 1 ? "samples of \(sampleShape.map(String.init).joined(separator: "×"))"
