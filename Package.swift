@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "BackpropCore", targets: ["BackpropCore"]),
         .library(name: "BackpropNN", targets: ["BackpropNN"]),
         .library(name: "BackpropData", targets: ["BackpropData"]),
+        .library(name: "BackpropKit", targets: ["BackpropKit"]),
         .executable(name: "backprop", targets: ["backprop"]),
     ],
     dependencies: [
@@ -30,6 +31,9 @@ let package = Package(
         // Datasets (built-in generators, IDX files) feeding the trainer.
         .target(name: "BackpropData", dependencies: ["BackpropNN", "CZlib", .product(name: "RealModule", package: "swift-numerics")]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // The Keras-level API (`Model`: build, compile, fit, evaluate, predict, save, load), re-exporting the three
+        // modules below it so that one import is enough.
+        .target(name: "BackpropKit", dependencies: ["BackpropCore", "BackpropNN", "BackpropData"]),
         // A per-thread heap-allocation counter for the benchmark and the allocation tests (interposes malloc).
         .target(name: "CAllocationCounter"),
         // The command-line tool.
@@ -49,6 +53,7 @@ let package = Package(
         .testTarget(name: "BackpropCoreTests", dependencies: ["BackpropCore", "BackpropTestSupport"]),
         .testTarget(name: "BackpropNNTests", dependencies: ["BackpropNN", "BackpropData", "BackpropTestSupport", "CAllocationCounter"]),
         .testTarget(name: "BackpropDataTests", dependencies: ["BackpropData", "BackpropNN", "BackpropTestSupport"]),
+        .testTarget(name: "BackpropKitTests", dependencies: ["BackpropKit", "BackpropTestSupport"]),
         // The benchmark's reproduction of the numpy reference's random draws, against numpy's own values.
         .testTarget(name: "BackpropBenchmarksTests", dependencies: ["BackpropBenchmarks"]),
         // End-to-end tests of the built `backprop` tool.

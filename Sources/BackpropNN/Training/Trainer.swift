@@ -106,52 +106,11 @@ public struct Trainer: Sendable {
         return result(.completedEpochs(session.history.count))
     }
 
-    /// The loss and (for classification) accuracy of `model` on `data`, computed in batches without recording.
-    ///
-    /// A convolutional classifier is evaluated on the buffers of its fused step (``ConvolutionalNetworkStep``), which
-    /// computes the same values as the graph to rounding.
-    public func evaluate<Model: Layer, Data: TrainingData>(
-        _ model: Model, on data: Data
-    ) -> (loss: Double, accuracy: Double?) where Data.Scalar == Model.Scalar {
-        if data.classCount != nil, var step = ConvolutionalNetworkStep(model, loss: loss) {
-            return evaluate(with: &step, parameters: model.parameters, state: model.state, on: data)
-        }
-        var totalLoss = 0.0
-        var correct = 0
-        var start = 0
-        while start < data.count {
-            let indices = Array(start..<Swift.min(start + batchSize, data.count))
-            let (x, targets) = data.batch(at: indices)
-            let output = model(x)
-            totalLoss += Double(loss(output, targets, reduction: .sum).scalar)
-            if data.classCount != nil {
-                correct += zip(predictedClasses(output), targets.classIndices).filter { $0 == $1 }.count
-            }
-            start += batchSize
-        }
-        let n = Double(Swift.max(data.count, 1))
-        return (totalLoss / n, data.classCount == nil ? nil : Double(correct) / n)
-    }
-
-    /// The loss and accuracy of a classifier on `data` through a fused step's inference pass.
-    func evaluate<Data: TrainingData>(
-        with step: inout ConvolutionalNetworkStep<Data.Scalar>, parameters: [Tensor<Data.Scalar>],
-        state: [Tensor<Data.Scalar>], on data: Data
-    ) -> (loss: Double, accuracy: Double?) {
-        var batch = TrainingBatch<Data.Scalar>()
-        var totalLoss = 0.0
-        var correct = 0
-        var start = 0
-        while start < data.count {
-            data.fill(&batch, at: Array(start..<Swift.min(start + batchSize, data.count))[...])
-            guard case .classes(let labels) = batch.targets else { break }
-            let result = step.evaluate(inputs: batch.inputs, labels: labels, parameters: parameters, state: state)
-            totalLoss += result.loss
-            correct += result.correct
-            start += batchSize
-        }
-        let n = Double(Swift.max(data.count, 1))
-        return (totalLoss / n, Double(correct) / n)
+    /// The loss and (for classification) accuracy of `model` on `data` under this trainer's loss, in batches of its
+    /// batch size (see ``Layer/evaluate(on:loss:batchSize:)``).
+    public func evaluate<Model: Layer, Data: TrainingData>(_ model: Model, on data: Data) -> Evaluation
+    where Data.Scalar == Model.Scalar {
+        model.evaluate(on: data, loss: loss, batchSize: batchSize)
     }
 
     private func check<Model: Layer, Data: TrainingData>(_ model: Model, against data: Data) throws {

@@ -84,9 +84,9 @@ struct TrainingSession<Model: Layer> {
 
     /// The loss and accuracy of the current model on `data`: through the fused convolutional step's buffers when
     /// there is one (no second set of buffers), else as ``Trainer/evaluate(_:on:)`` computes it.
-    mutating func evaluate<Data: TrainingData>(on data: Data) -> (loss: Double, accuracy: Double?) where Data.Scalar == Model.Scalar {
+    mutating func evaluate<Data: TrainingData>(on data: Data) -> Evaluation where Data.Scalar == Model.Scalar {
         if convolutionalStep != nil, data.classCount != nil {
-            return trainer.evaluate(with: &convolutionalStep!, parameters: parameters, state: state, on: data)
+            return convolutionalStep!.evaluate(on: data, parameters: parameters, state: state, batchSize: trainer.batchSize)
         }
         return trainer.evaluate(currentModel, on: data)
     }

@@ -51,8 +51,7 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         let (saved, prepared) = try options.load(targetsFor: "evaluate against")
         let loss = saved.info.loss
-        let trainer = Trainer(loss: loss, optimizer: SGD(), batchSize: 256, epochs: 1, seed: 0)
-        let (lossValue, _) = trainer.evaluate(saved.model, on: prepared.data)
+        let lossValue = saved.model.evaluate(on: prepared.data, loss: loss).loss
         let (predictions, targets) = Predictions.collect(saved, prepared.data)
         // A regression target is standardised for training, so the loss is in those units; the errors below are not.
         let lossName = saved.info.targetScaling == nil ? "loss" : json ? "loss_standardized" : "loss (standardised target)"
