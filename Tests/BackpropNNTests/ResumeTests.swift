@@ -14,11 +14,12 @@ struct ResumeTests {
             Dropout(rate: 0.1)
             Dense(inputSize: 12, outputSize: 2, generator: &g)
         }
-        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 0.02, schedule: .reduceOnPlateau(factor: 0.5, patience: 1, minimum: 1e-4)),
-                              batchSize: 16,
-                              epochs: 6, stoppingCriteria: [.earlyStopping(patience: 10, restoreBestWeights: true)], seed: 9)
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 0.02), batchSize: 16, epochs: 6, stoppingCriteria: [.earlyStopping(patience: 10, restoreBestWeights: true)], seed: 9)
         return (model, data, trainer)
     }
+
+    /// Reduce-on-plateau keeps its memory in the checkpoint.
+    static func callbacks() -> [any Callback] { [ReduceLearningRateOnPlateau(factor: 0.5, patience: 1, minimum: 1e-4)] }
 
     static func summary(_ history: [EpochReport]) -> [[Double?]] {
         history.map { [$0.trainingLoss, $0.trainingAccuracy, $0.validationLoss, $0.learningRate] }
@@ -27,10 +28,10 @@ struct ResumeTests {
     @Test(arguments: [(2, 3), (3, 0), (1, 6)])
     func resumedRunIsBitIdentical(interruptEpoch: Int, afterBatch: Int) throws {
         let (model, data, trainer) = Self.setup()
-        let full = try trainer.fit(model, on: data, validation: data)
+        let full = try trainer.fit(model, on: data, validation: data, callbacks: Self.callbacks())
         var batches = 0
         var epochsEnded = 0
-        let first = try trainer.fit(model, on: data, validation: data, onEvent: { event in
+        let first = try trainer.fit(model, on: data, validation: data, callbacks: Self.callbacks(), onEvent: { event in
             switch event {
             case .batchEnded: batches += 1
             case .epochEnded: epochsEnded += 1; batches = 0
@@ -42,7 +43,7 @@ struct ResumeTests {
             Issue.record("expected an interruption, got \(first.stopReason)")
             return
         }
-        let resumed = try trainer.fit(model, on: data, validation: data, resumingFrom: first.checkpoint)
+        let resumed = try trainer.fit(model, on: data, validation: data, resumingFrom: first.checkpoint, callbacks: Self.callbacks())
         #expect(resumed.stopReason == full.stopReason)
         #expect(resumed.model.parameters == full.model.parameters)
         #expect(resumed.checkpoint.optimizerStates == full.checkpoint.optimizerStates)

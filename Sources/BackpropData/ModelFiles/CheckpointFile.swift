@@ -22,7 +22,7 @@ public struct CheckpointFile<Scalar: TensorScalar>: Sendable {
         var steps: [Int]
         var shuffleGenerator: SeededGenerator
         var dropoutGenerator: SeededGenerator
-        var scheduler: LearningRateScheduler
+        var scheduler: LearningRateState
         var history: [EpochReport]
         var partialEpoch: TrainingCheckpoint<Scalar>.PartialEpoch
         var bestEpoch: Int?

@@ -6,21 +6,19 @@
 /// exponential(decay: γ)          η · γ^(epoch − 1)
 /// cosine(epochs: T, minimum: m)  m + (η − m)(1 + cos(π (epoch − 1) / T)) / 2
 /// warmup(epochs: w, then: s)     η · epoch / w for epoch ≤ w, then s counted from the end of warm-up
-/// reduceOnPlateau(…)             η multiplied by `factor` whenever the monitored loss has not improved for
-///                                `patience` epochs, never below `minimum` (see ``LearningRateScheduler``)
 /// ```
+/// Rates that depend on how training goes (reduce on a plateau) are callbacks: ``ReduceLearningRateOnPlateau``.
 public indirect enum LearningRateSchedule: Sendable, Hashable, Codable, CustomStringConvertible {
     case constant
     case step(every: Int, factor: Double)
     case exponential(decay: Double)
     case cosine(epochs: Int, minimum: Double)
     case warmup(epochs: Int, then: LearningRateSchedule)
-    case reduceOnPlateau(factor: Double, patience: Int, minimum: Double)
 
-    /// The rate for `epoch` given the base rate (plateau reductions are applied by ``LearningRateScheduler``).
+    /// The rate for `epoch` given the base rate.
     public func rate(base: Double, epoch: Int) -> Double {
         switch self {
-        case .constant, .reduceOnPlateau:
+        case .constant:
             return base
         case .step(let every, let factor):
             return base * pow(factor, (epoch - 1) / Swift.max(every, 1))
@@ -44,23 +42,26 @@ public indirect enum LearningRateSchedule: Sendable, Hashable, Codable, CustomSt
         case .exponential(let decay): "exponential(×\(decay))"
         case .cosine(let epochs, let minimum): "cosine(\(epochs) epochs, min \(minimum))"
         case .warmup(let epochs, let then): "warmup(\(epochs) epochs) then \(then)"
-        case .reduceOnPlateau(let factor, let patience, _): "reduce-on-plateau(×\(factor) after \(patience))"
         }
     }
 }
 
-/// Applies a ``LearningRateSchedule`` during training, keeping the state that reduce-on-plateau needs.
-public struct LearningRateScheduler: Sendable, Hashable, Codable {
+/// The learning rate of a training run: the optimizer's schedule from its base rate, times a factor that callbacks
+/// change (``ReduceLearningRateOnPlateau``, ``LearningRateState``), with reduce-on-plateau's memory. Saved in
+/// checkpoints, so that a resumed run continues with the same rate.
+public struct LearningRateState: Sendable, Hashable, Codable {
     /// The schedule.
     public let schedule: LearningRateSchedule
     /// The base rate η.
     public let baseRate: Double
-    /// The multiplier accumulated by plateau reductions so far.
-    public private(set) var plateauScale: Double = 1
-    private var bestLoss = Double.infinity
-    private var epochsWithoutImprovement = 0
+    /// The factor callbacks have applied to the scheduled rate (1 at the start).
+    public var scale: Double = 1
+    /// The best loss reduce-on-plateau has seen.
+    public var bestLoss = Double.infinity
+    /// Epochs since reduce-on-plateau last saw the loss improve.
+    public var epochsWithoutImprovement = 0
 
-    /// Creates a scheduler.
+    /// Starts a run at the optimizer's rate and schedule.
     public init(schedule: LearningRateSchedule, baseRate: Double) {
         self.schedule = schedule
         self.baseRate = baseRate
@@ -68,24 +69,12 @@ public struct LearningRateScheduler: Sendable, Hashable, Codable {
 
     /// The learning rate for `epoch`.
     public func rate(epoch: Int) -> Double {
-        var rate = schedule.rate(base: baseRate, epoch: epoch) * plateauScale
-        if case .reduceOnPlateau(_, _, let minimum) = schedule { rate = Swift.max(rate, minimum) }
-        return rate
+        schedule.rate(base: baseRate, epoch: epoch) * scale
     }
 
-    /// Reports the monitored loss at the end of an epoch (only reduce-on-plateau uses it).
-    public mutating func observe(loss: Double) {
-        guard case .reduceOnPlateau(let factor, let patience, _) = schedule else { return }
-        if loss < bestLoss {
-            bestLoss = loss
-            epochsWithoutImprovement = 0
-        } else {
-            epochsWithoutImprovement += 1
-            if epochsWithoutImprovement >= patience {
-                plateauScale *= factor
-                epochsWithoutImprovement = 0
-            }
-        }
+    // The names of the first checkpoint format, so that its files resume.
+    private enum CodingKeys: String, CodingKey {
+        case schedule, baseRate, scale = "plateauScale", bestLoss, epochsWithoutImprovement
     }
 }
 

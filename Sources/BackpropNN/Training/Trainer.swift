@@ -51,17 +51,16 @@ public struct Trainer: Sendable {
     ///   - test: evaluated after every epoch and only reported (never used to decide anything).
     ///   - checkpoint: continue a run from this state (same trainer settings and data) instead of starting afresh;
     ///     the result is bit-identical to the uninterrupted run.
+    ///   - callbacks: told of the start and end of training, of every epoch and batch, after the callbacks of
+    ///     ``stoppingCriteria``; they may change the learning rate and the weights and stop training (see
+    ///     ``Callback``). An error one throws ends training and is rethrown.
     ///   - onEvent: receives a report after every batch and every epoch.
-    ///   - onEpochCheckpoint: receives the complete state after every epoch (to save checkpoints); an error it throws
-    ///     ends training and is rethrown.
     ///   - shouldStop: asked after every batch; returning `true` ends training with ``StopReason/interrupted(epoch:batch:)``.
     /// - Throws: ``TrainingError`` when the model's input or output size does not match the data.
     public func fit<Model: Layer, Data: TrainingData>(
         _ model: Model, on data: Data, validation: Data? = nil, test: Data? = nil,
-        resumingFrom checkpoint: TrainingCheckpoint<Model.Scalar>? = nil,
-        onEvent: (TrainingEvent) -> Void = { _ in },
-        onEpochCheckpoint: (TrainingCheckpoint<Model.Scalar>) throws -> Void = { _ in },
-        shouldStop: () -> Bool = { false }
+        resumingFrom checkpoint: TrainingCheckpoint<Model.Scalar>? = nil, callbacks: [any Callback] = [],
+        onEvent: (TrainingEvent) -> Void = { _ in }, shouldStop: () -> Bool = { false }
     ) throws -> TrainingResult<Model> where Data.Scalar == Model.Scalar {
         try check(model, against: data)
         if let checkpoint {
@@ -75,14 +74,23 @@ public struct Trainer: Sendable {
             }
         }
         var session = TrainingSession(trainer: self, model: model, resumingFrom: checkpoint)
-        func result(_ reason: StopReason) -> TrainingResult<Model> {
-            TrainingResult(model: session.currentModel, history: session.history, stopReason: reason, checkpoint: session.checkpoint)
+        session.callbacks = stoppingCriteria.map(\.callback) + callbacks
+        func finish(_ reason: StopReason) throws -> TrainingResult<Model> {
+            try session.notify { callback, control in try callback.trainingEnded(reason, &control) }
+            return TrainingResult(model: session.currentModel, history: session.history, stopReason: reason,
+                                  checkpoint: session.checkpoint)
         }
         var epoch = session.history.count + 1
+        if let reason = try session.notify({ callback, control in try callback.trainingBegan(&control) }) {
+            return try finish(reason)
+        }
         while epoch <= epochs {
-            let outcome = session.runEpoch(epoch, on: data, shouldStop: shouldStop, onEvent: onEvent)
+            if session.batchesDone == 0, let reason = try session.notify({ callback, control in try callback.epochBegan(epoch, &control) }) {
+                return try finish(reason)
+            }
+            let outcome = try session.runEpoch(epoch, on: data, shouldStop: shouldStop, onEvent: onEvent)
             guard case .completed(var report) = outcome else {
-                if case .stopped(let reason) = outcome { return result(reason) }
+                if case .stopped(let reason) = outcome { return try finish(reason) }
                 break
             }
             if let validation {
@@ -96,14 +104,14 @@ public struct Trainer: Sendable {
                 report.testAccuracy = evaluation.accuracy
             }
             session.history.append(report)
-            session.scheduler.observe(loss: report.validationLoss ?? report.trainingLoss)
             onEvent(.epochEnded(report))
-            if let reason = session.checkStopping() { return result(reason) }
-            try onEpochCheckpoint(session.checkpoint)
-            if epoch < epochs && shouldStop() { return result(.interrupted(epoch: epoch, batch: 0)) }
+            if let reason = try session.notify({ callback, control in try callback.epochEnded(report, &control) }) {
+                return try finish(reason)
+            }
+            if epoch < epochs && shouldStop() { return try finish(.interrupted(epoch: epoch, batch: 0)) }
             epoch += 1
         }
-        return result(.completedEpochs(session.history.count))
+        return try finish(.completedEpochs(session.history.count))
     }
 
     /// The loss and (for classification) accuracy of `model` on `data` under this trainer's loss, in batches of its

@@ -22,7 +22,7 @@ public struct TrainingCheckpoint<Scalar: TensorScalar>: Sendable {
     /// The dropout generator at the stop.
     public var dropoutGenerator: SeededGenerator
     /// The learning-rate scheduler (reduce-on-plateau keeps state).
-    public var scheduler: LearningRateScheduler
+    public var scheduler: LearningRateState
     /// The reports of the completed epochs.
     public var history: [EpochReport]
     /// Sums of the interrupted epoch so far (empty at an epoch boundary).
@@ -53,7 +53,7 @@ public struct TrainingCheckpoint<Scalar: TensorScalar>: Sendable {
     /// Creates a checkpoint from its parts (used when reading one from a file).
     public init(completedEpochs: Int, batchesDone: Int, parameters: [Tensor<Scalar>], state: [Tensor<Scalar>] = [],
                 optimizerStates: [ParameterState<Scalar>],
-                shuffleGenerator: SeededGenerator, dropoutGenerator: SeededGenerator, scheduler: LearningRateScheduler,
+                shuffleGenerator: SeededGenerator, dropoutGenerator: SeededGenerator, scheduler: LearningRateState,
                 history: [EpochReport], partialEpoch: PartialEpoch, best: BestEpoch<Scalar>?) {
         self.completedEpochs = completedEpochs
         self.batchesDone = batchesDone

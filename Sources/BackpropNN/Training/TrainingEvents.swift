@@ -91,6 +91,8 @@ public enum StopReason: Sendable, Equatable, CustomStringConvertible {
     case nonFinite(epoch: Int, batch: Int, what: String)
     /// The caller asked training to stop (e.g. Ctrl-C) after this batch (0: at the end of the epoch).
     case interrupted(epoch: Int, batch: Int)
+    /// A callback of one's own stopped training after `epoch`, saying why.
+    case callback(epoch: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -106,6 +108,8 @@ public enum StopReason: Sendable, Equatable, CustomStringConvertible {
                 + "Try a smaller learning rate, gradient clipping (--clip-norm), or standardised inputs"
         case .interrupted(let epoch, let batch):
             batch == 0 ? "interrupted after epoch \(epoch)" : "interrupted after batch \(batch) of epoch \(epoch)"
+        case .callback(let epoch, let reason):
+            "stopped after epoch \(epoch): \(reason)"
         }
     }
 }
@@ -118,7 +122,8 @@ public enum WatchedLoss: String, Sendable, Equatable {
     case training
 }
 
-/// A condition that ends training early; several can be combined and the first one met stops.
+/// A condition that ends training early; several can be combined and the first one met stops. Each is a built-in
+/// callback (``callback``), run before the trainer's other callbacks.
 public enum StoppingCriterion: Sendable, Hashable {
     /// Stop when the epoch's training loss changes by less than `threshold` for `patience` consecutive epochs
     /// (the classic convergence criterion of gradient descent).
@@ -126,6 +131,14 @@ public enum StoppingCriterion: Sendable, Hashable {
     /// Stop when the validation loss (the training loss without validation data) has not improved for `patience`
     /// epochs, optionally restoring the weights of the best epoch.
     case earlyStopping(patience: Int, restoreBestWeights: Bool)
+
+    /// The callback that applies the criterion: ``LossConvergence`` or ``EarlyStopping``.
+    public var callback: any Callback {
+        switch self {
+        case .lossChange(let threshold, let patience): LossConvergence(threshold: threshold, patience: patience)
+        case .earlyStopping(let patience, let restore): EarlyStopping(patience: patience, restoreBestWeights: restore)
+        }
+    }
 }
 
 /// The outcome of ``Trainer/fit(_:on:validation:onEvent:)``.

@@ -1,7 +1,7 @@
 import BackpropCore
 
-/// The mutable state of one ``Trainer/fit(_:on:validation:test:resumingFrom:onEvent:onEpochCheckpoint:shouldStop:)`` call: weights,
-/// optimizer state, generators, and the position inside the current epoch.
+/// The mutable state of one ``Trainer/fit(_:on:validation:test:resumingFrom:callbacks:onEvent:shouldStop:)`` call:
+/// weights, optimizer state, generators, the callbacks, and the position inside the current epoch.
 struct TrainingSession<Model: Layer> {
     enum EpochOutcome {
         case completed(EpochReport)
@@ -20,7 +20,7 @@ struct TrainingSession<Model: Layer> {
     /// The shuffle generator before the current epoch's order was drawn (so an interrupted epoch can be redrawn).
     var shuffleGenerator: SeededGenerator
     var dropoutGenerator: SeededGenerator
-    var scheduler: LearningRateScheduler
+    var scheduler: LearningRateState
     var best: BestEpoch<Model.Scalar>?
     var history: [EpochReport]
     var batchesDone: Int
@@ -40,6 +40,8 @@ struct TrainingSession<Model: Layer> {
     var gradients: [Tensor<Model.Scalar>]
     /// ‖∂J/∂θ‖ of the current step, one per parameter.
     var gradientNorms: [Double]
+    /// The callbacks, in the order they are told of events.
+    var callbacks: [any Callback] = []
 
     init(trainer: Trainer, model: Model, resumingFrom checkpoint: TrainingCheckpoint<Model.Scalar>?) {
         self.trainer = trainer
@@ -62,7 +64,7 @@ struct TrainingSession<Model: Layer> {
             states = model.parameters.map { trainer.optimizer.makeState(for: $0) }
             shuffleGenerator = SeededGenerator(seed: trainer.seed)
             dropoutGenerator = SeededGenerator(seed: trainer.seed ^ 0xD1B5_4A32_D192_ED03)
-            scheduler = LearningRateScheduler(schedule: trainer.optimizer.schedule, baseRate: trainer.optimizer.learningRate)
+            scheduler = LearningRateState(schedule: trainer.optimizer.schedule, baseRate: trainer.optimizer.learningRate)
             history = []
             batchesDone = 0
             partial = .init()
@@ -97,13 +99,34 @@ struct TrainingSession<Model: Layer> {
                            scheduler: scheduler, history: history, partialEpoch: partial, best: best)
     }
 
+    /// Tells every callback of an event through one ``TrainingControl``, then takes back what they changed (weights,
+    /// learning rate, best epoch); returns the reason to stop, if one asked.
+    mutating func notify(
+        epoch: Int? = nil, _ event: (inout any Callback, inout TrainingControl<Model.Scalar>) throws -> Void
+    ) throws -> StopReason? {
+        guard !callbacks.isEmpty else { return nil }
+        var control = TrainingControl(names: names, epoch: epoch ?? history.count + 1, snapshot: checkpoint)
+        for index in callbacks.indices { try event(&callbacks[index], &control) }
+        precondition(control.parameters.count == parameters.count && control.state.count == state.count,
+                     "a callback replaced the weights with another number of tensors")
+        for i in parameters.indices {
+            precondition(control.parameters[i].shape == parameters[i].shape, "a callback replaced \(names[i]) with a tensor of another shape")
+        }
+        for i in state.indices { precondition(control.state[i].shape == state[i].shape, "a callback replaced a state tensor's shape") }
+        parameters = control.parameters
+        state = control.state
+        scheduler = control.learningRateState
+        best = control.best
+        return control.stopReason
+    }
+
     /// One pass over the data in shuffled mini-batches, continuing an interrupted epoch where it stopped.
     mutating func runEpoch<Data: TrainingData>(
         _ epoch: Int, on data: Data, shouldStop: () -> Bool, onEvent: (TrainingEvent) -> Void
-    ) -> EpochOutcome where Data.Scalar == Model.Scalar {
+    ) throws -> EpochOutcome where Data.Scalar == Model.Scalar {
         let clock = ContinuousClock()
         var started = clock.now
-        let rate = scheduler.rate(epoch: epoch)
+        var rate = scheduler.rate(epoch: epoch)
         var generator = shuffleGenerator
         let order = trainer.shuffles ? generator.permutation(of: data.count) : Array(0..<data.count)
         let batchCount = (data.count + trainer.batchSize - 1) / trainer.batchSize
@@ -144,7 +167,12 @@ struct TrainingSession<Model: Layer> {
             batchesDone += 1
             let now = clock.now
             partial.seconds += seconds(now - started)
-            onEvent(.batchEnded(BatchReport(epoch: epoch, batch: batchIndex + 1, batchCount: batchCount, loss: value)))
+            let report = BatchReport(epoch: epoch, batch: batchIndex + 1, batchCount: batchCount, loss: value)
+            onEvent(.batchEnded(report))
+            if let reason = try notify(epoch: epoch, { callback, control in try callback.batchEnded(report, &control) }) {
+                return .stopped(reason)
+            }
+            rate = scheduler.rate(epoch: epoch)
             if batchesDone < batchCount && shouldStop() {
                 return .stopped(.interrupted(epoch: epoch, batch: batchIndex + 1))
             }
@@ -206,37 +234,6 @@ struct TrainingSession<Model: Layer> {
         if !parameters.allSatisfy(\.isFinite) { parameters = lastFiniteParameters }
         if !state.allSatisfy(\.isFinite) { state = stateBeforeStep }
         return .stopped(reason)
-    }
-
-    /// Applies the stopping criteria to the history so far.
-    mutating func checkStopping() -> StopReason? {
-        guard let last = history.last else { return nil }
-        for criterion in trainer.stoppingCriteria {
-            switch criterion {
-            case .lossChange(let threshold, let patience):
-                guard history.count > patience else { continue }
-                let recent = history.suffix(patience + 1).map(\.trainingLoss)
-                let changes = zip(recent.dropFirst(), recent).map { Swift.abs($0 - $1) }
-                if changes.allSatisfy({ $0 < threshold }) {
-                    return .lossConverged(epoch: last.epoch, change: changes.last ?? 0, threshold: threshold, patience: patience)
-                }
-            case .earlyStopping(let patience, let restore):
-                let monitored = last.validationLoss ?? last.trainingLoss
-                if let recorded = best, monitored >= recorded.loss {
-                    if last.epoch - recorded.epoch >= patience {
-                        if restore {
-                            parameters = recorded.parameters
-                            state = recorded.state
-                        }
-                        return .earlyStopping(epoch: last.epoch, bestEpoch: recorded.epoch, bestLoss: recorded.loss,
-                                              restored: restore, watched: last.validationLoss == nil ? .training : .validation)
-                    }
-                } else {
-                    best = BestEpoch(epoch: last.epoch, loss: monitored, parameters: parameters.map { $0 + 0 }, state: state)
-                }
-            }
-        }
-        return nil
     }
 
     private func seconds(_ duration: Duration) -> Double {

@@ -11,29 +11,6 @@ import Darwin
 
 // `backprop train`'s option parsing, checks and records.
 extension Train {
-    /// Runs the Float64 finite-difference check on the current weights and a few training samples.
-    func checkGradients(of model: Sequential<Float>, parameters: [Tensor<Float>], on data: AnyTrainingData<Float>,
-                        loss: any Loss, epoch: Int) throws {
-        var current = model
-        current.parameters = parameters
-        guard let exact = current.converted(to: Double.self) else {
-            throw DataError.mismatch("the gradient check needs a model whose every layer can be saved")
-        }
-        let (x, targets) = data.batch(at: Array(0..<Swift.min(8, data.count)))
-        let wide: Targets<Double> = switch targets {
-        case .classes(let labels): .classes(labels)
-        case .values(let values): .values(values.converted(to: Double.self))
-        }
-        let results = ModelGradients.check(exact, loss: loss, inputs: x.converted(to: Double.self), targets: wide,
-                                           elementsPerParameter: 5, seed: UInt64(epoch))
-        if let failing = results.first(where: { !($0.report.maxRelativeError < 1e-6) }) {
-            throw DataError.mismatch("gradient check failed after epoch \(epoch): \(failing.name) has relative error \(failing.report.maxRelativeError) (threshold 1e-6)")
-        }
-        if !quiet, let worst = results.max(by: { $0.report.maxRelativeError < $1.report.maxRelativeError }) {
-            print("  gradient check after epoch \(epoch): PASS (max relative error \(worst.report.maxRelativeError) in \(worst.name))")
-        }
-    }
-
     /// The run's settings and history, as stored with the model and in checkpoints.
     func record(stopReason: String, history: [EpochReport], batchSize: Int, loss: any Loss) throws -> TrainingRecord {
         TrainingRecord(data: data, optimizer: optimizer, learningRate: rate, batchSize: batchSize, seed: seed,

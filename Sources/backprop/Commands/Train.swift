@@ -244,66 +244,51 @@ struct Train: ParsableCommand {
             print("loss: \(lossFunction), optimizer: \(trainer.optimizer), learning rate \(rate), batch \(batchSize), seed \(seed)")
         }
 
-        var log = MetricsLog()
-        resumed?.checkpoint.history.forEach { log.append($0) }
         if let resumed, !quiet {
             print("resuming from \(resume!) after \(resumed.checkpoint.completedEpochs) epochs"
                   + (resumed.checkpoint.batchesDone > 0 ? " and \(resumed.checkpoint.batchesDone) batches" : ""))
         }
         var progress = ProgressDisplay(enabled: !quiet, epochs: epochs)
         var monitor = GradientHealthMonitor()
-        let probe = training.batch(at: Array(0..<Swift.min(512, training.count))).inputs
-        let infoForCheckpoints = info
+        var checkpointInfo = info
+        checkpointInfo.training = try record(stopReason: "", history: [], batchSize: batchSize, loss: lossFunction)
+        let checkpointWriter = ModelCheckpoint(path: checkpoint ?? "backprop.checkpoint.safetensors",
+                                               every: Swift.max(checkpointEvery, 1), model: model, info: checkpointInfo)
+        var callbacks: [any Callback] = []
+        if gradcheckEvery > 0 {
+            callbacks.append(GradientCheckCallback(model: model, data: training, loss: lossFunction, every: gradcheckEvery, quiet: quiet))
+        }
+        if gradientReport && !quiet {
+            callbacks.append(GradientReportCallback(model: model, probe: training.batch(at: Array(0..<Swift.min(512, training.count))).inputs))
+        }
+        if let metrics { callbacks.append(CSVLogger(path: metrics)) }
+        if checkpointEvery > 0 { callbacks.append(checkpointWriter) }
         Interruption.trainingStarted()
         let result = try trainer.fit(model, on: training, validation: validation, test: test,
-                                     resumingFrom: resumed?.checkpoint, onEvent: { event in
+                                     resumingFrom: resumed?.checkpoint, callbacks: callbacks, onEvent: { event in
             switch event {
             case .batchEnded(let batch): progress.batchEnded(batch, batchSize: batchSize)
             case .epochEnded(let report):
-                log.append(report)
                 progress.epochEnded(report)
                 if !quiet { monitor.observe(report).forEach { printError($0.description) } }
             }
-        }, onEpochCheckpoint: { state in
-            let checkpoint = checkpoint ?? "backprop.checkpoint.safetensors"
-            if gradcheckEvery > 0 && state.completedEpochs % gradcheckEvery == 0 {
-                try checkGradients(of: model, parameters: state.parameters, on: training, loss: lossFunction, epoch: state.completedEpochs)
-            }
-            if gradientReport && !quiet {
-                var current = model
-                current.parameters = state.parameters
-                current.state = state.state
-                print(GradientReport(report: state.history.last!, deadUnits: current.deadUnitFractions(on: probe), model: current).text)
-            }
-            guard checkpointEvery > 0, state.completedEpochs % checkpointEvery == 0 else { return }
-            var saved = infoForCheckpoints
-            saved.training = try record(stopReason: "checkpoint after epoch \(state.completedEpochs)", history: state.history,
-                                        batchSize: batchSize, loss: lossFunction)
-            var current = model
-            current.parameters = state.parameters
-            current.state = state.state
-            try CheckpointFile(saved: SavedModel(model: current, info: saved), checkpoint: state).write(to: checkpoint)
         }, shouldStop: { Interruption.requested })
         if progress.live { print("") }
         print("stopped: \(result.stopReason)")
-        var checkpointInfo = infoForCheckpoints
-        checkpointInfo.training = try record(stopReason: "\(result.stopReason)", history: result.history, batchSize: batchSize, loss: lossFunction)
-        let checkpointFile = CheckpointFile(saved: SavedModel(model: result.model, info: checkpointInfo), checkpoint: result.checkpoint)
         switch result.stopReason {
         case .interrupted:
             // Ctrl-C always leaves a checkpoint, so that the run can be resumed.
-            let path = checkpoint ?? "backprop.checkpoint.safetensors"
-            try checkpointFile.write(to: path)
-            if let metrics { try log.write(to: metrics) }
+            let path = checkpointWriter.path
+            try checkpointWriter.write(result.checkpoint, reason: "\(result.stopReason)")
             printError("interrupted: wrote \(path); continue with: backprop train --resume \(path) <the same options>")
             throw ExitCode(Interruption.exitStatus)
         case .nonFinite:
             if let checkpoint {
-                try checkpointFile.write(to: checkpoint)
+                try checkpointWriter.write(result.checkpoint, reason: "\(result.stopReason)")
                 printError("wrote the last finite weights to \(checkpoint)")
             }
         default:
-            if let checkpoint, checkpointEvery > 0 { try checkpointFile.write(to: checkpoint) }
+            if checkpoint != nil, checkpointEvery > 0 { try checkpointWriter.write(result.checkpoint, reason: "\(result.stopReason)") }
         }
         let final = trainer.evaluate(result.model, on: training)
         print("training: loss \(format(final.loss))" + (final.accuracy.map { ", accuracy \(percent($0))" } ?? ""))
@@ -313,8 +298,7 @@ struct Train: ParsableCommand {
                   + (evaluation.accuracy.map { ", accuracy \(percent($0))" } ?? ""))
         }
         info.training = try record(stopReason: "\(result.stopReason)", history: result.history, batchSize: batchSize, loss: lossFunction)
-        // The model last: a metrics file or chart that cannot be written fails the run before the model is replaced.
-        if let metrics { try log.write(to: metrics) }
+        // The model last: a chart that cannot be written fails the run before the model is replaced.
         if let plot { try AtomicFile.write(Array(TrainingChart(history: result.history).svg.utf8), to: plot) }
         if let output {
             try SavedModel(model: result.model, info: info).write(to: output)

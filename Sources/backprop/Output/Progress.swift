@@ -78,21 +78,3 @@ struct EpochLine {
         return parts.joined(separator: "  ")
     }
 }
-
-/// Per-epoch metrics, written as CSV.
-struct MetricsLog {
-    static let header = "epoch,seconds,train_loss,train_accuracy,validation_loss,validation_accuracy,test_loss,test_accuracy,learning_rate"
-    private var rows: [String] = [MetricsLog.header]
-
-    mutating func append(_ r: EpochReport) {
-        func field(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
-        rows.append([String(r.epoch), field(r.seconds), field(r.trainingLoss), field(r.trainingAccuracy),
-                     field(r.validationLoss), field(r.validationAccuracy), field(r.testLoss), field(r.testAccuracy),
-                     field(r.learningRate)].joined(separator: ","))
-    }
-
-    /// Writes the file atomically.
-    func write(to path: String) throws {
-        try AtomicFileWriter.write(rows.joined(separator: "\n") + "\n", to: path)
-    }
-}
