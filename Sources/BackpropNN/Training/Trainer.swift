@@ -76,7 +76,7 @@ public struct Trainer: Sendable {
         var session = TrainingSession(trainer: self, model: model, resumingFrom: checkpoint)
         session.callbacks = stoppingCriteria.map(\.callback) + callbacks
         func finish(_ reason: StopReason) throws -> TrainingResult<Model> {
-            try session.notify { callback, control in try callback.trainingEnded(reason, &control) }
+            _ = try session.notify { callback, control in try callback.trainingEnded(reason, &control) }
             return TrainingResult(model: session.currentModel, history: session.history, stopReason: reason,
                                   checkpoint: session.checkpoint)
         }

@@ -106,6 +106,7 @@ struct TrainingSession<Model: Layer> {
     ) throws -> StopReason? {
         guard !callbacks.isEmpty else { return nil }
         var control = TrainingControl(names: names, epoch: epoch ?? history.count + 1, snapshot: checkpoint)
+        control.gradients = gradients
         for index in callbacks.indices { try event(&callbacks[index], &control) }
         precondition(control.parameters.count == parameters.count && control.state.count == state.count,
                      "a callback replaced the weights with another number of tensors")

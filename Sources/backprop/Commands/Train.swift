@@ -119,6 +119,9 @@ struct Train: ParsableCommand {
     @Option(help: "Write an SVG chart of loss and accuracy per epoch to this file.")
     var plot: String?
 
+    @Option(help: ArgumentHelp("Write TensorBoard event files to this directory: loss, accuracy and learning-rate scalars, per-layer gradient and weight norms, and histograms of weights and gradients, every epoch (view with: tensorboard --logdir DIR).", valueName: "directory"))
+    var tensorboard: String?
+
     @Option(parsing: .unconditional, help: "Every N epochs, check the gradients of sampled parameters against finite differences (Float64) and stop if the check fails.")
     var gradcheckEvery = 0
 
@@ -262,6 +265,7 @@ struct Train: ParsableCommand {
             callbacks.append(GradientReportCallback(model: model, probe: training.batch(at: Array(0..<Swift.min(512, training.count))).inputs))
         }
         if let metrics { callbacks.append(CSVLogger(path: metrics)) }
+        if let tensorboard { callbacks.append(TensorBoardLogger(directory: tensorboard)) }
         if checkpointEvery > 0 { callbacks.append(checkpointWriter) }
         Interruption.trainingStarted()
         let result = try trainer.fit(model, on: training, validation: validation, test: test,

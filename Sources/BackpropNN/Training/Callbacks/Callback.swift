@@ -53,6 +53,9 @@ public struct TrainingControl<Scalar: TensorScalar>: Sendable {
     public var parameters: [Tensor<Scalar>]
     /// The current non-trainable state (batch normalisation's running statistics).
     public var state: [Tensor<Scalar>]
+    /// ∂J/∂θ of the last batch trained on, one per parameter (empty before the first batch). Valid during the
+    /// event only: the next step overwrites these buffers.
+    public internal(set) var gradients: [Tensor<Scalar>] = []
     /// The learning rate's schedule, the factor callbacks applied to it, and reduce-on-plateau's memory.
     public var learningRateState: LearningRateState
     /// The best epoch early stopping recorded, with its weights.

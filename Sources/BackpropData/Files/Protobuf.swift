@@ -1,4 +1,4 @@
-/// The protocol-buffers wire format, as far as ONNX files need it: fields of varints, fixed 32- and 64-bit values and
+/// The protocol-buffers wire format, as far as ONNX files and TensorBoard event files need it: fields of varints, fixed 32- and 64-bit values and
 /// length-delimited bytes (strings, packed arrays, nested messages). Groups, deprecated since proto2, are refused.
 ///
 /// A reader never trusts a length: every one is checked against the bytes that remain before anything is sliced,
@@ -102,6 +102,11 @@ enum Protobuf {
             withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
         }
 
+        mutating func double(_ number: Int, _ value: Double) {
+            key(number, wireType: 1)
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+
         mutating func bytes(_ number: Int, _ value: some Collection<UInt8>) {
             key(number, wireType: 2)
             appendVarint(UInt64(value.count))
@@ -130,6 +135,14 @@ enum Protobuf {
         mutating func packedFloats(_ number: Int, _ values: [Float]) {
             var packed: [UInt8] = []
             packed.reserveCapacity(values.count * 4)
+            for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { packed.append(contentsOf: $0) } }
+            bytes(number, packed)
+        }
+
+        /// A packed `repeated double`.
+        mutating func packedDoubles(_ number: Int, _ values: [Double]) {
+            var packed: [UInt8] = []
+            packed.reserveCapacity(values.count * 8)
             for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { packed.append(contentsOf: $0) } }
             bytes(number, packed)
         }
