@@ -14,8 +14,6 @@ struct TrainingSession<Model: Layer> {
     var parameters: [Tensor<Model.Scalar>]
     /// The model's non-trainable state (running statistics), updated by every training step's forward pass.
     var state: [Tensor<Model.Scalar>]
-    /// The state before the last step, restored with the last finite parameters.
-    var stateBeforeStep: [Tensor<Model.Scalar>] = []
     var states: [ParameterState<Model.Scalar>]
     /// The shuffle generator before the current epoch's order was drawn (so an interrupted epoch can be redrawn).
     var shuffleGenerator: SeededGenerator
@@ -30,10 +28,8 @@ struct TrainingSession<Model: Layer> {
     /// The weights before the last update (their loss and gradients were finite), restored if a later step turns
     /// non-finite. Each update writes into these buffers and then swaps them with ``parameters``.
     var lastFiniteParameters: [Tensor<Model.Scalar>]
-    /// The fused step, when the model and loss allow it (see ``DenseNetworkStep``); otherwise steps record a graph.
-    var fusedStep: DenseNetworkStep<Model.Scalar>?
-    /// The fused step of a convolutional classifier, when the model and loss allow it (see ``ConvolutionalNetworkStep``).
-    var convolutionalStep: ConvolutionalNetworkStep<Model.Scalar>?
+    /// Forward, loss and backward on a batch: fused where the model and loss allow it, else on a recorded graph.
+    var step: TrainingStep<Model>
     /// The batch buffer, refilled every step.
     var batch = TrainingBatch<Model.Scalar>()
     /// ∂J/∂θ of the current step, one buffer per parameter.
@@ -71,8 +67,7 @@ struct TrainingSession<Model: Layer> {
         }
         // Separate storage (`+ 0` copies): the spare buffers each update writes into.
         lastFiniteParameters = parameters.map { $0 + 0 }
-        fusedStep = DenseNetworkStep(model, loss: trainer.loss)
-        convolutionalStep = fusedStep == nil ? ConvolutionalNetworkStep(model, loss: trainer.loss) : nil
+        step = TrainingStep(model: model, loss: trainer.loss)
         gradients = parameters.map { Tensor.zeros(like: $0) }
         gradientNorms = [Double](repeating: 0, count: parameters.count)
     }
@@ -87,8 +82,8 @@ struct TrainingSession<Model: Layer> {
     /// The loss and accuracy of the current model on `data`: through the fused convolutional step's buffers when
     /// there is one (no second set of buffers), else as ``Trainer/evaluate(_:on:)`` computes it.
     mutating func evaluate<Data: TrainingData>(on data: Data) -> Evaluation where Data.Scalar == Model.Scalar {
-        if convolutionalStep != nil, data.classCount != nil {
-            return convolutionalStep!.evaluate(on: data, parameters: parameters, state: state, batchSize: trainer.batchSize)
+        if step.convolutional != nil, data.classCount != nil {
+            return step.convolutional!.evaluate(on: data, parameters: parameters, state: state, batchSize: trainer.batchSize)
         }
         return trainer.evaluate(currentModel, on: data)
     }
@@ -142,7 +137,8 @@ struct TrainingSession<Model: Layer> {
             let batchIndex = batchesDone
             let indices = indicesOfBatch(batchIndex)
             data.fill(&batch, at: indices)
-            let (value, correct) = step(classify: data.classCount != nil)
+            let (value, correct) = step.run(parameters: parameters, state: &state, batch: batch, generator: &dropoutGenerator,
+                                            gradients: &gradients, gradientNorms: &gradientNorms, classify: data.classCount != nil)
             // Late enough that the step's own memory traffic does not evict the rows again, early enough that the
             // norms and the update hide their latency.
             if batchIndex + 1 < batchCount { data.prefetch(at: indicesOfBatch(batchIndex + 1)) }
@@ -196,44 +192,10 @@ struct TrainingSession<Model: Layer> {
         return .completed(report)
     }
 
-    /// Forward pass, loss and backward pass on the current batch: the mean loss and, for classification, the number
-    /// of correctly classified samples; the gradients and their norms are left in ``gradients`` and
-    /// ``gradientNorms``.
-    private mutating func step(classify: Bool) -> (loss: Double, correct: Int) {
-        if fusedStep != nil, case .classes(let labels) = batch.targets {
-            let (sum, correct) = fusedStep!.run(inputs: batch.inputs, labels: labels, parameters: parameters,
-                                                gradients: &gradients, gradientNorms: &gradientNorms)
-            return (sum / Double(Swift.max(labels.count, 1)), correct)
-        }
-        if convolutionalStep != nil, case .classes(let labels) = batch.targets {
-            let (sum, correct) = convolutionalStep!.run(inputs: batch.inputs, labels: labels, parameters: parameters,
-                                                        state: &state, generator: &dropoutGenerator,
-                                                        gradients: &gradients, gradientNorms: &gradientNorms)
-            return (sum / Double(Swift.max(labels.count, 1)), correct)
-        }
-        // The graph lives only inside this call, so the parameters are not shared when they are updated in place.
-        var model = template
-        let leaves = parameters.map { $0.requiringGradient() }
-        model.parameters = leaves
-        model.state = state
-        var context = ForwardContext.training(generator: dropoutGenerator)
-        let output = model.applyUpdatingState(batch.inputs, context: &context)
-        dropoutGenerator = context.generator
-        stateBeforeStep = state
-        state = model.state
-        let loss = trainer.loss(output, batch.targets)
-        let value = Double(loss.scalar)
-        guard value.isFinite else { return (value, 0) }
-        gradients = loss.gradients(withRespectTo: leaves)
-        for i in gradients.indices { gradientNorms[i] = Double(gradients[i].norm) }
-        guard classify else { return (value, 0) }
-        return (value, zip(predictedClasses(output), batch.targets.classIndices).filter { $0 == $1 }.count)
-    }
-
     /// Ends training on a non-finite value, keeping the last weights whose every element is finite.
     private mutating func stop(_ reason: StopReason) -> EpochOutcome {
         if !parameters.allSatisfy(\.isFinite) { parameters = lastFiniteParameters }
-        if !state.allSatisfy(\.isFinite) { state = stateBeforeStep }
+        if !state.allSatisfy(\.isFinite) { state = step.stateBeforeStep }
         return .stopped(reason)
     }
 
