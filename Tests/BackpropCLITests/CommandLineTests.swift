@@ -161,7 +161,7 @@ struct CommandLineTests {
         expectFailure(["train", "--data", "missing.csv"], status: 1, mentions: "missing.csv does not exist")
         expectFailure(["train", "--data", "builtin:nope"], status: 1, mentions: "unknown built-in dataset")
         expectFailure(["train", "--epochs", "0"], status: 2, mentions: "--epochs must be positive")
-        expectFailure(["train", "--optimizer", "lbfgs"], status: 2, mentions: "unknown --optimizer 'lbfgs'")
+        expectFailure(["train", "--optimizer", "lbfgs"], status: 2, mentions: "The value 'lbfgs' is invalid for '--optimizer <optimizer>': valid: sgd")
         expectFailure(["train", "--epochs", "many"], status: 2, mentions: "many")
         // A negative number reaches the range check (it is not taken for an option), and typos get a suggestion.
         expectFailure(["train", "--learning-rate", "-1"], status: 2, mentions: "--learning-rate must be a positive number, got -1.0")

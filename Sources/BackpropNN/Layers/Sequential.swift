@@ -182,9 +182,10 @@ extension Sequential {
     /// - Parameters:
     ///   - sizes: input size, hidden sizes…, output size (at least two numbers).
     ///   - initializer: defaults to ``Initializer/standard(for:)`` of the hidden activation.
+    ///   - dropout: the rate of a ``Dropout`` layer after each hidden activation (0: none).
     public static func multilayerPerceptron(
         sizes: [Int], activation: Activation, outputActivation: Activation = .identity,
-        initializer: Initializer? = nil, seed: UInt64
+        initializer: Initializer? = nil, dropout: Double = 0, seed: UInt64
     ) -> Sequential {
         precondition(sizes.count >= 2, "multilayerPerceptron: needs at least an input and an output size")
         var generator = SeededGenerator(seed: seed)
@@ -195,6 +196,7 @@ extension Sequential {
             let chosen = initializer ?? Initializer.standard(for: isLast ? (outputActivation == .identity ? activation : outputActivation) : activation)
             layers.append(Dense<Scalar>(inputSize: sizes[i], outputSize: sizes[i + 1], initializer: chosen, generator: &generator))
             if nextActivation != .identity { layers.append(ActivationLayer<Scalar>(nextActivation)) }
+            if !isLast && dropout > 0 { layers.append(Dropout<Scalar>(rate: dropout)) }
         }
         return Sequential(layers)
     }

@@ -24,6 +24,9 @@ public struct Trainer: Sendable {
     public var stoppingCriteria: [StoppingCriterion]
     /// Gradient clipping applied before each update, if any.
     public var clipping: GradientClipping?
+    /// Each class's weight in the training loss (Σᵢ w_yᵢ Jᵢ / batch, as Keras's `class_weight`), or `nil` for equal
+    /// weights. Evaluation is unweighted. A weighted step records the graph (the fused kernels take equal weights).
+    public var classWeights: [Double]?
     /// Reshuffle the samples every epoch (the default).
     public var shuffles: Bool
     /// The seed of the shuffle and of dropout.
@@ -31,7 +34,8 @@ public struct Trainer: Sendable {
 
     /// Creates a trainer.
     public init(loss: any Loss, optimizer: any Optimizer, batchSize: Int = 32, epochs: Int,
-                stoppingCriteria: [StoppingCriterion] = [], clipping: GradientClipping? = nil, shuffles: Bool = true, seed: UInt64) {
+                stoppingCriteria: [StoppingCriterion] = [], clipping: GradientClipping? = nil, classWeights: [Double]? = nil,
+                shuffles: Bool = true, seed: UInt64) {
         precondition(batchSize > 0 && epochs > 0, "Trainer: batch size and epochs must be positive")
         self.loss = loss
         self.optimizer = optimizer
@@ -39,6 +43,7 @@ public struct Trainer: Sendable {
         self.epochs = epochs
         self.stoppingCriteria = stoppingCriteria
         self.clipping = clipping
+        self.classWeights = classWeights
         self.shuffles = shuffles
         self.seed = seed
     }
@@ -123,6 +128,14 @@ public struct Trainer: Sendable {
 
     private func check<Model: Layer, Data: TrainingData>(_ model: Model, against data: Data) throws {
         guard data.count > 0 else { throw TrainingError.emptyDataset }
+        if let classWeights {
+            guard let classes = data.classCount else {
+                throw TrainingError.invalidClassWeights("the data has numeric targets, not classes to weight")
+            }
+            guard classWeights.count == classes, classWeights.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                throw TrainingError.invalidClassWeights("\(classWeights.count) weights for \(classes) classes; each must be a finite number, 0 or more")
+            }
+        }
         if let inputs = model.requiredInputSize, inputs != data.featureCount {
             throw TrainingError.inputSizeMismatch(model: inputs, data: data.featureCount)
         }

@@ -162,6 +162,8 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     case checkpointMismatch
     /// A layer cannot take what the layer before it produces (the message names the layer).
     case invalidModel(String)
+    /// The class weights do not fit the data's classes.
+    case invalidClassWeights(String)
 
     public var description: String {
         switch self {
@@ -175,6 +177,8 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
             "the checkpoint's parameters or optimizer state do not match the model and optimizer"
         case .invalidModel(let message):
             "the model cannot run: \(message)"
+        case .invalidClassWeights(let message):
+            "class weights: \(message)"
         }
     }
 }

@@ -67,7 +67,7 @@ struct TrainingSession<Model: Layer> {
         }
         // Separate storage (`+ 0` copies): the spare buffers each update writes into.
         lastFiniteParameters = parameters.map { $0 + 0 }
-        step = TrainingStep(model: model, loss: trainer.loss)
+        step = TrainingStep(model: model, loss: trainer.loss, classWeights: trainer.classWeights)
         gradients = parameters.map { Tensor.zeros(like: $0) }
         gradientNorms = [Double](repeating: 0, count: parameters.count)
     }

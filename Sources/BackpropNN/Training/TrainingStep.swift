@@ -22,6 +22,8 @@ import BackpropCore
 public struct TrainingStep<Model: Layer> {
     /// The loss J.
     public let loss: any Loss
+    /// Each class's weight in the loss (Σᵢ w_yᵢ Jᵢ / batch), or `nil` for equal weights.
+    public let classWeights: [Double]?
     let template: Model
     var fused: DenseNetworkStep<Model.Scalar>?
     var convolutional: ConvolutionalNetworkStep<Model.Scalar>?
@@ -31,12 +33,15 @@ public struct TrainingStep<Model: Layer> {
     /// The state before the last graph step, for a caller that must undo a non-finite step.
     private(set) var stateBeforeStep: [Tensor<Model.Scalar>] = []
 
-    /// Prepares the step for `model` (its architecture; the weights come with each call) under `loss`.
-    public init(model: Model, loss: any Loss) {
+    /// Prepares the step for `model` (its architecture; the weights come with each call) under `loss`, with each
+    /// sample's loss weighted by its class's entry of `classWeights` if given (the fused kernels take equal weights
+    /// only, so a weighted step records the graph).
+    public init(model: Model, loss: any Loss, classWeights: [Double]? = nil) {
         self.loss = loss
+        self.classWeights = classWeights
         template = model
-        fused = DenseNetworkStep(model, loss: loss)
-        convolutional = fused == nil ? ConvolutionalNetworkStep(model, loss: loss) : nil
+        fused = classWeights == nil ? DenseNetworkStep(model, loss: loss) : nil
+        convolutional = fused == nil && classWeights == nil ? ConvolutionalNetworkStep(model, loss: loss) : nil
     }
 
     /// Whether the step runs on fused kernels rather than a recorded graph.
@@ -94,7 +99,13 @@ public struct TrainingStep<Model: Layer> {
         generator = context.generator
         stateBeforeStep = state
         state = model.state
-        let loss = loss(output, batch.targets)
+        let loss: Tensor<Model.Scalar>
+        if let classWeights {
+            let weights = batch.targets.classIndices.map { $0 < classWeights.count ? classWeights[$0] : 1 }
+            loss = self.loss(output, batch.targets, reduction: .weightedMean(weights))
+        } else {
+            loss = self.loss(output, batch.targets)
+        }
         let value = Double(loss.scalar)
         guard value.isFinite else { return (value, 0) }
         gradients = loss.gradients(withRespectTo: leaves)

@@ -13,7 +13,7 @@ import Darwin
 extension Train {
     /// The run's settings and history, as stored with the model and in checkpoints.
     func record(stopReason: String, history: [EpochReport], batchSize: Int, loss: any Loss) throws -> TrainingRecord {
-        TrainingRecord(data: data, optimizer: optimizer, learningRate: rate, batchSize: batchSize, seed: seed,
+        TrainingRecord(data: data, optimizer: optimizer.rawValue, learningRate: rate, batchSize: batchSize, seed: seed,
                        stopReason: stopReason, history: history.map(EpochRecord.init),
                        options: try trainingOptions(batchSize: batchSize, loss: loss))
     }
@@ -27,10 +27,10 @@ extension Train {
     /// effective batch size, the loss and learning rate chosen by default, sizes without spaces.
     func trainingOptions(batchSize: Int, loss: any Loss) throws -> [String: String] {
         var options = [
-            "--data": data, "--loss": loss.name, "--optimizer": optimizer.lowercased(),
+            "--data": data, "--loss": loss.name, "--optimizer": optimizer.rawValue,
             "--learning-rate": "\(rate)", "--weight-decay": "\(weightDecay)", "--clip-norm": clipNorm.map { "\($0)" } ?? "none",
-            "--batch-size": "\(batchSize)", "--seed": "\(seed)", "--validation-split": "\(validationSplit)", "--scale": scale,
-            "--missing": missing, "--task": task, "--label": csv.label ?? "default", "--ignore-columns": csv.ignoreColumns ?? "",
+            "--batch-size": "\(batchSize)", "--seed": "\(seed)", "--validation-split": "\(validationSplit)", "--scale": scale.rawValue,
+            "--missing": missing.rawValue, "--task": task.rawValue, "--label": csv.label ?? "default", "--ignore-columns": csv.ignoreColumns ?? "",
             "--id-column": csv.idColumn ?? "", "--delimiter": csv.delimiter ?? "detected",
             "--epochs": "\(epochs)", "--patience": "\(patience)", "--test-data": testData ?? "none",
         ]
@@ -50,6 +50,10 @@ extension Train {
         case .exponential(let decay): "exponential:\(decay)"
         default: "constant"
         }
+        options["--warmup-epochs"] = "\(warmupEpochs)"
+        options["--reduce-lr-on-plateau"] = reduceLrOnPlateau ?? "none"
+        options["--class-weights"] = classWeights ?? "none"
+        options["--dropout"] = dropout.map { "\($0)" } ?? "none"
         options["--stop-when-loss-change-below"] = stopWhenLossChangeBelow.map { "\($0)" } ?? "none"
         options["--early-stopping-patience"] = earlyStoppingPatience.map { "\($0)" } ?? "none"
         return options
@@ -115,7 +119,7 @@ extension Train {
             try checkNetworkSize([sampleShape.reduce(1, *)] + (try hiddenSizes()) + [outputs])
             return Sequential<Float>.multilayerPerceptron(
                 sizes: [sampleShape.reduce(1, *)] + (try hiddenSizes()) + [outputs], activation: try parsedActivation(),
-                outputActivation: loss is CrossEntropy ? .softmax : .identity, seed: seed)
+                outputActivation: loss is CrossEntropy ? .softmax : .identity, dropout: dropout ?? 0, seed: seed)
         }
         let model: Sequential<Float>
         do {
@@ -211,17 +215,12 @@ extension Train {
     }
 
     func parsedActivation() throws -> Activation {
-        let activation = self.activation ?? "relu"
-        guard let activation = Activation(name: activation), activation != .softmax else {
-            throw ValidationError(unknownValue(activation, for: "--activation",
-                                               valid: ["relu", "leaky-relu", "elu", "gelu", "tanh", "sigmoid", "softplus", "identity"]))
-        }
-        return activation
+        activation ?? .relu
     }
 
     /// The given learning rate, or the optimizer's conventional default.
     var rate: Double {
-        learningRate ?? (["adam", "adamw", "rmsprop"].contains(optimizer.lowercased()) ? 0.001 : 0.01)
+        learningRate ?? optimizer.defaultLearningRate
     }
 
     /// `--schedule`, parsed.
@@ -242,21 +241,37 @@ extension Train {
         throw ValidationError("--schedule must be constant, cosine, step:EVERY:FACTOR (such as step:5:0.5) or exponential:DECAY (such as exponential:0.9); got '\(schedule)'")
     }
 
-    /// `--optimizer` with `--learning-rate`, `--schedule` and `--weight-decay`.
+    /// `--optimizer` with `--learning-rate`, `--schedule`, `--warmup-epochs` and `--weight-decay`.
     func parsedOptimizer() throws -> any Optimizer {
-        let schedule = try parsedSchedule()
-        switch optimizer.lowercased() {
-        case "sgd": return SGD(learningRate: rate, weightDecay: weightDecay, schedule: schedule)
-        case "momentum": return SGD(learningRate: rate, momentum: 0.9, weightDecay: weightDecay, schedule: schedule)
-        case "nesterov": return SGD(learningRate: rate, momentum: 0.9, nesterov: true, weightDecay: weightDecay, schedule: schedule)
-        case "adam": return Adam(learningRate: rate, weightDecay: weightDecay > 0 ? .l2(weightDecay) : nil, schedule: schedule)
-        case "adamw": return Adam.adamW(learningRate: rate, weightDecay: weightDecay > 0 ? weightDecay : 0.01, schedule: schedule)
-        case "rmsprop": return RMSProp(learningRate: rate, weightDecay: weightDecay, schedule: schedule)
-        case "adagrad": return Adagrad(learningRate: rate, weightDecay: weightDecay, schedule: schedule)
-        default:
-            throw ValidationError(unknownValue(optimizer, for: "--optimizer",
-                                               valid: ["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad"]))
+        var schedule = try parsedSchedule()
+        if warmupEpochs > 0 { schedule = .warmup(epochs: warmupEpochs, then: schedule) }
+        return optimizer.optimizer(learningRate: rate, weightDecay: weightDecay, schedule: schedule)
+    }
+
+    /// `--reduce-lr-on-plateau FACTOR:PATIENCE`, parsed.
+    func parsedPlateau() throws -> ReduceLearningRateOnPlateau? {
+        guard let text = reduceLrOnPlateau else { return nil }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let factor = Double(parts[0]), factor > 0, factor < 1, let patience = Int(parts[1]), patience > 0 else {
+            throw ValidationError("--reduce-lr-on-plateau must be FACTOR:PATIENCE with FACTOR in (0, 1) and a positive whole PATIENCE, such as 0.5:3; got '\(text)'")
         }
+        return ReduceLearningRateOnPlateau(factor: factor, patience: patience)
+    }
+
+    /// `--class-weights`, for data of `classes` classes with `counts` samples each: `balanced` gives each class
+    /// n / (classes × count), as scikit-learn's `class_weight="balanced"`.
+    func parsedClassWeights(counts: [Int]?) throws -> [Double]? {
+        guard let text = classWeights else { return nil }
+        guard let counts else { throw ValidationError("--class-weights needs class labels; this data has numeric targets") }
+        if text.lowercased() == "balanced" {
+            let total = Double(counts.reduce(0, +))
+            return counts.map { $0 > 0 ? total / (Double(counts.count) * Double($0)) : 0 }
+        }
+        let weights = text.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.filter { $0 != " " }) }
+        guard weights.count == counts.count, weights.allSatisfy({ ($0 ?? -1) >= 0 && $0!.isFinite }) else {
+            throw ValidationError("--class-weights must be 'balanced' or \(counts.count) numbers (0 or more), one per class, comma-separated; got '\(text)'")
+        }
+        return weights.map { $0! }
     }
 }
 

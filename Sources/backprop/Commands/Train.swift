@@ -30,20 +30,27 @@ struct Train: ParsableCommand {
 
     @OptionGroup(title: "Computation") var computation: ThreadOptions
 
-    @Option(help: "Missing CSV cells (empty, NA, NaN, ?): error (say where), drop (skip those rows), mean (fill with the column's training mean, or its most frequent text; saved with the model).")
-    var missing = "error"
+    @Option(help: "Missing CSV cells (empty, NA, NaN, ?): error (say where), drop (skip those rows), mean (fill with the column's training mean, or its most frequent text; saved with the model).",
+            transform: TabularOptions.MissingValues.parser(for: "--missing"))
+    var missing: TabularOptions.MissingValues = .error
 
-    @Option(help: "classification (every distinct target a class), regression (numeric targets, standardised for training), or auto (regression when the targets are numbers that are not all small whole numbers).")
-    var task = "auto"
+    @Option(help: "classification (every distinct target a class), regression (numeric targets, standardised for training), or auto (regression when the targets are numbers that are not all small whole numbers).",
+            transform: TabularOptions.Task.parser(for: "--task"))
+    var task: TabularOptions.Task = .auto
 
-    @Option(help: "Feature scaling for CSV data, fitted on the training data and saved with the model: standard, minmax, none.")
-    var scale = "standard"
+    @Option(help: "Feature scaling for CSV data, fitted on the training data and saved with the model: standard, minmax, none.",
+            transform: FeatureScaling.Kind.parser(for: "--scale"))
+    var scale: FeatureScaling.Kind = .standard
 
     @Option(help: "Hidden layer sizes of a multilayer perceptron, comma-separated (default: 64,64).")
     var layers: String?
 
-    @Option(help: "Hidden activation of the perceptron: relu, leaky-relu, elu, gelu, tanh, sigmoid, softplus (default: relu).")
-    var activation: String?
+    @Option(help: "Hidden activation of the perceptron: relu, leaky-relu, elu, gelu, tanh, sigmoid, softplus (default: relu).",
+            transform: Activation.parser(for: "--activation"))
+    var activation: Activation?
+
+    @Option(parsing: .unconditional, help: "Dropout rate after each hidden layer of the perceptron (default: none).")
+    var dropout: Double?
 
     @Option(help: ArgumentHelp(
         "The whole network, one layer per comma-separated item, instead of --layers.",
@@ -59,17 +66,27 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("The shape of one sample, CxHxW (or HxW for one channel), when CSV rows are images; IDX data are 1×rows×columns already.", valueName: "shape"))
     var inputShape: String?
 
-    @Option(help: "Loss: softmax-cross-entropy, cross-entropy, binary-cross-entropy, mse (½-squared error), mean-squared-error, mae, huber.")
-    var loss: String?
+    @Option(help: "Loss: softmax-cross-entropy, cross-entropy, binary-cross-entropy, mse (½-squared error), mean-squared-error, mae, huber; a parameter follows a colon (huber:0.5 for δ, softmax-cross-entropy:0.1 for label smoothing).",
+            transform: LossArgument.parser(for: "--loss"))
+    var loss: LossArgument?
 
-    @Option(help: "Optimizer: sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad.")
-    var optimizer = "adam"
+    @Option(help: ArgumentHelp("Weight each class's samples in the training loss: balanced (n / (classes × the class's count), as scikit-learn's) or one weight per class, comma-separated, in the classes' order.", valueName: "weights"))
+    var classWeights: String?
+
+    @Option(help: "Optimizer: sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad.", transform: OptimizerName.parser(for: "--optimizer"))
+    var optimizer: OptimizerName = .adam
 
     @Option(parsing: .unconditional, help: "Learning rate η (default: 0.001 for adam, adamw and rmsprop; 0.01 for sgd, momentum, nesterov and adagrad).")
     var learningRate: Double?
 
     @Option(help: "Learning-rate schedule: constant; cosine (from the learning rate down to 0 over --epochs); step:EVERY:FACTOR (× FACTOR every EVERY epochs); exponential:DECAY (× DECAY every epoch).")
     var schedule = "constant"
+
+    @Option(parsing: .unconditional, help: "Raise the learning rate linearly from η/N to η over the first N epochs, then follow --schedule.")
+    var warmupEpochs = 0
+
+    @Option(help: ArgumentHelp("Multiply the learning rate by FACTOR when the validation loss (the training loss without --validation-split) has not improved for PATIENCE epochs.", valueName: "factor:patience"))
+    var reduceLrOnPlateau: String?
 
     @Option(parsing: .unconditional, help: "Weight decay λ (L2 for most optimizers, decoupled for adamw).")
     var weightDecay = 0.0
@@ -152,16 +169,13 @@ struct Train: ParsableCommand {
         if let threshold = stopWhenLossChangeBelow, !(threshold > 0) {
             throw ValidationError("--stop-when-loss-change-below must be positive, got \(threshold)")
         }
-        guard FeatureScaling.Kind(rawValue: scale) != nil else {
-            throw ValidationError(unknownValue(scale, for: "--scale", valid: FeatureScaling.Kind.allCases.map(\.rawValue)))
+        if let dropout, !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
+        if dropout != nil && (model != nil || initialModel != nil) {
+            throw ValidationError("--dropout adds dropout to the --layers perceptron; write 'dropout RATE' items in --model instead")
         }
-        guard TabularOptions.MissingValues(rawValue: missing) != nil else {
-            throw ValidationError(unknownValue(missing, for: "--missing", valid: TabularOptions.MissingValues.allCases.map(\.rawValue)))
-        }
-        guard TabularOptions.Task(rawValue: task) != nil else {
-            throw ValidationError(unknownValue(task, for: "--task", valid: TabularOptions.Task.allCases.map(\.rawValue)))
-        }
-        if initialModel != nil, let clash = [("--model", model), ("--layers", layers), ("--activation", activation), ("--input-shape", inputShape)].first(where: { $0.1 != nil }) {
+        guard warmupEpochs >= 0 else { throw ValidationError("--warmup-epochs must not be negative, got \(warmupEpochs)") }
+        _ = try parsedPlateau()
+        if initialModel != nil, let clash = [("--model", model), ("--layers", layers), ("--activation", activation?.name), ("--input-shape", inputShape)].first(where: { $0.1 != nil }) {
             throw ValidationError("--initial-model brings its own network; \(clash.0) cannot be used with it")
         }
         if model != nil && (layers != nil || activation != nil) {
@@ -170,10 +184,7 @@ struct Train: ParsableCommand {
         _ = try modelDescription()
         _ = try parsedInputShape()
         _ = try hiddenSizes()
-        _ = try parsedActivation()
-        _ = try parsedOptimizer()
         _ = try parsedSchedule()
-        if let loss, LossKinds.loss(named: loss) == nil { throw ValidationError(unknownValue(loss, for: "--loss", valid: LossKinds.names)) }
     }
 
     func run() throws {
@@ -182,11 +193,11 @@ struct Train: ParsableCommand {
         try checkOutputs()
         let source = try DataSource(parsing: data)
         var reading = try csv.tabular()
-        reading.missing = TabularOptions.MissingValues(rawValue: missing)!
-        reading.task = TabularOptions.Task(rawValue: task)!
+        reading.missing = missing
+        reading.task = task
         let initial = try initialModel.map { try SavedModel<Float>.read(from: $0) }
         let prepared: PreparedData<Float> = try initial.map { try prepareForFineTuning($0, source: source, options: reading) }
-            ?? source.prepareForTraining(options: reading, scaling: FeatureScaling.Kind(rawValue: scale)!, seed: seed)
+            ?? source.prepareForTraining(options: reading, scaling: scale, seed: seed)
         printNotices(prepared.notices)
         var training = prepared.data
         var validation: AnyTrainingData<Float>?
@@ -195,7 +206,7 @@ struct Train: ParsableCommand {
         // A batch larger than the data is the whole data, as in every framework.
         let batchSize = Swift.min(self.batchSize ?? (training.count > 12_800 ? 128 : 32), training.count)
         let isClassification = prepared.classNames != nil
-        let lossFunction: any Loss = loss.flatMap { LossKinds.loss(named: $0) } ?? initial?.info.loss
+        let lossFunction: any Loss = loss?.loss ?? initial?.info.loss
             ?? (isClassification ? .softmaxCrossEntropy : .halfSquaredError as any Loss)
         if let initial, !lossFunction.isSame(as: initial.info.loss) {
             throw ValidationError("--loss \(lossFunction) differs from the loss \(initialModel!) was trained with (\(initial.info.loss)); fine-tuning keeps it")
@@ -234,8 +245,15 @@ struct Train: ParsableCommand {
         var criteria: [StoppingCriterion] = []
         if let threshold = stopWhenLossChangeBelow { criteria.append(.lossChange(below: threshold, patience: patience)) }
         if let patience = earlyStoppingPatience { criteria.append(.earlyStopping(patience: patience, restoreBestWeights: true)) }
-        let trainer = Trainer(loss: lossFunction, optimizer: try parsedOptimizer(), batchSize: batchSize, epochs: epochs, stoppingCriteria: criteria,
-                              clipping: clipNorm.map { .globalNorm($0) }, seed: seed)
+        // Counted only for --class-weights (balanced weights need them), batch by batch.
+        let classCounts = classWeights == nil ? nil : training.classCount.map { classes in
+            training.batches(size: 4096).reduce(into: [Int](repeating: 0, count: classes)) { counts, batch in
+                for label in batch.targets.classIndices { counts[label] += 1 }
+            }
+        }
+        let trainer = Trainer(loss: lossFunction, optimizer: try parsedOptimizer(), batchSize: batchSize, epochs: epochs,
+                              stoppingCriteria: criteria, clipping: clipNorm.map { .globalNorm($0) },
+                              classWeights: try parsedClassWeights(counts: classCounts), seed: seed)
         if !quiet {
             let features = sampleShape.count > 1 ? "samples of \(sampleShape.map(String.init).joined(separator: "×"))"
                 : "\(training.featureCount) features"
@@ -264,6 +282,7 @@ struct Train: ParsableCommand {
         if gradientReport && !quiet {
             callbacks.append(GradientReportCallback(model: model, probe: training.batch(at: Array(0..<Swift.min(512, training.count))).inputs))
         }
+        if let plateau = try parsedPlateau() { callbacks.append(plateau) }
         if let metrics { callbacks.append(CSVLogger(path: metrics)) }
         if let tensorboard { callbacks.append(TensorBoardLogger(directory: tensorboard)) }
         if checkpointEvery > 0 { callbacks.append(checkpointWriter) }
