@@ -11,7 +11,7 @@ import Foundation
 /// try model.save(to: URL(filePath: "spirals.safetensors"))
 /// ```
 ///
-/// `Model` is a value: copying it copies the weights (cheaply, by copy-on-write), and ``fit(_:epochs:batchSize:validation:callbacks:clipping:onEvent:)``
+/// `Model` is a value: copying it copies the weights (cheaply, by copy-on-write), and ``fit(_:epochs:batchSize:validation:callbacks:classWeights:clipping:onEvent:)``
 /// trains this copy in place. Everything random (initial weights, the shuffle of every epoch, dropout masks) comes
 /// from ``seed``, so the same program gives the same model, bit for bit.
 public struct Model<Scalar: TensorScalar>: Sendable {
@@ -72,13 +72,14 @@ public struct Model<Scalar: TensorScalar>: Sendable {
     ///   - validation: evaluated after every epoch; early stopping and reduce-on-plateau watch its loss.
     ///   - callbacks: told of every epoch and batch (``EarlyStopping``, ``ReduceLearningRateOnPlateau``,
     ///     ``CSVLogger``, ``TensorBoardLogger``, ``ModelCheckpoint`` or your own ``Callback``).
+    ///   - classWeights: each class's weight in the training loss (Keras's `class_weight`), or `nil` for equal weights.
     ///   - clipping: gradient clipping before every update.
     ///   - onEvent: receives a report after every batch and every epoch.
     /// - Throws: ``TrainingError`` when the network does not fit the data; any error a callback throws.
     @discardableResult
     public mutating func fit<Data: TrainingData>(
         _ data: Data, epochs: Int, batchSize: Int = 32, validation: Data? = nil, callbacks: [any Callback] = [],
-        clipping: GradientClipping? = nil, onEvent: (TrainingEvent) -> Void = { _ in }
+        classWeights: [Double]? = nil, clipping: GradientClipping? = nil, onEvent: (TrainingEvent) -> Void = { _ in }
     ) throws -> TrainingResult<Sequential<Scalar>> where Data.Scalar == Scalar {
         let loss = self.loss ?? Self.defaultLoss(for: data)
         if let classes = data.classCount, !loss.isClassification {
@@ -88,7 +89,7 @@ public struct Model<Scalar: TensorScalar>: Sendable {
             throw TrainingError.invalidModel("the loss \(loss.name) compares classes, and the data has numeric targets")
         }
         let trainer = Trainer(loss: loss, optimizer: optimizer, batchSize: Swift.min(batchSize, Swift.max(data.count, 1)),
-                              epochs: epochs, clipping: clipping, seed: seed &+ UInt64(history.count))
+                              epochs: epochs, clipping: clipping, classWeights: classWeights, seed: seed &+ UInt64(history.count))
         let result = try trainer.fit(network, on: data, validation: validation, callbacks: callbacks, onEvent: onEvent)
         network = result.model
         self.loss = loss
