@@ -19,8 +19,10 @@ public enum FeatureScaling: Sendable, Equatable, Codable {
 
     /// Fits a transform of `kind` to `[samples, features]` training data.
     ///
-    /// - Parameter leaving: features to pass through unchanged (one-hot indicators), one flag per feature; none
-    ///   when empty.
+    /// - Parameters:
+    ///   - kind: the transform.
+    ///   - features: the training data.
+    ///   - unscaled: features to pass through unchanged (one-hot indicators), one flag per feature; none when empty.
     public static func fit(_ kind: Kind, to features: Tensor<Double>, leaving unscaled: [Bool] = []) -> FeatureScaling {
         func kept(_ values: [Double], _ identity: Double) -> [Double] {
             unscaled.isEmpty ? values : zip(values, unscaled).map { $1 ? identity : $0 }

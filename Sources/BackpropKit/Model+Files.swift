@@ -5,8 +5,8 @@ extension Model {
     /// one), with a description generated from the model itself: its task, loss, class names, preprocessing and
     /// training history, checked against the layers before anything is written.
     ///
-    /// - Throws: ``ModelFileError/inconsistent(_:)`` when the class names do not fit the outputs (or the loss the
-    ///   task); ``DataError/unwritable(_:reason:)`` when the file cannot be written.
+    /// - Throws: `ModelFileError.inconsistent` when the class names do not fit the outputs (or the loss the task);
+    ///   `DataError.unwritable` when the file cannot be written.
     public func save(to url: URL) throws {
         try SavedModel(model: network, info: try info()).write(to: try Self.path(of: url))
     }
@@ -14,8 +14,10 @@ extension Model {
     /// Reads a model file written by ``save(to:)`` or by `backprop train`/`import`, checking every tensor against the
     /// architecture it records.
     ///
-    /// - Parameter losses: losses of your own that the file may name (the built-in kinds are always known).
-    /// - Throws: ``ModelFileError`` when the file is not a valid Backprop model; ``DataError`` when it cannot be read.
+    /// - Parameters:
+    ///   - url: the file.
+    ///   - losses: losses of your own that the file may name (the built-in kinds are always known).
+    /// - Throws: `ModelFileError` when the file is not a valid Backprop model; `DataError` when it cannot be read.
     public static func load(from url: URL, losses: [any Loss] = []) throws -> Model {
         let saved = try SavedModel<Scalar>.read(from: try path(of: url), losses: losses)
         var model = Model(saved.model, seed: saved.info.training?.seed ?? 0)

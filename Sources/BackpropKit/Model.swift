@@ -17,7 +17,7 @@ import Foundation
 public struct Model<Scalar: TensorScalar>: Sendable {
     /// The layers and their weights.
     public var network: Sequential<Scalar>
-    /// The loss J: chosen by ``compile(loss:optimizer:)``, or by the data on the first ``fit`` (softmax +
+    /// The loss J: chosen by ``compile(loss:optimizer:)``, or by the data on the first `fit` (softmax +
     /// cross-entropy for classes, ½-squared error for numbers).
     public var loss: (any Loss)?
     /// The update rule, with its learning rate and schedule (Adam, η = 0.001, unless compiled otherwise).
@@ -26,7 +26,7 @@ public struct Model<Scalar: TensorScalar>: Sendable {
     public var classNames: [String]?
     /// The seed of the initial weights, the shuffle and dropout.
     public var seed: UInt64
-    /// One record per epoch trained, over every ``fit`` call and, for a loaded model, the runs before it.
+    /// One record per epoch trained, over every `fit` call and, for a loaded model, the runs before it.
     public internal(set) var history: [EpochRecord]
     /// The description a loaded file brought (preprocessing, CSV columns, target scaling), kept when saved again.
     var fileInfo: ModelInfo?
@@ -47,13 +47,13 @@ public struct Model<Scalar: TensorScalar>: Sendable {
     /// Builds a network for samples of `inputShape` (`[features]`, or `[channels, height, width]` for images) from
     /// layer descriptions whose sizes follow from the input; weights are drawn from `seed`.
     ///
-    /// - Throws: ``ModelDescriptionError`` naming the first layer that cannot take what comes before it.
+    /// - Throws: `ModelDescriptionError` naming the first layer that cannot take what comes before it.
     public init(inputShape: [Int], layers: [LayerDescription], seed: UInt64 = 0) throws {
         let network: Sequential<Scalar> = try ModelDescription(layers).build(inputShape: inputShape, seed: seed)
         self.init(network, seed: seed)
     }
 
-    /// Sets the loss and the optimizer (with its learning rate and schedule) that ``fit`` trains with.
+    /// Sets the loss and the optimizer (with its learning rate and schedule) that `fit` trains with.
     public mutating func compile(loss: any Loss, optimizer: any Optimizer = Adam()) {
         self.loss = loss
         self.optimizer = optimizer
@@ -69,13 +69,16 @@ public struct Model<Scalar: TensorScalar>: Sendable {
     /// history grows across calls.
     ///
     /// - Parameters:
+    ///   - data: the training samples.
+    ///   - epochs: the most epochs to train (callbacks may stop earlier).
+    ///   - batchSize: samples per mini-batch (at most the data's size).
     ///   - validation: evaluated after every epoch; early stopping and reduce-on-plateau watch its loss.
-    ///   - callbacks: told of every epoch and batch (``EarlyStopping``, ``ReduceLearningRateOnPlateau``,
-    ///     ``CSVLogger``, ``TensorBoardLogger``, ``ModelCheckpoint`` or your own ``Callback``).
+    ///   - callbacks: told of every epoch and batch (`EarlyStopping`, `ReduceLearningRateOnPlateau`,
+    ///     `CSVLogger`, `TensorBoardLogger`, `ModelCheckpoint` or your own `Callback`).
     ///   - classWeights: each class's weight in the training loss (Keras's `class_weight`), or `nil` for equal weights.
     ///   - clipping: gradient clipping before every update.
     ///   - onEvent: receives a report after every batch and every epoch.
-    /// - Throws: ``TrainingError`` when the network does not fit the data; any error a callback throws.
+    /// - Throws: `TrainingError` when the network does not fit the data; any error a callback throws.
     @discardableResult
     public mutating func fit<Data: TrainingData>(
         _ data: Data, epochs: Int, batchSize: Int = 32, validation: Data? = nil, callbacks: [any Callback] = [],

@@ -21,6 +21,7 @@ public enum GradientCheck {
     ///   - step: the finite-difference step h.
     ///   - elementLimit: check at most this many elements of each input, chosen at random with `seed` (all when
     ///     `nil`); large models are checked on a sample.
+    ///   - seed: the seed of that sample.
     ///   - function: a scalar function of the inputs, built from tensor operations.
     public static func run(
         at inputs: [Tensor<Double>], step: Double = 1e-5, elementLimit: Int? = nil, seed: UInt64 = 0,

@@ -9,6 +9,7 @@ public enum GraphExport {
     /// The DOT text for the graph that produced `loss`.
     ///
     /// - Parameters:
+    ///   - loss: the scalar whose graph is drawn (it must have been computed from tensors requiring gradients).
     ///   - names: labels for chosen tensors (parameters, inputs), keyed by their node.
     ///   - elementLimit: tensors with at most this many elements show their values.
     public static func dot<Scalar>(loss: Tensor<Scalar>, names: [ObjectIdentifier: String] = [:], elementLimit: Int = 6) -> String {

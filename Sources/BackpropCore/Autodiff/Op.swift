@@ -1,6 +1,6 @@
 /// Every differentiable operation, as recorded in a computation graph.
 ///
-/// The derivative rule of each case is in `Derivatives.swift` (``Op/vectorJacobianProducts(upstream:inputs:output:saved:)``),
+/// The derivative rule of each case is in `Derivatives.swift` (`Op.vectorJacobianProducts(upstream:inputs:output:saved:)`),
 /// one `switch` with one line per input. See the "Adding an op" section of the README for the recipe.
 public enum Op: Sendable, Hashable {
     /// A tensor made by ``Tensor/requiringGradient()``: the graph's inputs.

@@ -1,6 +1,6 @@
 import RealModule
 
-/// An element-wise function of one tensor, applied by ``Elementwise/unary(_:_:_:count:)``.
+/// An element-wise function of one tensor, applied by the element-wise kernels (`Elementwise.unary(_:_:_:count:)`).
 ///
 /// Besides the activations, the derivative rules use a mask (clamp's), so that each rule is one pass over memory.
 public enum UnaryFunction: Sendable, Hashable {

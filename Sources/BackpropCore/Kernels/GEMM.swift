@@ -121,6 +121,10 @@ public enum GEMM {
     /// Computes `C = op(A)·op(B)` (or `C +=` when `problem.accumulate`) on contiguous row-major buffers.
     ///
     /// - Parameters:
+    ///   - problem: the shapes, transpositions, leading dimensions and whether to accumulate.
+    ///   - a: A, row-major.
+    ///   - b: B, row-major.
+    ///   - c: C, row-major, overwritten (or added to).
     ///   - backend: the implementation to use, for comparing backends; by default the process's choice:
     ///     ``KernelBackend/preferred``, or the portable kernel for a large product when
     ///     ``KernelBackend/largeProductsOnPortableKernel``.

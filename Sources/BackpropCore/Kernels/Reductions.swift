@@ -1,4 +1,4 @@
-/// How ``Reductions`` combines the elements along an axis.
+/// How `Reductions` combines the elements along an axis.
 public enum Reduction: Sendable, Hashable {
     case sum, max, min
     /// Σ x², for norms.

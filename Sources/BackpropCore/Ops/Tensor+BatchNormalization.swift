@@ -7,7 +7,7 @@ extension Tensor {
     /// The batch statistics and x̂ go to `statistics` (`[3, channels]`: mean, variance, 1/√(σ² + ε)) and
     /// `normalized`.
     ///
-    /// Each pass runs on fixed blocks of rows (``BatchNormalizationParts/rowsPerPart``) spread over the threads; a
+    /// Each pass runs on fixed blocks of rows (`BatchNormalizationParts.rowsPerPart`) spread over the threads; a
     /// column's sum is its blocks' sums added in block order, each added in row order, whatever the number of threads.
     public mutating func assignBatchNormalization(_ x: Tensor, scale: Tensor, offset: Tensor, epsilon: Double, relu: Bool,
                                                   statistics: inout Tensor, normalized: inout Tensor) {

@@ -102,7 +102,7 @@ private func _cos(_ x: Double) -> Double { Double.cos(x) }
 
 extension SeededGenerator {
     /// Overwrites `flags` with one draw per element: 1 when the next ``nextUnitInterval()`` is below `probability`,
-    /// else 0 — the draws, in order, that ``Dropout`` makes for its mask.
+    /// else 0 — the draws, in order, that `Dropout` makes for its mask.
     public mutating func fillFlags(_ flags: inout [UInt8], probability: Double) {
         for i in flags.indices { flags[i] = nextUnitInterval() < probability ? 1 : 0 }
     }

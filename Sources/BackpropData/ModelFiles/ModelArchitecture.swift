@@ -3,7 +3,7 @@ import BackpropNN
 import Foundation
 
 /// The layers of a sequential model as stored in a model file's metadata: the shape of one input sample and each
-/// layer's ``LayerSpecification``, tagged with its kind.
+/// layer's `LayerSpecification`, tagged with its kind.
 ///
 /// ```json
 /// {"inputShape": [1, 28, 28],
@@ -26,7 +26,7 @@ public struct ModelArchitecture: Sendable {
 
     /// Describes a model.
     ///
-    /// - Throws: ``ModelFileError/incompatible(_:_:)`` for a layer that has no ``Layer/specification``.
+    /// - Throws: ``ModelFileError/incompatible(_:_:)`` for a layer that has no `specification`.
     public init<Scalar>(_ model: Sequential<Scalar>) throws {
         inputShape = model.fixedInputShape
         layers = try model.layers.map { layer in
@@ -99,6 +99,7 @@ public struct ModelArchitecture: Sendable {
     /// Builds the model, checking the description first (``plan(file:)``).
     ///
     /// - Parameters:
+    ///   - file: the file the description came from, named in errors.
     ///   - parameters: the weights, in the order and shapes of the plan's parameters.
     ///   - state: the state tensors, in the order and shapes of the plan's state.
     public func build<Scalar: TensorScalar>(file: String, parameters: [Tensor<Scalar>], state: [Tensor<Scalar>]) throws -> Sequential<Scalar> {

@@ -63,7 +63,9 @@ public struct SavedModel<Scalar: TensorScalar>: Sendable {
 
     /// Reads and validates a model file.
     ///
-    /// - Parameter losses: losses of your own that the file may name (the built-in kinds are always known).
+    /// - Parameters:
+    ///   - path: the file.
+    ///   - losses: losses of your own that the file may name (the built-in kinds are always known).
     /// - Throws: ``ModelFileError`` when the file is not a Backprop model, its architecture is invalid, a weight is
     ///   missing, extra, of the wrong shape or not finite; ``DataError`` when it cannot be read.
     ///

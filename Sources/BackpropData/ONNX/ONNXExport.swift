@@ -7,16 +7,16 @@ import Foundation
 /// The graph has three parts, each written by one function here so that the importer can rebuild the first and the
 /// last and compare:
 ///
-/// 1. **Preprocessing** (``preamble(_:sampleShape:into:)``): from the raw inputs to the features the network was
+/// 1. **Preprocessing** (`preamble(_:sampleShape:into:)`): from the raw inputs to the features the network was
 ///    trained on. A model whose inputs are all numbers takes one Float32 input `input` of shape [batch, sample…];
 ///    missing numbers (NaN) are filled with the training fill where the model has one, then the stored feature
 ///    scaling is applied (`Sub`/`Div`, or `Mul` for a constant factor). A CSV model with a text column takes one
 ///    input per column instead, named after it, [batch, 1]: numbers as Float32, text as strings, each text column
 ///    one-hot encoded over its training categories (`ai.onnx.ml.OneHotEncoder`; an empty string is a missing cell,
 ///    an unseen category gives zeros), then concatenated and scaled.
-/// 2. **The network**: each layer as its standard ONNX operators (``ONNXLayerForm``); dropout is left out, batch
+/// 2. **The network**: each layer as its standard ONNX operators (`ONNXLayerForm`); dropout is left out, batch
 ///    normalisation uses the running statistics. Tensors keep the model file's names (`"3.weight"`).
-/// 3. **The output** (``outputs(_:from:outputs:into:)``): class probabilities `probabilities` [batch, classes]
+/// 3. **The output** (`outputs(_:from:outputs:into:)`): class probabilities `probabilities` [batch, classes]
 ///    exactly as `predict --probabilities` computes them (softmax, or sigmoid for binary cross-entropy), or the
 ///    regression `prediction` in the target's units.
 ///

@@ -2,7 +2,7 @@ import BackpropCore
 import BackpropNN
 import Foundation
 
-/// An ONNX file as a Backprop model: a chain of supported operators (``ONNXLayerImport/byOperator``) from one input
+/// An ONNX file as a Backprop model: a chain of supported operators (`ONNXLayerImport.byOperator`) from one input
 /// to one output, as `torch.onnx.export` writes an `nn.Sequential` and as ``ONNXExport`` writes every model.
 ///
 /// A file Backprop exported is recognised by its metadata (`backprop.info`): when the graph's preprocessing and
@@ -29,7 +29,9 @@ public enum ONNXImport {
 
     /// Reads an ONNX file.
     ///
-    /// - Parameter classNames: the classes of a classifier, in output order (overrides the file's `class_names`).
+    /// - Parameters:
+    ///   - path: the `.onnx` file (an external data file it names is read from its directory).
+    ///   - classNames: the classes of a classifier, in output order (overrides the file's `class_names`).
     /// - Throws: ``ModelFileError`` naming the node and operator that cannot be imported, or what is malformed;
     ///   ``DataError`` when the file cannot be read.
     public static func read(from path: String, classNames: [String]? = nil) throws -> Result {

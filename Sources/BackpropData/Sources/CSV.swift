@@ -31,14 +31,19 @@ public struct CSVTable: Sendable, Equatable {
 
     /// Reads and parses a CSV file of at most ``fileSizeLimit`` bytes.
     ///
-    /// - Parameter delimiter: the field separator, one of ``delimiters``; `nil` detects it from the first line.
+    /// - Parameters:
+    ///   - path: the file.
+    ///   - delimiter: the field separator, one of ``delimiters``; `nil` detects it from the first line.
     public init(contentsOf path: String, delimiter: Character? = nil) throws {
         try self.init(bytes: try FileBytes.read(path, limit: Self.fileSizeLimit), file: path, delimiter: delimiter)
     }
 
-    /// Parses CSV bytes; `file` names the source in errors.
+    /// Parses CSV bytes.
     ///
-    /// - Parameter delimiter: the field separator, one of ``delimiters``; `nil` detects it from the first line.
+    /// - Parameters:
+    ///   - bytes: the file's content.
+    ///   - file: the source, named in errors.
+    ///   - delimiter: the field separator, one of ``delimiters``; `nil` detects it from the first line.
     public init(bytes: [UInt8], file: String, delimiter: Character? = nil) throws {
         let bom = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         let delimiter = delimiter ?? Self.detectDelimiter(bytes[bom...])

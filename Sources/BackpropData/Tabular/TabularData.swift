@@ -69,6 +69,8 @@ public struct TabularData: Sendable {
     /// row, by position), encoded as in training; the label column is used when present.
     ///
     /// - Parameters:
+    ///   - table: the parsed CSV file.
+    ///   - file: the file, named in errors.
     ///   - model: the model's stored columns, label name and ignored columns.
     ///   - options: further columns to ignore, and the id column.
     /// - Throws: ``DataError`` for a feature column that is missing, a column the model does not know, a missing

@@ -26,7 +26,12 @@ public enum ModelGradients {
     /// per parameter (in `Double`).
     ///
     /// - Parameters:
+    ///   - model: the model (in `Double`), at the weights to check.
+    ///   - loss: the loss J, averaged over the samples.
+    ///   - inputs: the samples.
+    ///   - targets: their targets.
     ///   - elementsPerParameter: how many elements of each parameter to check (a seeded random sample).
+    ///   - seed: the seed of that sample.
     public static func check<Model: Layer>(
         _ model: Model, loss: any Loss, inputs: Tensor<Double>, targets: Targets<Double>,
         elementsPerParameter: Int = 20, seed: UInt64 = 0

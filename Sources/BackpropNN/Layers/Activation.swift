@@ -69,7 +69,7 @@ public enum Activation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The element-wise kernel that applies this activation (and whose ``UnaryFunction/gradientRule`` is its
+    /// The element-wise kernel that applies this activation (and whose `gradientRule` is its
     /// derivative); `nil` for `identity` and for `softmax`, which is not element-wise.
     public var elementwiseFunction: UnaryFunction? {
         switch self {

@@ -11,7 +11,7 @@ import BackpropCore
 /// output      y = γ ⊙ x̂ + β
 /// ```
 /// as in PyTorch (momentum m = 0.1, ε = 10⁻⁵ by default) and ONNX's `BatchNormalization`. The gradient through x̂ in
-/// training is the rule of ``Op/normalize(axes:epsilon:)``. Parameters `weight` (γ) and `bias` (β); state
+/// training is the rule of `Op.normalize(axes:epsilon:)` in BackpropCore. Parameters `weight` (γ) and `bias` (β); state
 /// `running_mean` and `running_var`, saved in model files and checkpoints.
 public struct BatchNorm<Scalar: TensorScalar>: Layer {
     /// γ, one per channel.

@@ -14,7 +14,7 @@ import BackpropCore
 /// ∂J/∂b[o] = Σ over n, i, j of δ[n, o, i, j]
 /// ∂J/∂a = δ correlated with the kernel flipped in both directions (a "full" convolution for stride 1)
 /// ```
-/// computed by the graph op ``conv2D(_:weight:bias:window:)`` as matrix products of the unfolded input.
+/// computed by the graph op ``init(weight:bias:window:)`` as matrix products of the unfolded input.
 public struct Conv2D<Scalar: TensorScalar>: Layer {
     /// `[outputChannels, inputChannels, kernelHeight, kernelWidth]`.
     public var weight: Tensor<Scalar>

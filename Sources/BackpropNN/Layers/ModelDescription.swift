@@ -18,7 +18,7 @@ import BackpropCore
 /// | `ACT` | an ``ActivationLayer``: relu, leaky-relu [slope], elu [α], gelu, tanh, sigmoid, softplus, softmax |
 ///
 /// Sizes that follow from the input (a convolution's input channels, a dense layer's inputs) are never written:
-/// ``build(inputShape:seed:)`` infers them layer by layer. Weights are initialised for the activation that
+/// ``build(inputShape:seed:parameterLimit:valuesPerSampleLimit:)`` infers them layer by layer. Weights are initialised for the activation that
 /// follows (He for the ReLU family, Glorot otherwise).
 public struct ModelDescription: Sendable, Equatable, CustomStringConvertible {
     /// One item: a layer, with the activation written after it.
@@ -169,6 +169,8 @@ public struct ModelDescription: Sendable, Equatable, CustomStringConvertible {
     /// layer's input size from the layer before.
     ///
     /// - Parameters:
+    ///   - inputShape: the shape of one sample.
+    ///   - seed: the seed of the initial weights.
     ///   - parameterLimit: the most trainable values the network may have; checked before each layer's weights are
     ///     allocated.
     ///   - valuesPerSampleLimit: the most values one sample may have at any layer's output.

@@ -181,8 +181,11 @@ extension Sequential {
     ///
     /// - Parameters:
     ///   - sizes: input size, hidden sizes…, output size (at least two numbers).
+    ///   - activation: the activation after each hidden layer.
+    ///   - outputActivation: the activation after the last layer (`identity`: logits).
     ///   - initializer: defaults to ``Initializer/standard(for:)`` of the hidden activation.
     ///   - dropout: the rate of a ``Dropout`` layer after each hidden activation (0: none).
+    ///   - seed: the seed of the initial weights.
     public static func multilayerPerceptron(
         sizes: [Int], activation: Activation, outputActivation: Activation = .identity,
         initializer: Initializer? = nil, dropout: Double = 0, seed: UInt64
@@ -202,7 +205,7 @@ extension Sequential {
     }
 }
 
-/// Builds an array of layers from a list of statements (see ``Sequential/init(_:)-``).
+/// Builds an array of layers from a list of statements (see ``Sequential/init(_:inputShape:)``).
 @resultBuilder
 public enum LayerBuilder<Scalar: TensorScalar> {
     public static func buildExpression(_ layer: any Layer<Scalar>) -> [any Layer<Scalar>] { [layer] }

@@ -5,7 +5,7 @@ import BackpropCore
 /// ```
 /// ∂J/∂z = ŷ − y        ŷ = softmax(z)   (the derivation's output error; divided by the batch for the mean)
 /// ```
-/// Computed by one fused, numerically stable operation (``BackpropCore/softmaxCrossEntropy(logits:targets:averaged:)``),
+/// Computed by one fused, numerically stable operation (BackpropCore's `softmaxCrossEntropy(logits:targets:averaged:)`),
 /// which the trainer's fused steps also compute. Label smoothing ε replaces one-hot targets y by
 /// `(1 − ε) y + ε / classes`.
 public struct SoftmaxCrossEntropy: RegisteredLoss, Hashable {

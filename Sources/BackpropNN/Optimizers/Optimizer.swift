@@ -19,6 +19,7 @@ public protocol Optimizer: Sendable, CustomStringConvertible {
     /// Applies one update to `parameter` in place.
     ///
     /// - Parameters:
+    ///   - parameter: the weights θ, updated in place.
     ///   - gradient: ∂J/∂parameter for the current batch (after any clipping).
     ///   - state: this parameter's state; ``ParameterState/step`` counts the updates made so far.
     ///   - learningRate: η for this step (the schedule's current value).
@@ -63,7 +64,7 @@ public struct ParameterState<Scalar: TensorScalar>: Sendable, Equatable {
     }
 }
 
-/// An optimizer whose step is one of the element-wise rules of ``ParameterUpdate``, run in one pass over each
+/// An optimizer whose step is one of the element-wise rules of `ParameterUpdate`, run in one pass over each
 /// parameter by the update kernels.
 ///
 /// A conforming rule describes its step in ``parameterUpdate(step:learningRate:)`` and gets both forms of

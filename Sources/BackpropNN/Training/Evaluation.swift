@@ -23,7 +23,7 @@ extension Layer {
     /// The loss and (for classification data) accuracy of the model on `data`, computed in batches for inference
     /// (dropout off, batch normalisation on its running statistics), recording no graph.
     ///
-    /// A convolutional classifier is evaluated on the buffers of its fused step (``ConvolutionalNetworkStep``), which
+    /// A convolutional classifier is evaluated on the buffers of its fused step (`ConvolutionalNetworkStep`), which
     /// computes the same values as the graph to rounding.
     public func evaluate<Data: TrainingData>(on data: Data, loss: any Loss, batchSize: Int = 256) -> Evaluation
     where Data.Scalar == Scalar {

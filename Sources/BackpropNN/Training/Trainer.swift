@@ -52,6 +52,8 @@ public struct Trainer: Sendable {
     /// checkpoint of the complete state.
     ///
     /// - Parameters:
+    ///   - model: the network to train (it is not changed; the result holds the trained copy).
+    ///   - data: the training samples.
     ///   - validation: evaluated after every epoch; early stopping and reduce-on-plateau watch its loss.
     ///   - test: evaluated after every epoch and only reported (never used to decide anything).
     ///   - checkpoint: continue a run from this state (same trainer settings and data) instead of starting afresh;

@@ -177,7 +177,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Any ``TrainingData`` behind one concrete type, so that sources chosen at run time (a file, a generator) can be
-/// passed to ``Trainer/fit(_:on:validation:onEvent:)`` together.
+/// passed to ``Trainer/fit(_:on:validation:test:resumingFrom:callbacks:onEvent:shouldStop:)`` together.
 public struct AnyTrainingData<Scalar: TensorScalar>: TrainingData {
     /// The wrapped source.
     public let base: any TrainingData<Scalar>

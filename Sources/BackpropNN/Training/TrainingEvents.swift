@@ -141,7 +141,7 @@ public enum StoppingCriterion: Sendable, Hashable {
     }
 }
 
-/// The outcome of ``Trainer/fit(_:on:validation:onEvent:)``.
+/// The outcome of ``Trainer/fit(_:on:validation:test:resumingFrom:callbacks:onEvent:shouldStop:)``.
 public struct TrainingResult<Model: Layer>: Sendable {
     /// The trained model.
     public var model: Model
@@ -149,7 +149,7 @@ public struct TrainingResult<Model: Layer>: Sendable {
     public var history: [EpochReport]
     /// Why training ended.
     public var stopReason: StopReason
-    /// The complete training state at the stop, from which ``Trainer/fit(_:on:validation:test:resumingFrom:onEvent:onEpochCheckpoint:shouldStop:)``
+    /// The complete training state at the stop, from which ``Trainer/fit(_:on:validation:test:resumingFrom:callbacks:onEvent:shouldStop:)``
     /// continues exactly.
     public var checkpoint: TrainingCheckpoint<Model.Scalar>
 }

@@ -16,7 +16,7 @@ import BackpropCore
 /// ```
 /// The step runs the model in training mode (dropout masks drawn from the generator, batch normalisation on the
 /// batch's statistics, its running statistics updated in the model). A perceptron or convolutional classifier under
-/// softmax + cross-entropy runs on the fused kernels (``DenseNetworkStep``, ``ConvolutionalNetworkStep``), reusing
+/// softmax + cross-entropy runs on the fused kernels (`DenseNetworkStep`, `ConvolutionalNetworkStep`), reusing
 /// its buffers from step to step; any other model or loss records the graph and walks it back. Either way the
 /// values are those of the graph (the fused paths are tested against it).
 public struct TrainingStep<Model: Layer> {

@@ -80,7 +80,7 @@ public struct TrainingControl<Scalar: TensorScalar>: Sendable {
         if stopReason == nil { stopReason = reason }
     }
 
-    /// The complete training state as it is now (with the changes callbacks have made): what ``ModelCheckpoint``
+    /// The complete training state as it is now (with the changes callbacks have made): what `ModelCheckpoint`
     /// saves, and what ``Trainer/fit(_:on:validation:test:resumingFrom:callbacks:onEvent:shouldStop:)`` resumes
     /// from exactly.
     public var checkpoint: TrainingCheckpoint<Scalar> {
