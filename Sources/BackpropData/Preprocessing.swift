@@ -14,7 +14,12 @@ public enum FeatureScaling: Sendable, Equatable, Codable {
 
     /// The kinds a user can ask for.
     public enum Kind: String, Sendable, CaseIterable {
-        case none, standard, minmax
+        /// No scaling.
+        case none
+        /// (x − mean) / standard deviation per feature.
+        case standard
+        /// (x − min) / (max − min) per feature: [0, 1] on the training data.
+        case minmax
     }
 
     /// Fits a transform of `kind` to `[samples, features]` training data.

@@ -8,7 +8,8 @@ import Foundation
 /// model.compile(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 0.01))
 /// try model.fit(training, epochs: 100)
 /// print(model.evaluate(on: test))                        // loss 0.04, accuracy 99.5 %
-/// try model.save(to: URL(filePath: "spirals.safetensors"))
+/// try model.save(to: file)                             // a file URL
+/// let restored = try Model<Float>.load(from: file)
 /// ```
 ///
 /// `Model` is a value: copying it copies the weights (cheaply, by copy-on-write), and ``fit(_:epochs:batchSize:validation:callbacks:classWeights:clipping:onEvent:)``

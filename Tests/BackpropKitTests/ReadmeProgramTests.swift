@@ -30,5 +30,9 @@ struct ReadmeProgramTests {
         // The README names its file where the test passes a temporary one.
         let header = "import BackpropKit\nimport Foundation\n\nlet file = URL(filePath: \"spirals.safetensors\")\n"
         #expect(block == header + program, "README.md's library program differs from Tests/BackpropKitTests/ReadmeProgram.swift")
+        // The DocC article Getting Started shows the same program.
+        let article = try String(contentsOf: root.appending(path: "Sources/BackpropKit/BackpropKit.docc/GettingStarted.md"), encoding: .utf8)
+        let shown = article.components(separatedBy: "```swift\n").dropFirst().first?.components(separatedBy: "```").first
+        #expect(shown == block, "GettingStarted.md's program differs from the README's")
     }
 }

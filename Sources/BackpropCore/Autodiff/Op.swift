@@ -7,15 +7,48 @@ public enum Op: Sendable, Hashable {
     case leaf
 
     // Element-wise, one input.
-    case negate, exp, log, sqrt, abs, square, reciprocal
-    case tanh, sigmoid, relu, softplus, gelu
+    /// −x.
+    case negate
+    /// eˣ (the rule reuses the output).
+    case exp
+    /// ln x.
+    case log
+    /// √x.
+    case sqrt
+    /// |x|.
+    case abs
+    /// x².
+    case square
+    /// 1/x.
+    case reciprocal
+    /// tanh x (the rule reuses the output: 1 − tanh²).
+    case tanh
+    /// 1/(1 + e⁻ˣ) (the rule reuses the output: σ(1 − σ)).
+    case sigmoid
+    /// max(x, 0).
+    case relu
+    /// ln(1 + eˣ).
+    case softplus
+    /// x Φ(x), Φ the standard normal distribution function.
+    case gelu
+    /// x for x > 0, else slope · x.
     case leakyReLU(slope: Double)
+    /// x for x > 0, else α(eˣ − 1).
     case elu(alpha: Double)
+    /// x limited to [lower, upper] (gradient 0 outside).
     case clamp(lower: Double, upper: Double)
+    /// xᵖ for a constant p.
     case power(exponent: Double)
 
     // Element-wise, two broadcast inputs.
-    case add, subtract, multiply, divide
+    /// a + b.
+    case add
+    /// a − b.
+    case subtract
+    /// a · b.
+    case multiply
+    /// a / b.
+    case divide
     /// `select(mask, a, b)`: `a` where the saved mask is 1, `b` where it is 0.
     case select
 
@@ -25,21 +58,33 @@ public enum Op: Sendable, Hashable {
     case batchedMatmul
 
     // Reductions.
+    /// Σ over the axes.
     case sum(axes: [Int], keepingDimensions: Bool)
+    /// The mean over the axes.
     case mean(axes: [Int], keepingDimensions: Bool)
+    /// The largest element along an axis (the gradient goes to the first largest).
     case max(axis: Int, keepingDimensions: Bool)
 
     // Shape and indexing.
+    /// The same elements in another shape.
     case reshape
+    /// Copies along new or size-1 axes (the gradient sums them back).
     case broadcast
+    /// The axes reordered.
     case transpose(permutation: [Int])
+    /// The rows at the indices (repeats allowed).
     case gatherRows(indices: [Int])
+    /// A range of rows.
     case sliceRows(Range<Int>)
+    /// The inputs joined along an axis.
     case concatenate(axis: Int)
 
     // Normalisations.
+    /// eˣⁱ / Σ eˣʲ along an axis (the rule reuses the output).
     case softmax(axis: Int)
+    /// x − log Σ eˣʲ along an axis.
     case logSoftmax(axis: Int)
+    /// log Σ eˣʲ along an axis, computed stably.
     case logSumExp(axis: Int, keepingDimensions: Bool)
     /// Softmax followed by cross-entropy against the saved target rows, averaged over the batch or summed.
     case softmaxCrossEntropy(averaged: Bool)

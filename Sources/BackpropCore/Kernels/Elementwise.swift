@@ -4,11 +4,39 @@ import RealModule
 ///
 /// Besides the activations, the derivative rules use a mask (clamp's), so that each rule is one pass over memory.
 public enum UnaryFunction: Sendable, Hashable {
-    case negate, exp, log, sqrt, abs, square, reciprocal, sign
-    case tanh, sigmoid, relu, softplus, gelu
+    /// −x.
+    case negate
+    /// eˣ.
+    case exp
+    /// ln x.
+    case log
+    /// √x.
+    case sqrt
+    /// |x|.
+    case abs
+    /// x².
+    case square
+    /// 1/x.
+    case reciprocal
+    /// −1, 0 or 1.
+    case sign
+    /// tanh x.
+    case tanh
+    /// 1/(1 + e⁻ˣ).
+    case sigmoid
+    /// max(x, 0).
+    case relu
+    /// ln(1 + eˣ).
+    case softplus
+    /// x Φ(x).
+    case gelu
+    /// x for x > 0, else slope · x.
     case leakyReLU(slope: Double)
+    /// x for x > 0, else α(eˣ − 1).
     case elu(alpha: Double)
+    /// x limited to [lower, upper].
     case clamp(lower: Double, upper: Double)
+    /// xᵖ.
     case power(Double)
     /// `1` where `lower < x < upper`, else `0` (derivative of clamp).
     case insideMask(lower: Double, upper: Double)
@@ -16,8 +44,32 @@ public enum UnaryFunction: Sendable, Hashable {
 
 /// An element-wise function of two broadcast tensors. Comparisons return 1 (true) or 0 (false).
 public enum BinaryFunction: Sendable, Hashable {
-    case add, subtract, multiply, divide, maximum, minimum, power
-    case equal, notEqual, less, lessOrEqual, greater, greaterOrEqual
+    /// a + b.
+    case add
+    /// a − b.
+    case subtract
+    /// a · b.
+    case multiply
+    /// a / b.
+    case divide
+    /// max(a, b).
+    case maximum
+    /// min(a, b).
+    case minimum
+    /// aᵇ.
+    case power
+    /// a = b.
+    case equal
+    /// a ≠ b.
+    case notEqual
+    /// a < b.
+    case less
+    /// a ≤ b.
+    case lessOrEqual
+    /// a > b.
+    case greater
+    /// a ≥ b.
+    case greaterOrEqual
     /// `a` where `b > 0`, else 0 (ReLU's backward pass: g masked by the input's sign).
     case whereRightPositive
     /// `a · b · (1 − b)` (sigmoid's backward pass from its output).

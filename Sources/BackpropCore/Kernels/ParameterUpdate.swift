@@ -20,11 +20,16 @@ import CKernels
 /// subnormal operands in microcode, about a hundred times slower, which made Adam's update a quarter of a
 /// Fashion-MNIST epoch. The step such a state contributes is below 10⁻³⁰ of the learning rate.
 public enum ParameterUpdate: Sendable, Hashable {
+    /// θ ← θ − η (g + λθ).
     case sgd(learningRate: Double, weightDecay: Double)
+    /// v ← μv + g + λθ; θ ← θ − ηv (Nesterov: θ ← θ − η(g + λθ + μv)).
     case momentum(learningRate: Double, momentum: Double, nesterov: Bool, weightDecay: Double)
+    /// Adam's moments and bias-corrected step `step`, with L2 (added to g) or decoupled decay (AdamW).
     case adam(learningRate: Double, beta1: Double, beta2: Double, epsilon: Double, step: Int,
               l2: Double, decoupledDecay: Double)
+    /// s ← ρs + (1 − ρ)g²; θ ← θ − η g / (√s + ε).
     case rmsProp(learningRate: Double, rho: Double, epsilon: Double, weightDecay: Double)
+    /// s ← s + g²; θ ← θ − η g / (√s + ε).
     case adagrad(learningRate: Double, epsilon: Double, weightDecay: Double)
 
     /// How many state tensors of the parameter's shape the update reads and writes.

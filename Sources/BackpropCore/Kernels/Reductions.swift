@@ -1,6 +1,11 @@
 /// How `Reductions` combines the elements along an axis.
 public enum Reduction: Sendable, Hashable {
-    case sum, max, min
+    /// Σ x.
+    case sum
+    /// The largest element.
+    case max
+    /// The smallest element.
+    case min
     /// Σ x², for norms.
     case sumOfSquares
 }

@@ -129,6 +129,7 @@ public struct ONNXTensor: Equatable, Sendable {
 public struct ONNXValueInfo: Equatable, Sendable {
     /// One dimension of a shape.
     public enum Dimension: Equatable, Sendable {
+        /// A size known in advance.
         case fixed(Int)
         /// A named size that varies (`"batch"`).
         case symbolic(String)

@@ -14,9 +14,13 @@ import Darwin
 /// - a directory path: IDX files in the MNIST layout (`train-*` / `t10k-*`, gzipped or raw).
 /// - a file path: a CSV file (see ``TabularData``).
 public enum DataSource: Sendable, Equatable, CustomStringConvertible {
+    /// `builtin:NAME`: a generated dataset.
     case builtin(BuiltinDataset)
+    /// `fashion-mnist`: the installed Debian package's IDX files.
     case fashionMNIST
+    /// A directory of IDX files.
     case idxDirectory(String)
+    /// A CSV file.
     case csv(String)
 
     /// Parses a source name.

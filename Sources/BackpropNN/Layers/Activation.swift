@@ -14,8 +14,23 @@ import BackpropCore
 /// identity     z                             σ′ = 1
 /// ```
 public enum Activation: Sendable, Hashable, CustomStringConvertible {
-    case sigmoid, tanh, relu, gelu, softplus, softmax, identity
+    /// 1 / (1 + e⁻ᶻ).
+    case sigmoid
+    /// tanh z.
+    case tanh
+    /// max(z, 0).
+    case relu
+    /// z Φ(z), Φ the standard normal distribution function.
+    case gelu
+    /// log(1 + eᶻ).
+    case softplus
+    /// eᶻⁱ / Σ eᶻʲ per row (an output layer).
+    case softmax
+    /// z (no activation).
+    case identity
+    /// z if z > 0 else slope · z.
     case leakyReLU(slope: Double)
+    /// z if z > 0 else α(eᶻ − 1).
     case elu(alpha: Double)
 
     /// Parses a command-line name: `sigmoid`, `tanh`, `relu`, `leaky-relu`, `elu`, `gelu`, `softplus`, `softmax`,

@@ -12,7 +12,21 @@ import BackpropCore
 /// lecunNormal     N(0, 1/fanIn)
 /// ```
 public enum Initializer: Sendable, Hashable {
-    case glorotUniform, glorotNormal, heUniform, heNormal, lecunUniform, lecunNormal, zeros
+    /// U(−√(6/(fanIn+fanOut)), +√(6/(fanIn+fanOut))), for sigmoid and tanh.
+    case glorotUniform
+    /// N(0, 2/(fanIn+fanOut)).
+    case glorotNormal
+    /// U(−√(6/fanIn), +√(6/fanIn)), for the ReLU family.
+    case heUniform
+    /// N(0, 2/fanIn).
+    case heNormal
+    /// U(−√(3/fanIn), +√(3/fanIn)).
+    case lecunUniform
+    /// N(0, 1/fanIn).
+    case lecunNormal
+    /// All zero (biases).
+    case zeros
+    /// Every element the given value.
     case constant(Double)
 
     /// The usual choice for weights feeding `activation`: He for the ReLU family, Glorot otherwise.

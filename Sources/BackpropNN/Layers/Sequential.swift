@@ -208,10 +208,16 @@ extension Sequential {
 /// Builds an array of layers from a list of statements (see ``Sequential/init(_:inputShape:)``).
 @resultBuilder
 public enum LayerBuilder<Scalar: TensorScalar> {
+    /// One layer.
     public static func buildExpression(_ layer: any Layer<Scalar>) -> [any Layer<Scalar>] { [layer] }
+    /// The statements' layers in order.
     public static func buildBlock(_ parts: [any Layer<Scalar>]...) -> [any Layer<Scalar>] { parts.flatMap { $0 } }
+    /// The layers of an `if` without `else`, when it holds.
     public static func buildOptional(_ part: [any Layer<Scalar>]?) -> [any Layer<Scalar>] { part ?? [] }
+    /// The layers of the first branch of an `if`/`else`.
     public static func buildEither(first: [any Layer<Scalar>]) -> [any Layer<Scalar>] { first }
+    /// The layers of the second branch of an `if`/`else`.
     public static func buildEither(second: [any Layer<Scalar>]) -> [any Layer<Scalar>] { second }
+    /// The layers of a `for` loop's iterations.
     public static func buildArray(_ parts: [[any Layer<Scalar>]]) -> [any Layer<Scalar>] { parts.flatMap { $0 } }
 }

@@ -9,10 +9,15 @@
 /// ```
 /// Rates that depend on how training goes (reduce on a plateau) are callbacks: ``ReduceLearningRateOnPlateau``.
 public indirect enum LearningRateSchedule: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// η every epoch.
     case constant
+    /// η · factor^⌊(epoch − 1) / every⌋.
     case step(every: Int, factor: Double)
+    /// η · decay^(epoch − 1).
     case exponential(decay: Double)
+    /// From η down to `minimum` along half a cosine over `epochs` epochs.
     case cosine(epochs: Int, minimum: Double)
+    /// η · epoch / `epochs` during warm-up, then `then` counted from its end.
     case warmup(epochs: Int, then: LearningRateSchedule)
 
     /// The rate for `epoch` given the base rate.

@@ -8,7 +8,12 @@ public struct GradientHealthMonitor: Sendable {
     /// A warning about one parameter.
     public struct Warning: Sendable, Equatable, CustomStringConvertible {
         /// What went wrong.
-        public enum Kind: String, Sendable { case vanishing, exploding }
+        public enum Kind: String, Sendable {
+            /// The gradient norm fell far below its earlier size.
+            case vanishing
+            /// The gradient norm grew far beyond its earlier size.
+            case exploding
+        }
         /// What went wrong.
         public var kind: Kind
         /// The parameter's name (`"0.weight"`).

@@ -3,7 +3,9 @@ import BackpropCore
 /// A dataset's samples in mini-batches, in a shuffled or the stored order: what a training loop of your own iterates.
 ///
 /// ```swift
-/// for batch in data.batches(size: 32, seed: UInt64(epoch)) { … }
+/// for batch in data.batches(size: 32, seed: UInt64(epoch)) {
+///     print(batch.inputs.shape, batch.targets.count)
+/// }
 /// ```
 public struct MiniBatches<Data: TrainingData>: Sequence {
     /// The dataset.

@@ -163,8 +163,11 @@ public struct InMemoryDataset<Scalar: TensorScalar>: TrainingData {
 
 /// A dataset that cannot be used as given.
 public enum DatasetError: Error, Equatable, CustomStringConvertible {
+    /// The features are not a `[samples, features]` matrix (their shape).
     case notAMatrix([Int])
+    /// Features and targets have different numbers of samples.
     case countMismatch(features: Int, targets: Int)
+    /// A class label is not in `0..<classCount`.
     case labelOutOfRange(row: Int, label: Int, classCount: Int)
 
     public var description: String {

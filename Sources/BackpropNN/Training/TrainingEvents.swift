@@ -156,9 +156,13 @@ public struct TrainingResult<Model: Layer>: Sendable {
 
 /// A model that does not fit the data it is given.
 public enum TrainingError: Error, Equatable, CustomStringConvertible {
+    /// The model takes another number of features than the data has.
     case inputSizeMismatch(model: Int, data: Int)
+    /// The model has another number of outputs than the data has classes.
     case outputSizeMismatch(model: Int, classes: Int)
+    /// The data has no samples.
     case emptyDataset
+    /// The checkpoint's tensors do not fit the model or the optimizer.
     case checkpointMismatch
     /// A layer cannot take what the layer before it produces (the message names the layer).
     case invalidModel(String)

@@ -8,9 +8,11 @@ import BackpropCore
 /// var optimizer = ModelOptimizer(Adam(learningRate: 1e-3), for: network)
 /// var generator = SeededGenerator(seed: 42)
 /// for epoch in 1...10 {
+///     optimizer.epoch = epoch
 ///     for batch in data.batches(size: 32, seed: UInt64(epoch)) {
 ///         let (loss, gradients) = step.valueWithGradient(at: &network, on: batch, generator: &generator)
 ///         optimizer.update(&network, along: gradients)
+///         losses.append(loss)
 ///     }
 /// }
 /// ```

@@ -12,6 +12,8 @@ import BackpropCore
 ///         }
 ///     }
 /// }
+/// ```
+/// ```swift
 /// try trainer.fit(model, on: data, validation: test, callbacks: [StopAtAccuracy(target: 0.9)])
 /// ```
 /// Every method has a default that does nothing. An error a method throws ends training, and `fit` rethrows it.
