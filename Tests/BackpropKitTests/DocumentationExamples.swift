@@ -7,7 +7,8 @@ import Testing
 // checks that each example's lines appear here in order, so an example that stops compiling fails the build, and
 // one that changes without this file fails the test. (The README's library program is ReadmeProgram.swift.)
 
-private struct LogCosh: Loss {
+/// The documentation's loss of one's own (also used by ModelTests).
+struct LogCosh: Loss {
     var name: String { "log-cosh" }
     func perSampleLoss<Scalar>(_ output: Tensor<Scalar>, _ targets: Targets<Scalar>) -> Tensor<Scalar> {
         let r = output - targets.dense(classCount: output.shape[1])

@@ -3,16 +3,6 @@ import BackpropTestSupport
 import Foundation
 import Testing
 
-/// log cosh(a − T) per unit, summed per sample: a loss of a user's own.
-private struct LogCosh: Loss {
-    var name: String { "log-cosh" }
-
-    func perSampleLoss<Scalar>(_ output: Tensor<Scalar>, _ targets: Targets<Scalar>) -> Tensor<Scalar> {
-        let r = output - targets.dense(classCount: output.shape[1])
-        return (softplus(2 * r) - r - Scalar(0.6931471805599453)).sum(alongAxis: 1)
-    }
-}
-
 @Suite("Model")
 struct ModelTests {
     private static func temporaryFile(_ name: String) -> URL {
