@@ -19,6 +19,20 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Hashable, Codabl
         state = (splitMix(), splitMix(), splitMix(), splitMix())
     }
 
+    /// A generator for one of many independent streams of `seed`, named by `stream` (such as epoch, batch and
+    /// process): the seed and each number are mixed through SplitMix64 in turn, so that streams that differ in any
+    /// number start from unrelated states.
+    public init(seed: UInt64, stream: [UInt64]) {
+        var mixed = seed
+        for number in stream {
+            var z = (mixed ^ number) &+ 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            mixed = z ^ (z >> 31)
+        }
+        self.init(seed: mixed)
+    }
+
     /// Restores a generator from a state previously read from ``state``.
     ///
     /// - Precondition: the state is not all zeros.

@@ -31,11 +31,16 @@ public struct Trainer: Sendable {
     public var shuffles: Bool
     /// The seed of the shuffle and of dropout.
     public var seed: UInt64
+    /// The processes training this model together (data-parallel), or `nil` for this process alone. Each process
+    /// takes ``batchSize`` samples of every batch of `batchSize × size` (the global batch), and their gradients are
+    /// averaged over the global batch before each update, so every process applies the same update. A world of one
+    /// process takes exactly the code path of none.
+    public var communicator: (any Communicator)?
 
     /// Creates a trainer.
     public init(loss: any Loss, optimizer: any Optimizer, batchSize: Int = 32, epochs: Int,
                 stoppingCriteria: [StoppingCriterion] = [], clipping: GradientClipping? = nil, classWeights: [Double]? = nil,
-                shuffles: Bool = true, seed: UInt64) {
+                shuffles: Bool = true, seed: UInt64, communicator: (any Communicator)? = nil) {
         precondition(batchSize > 0 && epochs > 0, "Trainer: batch size and epochs must be positive")
         self.loss = loss
         self.optimizer = optimizer
@@ -46,6 +51,7 @@ public struct Trainer: Sendable {
         self.classWeights = classWeights
         self.shuffles = shuffles
         self.seed = seed
+        self.communicator = communicator
     }
 
     /// Trains a copy of `model` on `data` and returns it with its history, the reason training stopped and a
@@ -82,6 +88,7 @@ public struct Trainer: Sendable {
         }
         var session = TrainingSession(trainer: self, model: model, resumingFrom: checkpoint)
         session.callbacks = stoppingCriteria.map(\.callback) + callbacks
+        try session.synchronizeWithRoot()
         func finish(_ reason: StopReason) throws -> TrainingResult<Model> {
             _ = try session.notify { callback, control in try callback.trainingEnded(reason, &control) }
             return TrainingResult(model: session.currentModel, history: session.history, stopReason: reason,
@@ -115,7 +122,8 @@ public struct Trainer: Sendable {
             if let reason = try session.notify({ callback, control in try callback.epochEnded(report, &control) }) {
                 return try finish(reason)
             }
-            if epoch < epochs && shouldStop() { return try finish(.interrupted(epoch: epoch, batch: 0)) }
+            // Processes agree on stopping inside a step (a request here is taken up by the next step's sum).
+            if !session.isDistributed && epoch < epochs && shouldStop() { return try finish(.interrupted(epoch: epoch, batch: 0)) }
             epoch += 1
         }
         return try finish(.completedEpochs(session.history.count))

@@ -38,6 +38,10 @@ struct TrainingSession<Model: Layer> {
     var gradientNorms: [Double]
     /// The callbacks, in the order they are told of events.
     var callbacks: [any Callback] = []
+    /// The other processes of data-parallel training, when there are any (a world of one is `nil`).
+    let communicator: (any Communicator)?
+    /// The flat buffer of every gradient and state tensor that one sum over the processes adds.
+    var reductionBuffer: [Model.Scalar] = []
 
     init(trainer: Trainer, model: Model, resumingFrom checkpoint: TrainingCheckpoint<Model.Scalar>?) {
         self.trainer = trainer
@@ -68,6 +72,10 @@ struct TrainingSession<Model: Layer> {
         // Separate storage (`+ 0` copies): the spare buffers each update writes into.
         lastFiniteParameters = parameters.map { $0 + 0 }
         step = TrainingStep(model: model, loss: trainer.loss, classWeights: trainer.classWeights)
+        communicator = (trainer.communicator?.size ?? 1) > 1 ? trainer.communicator : nil
+        if communicator != nil {
+            reductionBuffer = [Model.Scalar](repeating: 0, count: model.parameterCount + state.reduce(0) { $0 + $1.count })
+        }
         gradients = parameters.map { Tensor.zeros(like: $0) }
         gradientNorms = [Double](repeating: 0, count: parameters.count)
     }
@@ -125,23 +133,36 @@ struct TrainingSession<Model: Layer> {
         var rate = scheduler.rate(epoch: epoch)
         var generator = shuffleGenerator
         let order = trainer.shuffles ? generator.permutation(of: data.count) : Array(0..<data.count)
-        let batchCount = (data.count + trainer.batchSize - 1) / trainer.batchSize
+        let batchCount = batchCount(samples: data.count)
         if partial.gradientNormSums.count != parameters.count {
             partial.gradientNormSums = [Double](repeating: 0, count: parameters.count)
         }
         if batchesDone == 0 || epochStartParameters.count != parameters.count { epochStartParameters = parameters.map { $0 + 0 } }
-        func indicesOfBatch(_ index: Int) -> ArraySlice<Int> {
-            order[(index * trainer.batchSize)..<Swift.min((index + 1) * trainer.batchSize, data.count)]
-        }
+        func indicesOfBatch(_ index: Int) -> ArraySlice<Int> { share(ofBatch: index, in: order) }
         while batchesDone < batchCount {
             let batchIndex = batchesDone
             let indices = indicesOfBatch(batchIndex)
-            data.fill(&batch, at: indices)
-            let (value, correct) = step.run(parameters: parameters, state: &state, batch: batch, generator: &dropoutGenerator,
-                                            gradients: &gradients, gradientNorms: &gradientNorms, classify: data.classCount != nil)
+            var (value, correct, samples, stopAgreed) = (0.0, 0, indices.count, false)
+            if indices.isEmpty {
+                zeroGradients()
+            } else {
+                data.fill(&batch, at: indices)
+                if isDistributed {
+                    var generator = dropoutGenerator(epoch: epoch, batch: batchIndex)
+                    (value, correct) = step.run(parameters: parameters, state: &state, batch: batch, generator: &generator,
+                                                gradients: &gradients, gradientNorms: &gradientNorms, classify: data.classCount != nil)
+                } else {
+                    (value, correct) = step.run(parameters: parameters, state: &state, batch: batch, generator: &dropoutGenerator,
+                                                gradients: &gradients, gradientNorms: &gradientNorms, classify: data.classCount != nil)
+                }
+            }
             // Late enough that the step's own memory traffic does not evict the rows again, early enough that the
             // norms and the update hide their latency.
             if batchIndex + 1 < batchCount { data.prefetch(at: indicesOfBatch(batchIndex + 1)) }
+            if isDistributed {
+                (value, correct, samples, stopAgreed) = try reduceStep(loss: value, correct: correct, samples: samples,
+                                                                       stopRequested: batchIndex + 1 < batchCount && shouldStop())
+            }
             guard value.isFinite else {
                 return stop(.nonFinite(epoch: epoch, batch: batchIndex + 1, what: "loss (\(value))"))
             }
@@ -159,7 +180,7 @@ struct TrainingSession<Model: Layer> {
                                          state: &states[i], learningRate: rate)
                 swap(&parameters[i], &lastFiniteParameters[i])
             }
-            partial.lossSum += value * Double(indices.count)
+            partial.lossSum += value * Double(samples)
             partial.correct += correct
             batchesDone += 1
             let now = clock.now
@@ -170,7 +191,7 @@ struct TrainingSession<Model: Layer> {
                 return .stopped(reason)
             }
             rate = scheduler.rate(epoch: epoch)
-            if batchesDone < batchCount && shouldStop() {
+            if batchesDone < batchCount && (isDistributed ? stopAgreed : shouldStop()) {
                 return .stopped(.interrupted(epoch: epoch, batch: batchIndex + 1))
             }
             started = clock.now  // time spent in the event handler is not training time
