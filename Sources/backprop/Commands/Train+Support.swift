@@ -12,10 +12,10 @@ import Darwin
 // `backprop train`'s option parsing, checks and records.
 extension Train {
     /// The run's settings and history, as stored with the model and in checkpoints.
-    func record(stopReason: String, history: [EpochReport], batchSize: Int, loss: any Loss) throws -> TrainingRecord {
+    func record(stopReason: String, history: [EpochReport], batchSize: Int, loss: any Loss, processes: Int = 1) throws -> TrainingRecord {
         TrainingRecord(data: data, optimizer: optimizer.rawValue, learningRate: rate, batchSize: batchSize, seed: seed,
                        stopReason: stopReason, history: history.map(EpochRecord.init),
-                       options: try trainingOptions(batchSize: batchSize, loss: loss))
+                       options: try trainingOptions(batchSize: batchSize, loss: loss, processes: processes))
     }
 
     /// Options a resumed run may change: they decide when training stops or what is only reported, not what a
@@ -25,7 +25,7 @@ extension Train {
 
     /// Every option that decides what training computes (and the few that may change on resume), canonical: the
     /// effective batch size, the loss and learning rate chosen by default, sizes without spaces.
-    func trainingOptions(batchSize: Int, loss: any Loss) throws -> [String: String] {
+    func trainingOptions(batchSize: Int, loss: any Loss, processes: Int = 1) throws -> [String: String] {
         var options = [
             "--data": data, "--loss": loss.name, "--optimizer": optimizer.rawValue,
             "--learning-rate": "\(rate)", "--weight-decay": "\(weightDecay)", "--clip-norm": clipNorm.map { "\($0)" } ?? "none",
@@ -50,6 +50,8 @@ extension Train {
         case .exponential(let decay): "exponential:\(decay)"
         default: "constant"
         }
+        // Another number of processes shares the batches differently: the global batch is the batch size times it.
+        options["MPI processes"] = "\(processes)"
         options["--warmup-epochs"] = "\(warmupEpochs)"
         options["--reduce-lr-on-plateau"] = reduceLrOnPlateau ?? "none"
         options["--class-weights"] = classWeights ?? "none"
@@ -61,11 +63,12 @@ extension Train {
 
     /// Checks that a checkpoint belongs to a run with these options: every option that decides what a step computes
     /// must be the same (all differences are listed in one error); the ones that may change are noted.
-    func checkResumable(_ file: CheckpointFile<Float>, path: String, model: Sequential<Float>, batchSize: Int, loss: any Loss) throws {
+    func checkResumable(_ file: CheckpointFile<Float>, path: String, model: Sequential<Float>, batchSize: Int, loss: any Loss,
+                        processes: Int = 1) throws {
         guard let record = file.saved.info.training else {
             throw DataError.mismatch("\(path) does not record how it was trained, so it cannot be resumed")
         }
-        let given = try trainingOptions(batchSize: batchSize, loss: loss)
+        let given = try trainingOptions(batchSize: batchSize, loss: loss, processes: processes)
         // Checkpoints written before every option was recorded hold these five.
         let stored = record.options ?? ["--data": record.data, "--optimizer": record.optimizer, "--learning-rate": "\(record.learningRate)",
                                         "--batch-size": "\(record.batchSize)", "--seed": "\(record.seed)"]

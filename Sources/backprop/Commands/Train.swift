@@ -190,7 +190,29 @@ struct Train: ParsableCommand {
     func run() throws {
         computation.apply()
         Interruption.install()
-        try checkOutputs()
+        // Under an MPI launcher, every process runs this command on its share of each batch (see `Trainer`).
+        let world = try MPICommunicator.launched().flatMap { $0.size > 1 ? $0 : nil }
+        guard let world else { return try train(processes: nil) }
+        do {
+            try train(processes: world)
+            world.finalize()
+        } catch let exit as ExitCode {
+            // Interrupted or stopped on a non-finite value: every process stops at the same batch.
+            world.finalize()
+            throw exit
+        } catch {
+            // The others would wait for this process at the next sum: end the job.
+            printError("Error (process \(world.rank) of \(world.size)): \(error)")
+            world.abort(code: 1)
+        }
+    }
+
+    /// Trains, alone or as one of `processes`: only the first process (rank 0) prints and writes files.
+    private func train(processes world: MPICommunicator?) throws {
+        let root = (world?.rank ?? 0) == 0
+        let quiet = self.quiet || !root
+        let (output, metrics, plot, checkpoint, tensorboard) = root ? (output, metrics, plot, checkpoint, tensorboard) : (nil, nil, nil, nil, nil)
+        if root { try checkOutputs() }
         let source = try DataSource(parsing: data)
         var reading = try csv.tabular()
         reading.missing = missing
@@ -219,7 +241,7 @@ struct Train: ParsableCommand {
         let fresh = try initial?.model ?? makeModel(sampleShape: sampleShape, outputs: outputs, loss: lossFunction)
         let resumed = try resume.map { path -> CheckpointFile<Float> in
             let file = try CheckpointFile<Float>.read(from: path)
-            try checkResumable(file, path: path, model: fresh, batchSize: batchSize, loss: lossFunction)
+            try checkResumable(file, path: path, model: fresh, batchSize: batchSize, loss: lossFunction, processes: world?.size ?? 1)
             return file
         }
         let model = resumed?.saved.model ?? fresh
@@ -253,7 +275,7 @@ struct Train: ParsableCommand {
         }
         let trainer = Trainer(loss: lossFunction, optimizer: try parsedOptimizer(), batchSize: batchSize, epochs: epochs,
                               stoppingCriteria: criteria, clipping: clipNorm.map { .globalNorm($0) },
-                              classWeights: try parsedClassWeights(counts: classCounts), seed: seed)
+                              classWeights: try parsedClassWeights(counts: classCounts), seed: seed, communicator: world)
         if !quiet {
             let features = sampleShape.count > 1 ? "samples of \(sampleShape.map(String.init).joined(separator: "×"))"
                 : "\(training.featureCount) features"
@@ -263,6 +285,9 @@ struct Train: ParsableCommand {
             print("kernels: \(KernelBackend.preferred)")
             print(model.summary)
             print("loss: \(lossFunction), optimizer: \(trainer.optimizer), learning rate \(rate), batch \(batchSize), seed \(seed)")
+            if let world {
+                print("processes: \(world.size) (MPI: \(world.library)), batch \(batchSize) per process, global batch \(batchSize * world.size)")
+            }
         }
 
         if let resumed, !quiet {
@@ -272,7 +297,7 @@ struct Train: ParsableCommand {
         var progress = ProgressDisplay(enabled: !quiet, epochs: epochs)
         var monitor = GradientHealthMonitor()
         var checkpointInfo = info
-        checkpointInfo.training = try record(stopReason: "", history: [], batchSize: batchSize, loss: lossFunction)
+        checkpointInfo.training = try record(stopReason: "", history: [], batchSize: batchSize, loss: lossFunction, processes: world?.size ?? 1)
         let checkpointWriter = ModelCheckpoint(path: checkpoint ?? "backprop.checkpoint.safetensors",
                                                every: Swift.max(checkpointEvery, 1), model: model, info: checkpointInfo)
         var callbacks: [any Callback] = []
@@ -290,16 +315,21 @@ struct Train: ParsableCommand {
         let result = try trainer.fit(model, on: training, validation: validation, test: test,
                                      resumingFrom: resumed?.checkpoint, callbacks: callbacks, onEvent: { event in
             switch event {
-            case .batchEnded(let batch): progress.batchEnded(batch, batchSize: batchSize)
+            case .batchEnded(let batch): progress.batchEnded(batch, batchSize: batchSize * (world?.size ?? 1))
             case .epochEnded(let report):
                 progress.epochEnded(report)
                 if !quiet { monitor.observe(report).forEach { printError($0.description) } }
             }
         }, shouldStop: { Interruption.requested })
         if progress.live { print("") }
-        print("stopped: \(result.stopReason)")
+        if root { print("stopped: \(result.stopReason)") }
+        if let world {
+            let agreement = try ParameterAgreement.check(result.model.parameters + result.model.state, across: world)
+            if root { print(agreement) }
+        }
         switch result.stopReason {
         case .interrupted:
+            guard root else { throw ExitCode(Interruption.exitStatus) }
             // Ctrl-C always leaves a checkpoint, so that the run can be resumed.
             let path = checkpointWriter.path
             try checkpointWriter.write(result.checkpoint, reason: "\(result.stopReason)")
@@ -313,6 +343,10 @@ struct Train: ParsableCommand {
         default:
             if checkpoint != nil, checkpointEvery > 0 { try checkpointWriter.write(result.checkpoint, reason: "\(result.stopReason)") }
         }
+        guard root else {
+            if case .nonFinite = result.stopReason { throw ExitCode.failure }
+            return
+        }
         let final = trainer.evaluate(result.model, on: training)
         print("training: loss \(format(final.loss))" + (final.accuracy.map { ", accuracy \(percent($0))" } ?? ""))
         if let test, let testSource {
@@ -320,7 +354,7 @@ struct Train: ParsableCommand {
             print("test (\(testSource)\(testData == nil ? ", fresh samples" : "")): loss \(format(evaluation.loss))"
                   + (evaluation.accuracy.map { ", accuracy \(percent($0))" } ?? ""))
         }
-        info.training = try record(stopReason: "\(result.stopReason)", history: result.history, batchSize: batchSize, loss: lossFunction)
+        info.training = try record(stopReason: "\(result.stopReason)", history: result.history, batchSize: batchSize, loss: lossFunction, processes: world?.size ?? 1)
         // The model last: a chart that cannot be written fails the run before the model is replaced.
         if let plot { try AtomicFile.write(Array(TrainingChart(history: result.history).svg.utf8), to: plot) }
         if let output {
