@@ -191,8 +191,12 @@ struct Train: ParsableCommand {
         computation.apply()
         Interruption.install()
         // Under an MPI launcher, every process runs this command on its share of each batch (see `Trainer`).
-        let world = try MPICommunicator.launched().flatMap { $0.size > 1 ? $0 : nil }
-        guard let world else { return try train(processes: nil) }
+        let launched = try MPICommunicator.launched()
+        guard let world = launched, world.size > 1 else {
+            // Alone, even under a launcher (mpirun -np 1): the single-process path, MPI finalised as it must be.
+            defer { launched?.finalize() }
+            return try train(processes: nil)
+        }
         do {
             try train(processes: world)
             world.finalize()
