@@ -73,13 +73,17 @@ struct Workload {
 }
 
 /// Trains `workload` for `epochs` epochs on Fashion-MNIST and prints the figures the performance issue asks for.
-/// `seed` seeds the initial weights and the shuffles.
+/// `seed` seeds the initial weights and the shuffles. Under `mpirun` the processes train together (the workload's
+/// batch per process) and only the first prints; the time spent summing gradients is reported per epoch.
 func run(_ workload: Workload, epochs: Int, seed: UInt64) throws {
+    let world = try MPICommunicator.launched()
+    defer { world?.finalize() }
+    let processes = world?.size ?? 1
+    guard (world?.rank ?? 0) == 0 else {
+        try train(workload, epochs: epochs, seed: seed, communicator: world)
+        return
+    }
     let training: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .train)
-    let test: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .test)
-    let model = try workload.model(seed: seed)
-    let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: workload.optimizer,
-                          batchSize: workload.batchSize, epochs: epochs, seed: seed)
     let flops = workload.epochFLOPs(samples: training.count)
     print("backend: \(KernelBackend.preferred); element-wise kernels: \(KernelBackend.elementwiseInstructionSet)")
     let architecture = switch workload.network {
@@ -88,8 +92,27 @@ func run(_ workload: Workload, epochs: Int, seed: UInt64) throws {
     }
     print("\(workload.name): \(architecture), batch \(workload.batchSize), "
           + "\(workload.optimizer) lr \(workload.optimizer.learningRate), \(format(flops / 1e9, 2)) GFLOP of matrix products per epoch, "
-          + "seed \(seed)")
+          + "seed \(seed)" + (processes > 1 ? ", \(processes) processes (MPI: \(world!.library)), global batch \(workload.batchSize * processes)" : ""))
+    let (result, countedSteps, allocations, handOffs) = try train(workload, epochs: epochs, seed: seed, communicator: world) { r in
+        print("epoch \(r.epoch)  \(format(r.seconds, 3)) s  \(format(flops / r.seconds / 1e9, 1)) GFLOP/s  "
+              + "test accuracy \(format(r.validationAccuracy ?? 0, 4))"
+              + (r.communicationSeconds.map { "  summing gradients \(format($0, 3)) s" } ?? ""))
+    }
+    report(workload, result: result, training: training, flops: flops, processes: processes, countedSteps: countedSteps,
+           allocations: allocations, handOffs: handOffs)
+}
 
+/// Trains `workload` (alone, or as one of `communicator`'s processes), counting allocations and hand-offs to the
+/// worker pool over epoch 2's steps but its first and last.
+@discardableResult
+func train(_ workload: Workload, epochs: Int, seed: UInt64, communicator: MPICommunicator?,
+           epochEnded: (EpochReport) -> Void = { _ in })
+throws -> (TrainingResult<Sequential<Float>>, steps: Int, allocations: Int?, handOffs: Int) {
+    let training: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .train)
+    let test: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .test)
+    let model = try workload.model(seed: seed)
+    let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: workload.optimizer,
+                          batchSize: workload.batchSize, epochs: epochs, seed: seed, communicator: communicator)
     // Allocations are counted on this thread from the end of epoch 2's first step to the end of its next-to-last.
     var countedSteps = 0
     var allocations: Int?
@@ -107,16 +130,26 @@ func run(_ workload: Workload, epochs: Int, seed: UInt64) throws {
                 handOffs.count = Parallelism.pool.handOffs - handOffs.start
                 countedSteps = batch.batchCount - 2
             }
-        case .epochEnded(let r):
-            print("epoch \(r.epoch)  \(format(r.seconds, 3)) s  \(format(flops / r.seconds / 1e9, 1)) GFLOP/s  "
-                  + "test accuracy \(format(r.validationAccuracy ?? 0, 4))")
+        case .epochEnded(let r): epochEnded(r)
         default: break
         }
     }
+    return (result, countedSteps, allocations, handOffs.count)
+}
+
+/// Prints the figures of a run of `workload` and its RESULT line.
+func report(_ workload: Workload, result: TrainingResult<Sequential<Float>>, training: ImageDataset<Float>, flops: Double,
+            processes: Int, countedSteps: Int, allocations: Int?, handOffs: Int) {
     let times = result.history.map(\.seconds)
     let accuracies = result.history.map { $0.validationAccuracy ?? 0 }
     let later = times.count > 1 ? Array(times.dropFirst()) : times
     let typical = median(later)
+    let communication = result.history.compactMap(\.communicationSeconds)
+    let typicalCommunication = communication.isEmpty ? nil : median(communication.count > 1 ? Array(communication.dropFirst()) : communication)
+    if let typicalCommunication {
+        print("summing gradients over \(processes) processes: median \(format(typicalCommunication, 3)) s per epoch, "
+              + "\(format(typicalCommunication / typical * 100, 1)) % of the epoch; computing \(format(typical - typicalCommunication, 3)) s")
+    }
     let productSeconds = workload.stepProducts.map { gemmSeconds($0) }
     let floorPerStep = productSeconds.reduce(0, +)
     let floor = floorPerStep * Double(training.count) / Double(workload.batchSize)
@@ -137,7 +170,7 @@ func run(_ workload: Workload, epochs: Int, seed: UInt64) throws {
     if let blasFloor { print("  with every product on OpenBLAS: \(format(blasFloor, 3)) s per epoch") }
     print("peak RSS \(format(rss, 1)) MiB; allocations per step after warm-up: "
           + (perStep.map { format($0, 2) + " (over \(countedSteps) steps)" } ?? "not measured (no epoch 2, or no counter here)"))
-    let handOffsPerStep = countedSteps > 0 ? Double(handOffs.count) / Double(countedSteps) : nil
+    let handOffsPerStep = countedSteps > 0 ? Double(handOffs) / Double(countedSteps) : nil
     print("threads: \(Parallelism.threads); hand-offs to helpers per step: " + (handOffsPerStep.map { format($0, 1) } ?? "not measured"))
     print("final test accuracy \(format(accuracies.last ?? 0, 4))")
     let json = """
@@ -146,7 +179,8 @@ func run(_ workload: Workload, epochs: Int, seed: UInt64) throws {
         "median_rest": \(format(typical, 4)), "gemm_floor": \(format(floor, 4)), \
         "gemm_floor_openblas": \(blasFloor.map { format($0, 4) } ?? "null"), "peak_rss_mib": \(format(rss, 1)), \
         "allocations_per_step": \(perStep.map { format($0, 3) } ?? "null"), "threads": \(Parallelism.threads), \
-        "handoffs_per_step": \(handOffsPerStep.map { format($0, 1) } ?? "null"), \
+        "handoffs_per_step": \(handOffsPerStep.map { format($0, 1) } ?? "null"), "processes": \(processes), \
+        "communication_median": \(typicalCommunication.map { format($0, 4) } ?? "null"), \
         "test_acc_per_epoch": [\(accuracies.map { format($0, 4) }.joined(separator: ", "))]}
         """
     print("RESULT \(json)")

@@ -105,6 +105,13 @@ struct DocumentationExamples {
         #expect(scheduled.history.allSatisfy { $0.learningRate == 1e-3 })
     }
 
+    /// Outside a launcher there is no MPI world: the trainer trains alone.
+    @Test func trainingOnSeveralProcesses() throws {
+        let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 1e-3), batchSize: 64, epochs: 10,
+                              seed: 42, communicator: try MPICommunicator.launched())
+        #expect(trainer.communicator == nil)
+    }
+
     @Test func aLossOfOnesOwn() throws {
         let x = Tensor<Float>([[0.5], [1.5]])
         #expect(LogCosh()(x, .values(Tensor([[0.5], [1.0]]))).scalar > 0)

@@ -204,3 +204,16 @@ struct BinaryParts<Scalar: TensorScalar>: ParallelWork {
         Scalar.applyBinary(function, lhs + start, rhs + start, output + start, count: elements.count)
     }
 }
+
+extension Tensor {
+    /// Writes `factor · self` to `count` elements at `destination` (packing tensors into one flat buffer).
+    public func copyElements(scaledBy factor: Scalar, to destination: UnsafeMutablePointer<Scalar>) {
+        withUnsafePointer { Scalar.scale($0, by: factor, into: destination, count: count) }
+    }
+
+    /// Overwrites the elements with `factor · source[i]` (unpacking a flat buffer).
+    public mutating func assignElements(from source: UnsafePointer<Scalar>, scaledBy factor: Scalar) {
+        let count = self.count
+        withUnsafeMutablePointer { Scalar.scale(source, by: factor, into: $0, count: count) }
+    }
+}

@@ -55,6 +55,9 @@ where RawSignificand: FixedWidthInteger {
     /// Converts bytes to scaled values: `target[i] = Self(source[i]) · scale`.
     static func convertBytes(_ source: UnsafePointer<UInt8>, _ target: UnsafeMutablePointer<Self>, count: Int, scale: Self)
 
+    /// Scales `count` values: `target[i] = source[i] · factor` (`target` may be `source`).
+    static func scale(_ source: UnsafePointer<Self>, by factor: Self, into target: UnsafeMutablePointer<Self>, count: Int)
+
     /// Runs a kernel that slides a window over a batch of images (see ``WindowKernel`` for what `a` and `b` are).
     static func applyWindowKernel(_ kernel: WindowKernel, _ problem: WindowProblem, _ a: UnsafePointer<Self>,
                                   _ b: UnsafePointer<Self>?, _ output: UnsafeMutablePointer<Self>)
@@ -185,6 +188,10 @@ extension Float: TensorScalar {
         _ source: UnsafePointer<UInt8>, _ target: UnsafeMutablePointer<Float>, count: Int, scale: Float
     ) {
         backprop_convert_bytes_float(source, target, count, scale)
+    }
+
+    public static func scale(_ source: UnsafePointer<Float>, by factor: Float, into target: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { target[i] = source[i] * factor }
     }
 
     public static func applyWindowKernel(_ kernel: WindowKernel, _ problem: WindowProblem, _ a: UnsafePointer<Float>,
@@ -325,6 +332,10 @@ extension Double: TensorScalar {
         _ source: UnsafePointer<UInt8>, _ target: UnsafeMutablePointer<Double>, count: Int, scale: Double
     ) {
         backprop_convert_bytes_double(source, target, count, scale)
+    }
+
+    public static func scale(_ source: UnsafePointer<Double>, by factor: Double, into target: UnsafeMutablePointer<Double>, count: Int) {
+        for i in 0..<count { target[i] = source[i] * factor }
     }
 
     public static func applyWindowKernel(_ kernel: WindowKernel, _ problem: WindowProblem, _ a: UnsafePointer<Double>,

@@ -60,11 +60,13 @@ public struct EpochReport: Sendable, Equatable, Codable {
     public var seconds: Double
     /// Per-parameter gradient and weight norms.
     public var parameterHealth: [ParameterHealth]
+    /// Of ``seconds``, the time spent summing gradients with the other processes (data-parallel training only).
+    public var communicationSeconds: Double?
 
     /// Creates a report.
     public init(epoch: Int, trainingLoss: Double, trainingAccuracy: Double?, validationLoss: Double?,
                 validationAccuracy: Double?, testLoss: Double?, testAccuracy: Double?, learningRate: Double,
-                seconds: Double, parameterHealth: [ParameterHealth]) {
+                seconds: Double, parameterHealth: [ParameterHealth], communicationSeconds: Double? = nil) {
         self.epoch = epoch
         self.trainingLoss = trainingLoss
         self.trainingAccuracy = trainingAccuracy
@@ -75,6 +77,7 @@ public struct EpochReport: Sendable, Equatable, Codable {
         self.learningRate = learningRate
         self.seconds = seconds
         self.parameterHealth = parameterHealth
+        self.communicationSeconds = communicationSeconds
     }
 }
 

@@ -48,41 +48,39 @@ extension TrainingSession {
         var offset = 0
         reductionBuffer.withUnsafeMutableBufferPointer { buffer in
             for i in gradients.indices {
-                gradients[i].withUnsafePointer { g in
-                    for k in 0..<gradients[i].count { buffer[offset + k] = samples > 0 ? g[k] * weight : 0 }
-                }
+                gradients[i].copyElements(scaledBy: samples > 0 ? weight : 0, to: buffer.baseAddress! + offset)
                 offset += gradients[i].count
             }
             for i in state.indices {
-                state[i].withUnsafePointer { s in
-                    for k in 0..<state[i].count { buffer[offset + k] = s[k] * trained }
-                }
+                state[i].copyElements(scaledBy: trained, to: buffer.baseAddress! + offset)
                 offset += state[i].count
             }
         }
-        var numbers = [samples > 0 ? loss * Double(samples) : 0, Double(correct), Double(samples), samples > 0 ? 1 : 0,
-                       stopRequested ? 1 : 0]
+        reductionNumbers[0] = samples > 0 ? loss * Double(samples) : 0
+        reductionNumbers[1] = Double(correct)
+        reductionNumbers[2] = Double(samples)
+        reductionNumbers[3] = samples > 0 ? 1 : 0
+        reductionNumbers[4] = stopRequested ? 1 : 0
+        let clock = ContinuousClock()
+        let started = clock.now
         try reductionBuffer.withUnsafeMutableBufferPointer { try communicator.sum(scalars: $0) }
-        try numbers.withUnsafeMutableBufferPointer { try communicator.sum($0) }
+        try reductionNumbers.withUnsafeMutableBufferPointer { try communicator.sum($0) }
+        let elapsed = (clock.now - started).components
+        communicationSeconds += Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+        let numbers = reductionNumbers
         let total = numbers[2], processesWithSamples = numbers[3]
         offset = 0
         reductionBuffer.withUnsafeBufferPointer { buffer in
             let scale = 1 / Model.Scalar(Swift.max(total, 1))
             for i in gradients.indices {
-                let count = gradients[i].count
-                gradients[i].withUnsafeMutablePointer { g in
-                    for k in 0..<count { g[k] = buffer[offset + k] * scale }
-                }
+                gradients[i].assignElements(from: buffer.baseAddress! + offset, scaledBy: scale)
                 gradientNorms[i] = Double(gradients[i].norm)
-                offset += count
+                offset += gradients[i].count
             }
             let stateScale = 1 / Model.Scalar(Swift.max(processesWithSamples, 1))
             for i in state.indices {
-                let count = state[i].count
-                state[i].withUnsafeMutablePointer { s in
-                    for k in 0..<count { s[k] = buffer[offset + k] * stateScale }
-                }
-                offset += count
+                state[i].assignElements(from: buffer.baseAddress! + offset, scaledBy: stateScale)
+                offset += state[i].count
             }
         }
         return (numbers[0] / Swift.max(total, 1), Int(numbers[1]), Int(total), numbers[4] > 0)

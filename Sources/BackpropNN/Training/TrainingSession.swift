@@ -42,6 +42,10 @@ struct TrainingSession<Model: Layer> {
     let communicator: (any Communicator)?
     /// The flat buffer of every gradient and state tensor that one sum over the processes adds.
     var reductionBuffer: [Model.Scalar] = []
+    /// The loss sum, correct predictions, samples, whether the process had any, and its stop request: summed too.
+    var reductionNumbers = [Double](repeating: 0, count: 5)
+    /// Time spent in those sums during the current epoch.
+    var communicationSeconds = 0.0
 
     init(trainer: Trainer, model: Model, resumingFrom checkpoint: TrainingCheckpoint<Model.Scalar>?) {
         self.trainer = trainer
@@ -206,7 +210,8 @@ struct TrainingSession<Model: Layer> {
             epoch: epoch, trainingLoss: partial.lossSum / n,
             trainingAccuracy: data.classCount == nil ? nil : Double(partial.correct) / n,
             validationLoss: nil, validationAccuracy: nil, testLoss: nil, testAccuracy: nil, learningRate: rate,
-            seconds: partial.seconds, parameterHealth: health)
+            seconds: partial.seconds, parameterHealth: health, communicationSeconds: isDistributed ? communicationSeconds : nil)
+        communicationSeconds = 0
         shuffleGenerator = generator
         batchesDone = 0
         partial = .init()
