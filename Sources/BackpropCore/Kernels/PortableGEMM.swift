@@ -33,7 +33,7 @@ enum PortableGEMM {
 
 extension GEMMProblem {
     /// The problem as the C kernels take it.
-    fileprivate var kernelArguments: backprop_gemm {
+    var kernelArguments: backprop_gemm {
         backprop_gemm(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, transpose_a: transposeA ? 1 : 0,
                       transpose_b: transposeB ? 1 : 0, accumulate: accumulate ? 1 : 0)
     }

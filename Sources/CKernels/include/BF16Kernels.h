@@ -1,0 +1,41 @@
+#ifndef BACKPROP_BF16_KERNELS_H
+#define BACKPROP_BF16_KERNELS_H
+
+// Matrix products on bfloat16 operands with Float32 accumulation, as `vdpbf16ps` (AVX512_BF16) computes them, and a
+// portable path that computes exactly the same sums in the same order, so that a product — and a model trained on
+// products — is the same bits on machines with and without the instruction.
+//
+// The arithmetic, per element of C: both operands are rounded from Float32 to bfloat16 (to nearest, ties to even;
+// subnormals flushed to zero, NaN kept quiet); k is walked in pairs (2p, 2p + 1), the last padded with zero; each
+// pair adds the odd product, then the even one, to a Float32 accumulator starting at zero, each addition rounded to
+// nearest once (the product of two bfloat16 values is exact in Float32's precision) with subnormal results flushed
+// to zero — the definition of `vdpbf16ps` in Intel's SDM, whose inputs are read as zero when subnormal. The
+// accumulator is then written to C, or added to it with one more rounding when accumulating.
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "GEMMKernels.h"
+
+/// Which implementation computes a bfloat16 product.
+typedef enum {
+    backprop_bf16_automatic = 0,  ///< `vdpbf16ps` when the processor has AVX512_BF16, else the portable path
+    backprop_bf16_portable = 1,   ///< the portable path (scalar fused multiply-adds)
+    backprop_bf16_instruction = 2 ///< `vdpbf16ps`; only when `backprop_bf16_instruction_available()`
+} backprop_bf16_path;
+
+/// Whether the processor has AVX512_BF16 (and AVX-512 F and BW, which the kernel also uses).
+int backprop_bf16_instruction_available(void);
+
+/// Rounds `count` Float32 values to bfloat16 as the products do.
+void backprop_round_to_bf16(const float *x, uint16_t *y, size_t count);
+
+/// Elements (bfloat16) of scratch memory `backprop_gemm_bf16` needs for `problem`.
+size_t backprop_gemm_bf16_scratch(const backprop_gemm *problem);
+
+/// C = op(A)·op(B) (or C += when `accumulate`) with bfloat16 operands, as described above; `scratch` holds at least
+/// `backprop_gemm_bf16_scratch(problem)` elements.
+void backprop_gemm_bf16(const backprop_gemm *problem, const float *a, const float *b, float *c, uint16_t *scratch,
+                        backprop_bf16_path path);
+
+#endif
