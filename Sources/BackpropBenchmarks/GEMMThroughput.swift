@@ -24,6 +24,26 @@ func gemmSeconds(_ problem: GEMMProblem, backend: KernelBackend? = nil, minimumS
     return median(samples)
 }
 
+/// Median seconds of one bfloat16 product of `problem`'s shape on random data, on the calling thread.
+func bf16Seconds(_ problem: GEMMProblem, path: BFloat16Products.Path = .automatic, minimumSeconds: Double = 0.05) -> Double {
+    var g = SeededGenerator(seed: 1)
+    let a = (0..<(problem.m * problem.k)).map { _ in Float.random(in: -1...1, using: &g) }
+    let b = (0..<(problem.k * problem.n)).map { _ in Float.random(in: -1...1, using: &g) }
+    var c = [Float](repeating: 0, count: problem.m * problem.n)
+    let repetitions = max(3, Int(2e8 / problem.flops))
+    var samples: [Double] = []
+    c.withUnsafeMutableBufferPointer { pc in
+        for _ in 0..<repetitions { BFloat16Products.multiply(problem, a, b, pc.baseAddress!, path: path) }  // warm-up
+        var total = 0.0
+        while samples.count < 7 || total < minimumSeconds {
+            let t = seconds { for _ in 0..<repetitions { BFloat16Products.multiply(problem, a, b, pc.baseAddress!, path: path) } }
+            samples.append(t / Double(repetitions))
+            total += t
+        }
+    }
+    return median(samples)
+}
+
 /// `gemm`: throughput of representative shapes on every available backend, and as training dispatches them.
 func runGEMM() {
     let shapes: [(String, GEMMProblem)] = [
@@ -48,6 +68,7 @@ func runGEMM() {
         // "default" is the dispatch training uses: the backend by size, or the small-product kernel.
         let figures = backends.map { "\($0.rawValue) \(format(problem.flops / gemmSeconds(problem, backend: $0) / 1e9, 1))" }
             + ["default \(format(problem.flops / gemmSeconds(problem) / 1e9, 1))"]
+            + ["bfloat16 (one thread) \(format(problem.flops / bf16Seconds(problem) / 1e9, 1))"]
         print("  \(name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(figures.joined(separator: "   "))")
     }
 }
