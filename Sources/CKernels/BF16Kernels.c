@@ -25,13 +25,21 @@ static inline float float_of(uint32_t u) {
     return x;
 }
 
-/// Float32 to bfloat16: subnormals to signed zero, NaN to a quiet NaN of the same sign, else to nearest, ties to even.
-static inline uint16_t to_bf16(float x) {
-    uint32_t u = bits_of(x);
-    if ((u & 0x7F800000u) == 0) return (uint16_t)((u >> 16) & 0x8000u);
-    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x0040u);
-    u += 0x7FFFu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
+/// Float32 to bfloat16 (as bits): subnormals to signed zero, NaN to a quiet NaN of the same sign, else to nearest,
+/// ties to even. Written without branches, so that the packing loops vectorise.
+static inline uint32_t bf16_bits(uint32_t u) {
+    const uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+    const uint32_t quiet = (u >> 16) | 0x0040u;
+    const uint32_t zero = (u >> 16) & 0x8000u;
+    const uint32_t finite = (u & 0x7FFFFFFFu) > 0x7F800000u ? quiet : rounded;
+    return (u & 0x7F800000u) == 0 ? zero : finite;
+}
+
+static inline uint16_t to_bf16(float x) { return (uint16_t)bf16_bits(bits_of(x)); }
+
+/// Two Float32 values as one dword of bfloat16: `low` in the low half (the even k of a pair), `high` in the high.
+static inline uint32_t pair_of(float low, float high) {
+    return bf16_bits(bits_of(low)) | (bf16_bits(bits_of(high)) << 16);
 }
 
 void backprop_round_to_bf16(const float *x, uint16_t *y, size_t count) {
@@ -56,25 +64,31 @@ size_t backprop_gemm_bf16_scratch(const backprop_gemm *p) {
     return 2 * pairs_of(p->k) * (panels * bf16_columns + bf16_rows);
 }
 
-static inline float op_a(const backprop_gemm *p, const float *a, size_t i, size_t k) {
-    return p->transpose_a ? a[k * p->lda + i] : a[i * p->lda + k];
-}
-
-static inline float op_b(const backprop_gemm *p, const float *b, size_t k, size_t j) {
-    return p->transpose_b ? b[j * p->ldb + k] : b[k * p->ldb + j];
-}
-
 /// Packs op(B) into panels of 32 columns: for each pair p, 32 dwords, column j's holding bfloat16 (2p, j) in its low
-/// half and (2p + 1, j) in its high half (zero beyond k and n).
-static void pack_b(const backprop_gemm *p, const float *b, uint16_t *packed) {
-    const size_t pairs = pairs_of(p->k);
+/// half and (2p + 1, j) in its high half (zero beyond k and n). Each loop reads the source in its stored order.
+static void pack_b(const backprop_gemm *p, const float *b, uint32_t *packed) {
+    const size_t pairs = pairs_of(p->k), whole = p->k / 2;
     for (size_t j0 = 0; j0 < p->n; j0 += bf16_columns) {
-        uint16_t *panel = packed + (j0 / bf16_columns) * pairs * 2 * bf16_columns;
-        for (size_t q = 0; q < pairs; q++) {
-            for (size_t jj = 0; jj < bf16_columns; jj++) {
-                const size_t j = j0 + jj, k = 2 * q;
-                panel[(q * bf16_columns + jj) * 2] = j < p->n ? to_bf16(op_b(p, b, k, j)) : 0;
-                panel[(q * bf16_columns + jj) * 2 + 1] = j < p->n && k + 1 < p->k ? to_bf16(op_b(p, b, k + 1, j)) : 0;
+        uint32_t *panel = packed + (j0 / bf16_columns) * pairs * bf16_columns;
+        const size_t width = p->n - j0 < bf16_columns ? p->n - j0 : bf16_columns;
+        if (width < bf16_columns) memset(panel, 0, pairs * bf16_columns * 4);
+        if (p->transpose_b) {
+            // Column j of op(B) is row j of B: its pairs are consecutive.
+            for (size_t jj = 0; jj < width; jj++) {
+                const float *row = b + (j0 + jj) * p->ldb;
+                for (size_t q = 0; q < whole; q++) panel[q * bf16_columns + jj] = pair_of(row[2 * q], row[2 * q + 1]);
+                if (whole < pairs) panel[whole * bf16_columns + jj] = pair_of(row[2 * whole], 0);
+            }
+        } else {
+            for (size_t q = 0; q < pairs; q++) {
+                const float *even = b + 2 * q * p->ldb + j0;
+                uint32_t *out = panel + q * bf16_columns;
+                if (2 * q + 1 < p->k) {
+                    const float *odd = even + p->ldb;
+                    for (size_t jj = 0; jj < width; jj++) out[jj] = pair_of(even[jj], odd[jj]);
+                } else {
+                    for (size_t jj = 0; jj < width; jj++) out[jj] = pair_of(even[jj], 0);
+                }
             }
         }
     }
@@ -82,13 +96,25 @@ static void pack_b(const backprop_gemm *p, const float *b, uint16_t *packed) {
 
 /// Packs rows i0 ..< i0 + height of op(A): for each pair p, 8 dwords, row i's holding (i, 2p) low and (i, 2p + 1)
 /// high (zero beyond k and the rows).
-static void pack_a(const backprop_gemm *p, const float *a, uint16_t *packed, size_t i0, size_t height) {
-    const size_t pairs = pairs_of(p->k);
-    for (size_t q = 0; q < pairs; q++) {
-        for (size_t ii = 0; ii < bf16_rows; ii++) {
-            const size_t k = 2 * q;
-            packed[(q * bf16_rows + ii) * 2] = ii < height ? to_bf16(op_a(p, a, i0 + ii, k)) : 0;
-            packed[(q * bf16_rows + ii) * 2 + 1] = ii < height && k + 1 < p->k ? to_bf16(op_a(p, a, i0 + ii, k + 1)) : 0;
+static void pack_a(const backprop_gemm *p, const float *a, uint32_t *packed, size_t i0, size_t height) {
+    const size_t pairs = pairs_of(p->k), whole = p->k / 2;
+    if (height < bf16_rows) memset(packed, 0, pairs * bf16_rows * 4);
+    if (p->transpose_a) {
+        for (size_t q = 0; q < pairs; q++) {
+            const float *even = a + 2 * q * p->lda + i0;
+            uint32_t *out = packed + q * bf16_rows;
+            if (2 * q + 1 < p->k) {
+                const float *odd = even + p->lda;
+                for (size_t ii = 0; ii < height; ii++) out[ii] = pair_of(even[ii], odd[ii]);
+            } else {
+                for (size_t ii = 0; ii < height; ii++) out[ii] = pair_of(even[ii], 0);
+            }
+        }
+    } else {
+        for (size_t ii = 0; ii < height; ii++) {
+            const float *row = a + (i0 + ii) * p->lda;
+            for (size_t q = 0; q < whole; q++) packed[q * bf16_rows + ii] = pair_of(row[2 * q], row[2 * q + 1]);
+            if (whole < pairs) packed[whole * bf16_rows + ii] = pair_of(row[2 * whole], 0);
         }
     }
 }
@@ -105,15 +131,15 @@ static inline float flushed(float x) {
 }
 
 /// The portable tile: exactly `vdpbf16ps`'s additions, one element at a time.
-static void tile_portable(const uint16_t *a, const uint16_t *b, size_t pairs, float *c, size_t ldc, size_t height,
+static void tile_portable(const uint32_t *a, const uint32_t *b, size_t pairs, float *c, size_t ldc, size_t height,
                           size_t width, int accumulate) {
     for (size_t i = 0; i < height; i++) {
         for (size_t j = 0; j < width; j++) {
             float sum = 0;
             for (size_t q = 0; q < pairs; q++) {
-                const uint16_t *x = a + (q * bf16_rows + i) * 2, *y = b + (q * bf16_columns + j) * 2;
-                sum = flushed(fmaf(from_bf16(x[1]), from_bf16(y[1]), sum));
-                sum = flushed(fmaf(from_bf16(x[0]), from_bf16(y[0]), sum));
+                const uint32_t x = a[q * bf16_rows + i], y = b[q * bf16_columns + j];
+                sum = flushed(fmaf(from_bf16((uint16_t)(x >> 16)), from_bf16((uint16_t)(y >> 16)), sum));
+                sum = flushed(fmaf(from_bf16((uint16_t)x), from_bf16((uint16_t)y), sum));
             }
             c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum : sum;
         }
@@ -125,16 +151,15 @@ static void tile_portable(const uint16_t *a, const uint16_t *b, size_t pairs, fl
 
 /// The tile on `vdpbf16ps`: 8 rows × 2 vectors of accumulators, one broadcast of A's pair per row and two loads of
 /// B's pairs per step.
-static BF16_TARGET void tile_instruction(const uint16_t *a, const uint16_t *b, size_t pairs, float *c, size_t ldc,
+static BF16_TARGET void tile_instruction(const uint32_t *a, const uint32_t *b, size_t pairs, float *c, size_t ldc,
                                          size_t height, size_t width, int accumulate) {
     __m512 sums[bf16_rows][2];
     for (int i = 0; i < bf16_rows; i++) sums[i][0] = sums[i][1] = _mm512_setzero_ps();
-    const uint32_t *rows = (const uint32_t *)a;
     for (size_t q = 0; q < pairs; q++) {
-        const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + q * bf16_columns * 2);
-        const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + q * bf16_columns * 2 + 32);
+        const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + q * bf16_columns);
+        const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + q * bf16_columns + 16);
         for (int i = 0; i < bf16_rows; i++) {
-            const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)rows[q * bf16_rows + i]);
+            const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[q * bf16_rows + i]);
             sums[i][0] = _mm512_dpbf16_ps(sums[i][0], ai, b0);
             sums[i][1] = _mm512_dpbf16_ps(sums[i][1], ai, b1);
         }
@@ -152,8 +177,8 @@ void backprop_gemm_bf16(const backprop_gemm *p, const float *a, const float *b, 
                         backprop_bf16_path path) {
     if (p->m == 0 || p->n == 0) return;
     const size_t pairs = pairs_of(p->k);
-    uint16_t *packed_b = scratch;
-    uint16_t *packed_a = scratch + 2 * pairs * ((p->n + bf16_columns - 1) / bf16_columns) * bf16_columns;
+    uint32_t *packed_b = (uint32_t *)scratch;
+    uint32_t *packed_a = packed_b + pairs * ((p->n + bf16_columns - 1) / bf16_columns) * bf16_columns;
     pack_b(p, b, packed_b);
     int instruction = path == backprop_bf16_instruction
         || (path == backprop_bf16_automatic && backprop_bf16_instruction_available());
@@ -165,7 +190,7 @@ void backprop_gemm_bf16(const backprop_gemm *p, const float *a, const float *b, 
         pack_a(p, a, packed_a, i0, height);
         for (size_t j0 = 0; j0 < p->n; j0 += bf16_columns) {
             const size_t width = p->n - j0 < bf16_columns ? p->n - j0 : bf16_columns;
-            const uint16_t *panel = packed_b + (j0 / bf16_columns) * pairs * 2 * bf16_columns;
+            const uint32_t *panel = packed_b + (j0 / bf16_columns) * pairs * bf16_columns;
             float *tile = c + i0 * p->ldc + j0;
 #if defined(__x86_64__)
             if (instruction) {
