@@ -75,12 +75,12 @@ struct Workload {
 /// Trains `workload` for `epochs` epochs on Fashion-MNIST and prints the figures the performance issue asks for.
 /// `seed` seeds the initial weights and the shuffles. Under `mpirun` the processes train together (the workload's
 /// batch per process) and only the first prints; the time spent summing gradients is reported per epoch.
-func run(_ workload: Workload, epochs: Int, seed: UInt64) throws {
+func run(_ workload: Workload, epochs: Int, seed: UInt64, precision: MatrixPrecision = .float32) throws {
     let world = try MPICommunicator.launched()
     defer { world?.finalize() }
     let processes = world?.size ?? 1
     guard (world?.rank ?? 0) == 0 else {
-        try train(workload, epochs: epochs, seed: seed, communicator: world)
+        try train(workload, epochs: epochs, seed: seed, communicator: world, precision: precision)
         return
     }
     let training: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .train)
@@ -92,27 +92,29 @@ func run(_ workload: Workload, epochs: Int, seed: UInt64) throws {
     }
     print("\(workload.name): \(architecture), batch \(workload.batchSize), "
           + "\(workload.optimizer) lr \(workload.optimizer.learningRate), \(format(flops / 1e9, 2)) GFLOP of matrix products per epoch, "
-          + "seed \(seed)" + (processes > 1 ? ", \(processes) processes (MPI: \(world!.library)), global batch \(workload.batchSize * processes)" : ""))
-    let (result, countedSteps, allocations, handOffs) = try train(workload, epochs: epochs, seed: seed, communicator: world) { r in
+          + "seed \(seed)" + (precision == .float32 ? "" : ", products in \(precision)") + (processes > 1 ? ", \(processes) processes (MPI: \(world!.library)), global batch \(workload.batchSize * processes)" : ""))
+    let (result, countedSteps, allocations, handOffs) = try train(workload, epochs: epochs, seed: seed, communicator: world,
+                                                                  precision: precision) { r in
         print("epoch \(r.epoch)  \(format(r.seconds, 3)) s  \(format(flops / r.seconds / 1e9, 1)) GFLOP/s  "
               + "test accuracy \(format(r.validationAccuracy ?? 0, 4))"
               + (r.communicationSeconds.map { "  summing gradients \(format($0, 3)) s" } ?? ""))
     }
-    report(workload, result: result, training: training, flops: flops, processes: processes, countedSteps: countedSteps,
-           allocations: allocations, handOffs: handOffs)
+    report(workload, result: result, training: training, flops: flops, processes: processes, precision: precision,
+           countedSteps: countedSteps, allocations: allocations, handOffs: handOffs)
 }
 
 /// Trains `workload` (alone, or as one of `communicator`'s processes), counting allocations and hand-offs to the
 /// worker pool over epoch 2's steps but its first and last.
 @discardableResult
 func train(_ workload: Workload, epochs: Int, seed: UInt64, communicator: MPICommunicator?,
-           epochEnded: (EpochReport) -> Void = { _ in })
+           precision: MatrixPrecision = .float32, epochEnded: (EpochReport) -> Void = { _ in })
 throws -> (TrainingResult<Sequential<Float>>, steps: Int, allocations: Int?, handOffs: Int) {
     let training: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .train)
     let test: ImageDataset<Float> = try IDXDirectory.fashionMNIST(split: .test)
     let model = try workload.model(seed: seed)
-    let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: workload.optimizer,
+    var trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: workload.optimizer,
                           batchSize: workload.batchSize, epochs: epochs, seed: seed, communicator: communicator)
+    trainer.precision = precision
     // Allocations are counted on this thread from the end of epoch 2's first step to the end of its next-to-last.
     var countedSteps = 0
     var allocations: Int?
@@ -139,7 +141,7 @@ throws -> (TrainingResult<Sequential<Float>>, steps: Int, allocations: Int?, han
 
 /// Prints the figures of a run of `workload` and its RESULT line.
 func report(_ workload: Workload, result: TrainingResult<Sequential<Float>>, training: ImageDataset<Float>, flops: Double,
-            processes: Int, countedSteps: Int, allocations: Int?, handOffs: Int) {
+            processes: Int, precision: MatrixPrecision, countedSteps: Int, allocations: Int?, handOffs: Int) {
     let times = result.history.map(\.seconds)
     let accuracies = result.history.map { $0.validationAccuracy ?? 0 }
     let later = times.count > 1 ? Array(times.dropFirst()) : times
@@ -179,7 +181,7 @@ func report(_ workload: Workload, result: TrainingResult<Sequential<Float>>, tra
         "median_rest": \(format(typical, 4)), "gemm_floor": \(format(floor, 4)), \
         "gemm_floor_openblas": \(blasFloor.map { format($0, 4) } ?? "null"), "peak_rss_mib": \(format(rss, 1)), \
         "allocations_per_step": \(perStep.map { format($0, 3) } ?? "null"), "threads": \(Parallelism.threads), \
-        "handoffs_per_step": \(handOffsPerStep.map { format($0, 1) } ?? "null"), "processes": \(processes), \
+        "handoffs_per_step": \(handOffsPerStep.map { format($0, 1) } ?? "null"), "processes": \(processes), "precision": "\(precision)", \
         "communication_median": \(typicalCommunication.map { format($0, 4) } ?? "null"), \
         "test_acc_per_epoch": [\(accuracies.map { format($0, 4) }.joined(separator: ", "))]}
         """

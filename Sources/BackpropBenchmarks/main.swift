@@ -4,7 +4,7 @@ import Foundation
 // Release-build benchmarks, never run as tests:
 //   swift build -c release
 //   .build/release/BackpropBenchmarks W1 [epochs] [seed]   the reference workloads (see ../shared/bench), default
-//   .build/release/BackpropBenchmarks W2 [epochs] [seed]   5 epochs, seed 0
+//   .build/release/BackpropBenchmarks W2 [epochs] [seed] [float32|bf16]   5 epochs, seed 0, Float32 products
 //   .build/release/BackpropBenchmarks C1|C2 [epochs] [seed]   the convolutional workloads of w_torch_cnn.py
 //   .build/release/BackpropBenchmarks parity W1|W2 [epochs] [seed]   accuracy from the reference's own initial
 //                                                     weights and epoch orders (numpy's draws, reproduced)
@@ -40,12 +40,13 @@ case "parity":
 case let name? where Workload.all.contains { $0.name == name }:
     let epochs = arguments.count > 1 ? Int(arguments[1]) : 5
     let seed = arguments.count > 2 ? UInt64(arguments[2]) : 0
-    guard let epochs, epochs > 0, let seed, arguments.count <= 3 else {
-        FileHandle.standardError.write(Data("error: expected W1|W2|C1|C2 [epochs > 0] [seed ≥ 0], got '\(arguments.joined(separator: " "))'\n".utf8))
+    let precision: MatrixPrecision? = arguments.count > 3 ? (arguments[3] == "bf16" ? .bfloat16 : arguments[3] == "float32" ? .float32 : nil) : .float32
+    guard let epochs, epochs > 0, let seed, let precision, arguments.count <= 4 else {
+        FileHandle.standardError.write(Data("error: expected W1|W2|C1|C2 [epochs > 0] [seed ≥ 0] [float32|bf16], got '\(arguments.joined(separator: " "))'\n".utf8))
         exit(2)
     }
     do {
-        try run(Workload.all.first { $0.name == name }!, epochs: epochs, seed: seed)
+        try run(Workload.all.first { $0.name == name }!, epochs: epochs, seed: seed, precision: precision)
     } catch {
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))
         exit(1)

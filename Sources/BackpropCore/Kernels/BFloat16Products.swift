@@ -46,3 +46,57 @@ public enum BFloat16Products {
         }
     }
 }
+
+/// The precision of a training step's matrix products. Parameters, optimizer state, losses, softmax and reductions
+/// stay Float32 whatever it is ("master weights"); model files stay Float32.
+public enum MatrixPrecision: Sendable, Hashable, CustomStringConvertible {
+    /// Float32 operands and sums (the default).
+    case float32
+    /// bfloat16 operands (rounded from Float32), Float32 sums: ``BFloat16Products`` on the given path.
+    case bfloat16(BFloat16Products.Path)
+
+    /// bfloat16 products on the instruction where the processor has it, else the portable path (the same bits).
+    public static var bfloat16: MatrixPrecision { .bfloat16(.automatic) }
+
+    public var description: String {
+        switch self {
+        case .float32: "float32"
+        case .bfloat16(.automatic): "bfloat16 (\(BFloat16Products.instructionAvailable ? "vdpbf16ps" : "portable path"))"
+        case .bfloat16(.portable): "bfloat16 (portable path)"
+        case .bfloat16(.instruction): "bfloat16 (vdpbf16ps)"
+        }
+    }
+}
+
+extension BFloat16Products {
+    /// The product, split by rows of C over the worker pool: every element's sum is the same whatever the split, so
+    /// any number of threads gives the same bits.
+    static func multiplyInParallel(_ problem: GEMMProblem, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                   _ c: UnsafeMutablePointer<Float>, path: Path) {
+        let work = Rows(problem: problem, a: a, b: b, c: c, path: path, parts: Swift.max(1, Swift.min(Parallelism.threads, problem.m / 16)))
+        if work.parts > 1 && problem.flops >= GEMM.parallelFlops {
+            Parallelism.pool.run(work)
+        } else {
+            multiply(problem, a, b, c, path: path)
+        }
+    }
+
+    /// Row blocks of a product, one part per thread.
+    private struct Rows: ParallelWork {
+        let problem: GEMMProblem
+        let a: UnsafePointer<Float>
+        let b: UnsafePointer<Float>
+        let c: UnsafeMutablePointer<Float>
+        let path: Path
+        let parts: Int
+
+        func run(part: Int) {
+            let rows = range(of: part, in: problem.m)
+            guard !rows.isEmpty else { return }
+            var block = problem
+            block.m = rows.count
+            BFloat16Products.multiply(block, a + (problem.transposeA ? rows.lowerBound : rows.lowerBound * problem.lda), b,
+                                      c + rows.lowerBound * problem.ldc, path: path)
+        }
+    }
+}

@@ -9,6 +9,35 @@ extension Tensor {
         assignProduct(a, b, transposeA: transposeA, transposeB: transposeB, squares: nil)
     }
 
+    /// Overwrites this matrix with `op(a) · op(b)` in `precision`: Float32 as
+    /// ``assignProduct(_:_:transposeA:transposeB:)``, or bfloat16 operands with Float32 sums (``BFloat16Products``).
+    ///
+    /// - Precondition: bfloat16 products take `Float` tensors.
+    public mutating func assignProduct(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false,
+                                       precision: MatrixPrecision) {
+        guard case .bfloat16(let path) = precision else {
+            return assignProduct(a, b, transposeA: transposeA, transposeB: transposeB, squares: nil)
+        }
+        precondition(Scalar.self == Float.self, "assignProduct: bfloat16 products take Float tensors")
+        let problem = productProblem(a, b, transposeA: transposeA, transposeB: transposeB)
+        withUnsafeMutablePointer { c in
+            BFloat16Products.multiplyInParallel(
+                problem, UnsafeRawPointer(a.storage.pointer).assumingMemoryBound(to: Float.self),
+                UnsafeRawPointer(b.storage.pointer).assumingMemoryBound(to: Float.self),
+                UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), path: path)
+        }
+    }
+
+    /// ``assignProduct(_:_:transposeA:transposeB:precision:)``, returning the product's ``norm``.
+    public mutating func assignProductReturningNorm(_ a: Tensor, _ b: Tensor, transposeA: Bool = false,
+                                                    transposeB: Bool = false, precision: MatrixPrecision) -> Scalar {
+        guard case .bfloat16 = precision else {
+            return assignProductReturningNorm(a, b, transposeA: transposeA, transposeB: transposeB)
+        }
+        assignProduct(a, b, transposeA: transposeA, transposeB: transposeB, precision: precision)
+        return norm
+    }
+
     /// Overwrites this matrix with the product `op(a) · op(b)`, like ``assignProduct(_:_:transposeA:transposeB:)``,
     /// and returns its ``norm``, bit for bit.
     ///
@@ -26,15 +55,20 @@ extension Tensor {
 
     private mutating func assignProduct(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool,
                                         squares: UnsafeMutablePointer<Scalar>?) {
+        let problem = productProblem(a, b, transposeA: transposeA, transposeB: transposeB)
+        withUnsafeMutablePointer { c in
+            GEMM.multiply(problem, a.storage.pointer, b.storage.pointer, c, backend: nil, squares: squares)
+        }
+    }
+
+    /// The product's shapes, checked against this matrix.
+    private func productProblem(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool) -> GEMMProblem {
         precondition(a.rank == 2 && b.rank == 2 && rank == 2, "assignProduct: needs matrices, got \(a.shape), \(b.shape) into \(shape)")
         let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
         let (k2, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
         precondition(k == k2 && shape == [m, n],
                      "assignProduct: \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "") does not fit \(shape)")
-        withUnsafeMutablePointer { c in
-            GEMM.multiply(GEMMProblem(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB),
-                          a.storage.pointer, b.storage.pointer, c, backend: nil, squares: squares)
-        }
+        return GEMMProblem(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
     }
 
     /// Adds `bias` to every row of this `[rows, columns]` matrix (the pre-activation z of a dense layer) and writes

@@ -38,7 +38,10 @@ struct DenseNetworkStep<Scalar: TensorScalar> {
     private var previous: Buffers?
 
     /// The fused step for `model` under `loss`, or `nil` when the model or the loss is not one it handles.
-    init?(_ model: some Layer<Scalar>, loss: any Loss) {
+    /// The precision of the step's matrix products.
+    let precision: MatrixPrecision
+
+    init?(_ model: some Layer<Scalar>, loss: any Loss, precision: MatrixPrecision = .float32) {
         guard let smoothing = (loss as? SoftmaxCrossEntropy)?.labelSmoothing, let sequential = model as? Sequential<Scalar> else {
             return nil
         }
@@ -64,6 +67,7 @@ struct DenseNetworkStep<Scalar: TensorScalar> {
         guard let last = stages.last, last.activation == nil else { return nil }
         self.stages = stages
         labelSmoothing = smoothing
+        self.precision = precision
     }
 
     /// Runs the forward and backward pass on one batch, overwriting `gradients` (one buffer per parameter, each of
@@ -79,7 +83,7 @@ struct DenseNetworkStep<Scalar: TensorScalar> {
         var input = x
         for l in stages.indices {
             let stage = stages[l]
-            b.z[l].assignProduct(input, parameters[stage.weight], transposeB: true)
+            b.z[l].assignProduct(input, parameters[stage.weight], transposeB: true, precision: precision)
             b.z[l].addBias(parameters[stage.weight + 1], applying: stage.activation, into: &b.a[l])
             input = stage.activation == nil ? b.z[l] : b.a[l]
         }
@@ -94,17 +98,18 @@ struct DenseNetworkStep<Scalar: TensorScalar> {
             let delta = b.delta[l]
             let below = l == 0 ? x : (stages[l - 1].activation == nil ? b.z[l - 1] : b.a[l - 1])
             gradientNorms[stage.weight] = Double(gradients[stage.weight].assignProductReturningNorm(delta, below,
-                                                                                                    transposeA: true))
+                                                                                                    transposeA: true,
+                                                                                                    precision: precision))
             gradients[stage.weight + 1].assignColumnSums(of: delta)
             gradientNorms[stage.weight + 1] = Double(gradients[stage.weight + 1].norm)
             guard l > 0 else { break }
             if let activation = stages[l - 1].activation {
                 // ∂J/∂a⁽ˡ⁻¹⁾ = δ⁽ˡ⁾ W⁽ˡ⁾, then δ⁽ˡ⁻¹⁾ = ∂J/∂a⁽ˡ⁻¹⁾ ⊙ σ′(z⁽ˡ⁻¹⁾), each into its own buffer.
-                b.gradientOfA[l - 1].assignProduct(delta, parameters[stage.weight])
+                b.gradientOfA[l - 1].assignProduct(delta, parameters[stage.weight], precision: precision)
                 b.delta[l - 1].assign(b.gradientOfA[l - 1], timesDerivativeOf: activation, input: b.z[l - 1],
                                       output: b.a[l - 1])
             } else {
-                b.delta[l - 1].assignProduct(delta, parameters[stage.weight])
+                b.delta[l - 1].assignProduct(delta, parameters[stage.weight], precision: precision)
             }
         }
         return result

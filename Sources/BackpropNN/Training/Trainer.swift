@@ -31,6 +31,8 @@ public struct Trainer: Sendable {
     public var shuffles: Bool
     /// The seed of the shuffle and of dropout.
     public var seed: UInt64
+    /// The precision of the training steps' matrix products (bfloat16: see ``TrainingStep/supportsPrecision``).
+    public var precision: MatrixPrecision = .float32
     /// The processes training this model together (data-parallel), or `nil` for this process alone. Each process
     /// takes ``batchSize`` samples of every batch of `batchSize × size` (the global batch), and their gradients are
     /// averaged over the global batch before each update, so every process applies the same update. A world of one
@@ -87,6 +89,9 @@ public struct Trainer: Sendable {
             }
         }
         var session = TrainingSession(trainer: self, model: model, resumingFrom: checkpoint)
+        guard session.step.supportsPrecision else {
+            throw TrainingError.unsupportedPrecision("\(precision) products run on the fused perceptron step only (Float32 dense layers and element-wise activations under softmax + cross-entropy, equal class weights); this model and loss train in float32")
+        }
         session.callbacks = stoppingCriteria.map(\.callback) + callbacks
         try session.synchronizeWithRoot()
         func finish(_ reason: StopReason) throws -> TrainingResult<Model> {

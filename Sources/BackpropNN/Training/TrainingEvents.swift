@@ -171,6 +171,8 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     case invalidModel(String)
     /// The class weights do not fit the data's classes.
     case invalidClassWeights(String)
+    /// The model's step cannot compute its products in the precision asked for.
+    case unsupportedPrecision(String)
 
     public var description: String {
         switch self {
@@ -186,6 +188,8 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
             "the model cannot run: \(message)"
         case .invalidClassWeights(let message):
             "class weights: \(message)"
+        case .unsupportedPrecision(let message):
+            message
         }
     }
 }

@@ -75,7 +75,7 @@ struct TrainingSession<Model: Layer> {
         }
         // Separate storage (`+ 0` copies): the spare buffers each update writes into.
         lastFiniteParameters = parameters.map { $0 + 0 }
-        step = TrainingStep(model: model, loss: trainer.loss, classWeights: trainer.classWeights)
+        step = TrainingStep(model: model, loss: trainer.loss, classWeights: trainer.classWeights, precision: trainer.precision)
         communicator = (trainer.communicator?.size ?? 1) > 1 ? trainer.communicator : nil
         if communicator != nil {
             reductionBuffer = [Model.Scalar](repeating: 0, count: model.parameterCount + state.reduce(0) { $0 + $1.count })

@@ -26,6 +26,8 @@ public struct TrainingStep<Model: Layer> {
     public let loss: any Loss
     /// Each class's weight in the loss (Σᵢ w_yᵢ Jᵢ / batch), or `nil` for equal weights.
     public let classWeights: [Double]?
+    /// The precision of the matrix products.
+    public let precision: MatrixPrecision
     let template: Model
     var fused: DenseNetworkStep<Model.Scalar>?
     var convolutional: ConvolutionalNetworkStep<Model.Scalar>?
@@ -38,12 +40,22 @@ public struct TrainingStep<Model: Layer> {
     /// Prepares the step for `model` (its architecture; the weights come with each call) under `loss`, with each
     /// sample's loss weighted by its class's entry of `classWeights` if given (the fused kernels take equal weights
     /// only, so a weighted step records the graph).
-    public init(model: Model, loss: any Loss, classWeights: [Double]? = nil) {
+    ///
+    /// bfloat16 products (``MatrixPrecision/bfloat16(_:)``) run on the fused perceptron step only; see
+    /// ``supportsPrecision``.
+    public init(model: Model, loss: any Loss, classWeights: [Double]? = nil, precision: MatrixPrecision = .float32) {
         self.loss = loss
         self.classWeights = classWeights
+        self.precision = precision
         template = model
-        fused = classWeights == nil ? DenseNetworkStep(model, loss: loss) : nil
-        convolutional = fused == nil && classWeights == nil ? ConvolutionalNetworkStep(model, loss: loss) : nil
+        fused = classWeights == nil ? DenseNetworkStep(model, loss: loss, precision: precision) : nil
+        convolutional = fused == nil && classWeights == nil && precision == .float32 ? ConvolutionalNetworkStep(model, loss: loss) : nil
+    }
+
+    /// Whether the step computes its products in ``precision``: Float32 always; bfloat16 on the fused perceptron step
+    /// (dense layers and element-wise activations under softmax + cross-entropy, equal class weights, `Float`).
+    public var supportsPrecision: Bool {
+        precision == .float32 || (fused != nil && Model.Scalar.self == Float.self)
     }
 
     /// Whether the step runs on fused kernels rather than a recorded graph.

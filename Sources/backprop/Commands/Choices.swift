@@ -56,6 +56,13 @@ extension Activation: NamedArgument {
     }
 }
 
+/// `--precision`: the precision of the matrix products.
+enum PrecisionName: String, CaseIterable, NamedArgument {
+    case float32, bf16
+
+    var precision: MatrixPrecision { self == .bf16 ? .bfloat16 : .float32 }
+}
+
 extension FeatureScaling.Kind: NamedArgument {}
 extension TabularOptions.MissingValues: NamedArgument {}
 extension TabularOptions.Task: NamedArgument {}

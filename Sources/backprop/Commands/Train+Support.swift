@@ -52,6 +52,7 @@ extension Train {
         }
         // Another number of processes shares the batches differently: the global batch is the batch size times it.
         options["MPI processes"] = "\(processes)"
+        options["--precision"] = precision.rawValue
         options["--warmup-epochs"] = "\(warmupEpochs)"
         options["--reduce-lr-on-plateau"] = reduceLrOnPlateau ?? "none"
         options["--class-weights"] = classWeights ?? "none"

@@ -88,6 +88,10 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Multiply the learning rate by FACTOR when the validation loss (the training loss without --validation-split) has not improved for PATIENCE epochs.", valueName: "factor:patience"))
     var reduceLrOnPlateau: String?
 
+    @Option(help: "Precision of the matrix products: float32, or bf16 (operands rounded to bfloat16, sums in Float32, on AVX512_BF16's vdpbf16ps where the processor has it and on a portable path with the same bits elsewhere; weights, optimizer state and model files stay Float32). bf16 runs on perceptrons under softmax + cross-entropy.",
+            transform: PrecisionName.parser(for: "--precision"))
+    var precision: PrecisionName = .float32
+
     @Option(parsing: .unconditional, help: "Weight decay λ (L2 for most optimizers, decoupled for adamw).")
     var weightDecay = 0.0
 
@@ -277,9 +281,10 @@ struct Train: ParsableCommand {
                 for label in batch.targets.classIndices { counts[label] += 1 }
             }
         }
-        let trainer = Trainer(loss: lossFunction, optimizer: try parsedOptimizer(), batchSize: batchSize, epochs: epochs,
+        var trainer = Trainer(loss: lossFunction, optimizer: try parsedOptimizer(), batchSize: batchSize, epochs: epochs,
                               stoppingCriteria: criteria, clipping: clipNorm.map { .globalNorm($0) },
                               classWeights: try parsedClassWeights(counts: classCounts), seed: seed, communicator: world)
+        trainer.precision = precision.precision
         if !quiet {
             let features = sampleShape.count > 1 ? "samples of \(sampleShape.map(String.init).joined(separator: "×"))"
                 : "\(training.featureCount) features"
@@ -288,7 +293,8 @@ struct Train: ParsableCommand {
                   + (validation.map { ", \($0.count) held out for validation" } ?? ""))
             print("kernels: \(KernelBackend.preferred)")
             print(model.summary)
-            print("loss: \(lossFunction), optimizer: \(trainer.optimizer), learning rate \(rate), batch \(batchSize), seed \(seed)")
+            print("loss: \(lossFunction), optimizer: \(trainer.optimizer), learning rate \(rate), batch \(batchSize), seed \(seed)"
+                  + (precision == .float32 ? "" : ", products in \(trainer.precision)"))
             if let world {
                 print("processes: \(world.size) (MPI: \(world.library)), batch \(batchSize) per process, global batch \(batchSize * world.size)")
             }

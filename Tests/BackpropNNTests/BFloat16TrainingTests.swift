@@ -1,0 +1,59 @@
+import BackpropCore
+import BackpropData
+import BackpropNN
+import Testing
+
+@Suite("Training with bfloat16 products")
+struct BFloat16TrainingTests {
+    static let data: InMemoryDataset<Float> = BuiltinDataset.spirals.make(count: 400, seed: 4)
+
+    static func train(_ precision: MatrixPrecision, epochs: Int = 60) throws -> TrainingResult<Sequential<Float>> {
+        var trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: Adam(learningRate: 0.01), batchSize: 32, epochs: epochs, seed: 3)
+        trainer.precision = precision
+        return try trainer.fit(Sequential<Float>.multilayerPerceptron(sizes: [2, 64, 64, 2], activation: .relu, seed: 2), on: data)
+    }
+
+    /// A model trained on the instruction is the model trained on the portable path, bit for bit.
+    @Test func theInstructionAndThePortablePathTrainTheSameModel() throws {
+        guard BFloat16Products.instructionAvailable else {
+            print("note: this processor has no AVX512_BF16; the instruction path is not tested here")
+            return
+        }
+        let instruction = try Self.train(.bfloat16(.instruction), epochs: 5)
+        let portable = try Self.train(.bfloat16(.portable), epochs: 5)
+        #expect(instruction.model.parameters == portable.model.parameters)
+    }
+
+    /// bfloat16 products learn what Float32 products learn, and their gradients are Float32's to bfloat16's precision.
+    @Test func bfloat16LearnsAsFloat32Does() throws {
+        let float32 = try Self.train(.float32)
+        let bfloat16 = try Self.train(.bfloat16)
+        let accuracy32 = try #require(float32.history.last?.trainingAccuracy)
+        let accuracy16 = try #require(bfloat16.history.last?.trainingAccuracy)
+        #expect(accuracy16 > 0.95 && Swift.abs(accuracy16 - accuracy32) < 0.03, "\(accuracy16) against \(accuracy32)")
+        #expect(float32.model.parameters != bfloat16.model.parameters)
+
+        let model = Sequential<Float>.multilayerPerceptron(sizes: [2, 64, 64, 2], activation: .relu, seed: 2)
+        var batch = TrainingBatch<Float>()
+        Self.data.fill(&batch, at: Array(0..<128)[...])
+        var generator = SeededGenerator(seed: 1)
+        var wide = model, narrow = model
+        var step32 = TrainingStep(model: model, loss: .softmaxCrossEntropy)
+        var step16 = TrainingStep(model: model, loss: .softmaxCrossEntropy, precision: .bfloat16)
+        let (_, g32) = step32.valueWithGradient(at: &wide, on: batch, generator: &generator)
+        let (_, g16) = step16.valueWithGradient(at: &narrow, on: batch, generator: &generator)
+        for (name, (a, b)) in zip(g32.names, zip(g32.tensors, g16.tensors)) {
+            let error = Double((a - b).norm) / Double(a.norm)
+            #expect(error > 0 && error < 0.02, "\(name): relative error \(error)")
+        }
+    }
+
+    @Test func otherModelsSayTheyTrainInFloat32() throws {
+        var trainer = Trainer(loss: .meanSquaredError, optimizer: Adam(), batchSize: 32, epochs: 1, seed: 1)
+        trainer.precision = .bfloat16
+        let data: InMemoryDataset<Float> = BuiltinDataset.sine.make(count: 64, seed: 1)
+        #expect(throws: TrainingError.self) {
+            try trainer.fit(Sequential<Float>.multilayerPerceptron(sizes: [1, 8, 1], activation: .tanh, seed: 1), on: data)
+        }
+    }
+}
