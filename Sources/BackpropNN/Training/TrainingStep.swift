@@ -41,7 +41,7 @@ public struct TrainingStep<Model: Layer> {
     /// sample's loss weighted by its class's entry of `classWeights` if given (the fused kernels take equal weights
     /// only, so a weighted step records the graph).
     ///
-    /// bfloat16 products (``MatrixPrecision/bfloat16(_:)``) run on the fused perceptron step only; see
+    /// bfloat16 products (`MatrixPrecision.bfloat16`) run on the fused perceptron step only; see
     /// ``supportsPrecision``.
     public init(model: Model, loss: any Loss, classWeights: [Double]? = nil, precision: MatrixPrecision = .float32) {
         self.loss = loss
