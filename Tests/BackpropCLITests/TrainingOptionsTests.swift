@@ -48,6 +48,17 @@ struct TrainingOptionsTests {
         #expect(numeric.status != 0 && numeric.errorOutput.contains("numeric targets"), "\(numeric.errorOutput)")
     }
 
+    @Test func bfloat16ProductsTrainAndAreRecorded() {
+        let dir = CommandRunner.temporaryDirectory("cli-bf16")
+        let result = run(["train", "--epochs", "30", "--precision", "bf16", "--checkpoint", "c.safetensors", "--checkpoint-every", "30",
+                          "--output", "m.safetensors"], in: dir)
+        #expect(result.status == 0 && result.output.contains("products in bfloat16"), "\(result.output) \(result.errorOutput)")
+        let resumed = run(["train", "--epochs", "31", "--resume", "c.safetensors", "--quiet"], in: dir)
+        #expect(resumed.status != 0 && resumed.errorOutput.contains("--precision bf16 (now float32)"), "\(resumed.errorOutput)")
+        let conv = run(["train", "--data", "builtin:sine", "--precision", "bf16", "--epochs", "1"], in: dir)
+        #expect(conv.status != 0 && conv.errorOutput.contains("fused perceptron step"), "\(conv.errorOutput)")
+    }
+
     @Test func tensorboardEventFilesAreWritten() throws {
         let dir = CommandRunner.temporaryDirectory("cli-tensorboard")
         let result = run(["train", "--epochs", "2", "--tensorboard", "runs/first", "--quiet"], in: dir)
