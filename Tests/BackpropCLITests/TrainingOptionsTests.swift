@@ -59,6 +59,22 @@ struct TrainingOptionsTests {
         #expect(conv.status != 0 && conv.errorOutput.contains("fused perceptron step"), "\(conv.errorOutput)")
     }
 
+    /// The gradient report of a bfloat16 run shows each weight's relative distance from Float32 gradients: small, but
+    /// not zero (the products did round).
+    @Test func theGradientReportComparesBFloat16WithFloat32() throws {
+        let dir = CommandRunner.temporaryDirectory("cli-bf16-report")
+        let result = run(["train", "--epochs", "2", "--precision", "bf16", "--gradient-report"], in: dir)
+        #expect(result.status == 0 && result.output.contains("vs float32"), "\(result.output) \(result.errorOutput)")
+        let rows = result.output.split(separator: "\n").filter { $0.contains(".weight") }
+        #expect(rows.count >= 4, "\(result.output)")
+        for row in rows {
+            let error = try #require(row.split(separator: " ").last.flatMap { Double($0) }, "\(row)")
+            #expect(error > 0 && error < 0.05, "\(row)")
+        }
+        let float32 = run(["train", "--epochs", "1", "--gradient-report"], in: dir)
+        #expect(float32.status == 0 && !float32.output.contains("vs float32"), "\(float32.output)")
+    }
+
     @Test func tensorboardEventFilesAreWritten() throws {
         let dir = CommandRunner.temporaryDirectory("cli-tensorboard")
         let result = run(["train", "--epochs", "2", "--tensorboard", "runs/first", "--quiet"], in: dir)

@@ -42,10 +42,13 @@ struct BFloat16TrainingTests {
         var step16 = TrainingStep(model: model, loss: .softmaxCrossEntropy, precision: .bfloat16)
         let (_, g32) = step32.valueWithGradient(at: &wide, on: batch, generator: &generator)
         let (_, g16) = step16.valueWithGradient(at: &narrow, on: batch, generator: &generator)
-        for (name, (a, b)) in zip(g32.names, zip(g32.tensors, g16.tensors)) {
-            let error = Double((a - b).norm) / Double(a.norm)
+        let errors = g16.relativeDifferences(from: g32)
+        for (i, name) in g32.names.enumerated() {
+            let error = errors[i]
+            #expect(error == Double((g16.tensors[i] - g32.tensors[i]).norm) / Double(g32.tensors[i].norm))
             #expect(error > 0 && error < 0.02, "\(name): relative error \(error)")
         }
+        #expect(g32.relativeDifferences(from: g32).allSatisfy { $0 == 0 })
     }
 
     @Test func otherModelsSayTheyTrainInFloat32() throws {

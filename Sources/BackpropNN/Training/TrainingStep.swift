@@ -152,6 +152,20 @@ public struct Gradients<Scalar: TensorScalar>: Sendable {
     public var globalNorm: Double {
         tensors.reduce(0) { $0 + Double(($1.detached * $1.detached).sum().scalar) }.squareRoot()
     }
+
+    /// Each parameter's ‖g − r‖ / ‖r‖ against `reference`, the same parameters' gradients computed another way (a
+    /// bfloat16 step's against a Float32 one's, say), in the parameters' order; 0 where both are zero, infinity
+    /// where only the reference is.
+    ///
+    /// - Precondition: `reference` has the same names and shapes.
+    public func relativeDifferences(from reference: Gradients) -> [Double] {
+        precondition(names == reference.names && tensors.map(\.shape) == reference.tensors.map(\.shape),
+                     "Gradients.relativeDifferences: the reference holds other parameters")
+        return zip(tensors, reference.tensors).map { mine, theirs in
+            let difference = Double((mine.detached - theirs.detached).norm), scale = Double(theirs.detached.norm)
+            return scale == 0 ? (difference == 0 ? 0 : .infinity) : difference / scale
+        }
+    }
 }
 
 /// The value of `f` at `model` and its gradient with respect to every parameter of the model, by recording `f`'s

@@ -35,16 +35,33 @@ struct GradientCheckCallback: Callback {
 }
 
 /// `--gradient-report`: after every epoch, prints each layer's gradient and weight norms, update ratio and dead
-/// ReLU units.
+/// ReLU units; when the products are not Float32, also how far one step's gradients on the probe batch are from a
+/// Float32 step's.
 struct GradientReportCallback: Callback {
     var model: Sequential<Float>
-    var probe: Tensor<Float>
+    var probe: TrainingBatch<Float>
+    var loss: any Loss
+    var precision: MatrixPrecision
 
     mutating func epochEnded<Scalar>(_ report: EpochReport, _ training: inout TrainingControl<Scalar>) throws {
         guard let parameters = training.parameters as? [Tensor<Float>], let state = training.state as? [Tensor<Float>] else { return }
         var current = model
         current.parameters = parameters
         current.state = state
-        print(GradientReport(report: report, deadUnits: current.deadUnitFractions(on: probe), model: current).text)
+        print(GradientReport(report: report, deadUnits: current.deadUnitFractions(on: probe.inputs),
+                             precisionErrors: precisionErrors(of: current)).text)
+    }
+
+    /// Each parameter's relative difference between a step in ``precision`` and a Float32 step, from the same
+    /// parameters on the probe batch with the same dropout masks, by name; empty for Float32.
+    private func precisionErrors(of current: Sequential<Float>) -> [String: Double] {
+        guard precision != .float32 else { return [:] }
+        func gradients(_ precision: MatrixPrecision) -> BackpropNN.Gradients<Float> {
+            var step = TrainingStep(model: current, loss: loss, precision: precision)
+            var copy = current, generator = SeededGenerator(seed: 0)
+            return step.valueWithGradient(at: &copy, on: probe, generator: &generator).gradients
+        }
+        let reference = gradients(.float32), narrow = gradients(precision)
+        return Dictionary(uniqueKeysWithValues: zip(reference.names, narrow.relativeDifferences(from: reference)))
     }
 }

@@ -315,7 +315,11 @@ struct Train: ParsableCommand {
             callbacks.append(GradientCheckCallback(model: model, data: training, loss: lossFunction, every: gradcheckEvery, quiet: quiet))
         }
         if gradientReport && !quiet {
-            callbacks.append(GradientReportCallback(model: model, probe: training.batch(at: Array(0..<Swift.min(512, training.count))).inputs))
+            let (inputs, targets) = training.batch(at: Array(0..<Swift.min(512, training.count)))
+            var probe = TrainingBatch<Float>()
+            probe.inputs = inputs
+            probe.targets = targets
+            callbacks.append(GradientReportCallback(model: model, probe: probe, loss: lossFunction, precision: trainer.precision))
         }
         if let plateau = try parsedPlateau() { callbacks.append(plateau) }
         if let metrics { callbacks.append(CSVLogger(path: metrics)) }

@@ -4,18 +4,21 @@ import BackpropNN
 struct GradientReport {
     let report: EpochReport
     let deadUnits: [(layer: Int, fraction: Double)]
-    let model: Sequential<Float>
+    /// ‖g − g₃₂‖ / ‖g₃₂‖ of a reduced-precision step's gradients by parameter name; empty for Float32 products.
+    var precisionErrors: [String: Double] = [:]
 
     var text: String {
         var lines = ["  gradient health after epoch \(report.epoch):",
-                     "    parameter        ‖∂J/∂W‖       ‖W‖     ‖ΔW‖/‖W‖   dead units"]
+                     "    parameter        ‖∂J/∂W‖       ‖W‖     ‖ΔW‖/‖W‖   dead units"
+                        + (precisionErrors.isEmpty ? "" : "   vs float32")]
         for health in report.parameterHealth where health.name.hasSuffix("weight") {
             let layer = Int(health.name.split(separator: ".")[0]) ?? -1
             // The activation after this dense layer is the next layer.
             let dead = deadUnits.first { $0.layer == layer + 1 }.map { percent($0.fraction) } ?? "—"
             lines.append("    " + [health.name.padded(14), scientific(health.gradientNorm).padded(11, left: true),
                                    scientific(health.weightNorm).padded(10, left: true),
-                                   scientific(health.updateRatio).padded(11, left: true), dead.padded(11, left: true)].joined(separator: "  "))
+                                   scientific(health.updateRatio).padded(11, left: true), dead.padded(11, left: true)].joined(separator: "  ")
+                         + (precisionErrors[health.name].map { "  " + scientific($0).padded(11, left: true) } ?? ""))
         }
         return lines.joined(separator: "\n")
     }
