@@ -1,4 +1,5 @@
 #include "BF16Kernels.h"
+#include "Cloning.h"
 
 #include <math.h>
 #include <string.h>
@@ -42,6 +43,41 @@ static inline uint32_t pair_of(float low, float high) {
     return bf16_bits(bits_of(low)) | (bf16_bits(bits_of(high)) << 16);
 }
 
+#if defined(__x86_64__)
+/// `bf16_bits` of 16 lanes (AVX-512F).
+static inline __attribute__((target("avx512f"), always_inline)) __m512i bf16_bits_avx512(__m512i u) {
+    const __m512i high = _mm512_srli_epi32(u, 16);
+    const __m512i rounded = _mm512_srli_epi32(
+        _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7FFF)), _mm512_and_si512(high, _mm512_set1_epi32(1))), 16);
+    const __m512i quiet = _mm512_or_si512(high, _mm512_set1_epi32(0x0040));
+    const __m512i zero = _mm512_and_si512(high, _mm512_set1_epi32(0x8000));
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)),
+                                                  _mm512_set1_epi32(0x7F800000));
+    const __mmask16 tiny = _mm512_testn_epi32_mask(u, _mm512_set1_epi32(0x7F800000));
+    return _mm512_mask_mov_epi32(_mm512_mask_mov_epi32(rounded, nan, quiet), tiny, zero);
+}
+
+/// `convert_pairs` on AVX-512F: 16 pairs per step.
+static __attribute__((target("avx512f"))) void convert_pairs_avx512(const float *x, uint32_t *out, size_t pairs) {
+    size_t q = 0;
+    for (; q + 16 <= pairs; q += 16) {
+        const __m256i low = _mm512_cvtepi32_epi16(bf16_bits_avx512(_mm512_loadu_si512(x + 2 * q)));
+        const __m256i high = _mm512_cvtepi32_epi16(bf16_bits_avx512(_mm512_loadu_si512(x + 2 * q + 16)));
+        _mm512_storeu_si512(out + q, _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1));
+    }
+    for (; q < pairs; q++) out[q] = pair_of(x[2 * q], x[2 * q + 1]);
+}
+#endif
+
+/// out[q] = the pair (x[2q], x[2q + 1]) for q < pairs: consecutive values, as a row of A or of a transposed B holds
+/// them.
+static inline void convert_pairs(const float *x, uint32_t *out, size_t pairs) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f")) return convert_pairs_avx512(x, out, pairs);
+#endif
+    for (size_t q = 0; q < pairs; q++) out[q] = pair_of(x[2 * q], x[2 * q + 1]);
+}
+
 void backprop_round_to_bf16(const float *x, uint16_t *y, size_t count) {
     for (size_t i = 0; i < count; i++) y[i] = to_bf16(x[i]);
 }
@@ -58,64 +94,168 @@ int backprop_bf16_instruction_available(void) {
 /// The pairs of k, rounded up.
 static inline size_t pairs_of(size_t k) { return (k + 1) / 2; }
 
-size_t backprop_gemm_bf16_scratch(const backprop_gemm *p) {
-    // B: every panel of 32 columns, two bfloat16 per pair; A: one panel of 8 rows.
-    const size_t panels = (p->n + bf16_columns - 1) / bf16_columns;
-    return 2 * pairs_of(p->k) * (panels * bf16_columns + bf16_rows);
+/// Pairs of k per block: a block of B's panel (block × 32 dwords, 16 KB at most) stays in the first-level cache
+/// while every row of tiles reads it. Blocks are even in size, so that the last is not a sliver.
+enum { bf16_block_pairs = 128 };
+
+static inline size_t block_pairs(size_t pairs) {
+    const size_t blocks = (pairs + bf16_block_pairs - 1) / bf16_block_pairs;
+    return blocks == 0 ? 0 : (pairs + blocks - 1) / blocks;
 }
 
-/// Packs op(B) into panels of 32 columns: for each pair p, 32 dwords, column j's holding bfloat16 (2p, j) in its low
-/// half and (2p + 1, j) in its high half (zero beyond k and n). Each loop reads the source in its stored order.
-static void pack_b(const backprop_gemm *p, const float *b, uint32_t *packed) {
-    const size_t pairs = pairs_of(p->k), whole = p->k / 2;
-    for (size_t j0 = 0; j0 < p->n; j0 += bf16_columns) {
-        uint32_t *panel = packed + (j0 / bf16_columns) * pairs * bf16_columns;
+/// The pairs of each block of k: C += A·B is one rounding of C plus the whole sum, so accumulating products take k in
+/// one block.
+static inline size_t depth_of_blocks(const backprop_gemm *p) {
+    return p->accumulate ? pairs_of(p->k) : block_pairs(pairs_of(p->k));
+}
+
+size_t backprop_bf16_panels(const backprop_gemm *p) { return (p->n + bf16_columns - 1) / bf16_columns; }
+
+size_t backprop_bf16_packed_b_size(const backprop_gemm *p) {
+    return backprop_bf16_panels(p) * pairs_of(p->k) * bf16_columns;
+}
+
+size_t backprop_gemm_bf16_packed_scratch(const backprop_gemm *p) {
+    // A: one block of pairs of every row, rounded up to whole tiles.
+    const size_t rows = (p->m + bf16_rows - 1) / bf16_rows * bf16_rows;
+    return rows * depth_of_blocks(p);
+}
+
+size_t backprop_gemm_bf16_scratch(const backprop_gemm *p) {
+    return backprop_bf16_packed_b_size(p) + backprop_gemm_bf16_packed_scratch(p);
+}
+
+/// Converts pairs q0 ..< q0 + count (at most 16) of rows j0 ..< j0 + width of B into block[jj][qq], zero beyond k:
+/// the first half of the transposed case of `pack_b`, reading and writing in order.
+static inline __attribute__((always_inline)) void convert_rows(const backprop_gemm *p, const float *b, size_t j0,
+                                                               size_t width, size_t q0, size_t count,
+                                                               uint32_t block[32][16]) {
+    const size_t whole = p->k / 2;
+    const size_t complete = whole > q0 ? (whole - q0 < count ? whole - q0 : count) : 0;
+    for (size_t jj = 0; jj < width; jj++) {
+        const float *row = b + (j0 + jj) * p->ldb + 2 * q0;
+        convert_pairs(row, block[jj], complete);
+        if (complete < count) block[jj][complete] = pair_of(row[2 * complete], 0);
+    }
+}
+
+/// The transposed case of `pack_b`: column j of op(B) is row j of B, whose pairs are consecutive. Blocks of 16 pairs
+/// of the panel's rows are converted in the source's order, then transposed into the panel.
+static void pack_b_transposed(const backprop_gemm *p, const float *b, uint32_t *panel, size_t j0, size_t width) {
+    const size_t pairs = pairs_of(p->k);
+    uint32_t block[32][16];
+    for (size_t q0 = 0; q0 < pairs; q0 += 16) {
+        const size_t count = pairs - q0 < 16 ? pairs - q0 : 16;
+        convert_rows(p, b, j0, width, q0, count, block);
+        for (size_t qq = 0; qq < count; qq++) {
+            uint32_t *out = panel + (q0 + qq) * bf16_columns;
+            for (size_t jj = 0; jj < width; jj++) out[jj] = block[jj][qq];
+        }
+    }
+}
+
+#if defined(__x86_64__)
+/// `pack_b_transposed` on AVX-512 (the same dwords): whole blocks of 32 rows × 16 pairs transposed in registers, as
+/// two 16 × 16 transposes of four butterfly stages (stage s swaps bit s of the row and of the column index).
+static __attribute__((target("avx512f"))) void pack_b_transposed_avx512(const backprop_gemm *p, const float *b,
+                                                                       uint32_t *panel, size_t j0, size_t width) {
+    const size_t pairs = pairs_of(p->k);
+    if (width < bf16_columns) return pack_b_transposed(p, b, panel, j0, width);
+    uint32_t block[32][16];
+    for (size_t q0 = 0; q0 < pairs; q0 += 16) {
+        const size_t count = pairs - q0 < 16 ? pairs - q0 : 16;
+        convert_rows(p, b, j0, width, q0, count, block);
+        for (int half = 0; half < 2; half++) {
+            __m512i r[16];
+            for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_si512(block[16 * half + i]);
+            for (int s = 8; s >= 1; s /= 2) {
+                int low[16], high[16];
+                for (int e = 0; e < 16; e++) {
+                    low[e] = (e & s) ? 16 + e - s : e;
+                    high[e] = (e & s) ? 16 + e : e + s;
+                }
+                const __m512i low_index = _mm512_loadu_si512(low), high_index = _mm512_loadu_si512(high);
+                for (int i = 0; i < 16; i++) {
+                    if (i & s) continue;
+                    const __m512i x = r[i], y = r[i + s];
+                    r[i] = _mm512_permutex2var_epi32(x, low_index, y);
+                    r[i + s] = _mm512_permutex2var_epi32(x, high_index, y);
+                }
+            }
+            for (size_t qq = 0; qq < count; qq++) {
+                _mm512_storeu_si512(panel + (q0 + qq) * bf16_columns + 16 * half, r[qq]);
+            }
+        }
+    }
+}
+#endif
+
+CLONED void backprop_bf16_pack_b(const backprop_gemm *p, const float *b, uint32_t *packed, size_t first_panel,
+                                 size_t end_panel) {
+    const size_t pairs = pairs_of(p->k);
+    for (size_t panel_index = first_panel; panel_index < end_panel; panel_index++) {
+        const size_t j0 = panel_index * bf16_columns;
+        uint32_t *panel = packed + panel_index * pairs * bf16_columns;
         const size_t width = p->n - j0 < bf16_columns ? p->n - j0 : bf16_columns;
         if (width < bf16_columns) memset(panel, 0, pairs * bf16_columns * 4);
         if (p->transpose_b) {
-            // Column j of op(B) is row j of B: its pairs are consecutive.
-            for (size_t jj = 0; jj < width; jj++) {
-                const float *row = b + (j0 + jj) * p->ldb;
-                for (size_t q = 0; q < whole; q++) panel[q * bf16_columns + jj] = pair_of(row[2 * q], row[2 * q + 1]);
-                if (whole < pairs) panel[whole * bf16_columns + jj] = pair_of(row[2 * whole], 0);
+#if defined(__x86_64__)
+            if (__builtin_cpu_supports("avx512f")) {
+                pack_b_transposed_avx512(p, b, panel, j0, width);
+                continue;
             }
-        } else {
-            for (size_t q = 0; q < pairs; q++) {
-                const float *even = b + 2 * q * p->ldb + j0;
-                uint32_t *out = panel + q * bf16_columns;
-                if (2 * q + 1 < p->k) {
-                    const float *odd = even + p->ldb;
-                    for (size_t jj = 0; jj < width; jj++) out[jj] = pair_of(even[jj], odd[jj]);
-                } else {
-                    for (size_t jj = 0; jj < width; jj++) out[jj] = pair_of(even[jj], 0);
-                }
+#endif
+            pack_b_transposed(p, b, panel, j0, width);
+            continue;
+        }
+        for (size_t q = 0; q < pairs; q++) {
+            const float *even = b + 2 * q * p->ldb + j0;
+            uint32_t *out = panel + q * bf16_columns;
+            if (2 * q + 1 < p->k) {
+                const float *odd = even + p->ldb;
+                for (size_t jj = 0; jj < width; jj++) out[jj] = pair_of(even[jj], odd[jj]);
+            } else {
+                for (size_t jj = 0; jj < width; jj++) out[jj] = pair_of(even[jj], 0);
             }
         }
     }
 }
 
-/// Packs rows i0 ..< i0 + height of op(A): for each pair p, 8 dwords, row i's holding (i, 2p) low and (i, 2p + 1)
-/// high (zero beyond k and the rows).
-static void pack_a(const backprop_gemm *p, const float *a, uint32_t *packed, size_t i0, size_t height) {
-    const size_t pairs = pairs_of(p->k), whole = p->k / 2;
-    if (height < bf16_rows) memset(packed, 0, pairs * bf16_rows * 4);
+/// Packs pairs q0 ..< q0 + count of every row of op(A) into tiles of 8 rows, zero beyond the rows and k. A plain A
+/// keeps each row's pairs together (row ii of a tile at ii × count, its pairs consecutive: the conversion reads and
+/// writes in order); a transposed A, whose pairs are two rows of the source, keeps each pair's 8 rows together.
+static CLONED void pack_a(const backprop_gemm *p, const float *a, uint32_t *packed, size_t q0, size_t count) {
+    const size_t tiles = (p->m + bf16_rows - 1) / bf16_rows;
     if (p->transpose_a) {
-        for (size_t q = 0; q < pairs; q++) {
-            const float *even = a + 2 * q * p->lda + i0;
-            uint32_t *out = packed + q * bf16_rows;
-            if (2 * q + 1 < p->k) {
-                const float *odd = even + p->lda;
-                for (size_t ii = 0; ii < height; ii++) out[ii] = pair_of(even[ii], odd[ii]);
-            } else {
-                for (size_t ii = 0; ii < height; ii++) out[ii] = pair_of(even[ii], 0);
+        for (size_t t = 0; t < tiles; t++) {
+            const size_t i0 = t * bf16_rows, height = p->m - i0 < bf16_rows ? p->m - i0 : bf16_rows;
+            uint32_t *tile = packed + t * bf16_rows * count;
+            for (size_t qq = 0; qq < count; qq++) {
+                const size_t q = q0 + qq;
+                const float *even = a + 2 * q * p->lda + i0;
+                uint32_t *out = tile + qq * bf16_rows;
+                if (2 * q + 1 < p->k) {
+                    const float *odd = even + p->lda;
+                    for (size_t ii = 0; ii < height; ii++) out[ii] = pair_of(even[ii], odd[ii]);
+                } else {
+                    for (size_t ii = 0; ii < height; ii++) out[ii] = pair_of(even[ii], 0);
+                }
+                for (size_t ii = height; ii < bf16_rows; ii++) out[ii] = 0;
             }
         }
-    } else {
-        for (size_t ii = 0; ii < height; ii++) {
-            const float *row = a + (i0 + ii) * p->lda;
-            for (size_t q = 0; q < whole; q++) packed[q * bf16_rows + ii] = pair_of(row[2 * q], row[2 * q + 1]);
-            if (whole < pairs) packed[whole * bf16_rows + ii] = pair_of(row[2 * whole], 0);
+        return;
+    }
+    const size_t whole = p->k / 2;
+    const size_t complete = whole > q0 ? (whole - q0 < count ? whole - q0 : count) : 0;
+    for (size_t i = 0; i < tiles * bf16_rows; i++) {
+        uint32_t *out = packed + i * count;
+        if (i >= p->m) {
+            memset(out, 0, count * 4);
+            continue;
         }
+        const float *row = a + i * p->lda + 2 * q0;
+        convert_pairs(row, out, complete);
+        if (complete < count) out[complete] = pair_of(row[2 * complete], 0);
     }
 }
 
@@ -130,14 +270,17 @@ static inline float flushed(float x) {
     return fabsf(x) < 0x1p-126f ? copysignf(0.0f, x) : x;
 }
 
-/// The portable tile: exactly `vdpbf16ps`'s additions, one element at a time.
-static void tile_portable(const uint32_t *a, const uint32_t *b, size_t pairs, float *c, size_t ldc, size_t height,
-                          size_t width, int accumulate) {
+/// The portable tile: exactly `vdpbf16ps`'s additions, one element at a time. Pair q of row i of the tile's A is
+/// a[i × a_row + q × a_pair]. The sums start from zero, or from C's values when `resume` (the partial sums of the
+/// earlier blocks of k: stored and reloaded exactly, so blocking changes no bit); they are then written to C, or
+/// added to it when `accumulate`.
+static void tile_portable(const uint32_t *a, size_t a_row, size_t a_pair, const uint32_t *b, size_t pairs, float *c,
+                          size_t ldc, size_t height, size_t width, int resume, int accumulate) {
     for (size_t i = 0; i < height; i++) {
         for (size_t j = 0; j < width; j++) {
-            float sum = 0;
+            float sum = resume ? c[i * ldc + j] : 0;
             for (size_t q = 0; q < pairs; q++) {
-                const uint32_t x = a[q * bf16_rows + i], y = b[q * bf16_columns + j];
+                const uint32_t x = a[i * a_row + q * a_pair], y = b[q * bf16_columns + j];
                 sum = flushed(fmaf(from_bf16((uint16_t)(x >> 16)), from_bf16((uint16_t)(y >> 16)), sum));
                 sum = flushed(fmaf(from_bf16((uint16_t)x), from_bf16((uint16_t)y), sum));
             }
@@ -150,19 +293,40 @@ static void tile_portable(const uint32_t *a, const uint32_t *b, size_t pairs, fl
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
 
 /// The tile on `vdpbf16ps`: 8 rows × 2 vectors of accumulators, one broadcast of A's pair per row and two loads of
-/// B's pairs per step.
-static BF16_TARGET void tile_instruction(const uint32_t *a, const uint32_t *b, size_t pairs, float *c, size_t ldc,
-                                         size_t height, size_t width, int accumulate) {
+/// B's pairs per step; arguments as `tile_portable`'s.
+static BF16_TARGET void tile_instruction(const uint32_t *a, size_t a_row, size_t a_pair, const uint32_t *b,
+                                         size_t pairs, float *c, size_t ldc, size_t height, size_t width, int resume,
+                                         int accumulate) {
     __m512 sums[bf16_rows][2];
-    for (int i = 0; i < bf16_rows; i++) sums[i][0] = sums[i][1] = _mm512_setzero_ps();
+    const int whole = height == bf16_rows && width == bf16_columns;
+    for (int i = 0; i < bf16_rows; i++) {
+        if (!resume || (size_t)i >= height) {
+            sums[i][0] = sums[i][1] = _mm512_setzero_ps();
+        } else if (whole) {
+            sums[i][0] = _mm512_loadu_ps(c + i * ldc);
+            sums[i][1] = _mm512_loadu_ps(c + i * ldc + 16);
+        } else {
+            float row[bf16_columns] = {0};
+            for (size_t j = 0; j < width; j++) row[j] = c[i * ldc + j];
+            sums[i][0] = _mm512_loadu_ps(row);
+            sums[i][1] = _mm512_loadu_ps(row + 16);
+        }
+    }
     for (size_t q = 0; q < pairs; q++) {
         const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + q * bf16_columns);
         const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + q * bf16_columns + 16);
         for (int i = 0; i < bf16_rows; i++) {
-            const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[q * bf16_rows + i]);
+            const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i * a_row + q * a_pair]);
             sums[i][0] = _mm512_dpbf16_ps(sums[i][0], ai, b0);
             sums[i][1] = _mm512_dpbf16_ps(sums[i][1], ai, b1);
         }
+    }
+    if (whole && !accumulate) {
+        for (int i = 0; i < bf16_rows; i++) {
+            _mm512_storeu_ps(c + i * ldc, sums[i][0]);
+            _mm512_storeu_ps(c + i * ldc + 16, sums[i][1]);
+        }
+        return;
     }
     for (size_t i = 0; i < height; i++) {
         float row[bf16_columns];
@@ -173,32 +337,51 @@ static BF16_TARGET void tile_instruction(const uint32_t *a, const uint32_t *b, s
 }
 #endif
 
-void backprop_gemm_bf16(const backprop_gemm *p, const float *a, const float *b, float *c, uint16_t *scratch,
-                        backprop_bf16_path path) {
+void backprop_gemm_bf16_packed(const backprop_gemm *p, const float *a, const uint32_t *packed_b, float *c,
+                               uint32_t *scratch, backprop_bf16_path path) {
     if (p->m == 0 || p->n == 0) return;
-    const size_t pairs = pairs_of(p->k);
-    uint32_t *packed_b = (uint32_t *)scratch;
-    uint32_t *packed_a = packed_b + pairs * ((p->n + bf16_columns - 1) / bf16_columns) * bf16_columns;
-    pack_b(p, b, packed_b);
+    const size_t pairs = pairs_of(p->k), panels = backprop_bf16_panels(p);
+    const size_t tiles = (p->m + bf16_rows - 1) / bf16_rows;
+    const size_t block = depth_of_blocks(p);
+    uint32_t *packed_a = scratch;
     int instruction = path == backprop_bf16_instruction
         || (path == backprop_bf16_automatic && backprop_bf16_instruction_available());
 #if !defined(__x86_64__)
     instruction = 0;
 #endif
-    for (size_t i0 = 0; i0 < p->m; i0 += bf16_rows) {
-        const size_t height = p->m - i0 < bf16_rows ? p->m - i0 : bf16_rows;
-        pack_a(p, a, packed_a, i0, height);
-        for (size_t j0 = 0; j0 < p->n; j0 += bf16_columns) {
+    if (pairs == 0) {
+        for (size_t i = 0; i < p->m; i++) {
+            for (size_t j = 0; j < p->n; j++) c[i * p->ldc + j] = p->accumulate ? c[i * p->ldc + j] + 0.0f : 0.0f;
+        }
+        return;
+    }
+    for (size_t q0 = 0; q0 < pairs; q0 += block) {
+        const size_t count = pairs - q0 < block ? pairs - q0 : block;
+        pack_a(p, a, packed_a, q0, count);
+        const size_t a_row = p->transpose_a ? 1 : count, a_pair = p->transpose_a ? bf16_rows : 1;
+        for (size_t panel = 0; panel < panels; panel++) {
+            const size_t j0 = panel * bf16_columns;
             const size_t width = p->n - j0 < bf16_columns ? p->n - j0 : bf16_columns;
-            const uint32_t *panel = packed_b + (j0 / bf16_columns) * pairs * bf16_columns;
-            float *tile = c + i0 * p->ldc + j0;
+            const uint32_t *b = packed_b + (panel * pairs + q0) * bf16_columns;
+            for (size_t t = 0; t < tiles; t++) {
+                const size_t i0 = t * bf16_rows, height = p->m - i0 < bf16_rows ? p->m - i0 : bf16_rows;
+                const uint32_t *tile_a = packed_a + t * bf16_rows * count;
+                float *tile = c + i0 * p->ldc + j0;
 #if defined(__x86_64__)
-            if (instruction) {
-                tile_instruction(packed_a, panel, pairs, tile, p->ldc, height, width, p->accumulate);
-                continue;
-            }
+                if (instruction) {
+                    tile_instruction(tile_a, a_row, a_pair, b, count, tile, p->ldc, height, width, q0 > 0,
+                                     p->accumulate);
+                    continue;
+                }
 #endif
-            tile_portable(packed_a, panel, pairs, tile, p->ldc, height, width, p->accumulate);
+                tile_portable(tile_a, a_row, a_pair, b, count, tile, p->ldc, height, width, q0 > 0, p->accumulate);
+            }
         }
     }
+}
+
+void backprop_gemm_bf16(const backprop_gemm *p, const float *a, const float *b, float *c, uint32_t *scratch,
+                        backprop_bf16_path path) {
+    backprop_bf16_pack_b(p, b, scratch, 0, backprop_bf16_panels(p));
+    backprop_gemm_bf16_packed(p, a, scratch, c, scratch + backprop_bf16_packed_b_size(p), path);
 }

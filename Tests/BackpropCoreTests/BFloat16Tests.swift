@@ -29,7 +29,9 @@ struct BFloat16Tests {
 
     static func problems() -> [GEMMProblem] {
         var problems: [GEMMProblem] = []
-        for (m, n, k) in [(1, 1, 1), (3, 5, 7), (8, 32, 16), (9, 33, 17), (17, 70, 64), (30, 10, 129)] {
+        // k of 601 and 520 walk k in several blocks (partial sums stored in C and resumed).
+        for (m, n, k) in [(1, 1, 1), (3, 5, 7), (8, 32, 16), (9, 33, 17), (17, 70, 64), (30, 10, 129), (20, 40, 601),
+                          (11, 3, 520)] {
             for (transposeA, transposeB, accumulate) in [(false, false, false), (true, false, false), (false, true, true), (true, true, true)] {
                 problems.append(GEMMProblem(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, accumulate: accumulate))
             }
@@ -63,6 +65,24 @@ struct BFloat16Tests {
         #expect(BFloat16Products.rounded(.infinity) == 0x7F80)
         let nan = BFloat16Products.rounded(.nan)
         #expect(nan & 0x7F80 == 0x7F80 && nan & 0x007F != 0)
+    }
+
+    /// On the worker pool (B packed once, its panels split over the threads, C split by rows), a product is the
+    /// one-thread product, bit for bit, on both paths.
+    @Test func theParallelProductIsTheOneThreadProduct() {
+        for (m, n, k, transposeA, transposeB) in [(128, 512, 784, false, true), (512, 784, 128, true, false),
+                                                   (128, 784, 512, false, false), (72, 45, 301, true, true)] {
+            var g = SeededGenerator(seed: UInt64(m + n + k))
+            let a = Tensor<Float>.uniform(shape: transposeA ? [k, m] : [m, k], in: -1...1, using: &g)
+            let b = Tensor<Float>.uniform(shape: transposeB ? [n, k] : [k, n], in: -1...1, using: &g)
+            let p = GEMMProblem(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
+            for path in BFloat16Products.instructionAvailable ? [BFloat16Products.Path.portable, .instruction] : [.portable] {
+                var parallel = Tensor<Float>.zeros(shape: [m, n])
+                parallel.assignProduct(a, b, transposeA: transposeA, transposeB: transposeB, precision: .bfloat16(path))
+                let one = Self.product(p, a.scalars, b.scalars, [Float](repeating: 0, count: m * n), path: path)
+                #expect(TestData.bitDifferences(parallel.scalars, one) == 0, "\(p) on \(path)")
+            }
+        }
     }
 
     @Test(arguments: problems().indices)

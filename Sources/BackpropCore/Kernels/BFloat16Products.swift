@@ -34,14 +34,9 @@ public enum BFloat16Products {
     public static func multiply(_ problem: GEMMProblem, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                                 _ c: UnsafeMutablePointer<Float>, path: Path = .automatic) {
         precondition(path != .instruction || instructionAvailable, "BFloat16Products: this processor has no AVX512_BF16")
-        let chosen: backprop_bf16_path = switch path {
-        case .automatic: backprop_bf16_automatic
-        case .portable: backprop_bf16_portable
-        case .instruction: backprop_bf16_instruction
-        }
         withUnsafePointer(to: problem.kernelArguments) { arguments in
-            ThreadScratch.withBuffer(of: UInt16.self, count: backprop_gemm_bf16_scratch(arguments)) { scratch in
-                backprop_gemm_bf16(arguments, a, b, c, scratch, chosen)
+            ThreadScratch.withBuffer(of: UInt32.self, count: backprop_gemm_bf16_scratch(arguments)) { scratch in
+                backprop_gemm_bf16(arguments, a, b, c, scratch, path.kernelPath)
             }
         }
     }
@@ -68,35 +63,75 @@ public enum MatrixPrecision: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension BFloat16Products.Path {
+    var kernelPath: backprop_bf16_path {
+        switch self {
+        case .automatic: backprop_bf16_automatic
+        case .portable: backprop_bf16_portable
+        case .instruction: backprop_bf16_instruction
+        }
+    }
+}
+
 extension BFloat16Products {
-    /// The product, split by rows of C over the worker pool: every element's sum is the same whatever the split, so
-    /// any number of threads gives the same bits.
+    /// The product on the worker pool: B packed once, its panels split over the threads, then C split by rows, every
+    /// part reading the shared packed B. Every element's sum is the same whatever the split, so any number of
+    /// threads gives the same bits.
     static func multiplyInParallel(_ problem: GEMMProblem, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                                    _ c: UnsafeMutablePointer<Float>, path: Path) {
-        let work = Rows(problem: problem, a: a, b: b, c: c, path: path, parts: Swift.max(1, Swift.min(Parallelism.threads, problem.m / 16)))
-        if work.parts > 1 && problem.flops >= GEMM.parallelFlops {
-            Parallelism.pool.run(work)
-        } else {
-            multiply(problem, a, b, c, path: path)
+        let parts = Swift.max(1, Swift.min(Parallelism.threads, problem.m / 16))
+        guard parts > 1 && problem.flops >= GEMM.parallelFlops else {
+            return multiply(problem, a, b, c, path: path)
+        }
+        precondition(path != .instruction || instructionAvailable, "BFloat16Products: this processor has no AVX512_BF16")
+        withUnsafePointer(to: problem.kernelArguments) { arguments in
+            ThreadScratch.withBuffer(of: UInt32.self, count: backprop_bf16_packed_b_size(arguments), slot: .sharedOperand) { packed in
+                let panels = backprop_bf16_panels(arguments)
+                Parallelism.pool.run(Panels(problem: problem, b: b, packed: packed, panels: panels,
+                                            parts: Swift.min(Parallelism.threads, panels)))
+                Parallelism.pool.run(Rows(problem: problem, a: a, packed: packed, c: c, path: path, parts: parts))
+            }
         }
     }
 
-    /// Row blocks of a product, one part per thread.
+    /// Panels of packed B, one range per thread.
+    private struct Panels: ParallelWork {
+        let problem: GEMMProblem
+        let b: UnsafePointer<Float>
+        let packed: UnsafeMutablePointer<UInt32>
+        let panels: Int
+        let parts: Int
+
+        func run(part: Int) {
+            let range = range(of: part, in: panels)
+            withUnsafePointer(to: problem.kernelArguments) { arguments in
+                backprop_bf16_pack_b(arguments, b, packed, range.lowerBound, range.upperBound)
+            }
+        }
+    }
+
+    /// Row blocks of a product from the shared packed B, one part per thread.
     private struct Rows: ParallelWork {
         let problem: GEMMProblem
         let a: UnsafePointer<Float>
-        let b: UnsafePointer<Float>
+        let packed: UnsafeMutablePointer<UInt32>
         let c: UnsafeMutablePointer<Float>
         let path: Path
         let parts: Int
 
         func run(part: Int) {
-            let rows = range(of: part, in: problem.m)
+            // Whole tiles of 8 rows to each part but the last.
+            let rows = range(of: part, in: problem.m, granularity: 8)
             guard !rows.isEmpty else { return }
             var block = problem
             block.m = rows.count
-            BFloat16Products.multiply(block, a + (problem.transposeA ? rows.lowerBound : rows.lowerBound * problem.lda), b,
-                                      c + rows.lowerBound * problem.ldc, path: path)
+            let rowsOfA = a + (problem.transposeA ? rows.lowerBound : rows.lowerBound * problem.lda)
+            withUnsafePointer(to: block.kernelArguments) { arguments in
+                ThreadScratch.withBuffer(of: UInt32.self, count: backprop_gemm_bf16_packed_scratch(arguments)) { scratch in
+                    backprop_gemm_bf16_packed(arguments, rowsOfA, packed, c + rows.lowerBound * problem.ldc, scratch,
+                                              path.kernelPath)
+                }
+            }
         }
     }
 }

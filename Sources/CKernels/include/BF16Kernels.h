@@ -30,12 +30,33 @@ int backprop_bf16_instruction_available(void);
 /// Rounds `count` Float32 values to bfloat16 as the products do.
 void backprop_round_to_bf16(const float *x, uint16_t *y, size_t count);
 
-/// Elements (bfloat16) of scratch memory `backprop_gemm_bf16` needs for `problem`.
+/// Dwords of scratch memory `backprop_gemm_bf16` needs for `problem`.
 size_t backprop_gemm_bf16_scratch(const backprop_gemm *problem);
 
-/// C = op(A)·op(B) (or C += when `accumulate`) with bfloat16 operands, as described above; `scratch` holds at least
-/// `backprop_gemm_bf16_scratch(problem)` elements.
-void backprop_gemm_bf16(const backprop_gemm *problem, const float *a, const float *b, float *c, uint16_t *scratch,
+/// C = op(A)·op(B) (or C += when `accumulate`) with bfloat16 operands, as described above, on the calling thread;
+/// `scratch` holds at least `backprop_gemm_bf16_scratch(problem)` dwords.
+void backprop_gemm_bf16(const backprop_gemm *problem, const float *a, const float *b, float *c, uint32_t *scratch,
                         backprop_bf16_path path);
+
+// The same product in two steps, so that threads can share one packed copy of B: pack B's panels (of 32 columns of
+// op(B), pairs of k interleaved; any split of the panels over threads), then compute any block of rows of C from it.
+// k is walked in blocks whose partial sums are stored in C and reloaded exactly, so no split changes a bit.
+
+/// Panels of 32 columns in packed op(B).
+size_t backprop_bf16_panels(const backprop_gemm *problem);
+
+/// Dwords of packed op(B).
+size_t backprop_bf16_packed_b_size(const backprop_gemm *problem);
+
+/// Packs panels `first_panel ..< end_panel` of op(B) into `packed` (of `backprop_bf16_packed_b_size` dwords).
+void backprop_bf16_pack_b(const backprop_gemm *problem, const float *b, uint32_t *packed, size_t first_panel,
+                          size_t end_panel);
+
+/// Dwords of scratch memory `backprop_gemm_bf16_packed` needs for `problem` (A's packed rows).
+size_t backprop_gemm_bf16_packed_scratch(const backprop_gemm *problem);
+
+/// C = op(A)·op(B) (or C += when `accumulate`) from B packed whole by `backprop_bf16_pack_b`.
+void backprop_gemm_bf16_packed(const backprop_gemm *problem, const float *a, const uint32_t *packed_b, float *c,
+                               uint32_t *scratch, backprop_bf16_path path);
 
 #endif
