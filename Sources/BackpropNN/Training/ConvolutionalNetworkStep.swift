@@ -31,12 +31,15 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
     /// Whether a stage's fused ReLU has its gradient applied by the max pooling after it (which routes each window's
     /// gradient to one input, and only where that input is positive), so that the stage itself skips it.
     let reluGradientFolded: [Bool]
+    /// The precision of the step's matrix products (the convolutions', after unfolding, and the dense layers').
+    let precision: MatrixPrecision
     /// Buffers for the most recent batch size and the one before (a full batch and an epoch's last, smaller one).
     var current: Buffers?
     var previous: Buffers?
 
-    /// The fused step for `model` under `loss`, or `nil` when the model or loss is not one it handles.
-    init?(_ model: some Layer<Scalar>, loss: any Loss) {
+    /// The fused step for `model` under `loss` with products in `precision`, or `nil` when the model or loss is not
+    /// one it handles.
+    init?(_ model: some Layer<Scalar>, loss: any Loss, precision: MatrixPrecision = .float32) {
         guard let smoothing = (loss as? SoftmaxCrossEntropy)?.labelSmoothing, let sequential = model as? Sequential<Scalar>,
               let inputShape = sequential.inputShape, inputShape.count == 3,
               sequential.layers.contains(where: { $0 is Conv2D<Scalar> }) else { return nil }
@@ -103,6 +106,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         self.stages = stages
         inputImage = Image(channels: inputShape[0], height: inputShape[1], width: inputShape[2])
         labelSmoothing = smoothing
+        self.precision = precision
         self.momentum = momentum
         self.epsilon = epsilon
         reluGradientFolded = stages.indices.map { l in
@@ -173,16 +177,16 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 b.columns[l].assignUnfolded(input, problem)
                 if reluGradientFolded[l] && activation == .relu {
                     // The bias and ReLU are applied by the max pooling after it, in its one pass.
-                    b.output[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true)
+                    b.output[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true, precision: precision)
                 } else if activation == .relu {
                     // The ReLU in place: its gradient is read from its output.
-                    b.output[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true)
+                    b.output[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true, precision: precision)
                     b.output[l].addBiasApplyingReLU(bias.map { parameters[$0] } ?? b.zeroBias[l])
                 } else if activation == nil {
-                    b.output[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true)
+                    b.output[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true, precision: precision)
                     if let bias { b.output[l].addBias(parameters[bias]) }
                 } else {
-                    b.preActivation[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true)
+                    b.preActivation[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true, precision: precision)
                     if let bias {
                         b.preActivation[l].addBias(parameters[bias], applying: activation, into: &b.output[l])
                     } else {
@@ -217,10 +221,10 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 b.output[l].assignProduct(elementwise: input, b.mask[l])
             case .dense(let w, _, _, let activation):
                 if activation == nil {
-                    b.output[l].assignProduct(input, parameters[w], transposeB: true)
+                    b.output[l].assignProduct(input, parameters[w], transposeB: true, precision: precision)
                     b.output[l].addBias(parameters[w + 1])
                 } else {
-                    b.preActivation[l].assignProduct(input, parameters[w], transposeB: true)
+                    b.preActivation[l].assignProduct(input, parameters[w], transposeB: true, precision: precision)
                     b.preActivation[l].addBias(parameters[w + 1], applying: activation, into: &b.output[l])
                 }
             }
@@ -254,7 +258,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 }
                 // ∂J/∂W̃ᵀ = X̃ᵀ δ: of the two orders of this product, the faster on the kernels (measured on C1: 149 against
                 // 114 GFLOP/s for the second convolution; the first takes the small-product kernel either way).
-                b.weightGradientColumns[l].assignProduct(b.columns[l], delta, transposeA: true)
+                b.weightGradientColumns[l].assignProduct(b.columns[l], delta, transposeA: true, precision: precision)
                 b.weightMatrixGradient[l].assignTransposed(b.weightGradientColumns[l], batch: 1,
                                                            rows: b.weightGradientColumns[l].shape[0],
                                                            columns: b.weightGradientColumns[l].shape[1])
@@ -262,7 +266,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                                               rows: window.kernelHeight * window.kernelWidth, columns: image.channels)
                 gradientNorms[w] = Double(gradients[w].norm)
                 guard l > 0 else { break }
-                b.columns[l].assignProduct(delta, b.weightMatrix[l])
+                b.columns[l].assignProduct(delta, b.weightMatrix[l], precision: precision)
                 b.inputGradient[l].assignFolded(b.columns[l], problem)
             case .batchNorm(let p, _, _, _, let relu):
                 gradients.withUnsafeMutableBufferPointer { gradients in
@@ -294,11 +298,11 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 } else {
                     delta = gradient
                 }
-                gradientNorms[w] = Double(gradients[w].assignProductReturningNorm(delta, stageInput, transposeA: true))
+                gradientNorms[w] = Double(gradients[w].assignProductReturningNorm(delta, stageInput, transposeA: true, precision: precision))
                 gradients[w + 1].assignColumnSums(of: delta)
                 gradientNorms[w + 1] = Double(gradients[w + 1].norm)
                 guard l > 0 else { break }
-                b.inputGradient[l].assignProduct(delta, parameters[w])
+                b.inputGradient[l].assignProduct(delta, parameters[w], precision: precision)
             }
             gradient = b.inputGradient[l]
         }

@@ -90,7 +90,7 @@ public struct Trainer: Sendable {
         }
         var session = TrainingSession(trainer: self, model: model, resumingFrom: checkpoint)
         guard session.step.supportsPrecision else {
-            throw TrainingError.unsupportedPrecision("\(precision) products run on the fused perceptron step only (Float32 dense layers and element-wise activations under softmax + cross-entropy, equal class weights); this model and loss train in float32")
+            throw TrainingError.unsupportedPrecision("\(precision) products run on the fused perceptron and convolutional steps only (Float32 classifiers under softmax + cross-entropy with equal class weights, built from the layers those steps take); this model and loss train in float32")
         }
         session.callbacks = stoppingCriteria.map(\.callback) + callbacks
         try session.synchronizeWithRoot()

@@ -41,7 +41,7 @@ public struct TrainingStep<Model: Layer> {
     /// sample's loss weighted by its class's entry of `classWeights` if given (the fused kernels take equal weights
     /// only, so a weighted step records the graph).
     ///
-    /// bfloat16 products (`MatrixPrecision.bfloat16`) run on the fused perceptron step only; see
+    /// bfloat16 products (`MatrixPrecision.bfloat16`) run on the fused perceptron and convolutional steps only; see
     /// ``supportsPrecision``.
     public init(model: Model, loss: any Loss, classWeights: [Double]? = nil, precision: MatrixPrecision = .float32) {
         self.loss = loss
@@ -49,13 +49,14 @@ public struct TrainingStep<Model: Layer> {
         self.precision = precision
         template = model
         fused = classWeights == nil ? DenseNetworkStep(model, loss: loss, precision: precision) : nil
-        convolutional = fused == nil && classWeights == nil && precision == .float32 ? ConvolutionalNetworkStep(model, loss: loss) : nil
+        convolutional = fused == nil && classWeights == nil ? ConvolutionalNetworkStep(model, loss: loss, precision: precision) : nil
     }
 
-    /// Whether the step computes its products in ``precision``: Float32 always; bfloat16 on the fused perceptron step
-    /// (dense layers and element-wise activations under softmax + cross-entropy, equal class weights, `Float`).
+    /// Whether the step computes its products in ``precision``: Float32 always; bfloat16 on the fused perceptron and
+    /// convolutional steps (`Float` classifiers under softmax + cross-entropy with equal class weights, built from the
+    /// layers those steps take; see ``isFused``).
     public var supportsPrecision: Bool {
-        precision == .float32 || (fused != nil && Model.Scalar.self == Float.self)
+        precision == .float32 || (isFused && Model.Scalar.self == Float.self)
     }
 
     /// Whether the step runs on fused kernels rather than a recorded graph.
