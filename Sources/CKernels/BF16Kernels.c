@@ -65,9 +65,42 @@ static __attribute__((target("avx512f"))) void convert_pairs_avx512(const float 
         const __m256i high = _mm512_cvtepi32_epi16(bf16_bits_avx512(_mm512_loadu_si512(x + 2 * q + 16)));
         _mm512_storeu_si512(out + q, _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1));
     }
-    for (; q < pairs; q++) out[q] = pair_of(x[2 * q], x[2 * q + 1]);
+    if (q < pairs) {
+        // The last 1–15 pairs under masks (a convolution's unfolded rows are often that short: 3 × 3 × 1 values).
+        const size_t rest = pairs - q;
+        const __mmask16 first = (__mmask16)(rest >= 8 ? 0xFFFFu : (1u << (2 * rest)) - 1);
+        const __mmask16 second = (__mmask16)(rest > 8 ? (1u << (2 * (rest - 8))) - 1 : 0);
+        const __m256i low = _mm512_cvtepi32_epi16(bf16_bits_avx512(_mm512_maskz_loadu_epi32(first, x + 2 * q)));
+        const __m256i high = _mm512_cvtepi32_epi16(bf16_bits_avx512(_mm512_maskz_loadu_epi32(second, x + 2 * q + 16)));
+        _mm512_mask_storeu_epi32(out + q, (__mmask16)((1u << rest) - 1),
+                                 _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1));
+    }
+}
+
+/// The pairs (even[i], odd[i]) (odd: zero when NULL) for i < count, each run of 8 to its own tile: to
+/// out[(i / 8) × tile_stride + i % 8]. A transposed A has its pairs in two rows of the source.
+static __attribute__((target("avx512f"))) void interleave_rows_avx512(const float *even, const float *odd,
+                                                                       size_t count, uint32_t *out,
+                                                                       size_t tile_stride) {
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        const __m512i low = bf16_bits_avx512(_mm512_loadu_si512(even + i));
+        const __m512i high = odd ? bf16_bits_avx512(_mm512_loadu_si512(odd + i)) : _mm512_setzero_si512();
+        const __m512i pairs = _mm512_or_si512(low, _mm512_slli_epi32(high, 16));
+        _mm256_storeu_si256((__m256i *)(out + (i / 8) * tile_stride), _mm512_castsi512_si256(pairs));
+        _mm256_storeu_si256((__m256i *)(out + (i / 8 + 1) * tile_stride), _mm512_extracti64x4_epi64(pairs, 1));
+    }
+    for (; i < count; i++) out[(i / 8) * tile_stride + i % 8] = pair_of(even[i], odd ? odd[i] : 0);
 }
 #endif
+
+/// `interleave_rows_avx512`, on any processor.
+static void interleave_rows(const float *even, const float *odd, size_t count, uint32_t *out, size_t tile_stride) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f")) return interleave_rows_avx512(even, odd, count, out, tile_stride);
+#endif
+    for (size_t i = 0; i < count; i++) out[(i / 8) * tile_stride + i % 8] = pair_of(even[i], odd ? odd[i] : 0);
+}
 
 /// out[q] = the pair (x[2q], x[2q + 1]) for q < pairs: consecutive values, as a row of A or of a transposed B holds
 /// them.
@@ -229,21 +262,14 @@ CLONED void backprop_bf16_pack_b(const backprop_gemm *p, const float *b, uint32_
 static CLONED void pack_a(const backprop_gemm *p, const float *a, uint32_t *packed, size_t q0, size_t count) {
     const size_t tiles = (p->m + bf16_rows - 1) / bf16_rows;
     if (p->transpose_a) {
-        for (size_t t = 0; t < tiles; t++) {
-            const size_t i0 = t * bf16_rows, height = p->m - i0 < bf16_rows ? p->m - i0 : bf16_rows;
-            uint32_t *tile = packed + t * bf16_rows * count;
-            for (size_t qq = 0; qq < count; qq++) {
-                const size_t q = q0 + qq;
-                const float *even = a + 2 * q * p->lda + i0;
-                uint32_t *out = tile + qq * bf16_rows;
-                if (2 * q + 1 < p->k) {
-                    const float *odd = even + p->lda;
-                    for (size_t ii = 0; ii < height; ii++) out[ii] = pair_of(even[ii], odd[ii]);
-                } else {
-                    for (size_t ii = 0; ii < height; ii++) out[ii] = pair_of(even[ii], 0);
-                }
-                for (size_t ii = height; ii < bf16_rows; ii++) out[ii] = 0;
-            }
+        // Pair q is rows 2q and 2q + 1 of the source, each of whose runs of 8 values goes to its own tile.
+        const size_t tile_stride = bf16_rows * count;
+        for (size_t qq = 0; qq < count; qq++) {
+            const size_t q = q0 + qq;
+            const float *even = a + 2 * q * p->lda;
+            uint32_t *out = packed + qq * bf16_rows;
+            interleave_rows(even, 2 * q + 1 < p->k ? even + p->lda : NULL, p->m, out, tile_stride);
+            for (size_t i = p->m; i < tiles * bf16_rows; i++) out[(i / 8) * tile_stride + i % 8] = 0;
         }
         return;
     }
