@@ -70,6 +70,20 @@ struct ConvolutionalCommandTests {
         return Double(words[1].filter { $0 != "%" }) ?? 0
     }
 
+    /// `--precision bf16` trains a convolutional network too, and its gradient report compares with Float32.
+    @Test func bfloat16ProductsTrainAConvolutionalNetwork() throws {
+        let dir = CommandRunner.temporaryDirectory("cli-conv-bf16")
+        Self.writeBars(to: dir + "/bars.csv", count: 300, seed: 1)
+        Self.writeBars(to: dir + "/test.csv", count: 100, seed: 2)
+        let trained = run(["train", "--data", "bars.csv", "--test-data", "test.csv", "--model", Self.network, "--input-shape", "8x8",
+                           "--epochs", "6", "--learning-rate", "0.01", "--precision", "bf16", "--gradient-report",
+                           "--output", "conv.st"], in: dir)
+        try #require(trained.status == 0, "\(trained.errorOutput)")
+        #expect(trained.output.contains("products in bfloat16") && trained.output.contains("vs float32"), "\(trained.output)")
+        let evaluate = run(["evaluate", "--model", "conv.st", "--data", "test.csv"], in: dir)
+        #expect(evaluate.status == 0 && Self.accuracy(in: evaluate.output) > 90, "\(evaluate.output) \(evaluate.errorOutput)")
+    }
+
     @Test func mistakesAreNamed() throws {
         let dir = CommandRunner.temporaryDirectory("cli-conv-errors")
         Self.writeBars(to: dir + "/bars.csv", count: 20, seed: 3)
