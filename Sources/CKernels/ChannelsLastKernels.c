@@ -187,6 +187,61 @@ static inline int tiles(const backprop_window *w) {
         max_pool_nhwc_##SUFFIX(w, z, bias, y, where, first, count);                                                    \
     }                                                                                                                  \
                                                                                                                        \
+    /* Average pooling in the graph's order (WindowKernels.c): each output the sum of its window's inputs inside   */\
+    /* the image, window rows then columns, times 1/(kernel height × width), so the values are the same bits.      */\
+    CLONED void backprop_average_pool_nhwc_##SUFFIX(const backprop_window *w, const T *x, T *y, size_t first,          \
+                                                    size_t count) {                                                    \
+        const size_t C = w->channels, outputs = w->output_height * w->output_width;                                    \
+        const T scale = (T)1 / (T)(w->kernel_height * w->kernel_width);                                                \
+        y += first * outputs * C;                                                                                      \
+        for (size_t n = first; n < first + count; n++) {                                                               \
+            const T *image = x + n * w->height * w->width * C;                                                         \
+            for (size_t oy = 0; oy < w->output_height; oy++)                                                           \
+                for (size_t ox = 0; ox < w->output_width; ox++, y += C) {                                              \
+                    size_t lo, hi;                                                                                     \
+                    kernel_columns(w, ox, &lo, &hi);                                                                   \
+                    const ptrdiff_t x0 = (ptrdiff_t)(ox * w->stride_width) - (ptrdiff_t)w->pad_left;                   \
+                    for (size_t c = 0; c < C; c++) y[c] = 0;                                                           \
+                    for (size_t ki = 0; ki < w->kernel_height; ki++) {                                                 \
+                        ptrdiff_t iy = (ptrdiff_t)(oy * w->stride_height + ki) - (ptrdiff_t)w->pad_top;                \
+                        if (iy < 0 || iy >= (ptrdiff_t)w->height) continue;                                            \
+                        for (size_t kj = lo; kj < hi; kj++) {                                                          \
+                            const T *source = image + ((size_t)iy * w->width + (size_t)(x0 + (ptrdiff_t)kj)) * C;      \
+                            VECTORISE for (size_t c = 0; c < C; c++) y[c] += source[c];                                \
+                        }                                                                                              \
+                    }                                                                                                  \
+                    VECTORISE for (size_t c = 0; c < C; c++) y[c] *= scale;                                            \
+                }                                                                                                      \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* Its gradient, in the graph's order too: each output's g × 1/(kernel height × width) added to the inputs of */  \
+    /* its window, outputs in order.                                                                               */ \
+    CLONED void backprop_average_pool_nhwc_backward_##SUFFIX(const backprop_window *w, const T *g, T *dx,              \
+                                                             size_t first, size_t count) {                             \
+        const size_t C = w->channels, outputs = w->output_height * w->output_width, plane = w->height * w->width * C;  \
+        const T scale = (T)1 / (T)(w->kernel_height * w->kernel_width);                                                \
+        memset(dx + first * plane, 0, count * plane * sizeof(T));                                                      \
+        g += first * outputs * C;                                                                                      \
+        for (size_t n = first; n < first + count; n++) {                                                               \
+            T *image = dx + n * plane;                                                                                 \
+            for (size_t oy = 0; oy < w->output_height; oy++)                                                           \
+                for (size_t ox = 0; ox < w->output_width; ox++, g += C) {                                              \
+                    size_t lo, hi;                                                                                     \
+                    kernel_columns(w, ox, &lo, &hi);                                                                   \
+                    const ptrdiff_t x0 = (ptrdiff_t)(ox * w->stride_width) - (ptrdiff_t)w->pad_left;                   \
+                    for (size_t ki = 0; ki < w->kernel_height; ki++) {                                                 \
+                        ptrdiff_t iy = (ptrdiff_t)(oy * w->stride_height + ki) - (ptrdiff_t)w->pad_top;                \
+                        if (iy < 0 || iy >= (ptrdiff_t)w->height) continue;                                            \
+                        for (size_t kj = lo; kj < hi; kj++) {                                                          \
+                            T *target = image + ((size_t)iy * w->width + (size_t)(x0 + (ptrdiff_t)kj)) * C;            \
+                            VECTORISE for (size_t c = 0; c < C; c++) target[c] += g[c] * scale;                        \
+                        }                                                                                              \
+                    }                                                                                                  \
+                }                                                                                                      \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
     CLONED void backprop_transpose_##SUFFIX(const T *x, size_t batch, size_t rows, size_t columns, T *y) {            \
         enum { block = 16 };                                                                                           \
         for (size_t b = 0; b < batch; b++, x += rows * columns, y += rows * columns)                                   \

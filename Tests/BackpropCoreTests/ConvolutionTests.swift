@@ -74,6 +74,31 @@ struct ConvolutionTests {
         #expect(TestData.maxDifference(y, expected) < 1e-13)
     }
 
+    /// The fused step's channels-last average pooling computes the graph's values and gradients in the graph's order.
+    @Test(arguments: [OpCase.window(2, 2, stride: (2, 2)), OpCase.window(3, 2), OpCase.window(3, 3, stride: (2, 2)),
+                      OpCase.window(2, 3, stride: (2, 1), padding: (1, 0, 0, 2)), OpCase.window(5, 7)])
+    func channelsLastAveragePoolingIsTheGraphsBitForBit(_ window: SlidingWindow) throws {
+        let (n, c, h, w) = (3, 4, 5, 7)
+        let size = try #require(window.outputSize(height: h, width: w))
+        let x = TestData.uniform(shape: [n, c, h, w], seed: 21).converted(to: Float.self).requiringGradient()
+        let g = TestData.uniform(shape: [n, c, size.height, size.width], seed: 22).converted(to: Float.self)
+        let y = averagePool2D(x, window: window)
+        let dx = (y * g).sum().gradients(withRespectTo: [x])[0]
+
+        func channelsLast(_ t: Tensor<Float>) -> Tensor<Float> {
+            var out = Tensor<Float>.zeros(shape: [t.shape[0] * t.shape[2] * t.shape[3], t.shape[1]])
+            out.assignTransposed(t.detached, batch: t.shape[0], rows: t.shape[1], columns: t.shape[2] * t.shape[3])
+            return out
+        }
+        let problem = window.problem(batch: n, channels: c, height: h, width: w)
+        var pooled = Tensor<Float>.zeros(shape: [n * size.height * size.width, c])
+        pooled.assignAveragePool(channelsLast(x), problem)
+        var gradient = Tensor<Float>.zeros(shape: [n * h * w, c])
+        gradient.assignAveragePoolGradient(channelsLast(g), problem)
+        #expect(pooled.scalars == channelsLast(y).scalars)
+        #expect(gradient.scalars == channelsLast(dx).scalars)
+    }
+
     @Test func maxPoolingGivesTiesGradientToTheFirstOnly() {
         let x = Tensor<Double>(shape: [1, 1, 2, 4], elements: [1, 1, 0, 5, 1, 0, 5, 5]).requiringGradient()
         let y = maxPool2D(x, window: SlidingWindow(kernelHeight: 2, kernelWidth: 2, strideHeight: 2, strideWidth: 2))

@@ -15,6 +15,10 @@ public enum ChannelsLastKernel: Sendable {
     /// The gradient of max pooling: the input is the upstream gradient, the indices those ``maxPool`` recorded; with
     /// the pooled output as auxiliary operand, only where it is positive (a ReLU's gradient folded in).
     case maxPoolGradient
+    /// Average pooling, in the graph's order (the same bits as ``WindowKernel/averagePool``).
+    case averagePool
+    /// The gradient of average pooling: the input is the upstream gradient.
+    case averagePoolGradient
 }
 
 /// The per-channel values batch normalisation applies: the batch's statistics and the layer's scale and offset.

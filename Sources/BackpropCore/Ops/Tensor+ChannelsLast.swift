@@ -58,6 +58,28 @@ extension Tensor {
         }
     }
 
+    /// Overwrites this tensor with the average pooling of channels-last `images`: the graph's values, bit for bit.
+    public mutating func assignAveragePool(_ images: Tensor, _ problem: WindowProblem) {
+        precondition(count == problem.window.batch * problem.outputPlane * problem.window.channels
+                     && images.count == problem.inputCount, "assignAveragePool: \(images.shape) into \(shape)")
+        withUnsafeMutablePointer { output in
+            WindowParts(kernel: .averagePool, problem: problem, input: images.storage.pointer, output: output,
+                        indices: nil, auxiliary: nil).run()
+        }
+    }
+
+    /// Overwrites these channels-last images with the gradient of average pooling: each output's `gradient` spread
+    /// evenly over its window.
+    public mutating func assignAveragePoolGradient(_ gradient: Tensor, _ problem: WindowProblem) {
+        precondition(count == problem.inputCount
+                     && gradient.count == problem.window.batch * problem.outputPlane * problem.window.channels,
+                     "assignAveragePoolGradient: \(gradient.shape) into \(shape)")
+        withUnsafeMutablePointer { output in
+            WindowParts(kernel: .averagePoolGradient, problem: problem, input: gradient.storage.pointer, output: output,
+                        indices: nil, auxiliary: nil).run()
+        }
+    }
+
     /// Overwrites this tensor with `x` viewed as `batch` matrices of `rows × columns`, each transposed.
     public mutating func assignTransposed(_ x: Tensor, batch: Int, rows: Int, columns: Int) {
         precondition(x.count == batch * rows * columns && count == x.count, "assignTransposed: \(x.shape) into \(shape)")
@@ -97,7 +119,7 @@ private struct WindowParts<Scalar: TensorScalar>: ParallelWork {
     }
 
     private func run(samples: Range<Int>) {
-        // The unfold and fold kernels never read the indices; a dangling placeholder is never dereferenced.
+        // Only the max-pooling kernels read the indices; a dangling placeholder is never dereferenced.
         Scalar.applyChannelsLastKernel(kernel, problem, samples: samples, input, output,
                                        indices: indices ?? UnsafeMutablePointer(bitPattern: MemoryLayout<Int32>.alignment)!,
                                        auxiliary: auxiliary)

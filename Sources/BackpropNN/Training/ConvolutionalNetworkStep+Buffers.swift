@@ -23,8 +23,10 @@ extension ConvolutionalNetworkStep {
         var normalized: [Tensor<Scalar>], statistics: [Tensor<Scalar>]
         /// Max pooling's winning pixels.
         var winners: [[Int32]]
-        /// Dropout's keep flags and mask.
+        /// Dropout's keep flags and mask (channels-last for images).
         var flags: [[UInt8]], mask: [Tensor<Scalar>]
+        /// Dropout's mask of an image as the flags are drawn, channel by channel.
+        var channelMajorMask: [Tensor<Scalar>]
         /// The input, channels-last.
         var input: Tensor<Scalar>
         /// Each stage's input during a step (emptied after it, so that no buffer is shared into the next step).
@@ -45,12 +47,13 @@ extension ConvolutionalNetworkStep {
         let none = zeros([0])
         var b = Buffers(rows: n, output: [], preActivation: [], delta: [], inputGradient: [], columns: [], weightMatrix: [],
                         weightMatrixGradient: [], weightGradientColumns: [], normalized: [], statistics: [], winners: [], flags: [], mask: [],
-                        input: zeros([n * inputImage.pixels, inputImage.channels]),
+                        channelMajorMask: [], input: zeros([n * inputImage.pixels, inputImage.channels]),
                         stageInputs: Array(repeating: none, count: stages.count), problems: [], zeroBias: [], empty: none)
         var inputShape = [n * inputImage.pixels, inputImage.channels]
         for (l, stage) in stages.enumerated() {
             var outputShape = inputShape
             var (pre, delta, columns, weight, norm, stats, winners, flags, mask) = (none, none, none, none, none, none, [Int32](), [UInt8](), none)
+            var channelMajorMask = none
             var problem: WindowProblem?
             var zeroBias = none
             switch stage {
@@ -71,10 +74,14 @@ extension ConvolutionalNetworkStep {
                 problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
                 outputShape = [n * output.pixels, output.channels]
                 winners = [Int32](repeating: 0, count: outputShape[0] * outputShape[1])
+            case .averagePool(let window, let image, let output):
+                problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
+                outputShape = [n * output.pixels, output.channels]
             case .flatten(let image):
                 outputShape = [n, image.count]
-            case .dropout:
+            case .dropout(_, let image):
                 (flags, mask) = ([UInt8](repeating: 0, count: inputShape[0] * inputShape[1]), zeros(inputShape))
+                if image != nil { channelMajorMask = zeros(inputShape) }
             case .dense(_, _, let outputs, let activation):
                 outputShape = [n, outputs]
                 if activation != nil { pre = zeros(outputShape) }
@@ -95,6 +102,7 @@ extension ConvolutionalNetworkStep {
             b.winners.append(winners)
             b.flags.append(flags)
             b.mask.append(mask)
+            b.channelMajorMask.append(channelMajorMask)
             b.problems.append(problem)
             b.zeroBias.append(zeroBias)
             inputShape = outputShape
@@ -117,14 +125,17 @@ enum ConvolutionalStage {
     case batchNorm(parameter: Int, state: Int, layer: Int, channels: Int, relu: Bool)
     case activation(UnaryFunction)
     case maxPool(window: SlidingWindow, input: ConvolutionalImage, output: ConvolutionalImage)
+    /// Average pooling; global average pooling too, as one window over the whole image.
+    case averagePool(window: SlidingWindow, input: ConvolutionalImage, output: ConvolutionalImage)
     case flatten(ConvolutionalImage)
-    case dropout(rate: Double)
+    /// Dropout on features, or on an image (channels-last).
+    case dropout(rate: Double, image: ConvolutionalImage?)
     case dense(weight: Int, inputs: Int, outputs: Int, activation: UnaryFunction?)
 
     /// The output's columns: channels of an image, or features.
     var outputColumns: Int? {
         switch self {
-        case .convolution(_, _, _, _, let output, _), .maxPool(_, _, let output): output.channels
+        case .convolution(_, _, _, _, let output, _), .maxPool(_, _, let output), .averagePool(_, _, let output): output.channels
         case .batchNorm(_, _, _, let channels, _): channels
         case .flatten(let image): image.count
         case .dense(_, _, let outputs, _): outputs

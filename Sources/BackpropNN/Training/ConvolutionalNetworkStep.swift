@@ -15,8 +15,8 @@ import BackpropCore
 /// channels-last image back into PyTorch's channel-major order, so dense weights mean the same on both paths.
 ///
 /// The trainer uses it for a ``Sequential`` with an image input shape built from ``Conv2D``, ``BatchNorm``,
-/// element-wise ``ActivationLayer``s, ``MaxPool2D``, ``Flatten``, ``Dropout`` (on flat features) and ``Dense`` layers,
-/// ending in a dense layer without activation, under ``Loss/softmaxCrossEntropy(labelSmoothing:)`` on class labels;
+/// element-wise ``ActivationLayer``s, ``MaxPool2D``, ``AveragePool2D``, ``GlobalAveragePool``, ``Flatten``,
+/// ``Dropout`` and ``Dense`` layers, ending in a dense layer without activation, under ``Loss/softmaxCrossEntropy(labelSmoothing:)`` on class labels;
 /// any other model takes the graph (or ``DenseNetworkStep``).
 struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
     typealias Image = ConvolutionalImage
@@ -85,6 +85,19 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 let output = Image(channels: input.channels, height: size.height, width: size.width)
                 stages.append(.maxPool(window: pool.window, input: input, output: output))
                 image = output
+            case let pool as AveragePool2D<Scalar>:
+                guard let input = image, let size = pool.window.outputSize(height: input.height, width: input.width) else { return nil }
+                let output = Image(channels: input.channels, height: size.height, width: size.width)
+                stages.append(.averagePool(window: pool.window, input: input, output: output))
+                image = output
+            case is GlobalAveragePool<Scalar>:
+                // One window over the whole image: its channels-last output, `[batch, channels]`, is the features.
+                guard let input = image else { return nil }
+                let window = SlidingWindow(kernelHeight: input.height, kernelWidth: input.width)
+                stages.append(.averagePool(window: window, input: input,
+                                           output: Image(channels: input.channels, height: 1, width: 1)))
+                features = input.channels
+                image = nil
             case is Flatten<Scalar>:
                 if let input = image {
                     stages.append(.flatten(input))
@@ -92,8 +105,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                     image = nil
                 }
             case let dropout as Dropout<Scalar>:
-                guard image == nil else { return nil }
-                stages.append(.dropout(rate: dropout.rate))
+                stages.append(.dropout(rate: dropout.rate, image: image))
             case let dense as Dense<Scalar>:
                 guard image == nil, features == dense.inputSize else { return nil }
                 stages.append(.dense(weight: parameter, inputs: dense.inputSize, outputs: dense.outputSize, activation: nil))
@@ -209,15 +221,24 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             case .maxPool:
                 b.output[l].assignMaxPool(input, b.problems[l]!, winners: &b.winners[l],
                                           bias: biasFused(intoPoolAt: l, parameters: parameters, buffers: b))
+            case .averagePool:
+                b.output[l].assignAveragePool(input, b.problems[l]!)
             case .flatten(let image):
                 b.output[l].assignTransposed(input, batch: n, rows: image.pixels, columns: image.channels)
-            case .dropout(let rate):
+            case .dropout(let rate, let image):
                 guard rate > 0, runningStatistics == nil else {
                     // Nothing to drop: the input goes on (the buffer is not written, so it is never shared).
                     continue
                 }
                 generator.fillFlags(&b.flags[l], probability: 1 - rate)
-                b.mask[l].assignMask(b.flags[l], scale: Scalar(1 / (1 - rate)))
+                if let image {
+                    // The graph draws an image's flags channel by channel: the mask is made in that order, then
+                    // turned channels-last.
+                    b.channelMajorMask[l].assignMask(b.flags[l], scale: Scalar(1 / (1 - rate)))
+                    b.mask[l].assignTransposed(b.channelMajorMask[l], batch: n, rows: image.channels, columns: image.pixels)
+                } else {
+                    b.mask[l].assignMask(b.flags[l], scale: Scalar(1 / (1 - rate)))
+                }
                 b.output[l].assignProduct(elementwise: input, b.mask[l])
             case .dense(let w, _, _, let activation):
                 if activation == nil {
@@ -282,9 +303,11 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             case .maxPool:
                 b.inputGradient[l].assignMaxPoolGradient(gradient, b.problems[l]!, winners: b.winners[l],
                                                          pooledReLU: l > 0 && reluGradientFolded[l - 1] ? b.output[l] : nil)
+            case .averagePool:
+                b.inputGradient[l].assignAveragePoolGradient(gradient, b.problems[l]!)
             case .flatten(let image):
                 b.inputGradient[l].assignTransposed(gradient, batch: n, rows: image.channels, columns: image.pixels)
-            case .dropout(let rate):
+            case .dropout(let rate, _):
                 guard rate > 0 else {
                     b.inputGradient[l] = gradient
                     break

@@ -50,6 +50,21 @@ void backprop_max_pool_nhwc_bias_relu_float(const backprop_window *w, const floa
 void backprop_max_pool_nhwc_bias_relu_double(const backprop_window *w, const double *z, const double *bias, double *y,
                                              int32_t *where, size_t first, size_t count);
 
+/// Average pooling: y (n, oy, ox, c) is the sum of the window's inputs inside the image (window rows, then columns)
+/// times 1 / (kernel_height × kernel_width), the graph's `backprop_average_pool_float` in the same order.
+void backprop_average_pool_nhwc_float(const backprop_window *w, const float *x, float *y, size_t first, size_t count);
+/// See `backprop_average_pool_nhwc_float`.
+void backprop_average_pool_nhwc_double(const backprop_window *w, const double *x, double *y, size_t first,
+                                       size_t count);
+
+/// The gradient of average pooling: overwrites the samples of `dx` with the sum, over the windows holding each input
+/// (outputs in order), of the output's gradient `g` times 1 / (kernel_height × kernel_width).
+void backprop_average_pool_nhwc_backward_float(const backprop_window *w, const float *g, float *dx, size_t first,
+                                               size_t count);
+/// See `backprop_average_pool_nhwc_backward_float`.
+void backprop_average_pool_nhwc_backward_double(const backprop_window *w, const double *g, double *dx, size_t first,
+                                                size_t count);
+
 /// y[b][c][r] = x[b][r][c] for `batch` matrices of `rows` × `columns`.
 void backprop_transpose_float(const float *x, size_t batch, size_t rows, size_t columns, float *y);
 /// See `backprop_transpose_float`.
