@@ -83,7 +83,32 @@ extension Tensor {
     /// Overwrites this tensor with `x` viewed as `batch` matrices of `rows × columns`, each transposed.
     public mutating func assignTransposed(_ x: Tensor, batch: Int, rows: Int, columns: Int) {
         precondition(x.count == batch * rows * columns && count == x.count, "assignTransposed: \(x.shape) into \(shape)")
-        withUnsafeMutablePointer { y in Scalar.transpose(x.storage.pointer, batch: batch, rows: rows, columns: columns, y) }
+        withUnsafeMutablePointer { y in
+            TransposeParts(x: x.storage.pointer, y: y, batch: batch, rows: rows, columns: columns).run()
+        }
+    }
+}
+
+/// Batched transposes split into runs of whole matrices, one per thread (copies: any split gives the same values).
+private struct TransposeParts<Scalar: TensorScalar>: ParallelWork {
+    let x: UnsafePointer<Scalar>
+    let y: UnsafeMutablePointer<Scalar>
+    let batch: Int, rows: Int, columns: Int
+    let parts: Int
+
+    init(x: UnsafePointer<Scalar>, y: UnsafeMutablePointer<Scalar>, batch: Int, rows: Int, columns: Int) {
+        (self.x, self.y, self.batch, self.rows, self.columns) = (x, y, batch, rows, columns)
+        parts = Swift.min(batch, ElementwiseParts.parts(count: batch * rows * columns))
+    }
+
+    func run() {
+        Parallelism.pool.run(self)
+    }
+
+    func run(part: Int) {
+        let matrices = range(of: part, in: batch), size = rows * columns
+        Scalar.transpose(x + matrices.lowerBound * size, batch: matrices.count, rows: rows, columns: columns,
+                         y + matrices.lowerBound * size)
     }
 }
 

@@ -132,8 +132,16 @@ extension Tensor {
     /// - Precondition: `matrix` is `[rows, count]`.
     public mutating func assignColumnSums(of matrix: Tensor) {
         precondition(matrix.rank == 2 && shape == [matrix.shape[1]], "assignColumnSums: \(matrix.shape) into \(shape)")
+        let (rows, columns) = (matrix.shape[0], matrix.shape[1])
         withUnsafeMutablePointer { y in
-            Scalar.applyReduction(.sum, matrix.storage.pointer, y, outer: 1, length: matrix.shape[0], inner: matrix.shape[1])
+            guard ColumnSumHalves<Scalar>.splits(rows: rows, columns: columns) else {
+                return Scalar.applyReduction(.sum, matrix.storage.pointer, y, outer: 1, length: rows, inner: columns)
+            }
+            ThreadScratch.withBuffer(of: Scalar.self, count: columns) { second in
+                Parallelism.pool.run(ColumnSumHalves(matrix: matrix.storage.pointer, rows: rows, columns: columns,
+                                                     sums: (y, second)))
+                Scalar.applyBinary(.add, y, second, y, count: columns)
+            }
         }
     }
 
@@ -180,6 +188,31 @@ enum ElementwiseParts {
     /// ``parallelElements``.
     static func parts(count: Int) -> Int {
         Parallelism.pool.elementwiseParts(count: count, minimum: parallelElements / 2)
+    }
+}
+
+/// The column sums of a tall matrix (a convolution's bias gradient: one row per pixel of the batch) as two halves of
+/// its rows, each summed in order into its own vector, then added: the split depends on the shape alone, so the sums
+/// are the same bits on any number of threads.
+struct ColumnSumHalves<Scalar: TensorScalar>: ParallelWork {
+    let matrix: UnsafePointer<Scalar>
+    let rows: Int
+    let columns: Int
+    /// The first half's sums and the second's.
+    let sums: (UnsafeMutablePointer<Scalar>, UnsafeMutablePointer<Scalar>)
+
+    /// Whether a `rows × columns` matrix is summed in halves: tall enough for the hand-off to pay (a perceptron's
+    /// batch of 128 rows is not, so its bias gradients keep one sum in row order).
+    static func splits(rows: Int, columns: Int) -> Bool {
+        rows >= 4096 && rows * columns >= 1 << 16
+    }
+
+    var parts: Int { 2 }
+
+    func run(part: Int) {
+        let half = range(of: part, in: rows)
+        Scalar.applyReduction(.sum, matrix + half.lowerBound * columns, part == 0 ? sums.0 : sums.1, outer: 1,
+                              length: half.count, inner: columns)
     }
 }
 
