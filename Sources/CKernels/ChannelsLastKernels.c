@@ -21,6 +21,9 @@ static inline int tiles(const backprop_window *w) {
     return w->pad_top == 0 && w->pad_left == 0 && w->stride_height == w->kernel_height && w->stride_width == w->kernel_width;
 }
 
+/// Filters per block of the direct one-channel convolution: one AVX-512 vector of Float32 sums.
+enum { direct_filters = 16 };
+
 #define CHANNELS_LAST_KERNELS(T, SUFFIX)                                                                               \
     CLONED void backprop_unfold_nhwc_##SUFFIX(const backprop_window *w, const T *x, T *col, size_t first,            \
                                               size_t count) {                                                          \
@@ -239,6 +242,138 @@ static inline int tiles(const backprop_window *w) {
                         }                                                                                              \
                     }                                                                                                  \
                 }                                                                                                      \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* z (`width` filters, rows of the weight F apart) of the one-channel convolution at output pixel (oy, ox) of    */\
+    /* `image`: the window's values inside the image, window rows then columns, each times its row of the weight. */\
+    /* A whole block of filters is summed in registers (the trip count a constant), a partial one in memory.      */\
+    static inline __attribute__((always_inline)) void direct_pixel_##SUFFIX(                                        \
+        const backprop_window *conv, const T *image, const T *weight, size_t F, size_t width, size_t oy, size_t ox,    \
+        T *z) {                                                                                                        \
+        const ptrdiff_t y0 = (ptrdiff_t)(oy * conv->stride_height) - (ptrdiff_t)conv->pad_top;                         \
+        const ptrdiff_t x0 = (ptrdiff_t)(ox * conv->stride_width) - (ptrdiff_t)conv->pad_left;                         \
+        if (width == direct_filters) {                                                                                 \
+            T sums[direct_filters] = {0};                                                                              \
+            for (size_t ki = 0; ki < conv->kernel_height; ki++) {                                                      \
+                const ptrdiff_t iy = y0 + (ptrdiff_t)ki;                                                               \
+                if (iy < 0 || iy >= (ptrdiff_t)conv->height) continue;                                                 \
+                for (size_t kj = 0; kj < conv->kernel_width; kj++) {                                                   \
+                    const ptrdiff_t ix = x0 + (ptrdiff_t)kj;                                                           \
+                    if (ix < 0 || ix >= (ptrdiff_t)conv->width) continue;                                              \
+                    const T value = image[(size_t)iy * conv->width + (size_t)ix];                                      \
+                    const T *row = weight + (ki * conv->kernel_width + kj) * F;                                        \
+                    _Pragma("clang loop unroll(full)") for (size_t f = 0; f < direct_filters; f++)                     \
+                        sums[f] += value * row[f];                                                                     \
+                }                                                                                                      \
+            }                                                                                                          \
+            _Pragma("clang loop unroll(full)") for (size_t f = 0; f < direct_filters; f++) z[f] = sums[f];             \
+            return;                                                                                                    \
+        }                                                                                                              \
+        for (size_t f = 0; f < width; f++) z[f] = 0;                                                                   \
+        for (size_t ki = 0; ki < conv->kernel_height; ki++) {                                                          \
+            const ptrdiff_t iy = y0 + (ptrdiff_t)ki;                                                                   \
+            if (iy < 0 || iy >= (ptrdiff_t)conv->height) continue;                                                     \
+            for (size_t kj = 0; kj < conv->kernel_width; kj++) {                                                       \
+                const ptrdiff_t ix = x0 + (ptrdiff_t)kj;                                                               \
+                if (ix < 0 || ix >= (ptrdiff_t)conv->width) continue;                                                  \
+                const T value = image[(size_t)iy * conv->width + (size_t)ix];                                          \
+                const T *row = weight + (ki * conv->kernel_width + kj) * F;                                            \
+                for (size_t f = 0; f < width; f++) z[f] += value * row[f];                                             \
+            }                                                                                                          \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_convolve_pool_nhwc_##SUFFIX(const backprop_window *conv, const backprop_window *pool,         \
+                                                     const T *x, const T *weight, const T *bias, T *y,                 \
+                                                     int32_t *where, size_t first, size_t count) {                     \
+        const size_t F = pool->channels, outputs = pool->output_height * pool->output_width;                           \
+        T z[direct_filters];                                                                                           \
+        for (size_t f0 = 0; f0 < F; f0 += direct_filters) {                                                            \
+            const size_t width = F - f0 < direct_filters ? F - f0 : direct_filters;                                   \
+            for (size_t n = first; n < first + count; n++) {                                                           \
+                const T *image = x + n * conv->height * conv->width;                                                   \
+                T *out = y + n * outputs * F + f0;                                                                     \
+                int32_t *winner = where + n * outputs * F + f0;                                                        \
+                for (size_t py = 0; py < pool->output_height; py++)                                                    \
+                    for (size_t px = 0; px < pool->output_width; px++, out += F, winner += F) {                        \
+                        size_t lo, hi;                                                                                 \
+                        kernel_columns(pool, px, &lo, &hi);                                                            \
+                        const ptrdiff_t x0 = (ptrdiff_t)(px * pool->stride_width) - (ptrdiff_t)pool->pad_left;         \
+                        int started = 0;                                                                               \
+                        for (size_t ki = 0; ki < pool->kernel_height; ki++) {                                          \
+                            const ptrdiff_t oy = (ptrdiff_t)(py * pool->stride_height + ki) - (ptrdiff_t)pool->pad_top; \
+                            if (oy < 0 || oy >= (ptrdiff_t)pool->height) continue;                                     \
+                            for (size_t kj = lo; kj < hi; kj++) {                                                      \
+                                const size_t ox = (size_t)(x0 + (ptrdiff_t)kj);                                        \
+                                const int32_t pixel = (int32_t)((size_t)oy * pool->width + ox);                        \
+                                direct_pixel_##SUFFIX(conv, image, weight + f0, F, width, (size_t)oy, ox, z);           \
+                                VECTORISE for (size_t f = 0; f < width; f++) {                                         \
+                                    const T v = z[f] + bias[f0 + f];                                                   \
+                                    const int larger = !started || v > out[f];                                         \
+                                    out[f] = larger ? v : out[f];                                                      \
+                                    winner[f] = larger ? pixel : winner[f];                                            \
+                                }                                                                                      \
+                                started = 1;                                                                           \
+                            }                                                                                          \
+                        }                                                                                              \
+                        VECTORISE for (size_t f = 0; f < width; f++) out[f] = out[f] > 0 ? out[f] : (T)0;              \
+                    }                                                                                                  \
+            }                                                                                                          \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_convolve_pool_nhwc_backward_##SUFFIX(                                                          \
+        const backprop_window *conv, const backprop_window *pool, const T *x, const T *g, const T *y,                  \
+        const int32_t *where, T *weight_gradient, T *bias_gradient, size_t first, size_t count) {                      \
+        const size_t F = pool->channels, outputs = pool->output_height * pool->output_width;                           \
+        const size_t K = conv->kernel_height * conv->kernel_width;                                                     \
+        memset(weight_gradient, 0, K * F * sizeof(T));                                                                 \
+        memset(bias_gradient, 0, F * sizeof(T));                                                                       \
+        T share[direct_filters];                                                                                       \
+        for (size_t f0 = 0; f0 < F; f0 += direct_filters) {                                                            \
+            const size_t width = F - f0 < direct_filters ? F - f0 : direct_filters;                                    \
+            for (size_t n = first; n < first + count; n++) {                                                           \
+                const T *image = x + n * conv->height * conv->width;                                                   \
+                const size_t base = n * outputs * F + f0;                                                              \
+                for (size_t py = 0; py < pool->output_height; py++)                                                    \
+                    for (size_t px = 0; px < pool->output_width; px++) {                                               \
+                        const size_t o = base + (py * pool->output_width + px) * F;                                    \
+                        size_t lo, hi;                                                                                 \
+                        kernel_columns(pool, px, &lo, &hi);                                                            \
+                        const ptrdiff_t x0 = (ptrdiff_t)(px * pool->stride_width) - (ptrdiff_t)pool->pad_left;         \
+                        for (size_t ki = 0; ki < pool->kernel_height; ki++) {                                          \
+                            const ptrdiff_t oy = (ptrdiff_t)(py * pool->stride_height + ki) - (ptrdiff_t)pool->pad_top; \
+                            if (oy < 0 || oy >= (ptrdiff_t)pool->height) continue;                                     \
+                            for (size_t kj = lo; kj < hi; kj++) {                                                      \
+                                const size_t ox = (size_t)(x0 + (ptrdiff_t)kj);                                        \
+                                const int32_t pixel = (int32_t)((size_t)oy * pool->width + ox);                        \
+                                /* The pooled gradient of the filters this pixel won, where the ReLU passed it. */    \
+                                int any = 0;                                                                           \
+                                VECTORISE for (size_t f = 0; f < width; f++) {                                         \
+                                    const int won = where[o + f] == pixel && y[o + f] > 0;                             \
+                                    share[f] = won ? g[o + f] : (T)0;                                                  \
+                                    any |= won;                                                                        \
+                                }                                                                                      \
+                                if (!any) continue;                                                                    \
+                                VECTORISE for (size_t f = 0; f < width; f++) bias_gradient[f0 + f] += share[f];        \
+                                for (size_t ci = 0; ci < conv->kernel_height; ci++) {                                  \
+                                    const ptrdiff_t iy = (ptrdiff_t)((size_t)oy * conv->stride_height + ci)            \
+                                        - (ptrdiff_t)conv->pad_top;                                                    \
+                                    if (iy < 0 || iy >= (ptrdiff_t)conv->height) continue;                             \
+                                    for (size_t cj = 0; cj < conv->kernel_width; cj++) {                               \
+                                        const ptrdiff_t ix = (ptrdiff_t)(ox * conv->stride_width + cj)                 \
+                                            - (ptrdiff_t)conv->pad_left;                                               \
+                                        if (ix < 0 || ix >= (ptrdiff_t)conv->width) continue;                          \
+                                        const T value = image[(size_t)iy * conv->width + (size_t)ix];                  \
+                                        T *row = weight_gradient + (ci * conv->kernel_width + cj) * F + f0;            \
+                                        VECTORISE for (size_t f = 0; f < width; f++) row[f] += share[f] * value;       \
+                                    }                                                                                  \
+                                }                                                                                      \
+                            }                                                                                          \
+                        }                                                                                              \
+                    }                                                                                                  \
+            }                                                                                                          \
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \

@@ -28,6 +28,10 @@ struct ConvolutionalNetworkStepTests {
         Case(description: "conv 3 3x3 relu, avgpool 2, conv 4 3x3 relu, gap, dense 3", inputShape: [1, 12, 12]),
         Case(description: "conv 4 3x3 same, dropout 0.4, relu, avgpool 3 stride 2, flatten, dense 3", inputShape: [2, 9, 10]),
         Case(description: "conv 3 3x3 nobias, batchnorm, relu, dropout 0.2, gap, dropout 0.3, dense 3", inputShape: [2, 8, 8]),
+        // First convolutions of one channel fused with their ReLU and max pooling (the first case too): stride,
+        // padding, no bias, overlapping windows, more filters than one block of the kernel.
+        Case(description: "conv 70 3x3 stride 2 same nobias relu, maxpool 3 stride 2, flatten, dense 3", inputShape: [1, 11, 12]),
+        Case(description: "conv 5 2x3 pad 1 relu, maxpool 2 stride 1, conv 3 3x3 relu, maxpool 2, flatten, dense 3", inputShape: [1, 7, 6]),
     ]
 
     static let labels = [0, 2, 1, 2, 0, 1, 1]
@@ -86,6 +90,20 @@ struct ConvolutionalNetworkStepTests {
         for (name, (fused, graph)) in zip(model.stateNames, zip(result.state, tracked.state)) {
             #expect(Self.relativeDifference(fused, graph) < 1e-13, "\(name)")
         }
+    }
+
+    @Test("a first convolution of one channel runs with its ReLU and max pooling in one pass (Float32 products only)")
+    func directFirstConvolution() throws {
+        func step(_ description: String, shape: [Int], precision: MatrixPrecision = .float32) throws -> ConvolutionalNetworkStep<Double> {
+            let model: Sequential<Double> = try ModelDescription(parsing: description).build(inputShape: shape, seed: 1)
+            return try #require(ConvolutionalNetworkStep(model, loss: .softmaxCrossEntropy, precision: precision))
+        }
+        #expect(try step(Self.cases[0].description, shape: Self.cases[0].inputShape).directFirstConvolution)
+        #expect(try step(Self.cases[9].description, shape: Self.cases[9].inputShape).directFirstConvolution)
+        #expect(try !step("conv 3 3x3 relu, maxpool 2, flatten, dense 3", shape: [2, 6, 6]).directFirstConvolution)
+        #expect(try !step("conv 3 3x3, maxpool 2, flatten, dense 3", shape: [1, 6, 6]).directFirstConvolution)
+        #expect(try !step("conv 3 3x3 relu, avgpool 2, flatten, dense 3", shape: [1, 6, 6]).directFirstConvolution)
+        #expect(try !step("conv 3 3x3 relu, maxpool 2, flatten, dense 3", shape: [1, 6, 6], precision: .bfloat16).directFirstConvolution)
     }
 
     @Test("evaluates as the graph does: dropout off, batch norm on its running statistics", arguments: cases)

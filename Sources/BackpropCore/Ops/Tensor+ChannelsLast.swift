@@ -188,3 +188,105 @@ extension Tensor {
         }
     }
 }
+
+// A first convolution over one-channel images, fused with its bias, ReLU and the max pooling after it: its output is
+// never stored (for C1's first layer, 86 528 × 32 values a batch). The rules are those of the unfused stages; the
+// convolution's sums run over the window's positions in order.
+extension Tensor {
+    /// Overwrites this tensor (`[batch·pooledH·pooledW, filters]`) with the max pooling of
+    /// ReLU(convolution(`images`) + `bias`), and `winners` with each output's winning pixel of the convolution's
+    /// output, as ``assignMaxPool(_:_:winners:bias:)`` records them.
+    ///
+    /// `images` is `[batch, height·width]` (one channel); `weight` is `[kh·kw, filters]`; `convolution` is the
+    /// convolution's window over the images, `pooling` the pooling's over its output.
+    public mutating func assignConvolvedAndPooled(_ images: Tensor, weight: Tensor, bias: Tensor, convolution: WindowProblem,
+                                                  pooling: WindowProblem, winners: inout [Int32]) {
+        let filters = pooling.window.channels
+        precondition(convolution.window.channels == 1 && images.count == convolution.inputCount
+                     && weight.shape == [convolution.columnRows, filters] && bias.shape == [filters]
+                     && count == pooling.window.batch * pooling.outputPlane * filters && winners.count == count
+                     && pooling.window.height == convolution.window.output_height
+                     && pooling.window.width == convolution.window.output_width,
+                     "assignConvolvedAndPooled: \(images.shape) and weight \(weight.shape) into \(shape)")
+        winners.withUnsafeMutableBufferPointer { winners in
+            withUnsafeMutablePointer { output in
+                ConvolutionPoolParts(convolution: convolution, pooling: pooling, images: images.storage.pointer,
+                                     weight: weight.storage.pointer, bias: bias.storage.pointer, output: output,
+                                     winners: winners.baseAddress!).run()
+            }
+        }
+    }
+
+    /// The gradients of ``assignConvolvedAndPooled(_:weight:bias:convolution:pooling:winners:)`` from the gradient of
+    /// its output: overwrites `weightGradient` (`[kh·kw, filters]`) and `biasGradient` (`[filters]`). The batch is
+    /// summed in two fixed halves (on two threads when there are), then added: the same bits on any number of threads.
+    public static func convolutionPoolGradients(images: Tensor, gradient: Tensor, pooled: Tensor, winners: [Int32],
+                                                convolution: WindowProblem, pooling: WindowProblem,
+                                                weightGradient: inout Tensor, biasGradient: inout Tensor) {
+        let filters = pooling.window.channels, rows = convolution.columnRows
+        precondition(gradient.count == pooled.count && pooled.count == winners.count
+                     && pooled.count == pooling.window.batch * pooling.outputPlane * filters
+                     && images.count == convolution.inputCount && weightGradient.shape == [rows, filters]
+                     && biasGradient.shape == [filters],
+                     "convolutionPoolGradients: gradient \(gradient.shape) into \(weightGradient.shape)")
+        let size = (rows + 1) * filters
+        ThreadScratch.withBuffer(of: Scalar.self, count: 2 * size) { halves in
+            winners.withUnsafeBufferPointer { winners in
+                let work = ConvolutionPoolGradientHalves(
+                    convolution: convolution, pooling: pooling, images: images.storage.pointer,
+                    gradient: gradient.storage.pointer, pooled: pooled.storage.pointer, winners: winners.baseAddress!,
+                    sums: halves, size: size, filters: filters)
+                Parallelism.pool.run(work)
+                if work.parts == 2 { Scalar.applyBinary(.add, halves, halves + size, halves, count: size) }
+            }
+            weightGradient.withUnsafeMutablePointer { $0.update(from: halves, count: rows * filters) }
+            biasGradient.withUnsafeMutablePointer { $0.update(from: halves + rows * filters, count: filters) }
+        }
+    }
+}
+
+/// ``Tensor/assignConvolvedAndPooled(_:weight:bias:convolution:pooling:winners:)`` split into runs of samples.
+private struct ConvolutionPoolParts<Scalar: TensorScalar>: ParallelWork {
+    let convolution: WindowProblem, pooling: WindowProblem
+    let images: UnsafePointer<Scalar>, weight: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>
+    let output: UnsafeMutablePointer<Scalar>
+    let winners: UnsafeMutablePointer<Int32>
+    let parts: Int
+
+    init(convolution: WindowProblem, pooling: WindowProblem, images: UnsafePointer<Scalar>, weight: UnsafePointer<Scalar>,
+         bias: UnsafePointer<Scalar>, output: UnsafeMutablePointer<Scalar>, winners: UnsafeMutablePointer<Int32>) {
+        (self.convolution, self.pooling, self.images, self.weight, self.bias) = (convolution, pooling, images, weight, bias)
+        (self.output, self.winners) = (output, winners)
+        // The work is the convolution's: every pooled output computes its window's pixels.
+        parts = Swift.min(pooling.window.batch,
+                          ElementwiseParts.parts(count: convolution.columnCount * pooling.window.channels))
+    }
+
+    func run() {
+        Parallelism.pool.run(self)
+    }
+
+    func run(part: Int) {
+        Scalar.applyConvolutionPool(convolution, pooling, samples: range(of: part, in: pooling.window.batch), images,
+                                    weight: weight, bias: bias, output, winners: winners)
+    }
+}
+
+/// The gradients of a fused one-channel convolution and pooling, as two halves of the batch (one when it has a
+/// single sample), each into its own `size` sums (weight, then bias).
+private struct ConvolutionPoolGradientHalves<Scalar: TensorScalar>: ParallelWork {
+    let convolution: WindowProblem, pooling: WindowProblem
+    let images: UnsafePointer<Scalar>, gradient: UnsafePointer<Scalar>, pooled: UnsafePointer<Scalar>
+    let winners: UnsafePointer<Int32>
+    let sums: UnsafeMutablePointer<Scalar>
+    let size: Int, filters: Int
+
+    var parts: Int { Swift.min(2, pooling.window.batch) }
+
+    func run(part: Int) {
+        let half = sums + part * size
+        Scalar.applyConvolutionPoolGradient(convolution, pooling, samples: range(of: part, in: pooling.window.batch),
+                                            images, gradient: gradient, pooled: pooled, winners: winners,
+                                            weightGradient: half, biasGradient: half + (size - filters))
+    }
+}

@@ -68,6 +68,19 @@ where RawSignificand: FixedWidthInteger {
                                         _ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>,
                                         indices: UnsafeMutablePointer<Int32>, auxiliary: UnsafePointer<Self>?)
 
+    /// A one-channel convolution with bias, ReLU and max pooling in one pass over samples `samples`
+    /// (``Tensor/assignConvolvedAndPooled(_:weight:bias:convolution:pooling:winners:)``).
+    static func applyConvolutionPool(_ convolution: WindowProblem, _ pooling: WindowProblem, samples: Range<Int>,
+                                     _ x: UnsafePointer<Self>, weight: UnsafePointer<Self>, bias: UnsafePointer<Self>,
+                                     _ y: UnsafeMutablePointer<Self>, winners: UnsafeMutablePointer<Int32>)
+
+    /// Its weight and bias gradients over samples `samples`, overwriting `weightGradient` and `biasGradient`.
+    static func applyConvolutionPoolGradient(_ convolution: WindowProblem, _ pooling: WindowProblem, samples: Range<Int>,
+                                             _ x: UnsafePointer<Self>, gradient: UnsafePointer<Self>,
+                                             pooled: UnsafePointer<Self>, winners: UnsafePointer<Int32>,
+                                             weightGradient: UnsafeMutablePointer<Self>,
+                                             biasGradient: UnsafeMutablePointer<Self>)
+
     /// `y[b][c][r] = x[b][r][c]` for `batch` matrices of `rows × columns`.
     static func transpose(_ x: UnsafePointer<Self>, batch: Int, rows: Int, columns: Int, _ y: UnsafeMutablePointer<Self>)
 
@@ -226,6 +239,29 @@ extension Float: TensorScalar {
         }
     }
 
+    public static func applyConvolutionPool(_ convolution: WindowProblem, _ pooling: WindowProblem, samples: Range<Int>,
+                                            _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                                            _ y: UnsafeMutablePointer<Float>, winners: UnsafeMutablePointer<Int32>) {
+        withUnsafePointer(to: convolution.window) { conv in
+            withUnsafePointer(to: pooling.window) { pool in
+                backprop_convolve_pool_nhwc_float(conv, pool, x, weight, bias, y, winners, samples.lowerBound, samples.count)
+            }
+        }
+    }
+
+    public static func applyConvolutionPoolGradient(_ convolution: WindowProblem, _ pooling: WindowProblem, samples: Range<Int>,
+                                                    _ x: UnsafePointer<Float>, gradient: UnsafePointer<Float>,
+                                                    pooled: UnsafePointer<Float>, winners: UnsafePointer<Int32>,
+                                                    weightGradient: UnsafeMutablePointer<Float>,
+                                                    biasGradient: UnsafeMutablePointer<Float>) {
+        withUnsafePointer(to: convolution.window) { conv in
+            withUnsafePointer(to: pooling.window) { pool in
+                backprop_convolve_pool_nhwc_backward_float(conv, pool, x, gradient, pooled, winners, weightGradient, biasGradient,
+                                                          samples.lowerBound, samples.count)
+            }
+        }
+    }
+
     public static func transpose(_ x: UnsafePointer<Float>, batch: Int, rows: Int, columns: Int, _ y: UnsafeMutablePointer<Float>) {
         backprop_transpose_float(x, batch, rows, columns, y)
     }
@@ -368,6 +404,29 @@ extension Double: TensorScalar {
                 backprop_max_pool_nhwc_bias_relu_double(window, input, auxiliary!, output, indices, first, count)
             case .averagePool: backprop_average_pool_nhwc_double(window, input, output, first, count)
             case .averagePoolGradient: backprop_average_pool_nhwc_backward_double(window, input, output, first, count)
+            }
+        }
+    }
+
+    public static func applyConvolutionPool(_ convolution: WindowProblem, _ pooling: WindowProblem, samples: Range<Int>,
+                                            _ x: UnsafePointer<Double>, weight: UnsafePointer<Double>, bias: UnsafePointer<Double>,
+                                            _ y: UnsafeMutablePointer<Double>, winners: UnsafeMutablePointer<Int32>) {
+        withUnsafePointer(to: convolution.window) { conv in
+            withUnsafePointer(to: pooling.window) { pool in
+                backprop_convolve_pool_nhwc_double(conv, pool, x, weight, bias, y, winners, samples.lowerBound, samples.count)
+            }
+        }
+    }
+
+    public static func applyConvolutionPoolGradient(_ convolution: WindowProblem, _ pooling: WindowProblem, samples: Range<Int>,
+                                                    _ x: UnsafePointer<Double>, gradient: UnsafePointer<Double>,
+                                                    pooled: UnsafePointer<Double>, winners: UnsafePointer<Int32>,
+                                                    weightGradient: UnsafeMutablePointer<Double>,
+                                                    biasGradient: UnsafeMutablePointer<Double>) {
+        withUnsafePointer(to: convolution.window) { conv in
+            withUnsafePointer(to: pooling.window) { pool in
+                backprop_convolve_pool_nhwc_backward_double(conv, pool, x, gradient, pooled, winners, weightGradient, biasGradient,
+                                                          samples.lowerBound, samples.count)
             }
         }
     }

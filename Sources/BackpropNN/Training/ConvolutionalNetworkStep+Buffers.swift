@@ -59,9 +59,20 @@ extension ConvolutionalNetworkStep {
             switch stage {
             case .convolution(let w, _, let window, let image, let output, let activation):
                 outputShape = [n * output.pixels, output.channels]
+                problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
+                if l == 0 && directFirstConvolution {
+                    // Neither its unfolded input nor its output is stored; its weight is `[kh·kw, filters]`, its
+                    // bias gradient goes to `delta`.
+                    let weight = zeros([window.kernelHeight * window.kernelWidth, output.channels])
+                    (delta, zeroBias) = (zeros([output.channels]), zeros([output.channels]))
+                    b.append(output: none, preActivation: none, delta: delta, inputGradient: none, columns: none,
+                             weightMatrix: weight, weightMatrixGradient: none, weightGradientColumns: zeros(weight.shape),
+                             problem: problem, zeroBias: zeroBias)
+                    inputShape = outputShape
+                    continue
+                }
                 columns = zeros([n * output.pixels, window.kernelHeight * window.kernelWidth * image.channels])
                 weight = zeros([parameters[w].shape[0], window.kernelHeight * window.kernelWidth * image.channels])
-                problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
                 if activation == .relu {
                     zeroBias = zeros([output.channels])
                     if !reluGradientFolded[l] { delta = zeros(outputShape) }
@@ -89,25 +100,44 @@ extension ConvolutionalNetworkStep {
             case .activation:
                 break
             }
-            b.output.append(zeros(outputShape))
-            b.preActivation.append(pre)
-            b.delta.append(delta)
-            b.inputGradient.append(l == 0 && !stage.needsInputGradientAtStart ? none : zeros(inputShape))
-            b.columns.append(columns)
-            b.weightMatrix.append(weight)
-            b.weightMatrixGradient.append(weight.count == 0 ? none : zeros(weight.shape))
-            b.weightGradientColumns.append(weight.count == 0 ? none : zeros(weight.shape.reversed()))
-            b.normalized.append(norm)
-            b.statistics.append(stats)
-            b.winners.append(winners)
-            b.flags.append(flags)
-            b.mask.append(mask)
-            b.channelMajorMask.append(channelMajorMask)
-            b.problems.append(problem)
-            b.zeroBias.append(zeroBias)
+            // The pooling after a direct first convolution passes the gradient of its output on untouched.
+            let needsInputGradient = !(l == 0 && !stage.needsInputGradientAtStart) && !(l == 1 && directFirstConvolution)
+            b.append(output: zeros(outputShape), preActivation: pre, delta: delta,
+                     inputGradient: needsInputGradient ? zeros(inputShape) : none, columns: columns, weightMatrix: weight,
+                     weightMatrixGradient: weight.count == 0 ? none : zeros(weight.shape),
+                     weightGradientColumns: weight.count == 0 ? none : zeros(weight.shape.reversed()),
+                     normalized: norm, statistics: stats, winners: winners, flags: flags, mask: mask,
+                     channelMajorMask: channelMajorMask, problem: problem, zeroBias: zeroBias)
             inputShape = outputShape
         }
         return b
+    }
+}
+
+extension ConvolutionalNetworkStep.Buffers {
+    /// Adds one stage's buffers.
+    mutating func append(output: Tensor<Scalar>, preActivation: Tensor<Scalar>, delta: Tensor<Scalar>,
+                         inputGradient: Tensor<Scalar>, columns: Tensor<Scalar>, weightMatrix: Tensor<Scalar>,
+                         weightMatrixGradient: Tensor<Scalar>, weightGradientColumns: Tensor<Scalar>,
+                         normalized: Tensor<Scalar>? = nil, statistics: Tensor<Scalar>? = nil, winners: [Int32] = [],
+                         flags: [UInt8] = [], mask: Tensor<Scalar>? = nil, channelMajorMask: Tensor<Scalar>? = nil,
+                         problem: WindowProblem?, zeroBias: Tensor<Scalar>) {
+        self.output.append(output)
+        self.preActivation.append(preActivation)
+        self.delta.append(delta)
+        self.inputGradient.append(inputGradient)
+        self.columns.append(columns)
+        self.weightMatrix.append(weightMatrix)
+        self.weightMatrixGradient.append(weightMatrixGradient)
+        self.weightGradientColumns.append(weightGradientColumns)
+        self.normalized.append(normalized ?? empty)
+        self.statistics.append(statistics ?? empty)
+        self.winners.append(winners)
+        self.flags.append(flags)
+        self.mask.append(mask ?? empty)
+        self.channelMajorMask.append(channelMajorMask ?? empty)
+        self.problems.append(problem)
+        self.zeroBias.append(zeroBias)
     }
 }
 

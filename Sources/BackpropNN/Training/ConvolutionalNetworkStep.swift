@@ -31,6 +31,10 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
     /// Whether a stage's fused ReLU has its gradient applied by the max pooling after it (which routes each window's
     /// gradient to one input, and only where that input is positive), so that the stage itself skips it.
     let reluGradientFolded: [Bool]
+    /// Whether the first stage is a convolution of one-channel images whose ReLU and the max pooling after it run
+    /// in one pass with it (`Tensor.assignConvolvedAndPooled`), its output never stored: Float32 products only (a
+    /// bfloat16 step keeps every product on the bfloat16 kernel).
+    let directFirstConvolution: Bool
     /// The precision of the step's matrix products (the convolutions', after unfolding, and the dense layers').
     let precision: MatrixPrecision
     /// Buffers for the most recent batch size and the one before (a full batch and an epoch's last, smaller one).
@@ -121,12 +125,19 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         self.precision = precision
         self.momentum = momentum
         self.epsilon = epsilon
-        reluGradientFolded = stages.indices.map { l in
+        let reluGradientFolded = stages.indices.map { l in
             guard l + 1 < stages.count, case .maxPool = stages[l + 1] else { return false }
             switch stages[l] {
             case .convolution(_, _, _, _, _, .relu?), .batchNorm(_, _, _, _, true): return true
             default: return false
             }
+        }
+        self.reluGradientFolded = reluGradientFolded
+        if case .convolution(_, _, _, let input, _, .relu?)? = stages.first, input.channels == 1, reluGradientFolded[0],
+           precision == .float32 {
+            directFirstConvolution = true
+        } else {
+            directFirstConvolution = false
         }
     }
 
@@ -184,6 +195,12 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             switch stage {
             case .convolution(let w, let bias, let window, let image, _, let activation):
                 let problem = b.problems[l]!
+                if l == 0 && directFirstConvolution {
+                    // Computed with the pooling after it; its weight as `[kh·kw, filters]`.
+                    b.weightMatrix[l].assignTransposed(parameters[w], batch: 1, rows: parameters[w].shape[0],
+                                                       columns: window.kernelHeight * window.kernelWidth)
+                    break
+                }
                 b.weightMatrix[l].assignTransposed(parameters[w], batch: parameters[w].shape[0], rows: image.channels,
                                                    columns: window.kernelHeight * window.kernelWidth)
                 b.columns[l].assignUnfolded(input, problem)
@@ -219,6 +236,13 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             case .activation(let function):
                 b.output[l].assignApplying(function, to: input)
             case .maxPool:
+                if l == 1 && directFirstConvolution, case .convolution(_, let bias, _, _, _, _) = stages[0] {
+                    b.output[l].assignConvolvedAndPooled(b.input, weight: b.weightMatrix[0],
+                                                         bias: bias.map { parameters[$0] } ?? b.zeroBias[0],
+                                                         convolution: b.problems[0]!, pooling: b.problems[l]!,
+                                                         winners: &b.winners[l])
+                    break
+                }
                 b.output[l].assignMaxPool(input, b.problems[l]!, winners: &b.winners[l],
                                           bias: biasFused(intoPoolAt: l, parameters: parameters, buffers: b))
             case .averagePool:
@@ -263,6 +287,27 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             switch stages[l] {
             case .convolution(let w, let bias, let window, let image, _, let activation):
                 let problem = b.problems[l]!
+                if l == 0 && directFirstConvolution {
+                    // `gradient` is the pooled output's (the pooling stage passed it on).
+                    // `gradient` is the pooled output's (the pooling stage passed it on); without a bias, its
+                    // gradient goes to a scratch buffer.
+                    if let bias {
+                        Tensor.convolutionPoolGradients(images: b.input, gradient: gradient, pooled: b.output[1],
+                                                        winners: b.winners[1], convolution: problem, pooling: b.problems[1]!,
+                                                        weightGradient: &b.weightGradientColumns[l],
+                                                        biasGradient: &gradients[bias])
+                        gradientNorms[bias] = Double(gradients[bias].norm)
+                    } else {
+                        Tensor.convolutionPoolGradients(images: b.input, gradient: gradient, pooled: b.output[1],
+                                                        winners: b.winners[1], convolution: problem, pooling: b.problems[1]!,
+                                                        weightGradient: &b.weightGradientColumns[l], biasGradient: &b.delta[l])
+                    }
+                    // `[kh·kw, filters]` to OIHW (one input channel).
+                    gradients[w].assignTransposed(b.weightGradientColumns[l], batch: 1,
+                                                  rows: window.kernelHeight * window.kernelWidth, columns: parameters[w].shape[0])
+                    gradientNorms[w] = Double(gradients[w].norm)
+                    break
+                }
                 let delta: Tensor<Scalar>
                 if activation == nil || reluGradientFolded[l] {
                     delta = gradient
@@ -301,6 +346,8 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             case .activation(let function):
                 b.inputGradient[l].assign(gradient, timesDerivativeOf: function, input: stageInput, output: b.output[l])
             case .maxPool:
+                // The direct first convolution takes the pooled output's gradient itself.
+                if l == 1 && directFirstConvolution { continue }
                 b.inputGradient[l].assignMaxPoolGradient(gradient, b.problems[l]!, winners: b.winners[l],
                                                          pooledReLU: l > 0 && reluGradientFolded[l - 1] ? b.output[l] : nil)
             case .averagePool:

@@ -65,6 +65,34 @@ void backprop_average_pool_nhwc_backward_float(const backprop_window *w, const f
 void backprop_average_pool_nhwc_backward_double(const backprop_window *w, const double *g, double *dx, size_t first,
                                                 size_t count);
 
+/// A convolution of a one-channel image, then a bias, a ReLU and max pooling, in one pass that never stores the
+/// convolution's output: `conv` is the convolution's window over the input (channels 1), `pool` the pooling's over
+/// the convolution's output (channels F, the filters). `weight` is `[kernel_height × kernel_width, F]` (each window
+/// position's row of filters); each output of the convolution is the sum over the window's positions inside the
+/// image (rows, then columns) of value × weight, plus `bias`. y and `where` as `backprop_max_pool_nhwc_bias_relu_float`
+/// writes them (`where` indexes the convolution's output pixels).
+void backprop_convolve_pool_nhwc_float(const backprop_window *conv, const backprop_window *pool, const float *x,
+                                       const float *weight, const float *bias, float *y, int32_t *where, size_t first,
+                                       size_t count);
+/// See `backprop_convolve_pool_nhwc_float`.
+void backprop_convolve_pool_nhwc_double(const backprop_window *conv, const backprop_window *pool, const double *x,
+                                        const double *weight, const double *bias, double *y, int32_t *where,
+                                        size_t first, size_t count);
+
+/// The weight and bias gradients of `backprop_convolve_pool_nhwc_float` for samples `first ..< first + count`, from
+/// the pooled output's gradient `g`, its values `y` and winners `where`: overwrites `weight_gradient` (`[kernel_height ×
+/// kernel_width, F]`) and `bias_gradient` (F) with the sums over the pooled outputs (in order, each window's pixels in
+/// order) of the gradient reaching the winning pixel (where y > 0), times each window value.
+void backprop_convolve_pool_nhwc_backward_float(const backprop_window *conv, const backprop_window *pool,
+                                                const float *x, const float *g, const float *y, const int32_t *where,
+                                                float *weight_gradient, float *bias_gradient, size_t first,
+                                                size_t count);
+/// See `backprop_convolve_pool_nhwc_backward_float`.
+void backprop_convolve_pool_nhwc_backward_double(const backprop_window *conv, const backprop_window *pool,
+                                                 const double *x, const double *g, const double *y,
+                                                 const int32_t *where, double *weight_gradient, double *bias_gradient,
+                                                 size_t first, size_t count);
+
 /// y[b][c][r] = x[b][r][c] for `batch` matrices of `rows` × `columns`.
 void backprop_transpose_float(const float *x, size_t batch, size_t rows, size_t columns, float *y);
 /// See `backprop_transpose_float`.
