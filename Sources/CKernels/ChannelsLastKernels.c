@@ -24,6 +24,10 @@ static inline int tiles(const backprop_window *w) {
 /// Filters per block of the direct one-channel convolution: one AVX-512 vector of Float32 sums.
 enum { direct_filters = 16 };
 
+size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
+    return pool->height * pool->width * direct_filters;
+}
+
 #define CHANNELS_LAST_KERNELS(T, SUFFIX)                                                                               \
     CLONED void backprop_unfold_nhwc_##SUFFIX(const backprop_window *w, const T *x, T *col, size_t first,            \
                                               size_t count) {                                                          \
@@ -253,6 +257,19 @@ enum { direct_filters = 16 };
         T *z) {                                                                                                        \
         const ptrdiff_t y0 = (ptrdiff_t)(oy * conv->stride_height) - (ptrdiff_t)conv->pad_top;                         \
         const ptrdiff_t x0 = (ptrdiff_t)(ox * conv->stride_width) - (ptrdiff_t)conv->pad_left;                         \
+        if (width == direct_filters && conv->kernel_height == 3 && conv->kernel_width == 3 && y0 >= 0 && x0 >= 0       \
+            && y0 + 3 <= (ptrdiff_t)conv->height && x0 + 3 <= (ptrdiff_t)conv->width) {                                \
+            /* A 3 × 3 window inside the image: unrolled, without bounds. */                                          \
+            T sums[direct_filters] = {0};                                                                              \
+            const T *corner = image + (size_t)y0 * conv->width + (size_t)x0;                                           \
+            _Pragma("clang loop unroll(full)") for (size_t kk = 0; kk < 9; kk++) {                                     \
+                const T value = corner[(kk / 3) * conv->width + kk % 3];                                               \
+                _Pragma("clang loop unroll(full)") for (size_t f = 0; f < direct_filters; f++)                         \
+                    sums[f] += value * weight[kk * F + f];                                                             \
+            }                                                                                                          \
+            _Pragma("clang loop unroll(full)") for (size_t f = 0; f < direct_filters; f++) z[f] = sums[f];             \
+            return;                                                                                                    \
+        }                                                                                                              \
         if (width == direct_filters) {                                                                                 \
             T sums[direct_filters] = {0};                                                                              \
             for (size_t ki = 0; ki < conv->kernel_height; ki++) {                                                      \
@@ -288,7 +305,8 @@ enum { direct_filters = 16 };
                                                      const T *x, const T *weight, const T *bias, T *y,                 \
                                                      int32_t *where, size_t first, size_t count) {                     \
         const size_t F = pool->channels, outputs = pool->output_height * pool->output_width;                           \
-        T z[direct_filters];                                                                                           \
+        T z[direct_filters], best[direct_filters];                                                                     \
+        int32_t won[direct_filters];                                                                                   \
         for (size_t f0 = 0; f0 < F; f0 += direct_filters) {                                                            \
             const size_t width = F - f0 < direct_filters ? F - f0 : direct_filters;                                   \
             for (size_t n = first; n < first + count; n++) {                                                           \
@@ -308,71 +326,100 @@ enum { direct_filters = 16 };
                                 const size_t ox = (size_t)(x0 + (ptrdiff_t)kj);                                        \
                                 const int32_t pixel = (int32_t)((size_t)oy * pool->width + ox);                        \
                                 direct_pixel_##SUFFIX(conv, image, weight + f0, F, width, (size_t)oy, ox, z);           \
+                                if (!started) {                                                                        \
+                                    VECTORISE for (size_t f = 0; f < width; f++) {                                     \
+                                        best[f] = z[f] + bias[f0 + f];                                                 \
+                                        won[f] = pixel;                                                                \
+                                    }                                                                                  \
+                                    started = 1;                                                                       \
+                                    continue;                                                                          \
+                                }                                                                                      \
                                 VECTORISE for (size_t f = 0; f < width; f++) {                                         \
                                     const T v = z[f] + bias[f0 + f];                                                   \
-                                    const int larger = !started || v > out[f];                                         \
-                                    out[f] = larger ? v : out[f];                                                      \
-                                    winner[f] = larger ? pixel : winner[f];                                            \
+                                    const int larger = v > best[f];                                                    \
+                                    best[f] = larger ? v : best[f];                                                    \
+                                    won[f] = larger ? pixel : won[f];                                                  \
                                 }                                                                                      \
-                                started = 1;                                                                           \
                             }                                                                                          \
                         }                                                                                              \
-                        VECTORISE for (size_t f = 0; f < width; f++) out[f] = out[f] > 0 ? out[f] : (T)0;              \
+                        VECTORISE for (size_t f = 0; f < width; f++) {                                                 \
+                            out[f] = best[f] > 0 ? best[f] : (T)0;                                                     \
+                            winner[f] = won[f];                                                                        \
+                        }                                                                                              \
                     }                                                                                                  \
+            }                                                                                                          \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* The gradient reaching each pixel of the convolution's output of one sample, for filters f0 ..< f0 + width: */\
+    /* share[pixel × direct_filters + f], from every pooled output whose window it won (where the ReLU passed).    */\
+    static inline __attribute__((always_inline)) void direct_shares_##SUFFIX(                                       \
+        const backprop_window *pool, const T *g, const T *y, const int32_t *where, size_t f0, size_t width,            \
+        T *share) {                                                                                                    \
+        const size_t F = pool->channels, outputs = pool->output_height * pool->output_width;                           \
+        memset(share, 0, pool->height * pool->width * direct_filters * sizeof(T));                                     \
+        for (size_t o = 0; o < outputs; o++) {                                                                         \
+            for (size_t f = 0; f < width; f++) {                                                                       \
+                const size_t at = o * F + f0 + f;                                                                      \
+                if (where[at] >= 0 && y[at] > 0) share[(size_t)where[at] * direct_filters + f] += g[at];              \
             }                                                                                                          \
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
     CLONED void backprop_convolve_pool_nhwc_backward_##SUFFIX(                                                          \
         const backprop_window *conv, const backprop_window *pool, const T *x, const T *g, const T *y,                  \
-        const int32_t *where, T *weight_gradient, T *bias_gradient, size_t first, size_t count) {                      \
+        const int32_t *where, T *weight_gradient, T *bias_gradient, T *share, size_t first, size_t count) {            \
         const size_t F = pool->channels, outputs = pool->output_height * pool->output_width;                           \
-        const size_t K = conv->kernel_height * conv->kernel_width;                                                     \
+        const size_t K = conv->kernel_height * conv->kernel_width, pixels = pool->height * pool->width;                \
         memset(weight_gradient, 0, K * F * sizeof(T));                                                                 \
         memset(bias_gradient, 0, F * sizeof(T));                                                                       \
-        T share[direct_filters];                                                                                       \
         for (size_t f0 = 0; f0 < F; f0 += direct_filters) {                                                            \
             const size_t width = F - f0 < direct_filters ? F - f0 : direct_filters;                                    \
             for (size_t n = first; n < first + count; n++) {                                                           \
                 const T *image = x + n * conv->height * conv->width;                                                   \
-                const size_t base = n * outputs * F + f0;                                                              \
-                for (size_t py = 0; py < pool->output_height; py++)                                                    \
-                    for (size_t px = 0; px < pool->output_width; px++) {                                               \
-                        const size_t o = base + (py * pool->output_width + px) * F;                                    \
-                        size_t lo, hi;                                                                                 \
-                        kernel_columns(pool, px, &lo, &hi);                                                            \
-                        const ptrdiff_t x0 = (ptrdiff_t)(px * pool->stride_width) - (ptrdiff_t)pool->pad_left;         \
-                        for (size_t ki = 0; ki < pool->kernel_height; ki++) {                                          \
-                            const ptrdiff_t oy = (ptrdiff_t)(py * pool->stride_height + ki) - (ptrdiff_t)pool->pad_top; \
-                            if (oy < 0 || oy >= (ptrdiff_t)pool->height) continue;                                     \
-                            for (size_t kj = lo; kj < hi; kj++) {                                                      \
-                                const size_t ox = (size_t)(x0 + (ptrdiff_t)kj);                                        \
-                                const int32_t pixel = (int32_t)((size_t)oy * pool->width + ox);                        \
-                                /* The pooled gradient of the filters this pixel won, where the ReLU passed it. */    \
-                                int any = 0;                                                                           \
-                                VECTORISE for (size_t f = 0; f < width; f++) {                                         \
-                                    const int won = where[o + f] == pixel && y[o + f] > 0;                             \
-                                    share[f] = won ? g[o + f] : (T)0;                                                  \
-                                    any |= won;                                                                        \
-                                }                                                                                      \
-                                if (!any) continue;                                                                    \
-                                VECTORISE for (size_t f = 0; f < width; f++) bias_gradient[f0 + f] += share[f];        \
-                                for (size_t ci = 0; ci < conv->kernel_height; ci++) {                                  \
-                                    const ptrdiff_t iy = (ptrdiff_t)((size_t)oy * conv->stride_height + ci)            \
-                                        - (ptrdiff_t)conv->pad_top;                                                    \
-                                    if (iy < 0 || iy >= (ptrdiff_t)conv->height) continue;                             \
-                                    for (size_t cj = 0; cj < conv->kernel_width; cj++) {                               \
-                                        const ptrdiff_t ix = (ptrdiff_t)(ox * conv->stride_width + cj)                 \
-                                            - (ptrdiff_t)conv->pad_left;                                               \
-                                        if (ix < 0 || ix >= (ptrdiff_t)conv->width) continue;                          \
-                                        const T value = image[(size_t)iy * conv->width + (size_t)ix];                  \
-                                        T *row = weight_gradient + (ci * conv->kernel_width + cj) * F + f0;            \
-                                        VECTORISE for (size_t f = 0; f < width; f++) row[f] += share[f] * value;       \
-                                    }                                                                                  \
-                                }                                                                                      \
-                            }                                                                                          \
+                direct_shares_##SUFFIX(pool, g + n * outputs * F, y + n * outputs * F, where + n * outputs * F, f0,    \
+                                       width, share);                                                                  \
+                /* Per pixel of the convolution's output (in order): the bias's sum, then each window position's. */  \
+                /* A 3 × 3 window keeps its ten sums in registers; other windows sum in memory.                   */  \
+                if (K == 9 && width == direct_filters) {                                                               \
+                    T sums[10][direct_filters] = {{0}};                                                                \
+                    for (size_t p = 0; p < pixels; p++) {                                                              \
+                        const size_t oy = p / pool->width, ox = p % pool->width;                                       \
+                        const ptrdiff_t y0 = (ptrdiff_t)(oy * conv->stride_height) - (ptrdiff_t)conv->pad_top;         \
+                        const ptrdiff_t x0 = (ptrdiff_t)(ox * conv->stride_width) - (ptrdiff_t)conv->pad_left;         \
+                        const T *s = share + p * direct_filters;                                                       \
+                        _Pragma("clang loop unroll(full)") for (size_t f = 0; f < direct_filters; f++)                 \
+                            sums[9][f] += s[f];                                                                        \
+                        _Pragma("clang loop unroll(full)") for (size_t kk = 0; kk < 9; kk++) {                         \
+                            const ptrdiff_t iy = y0 + (ptrdiff_t)(kk / 3), ix = x0 + (ptrdiff_t)(kk % 3);              \
+                            const int inside = iy >= 0 && iy < (ptrdiff_t)conv->height && ix >= 0                      \
+                                && ix < (ptrdiff_t)conv->width;                                                        \
+                            const T value = inside ? image[(size_t)iy * conv->width + (size_t)ix] : (T)0;              \
+                            _Pragma("clang loop unroll(full)") for (size_t f = 0; f < direct_filters; f++)             \
+                                sums[kk][f] += s[f] * value;                                                           \
                         }                                                                                              \
                     }                                                                                                  \
+                    for (size_t kk = 0; kk < 9; kk++)                                                                  \
+                        for (size_t f = 0; f < direct_filters; f++) weight_gradient[kk * F + f0 + f] += sums[kk][f];   \
+                    for (size_t f = 0; f < direct_filters; f++) bias_gradient[f0 + f] += sums[9][f];                   \
+                    continue;                                                                                          \
+                }                                                                                                      \
+                for (size_t p = 0; p < pixels; p++) {                                                                  \
+                    const size_t oy = p / pool->width, ox = p % pool->width;                                           \
+                    const T *s = share + p * direct_filters;                                                           \
+                    for (size_t f = 0; f < width; f++) bias_gradient[f0 + f] += s[f];                                  \
+                    for (size_t ki = 0; ki < conv->kernel_height; ki++) {                                              \
+                        const ptrdiff_t iy = (ptrdiff_t)(oy * conv->stride_height + ki) - (ptrdiff_t)conv->pad_top;    \
+                        if (iy < 0 || iy >= (ptrdiff_t)conv->height) continue;                                         \
+                        for (size_t kj = 0; kj < conv->kernel_width; kj++) {                                           \
+                            const ptrdiff_t ix = (ptrdiff_t)(ox * conv->stride_width + kj) - (ptrdiff_t)conv->pad_left; \
+                            if (ix < 0 || ix >= (ptrdiff_t)conv->width) continue;                                      \
+                            const T value = image[(size_t)iy * conv->width + (size_t)ix];                              \
+                            T *row = weight_gradient + (ki * conv->kernel_width + kj) * F + f0;                        \
+                            for (size_t f = 0; f < width; f++) row[f] += s[f] * value;                                 \
+                        }                                                                                              \
+                    }                                                                                                  \
+                }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
     }                                                                                                                  \

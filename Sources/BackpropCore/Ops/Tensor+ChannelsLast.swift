@@ -230,7 +230,8 @@ extension Tensor {
                      && biasGradient.shape == [filters],
                      "convolutionPoolGradients: gradient \(gradient.shape) into \(weightGradient.shape)")
         let size = (rows + 1) * filters
-        ThreadScratch.withBuffer(of: Scalar.self, count: 2 * size) { halves in
+        // The second slot: each half takes the kernel slot of its thread for its own scratch.
+        ThreadScratch.withBuffer(of: Scalar.self, count: 2 * size, slot: .sharedOperand) { halves in
             winners.withUnsafeBufferPointer { winners in
                 let work = ConvolutionPoolGradientHalves(
                     convolution: convolution, pooling: pooling, images: images.storage.pointer,

@@ -256,8 +256,10 @@ extension Float: TensorScalar {
                                                     biasGradient: UnsafeMutablePointer<Float>) {
         withUnsafePointer(to: convolution.window) { conv in
             withUnsafePointer(to: pooling.window) { pool in
-                backprop_convolve_pool_nhwc_backward_float(conv, pool, x, gradient, pooled, winners, weightGradient, biasGradient,
-                                                          samples.lowerBound, samples.count)
+                ThreadScratch.withBuffer(of: Float.self, count: backprop_convolve_pool_share_size(pool)) { share in
+                    backprop_convolve_pool_nhwc_backward_float(conv, pool, x, gradient, pooled, winners, weightGradient,
+                                                              biasGradient, share, samples.lowerBound, samples.count)
+                }
             }
         }
     }
@@ -425,8 +427,10 @@ extension Double: TensorScalar {
                                                     biasGradient: UnsafeMutablePointer<Double>) {
         withUnsafePointer(to: convolution.window) { conv in
             withUnsafePointer(to: pooling.window) { pool in
-                backprop_convolve_pool_nhwc_backward_double(conv, pool, x, gradient, pooled, winners, weightGradient, biasGradient,
-                                                          samples.lowerBound, samples.count)
+                ThreadScratch.withBuffer(of: Double.self, count: backprop_convolve_pool_share_size(pool)) { share in
+                    backprop_convolve_pool_nhwc_backward_double(conv, pool, x, gradient, pooled, winners, weightGradient,
+                                                              biasGradient, share, samples.lowerBound, samples.count)
+                }
             }
         }
     }

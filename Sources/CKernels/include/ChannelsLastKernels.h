@@ -79,19 +79,24 @@ void backprop_convolve_pool_nhwc_double(const backprop_window *conv, const backp
                                         const double *weight, const double *bias, double *y, int32_t *where,
                                         size_t first, size_t count);
 
+/// Elements of the `share` scratch of `backprop_convolve_pool_nhwc_backward_float`: one block of filters for every
+/// pixel of the convolution's output.
+size_t backprop_convolve_pool_share_size(const backprop_window *pool);
+
 /// The weight and bias gradients of `backprop_convolve_pool_nhwc_float` for samples `first ..< first + count`, from
 /// the pooled output's gradient `g`, its values `y` and winners `where`: overwrites `weight_gradient` (`[kernel_height ×
-/// kernel_width, F]`) and `bias_gradient` (F) with the sums over the pooled outputs (in order, each window's pixels in
-/// order) of the gradient reaching the winning pixel (where y > 0), times each window value.
+/// kernel_width, F]`) and `bias_gradient` (F) with the sums, sample by sample and pixel by pixel of the convolution's
+/// output, of the gradient reaching the pixel (from the pooled outputs it won where y > 0), times each window value.
+/// `share` is scratch of `backprop_convolve_pool_share_size` elements.
 void backprop_convolve_pool_nhwc_backward_float(const backprop_window *conv, const backprop_window *pool,
                                                 const float *x, const float *g, const float *y, const int32_t *where,
-                                                float *weight_gradient, float *bias_gradient, size_t first,
-                                                size_t count);
+                                                float *weight_gradient, float *bias_gradient, float *share,
+                                                size_t first, size_t count);
 /// See `backprop_convolve_pool_nhwc_backward_float`.
 void backprop_convolve_pool_nhwc_backward_double(const backprop_window *conv, const backprop_window *pool,
                                                  const double *x, const double *g, const double *y,
                                                  const int32_t *where, double *weight_gradient, double *bias_gradient,
-                                                 size_t first, size_t count);
+                                                 double *share, size_t first, size_t count);
 
 /// y[b][c][r] = x[b][r][c] for `batch` matrices of `rows` × `columns`.
 void backprop_transpose_float(const float *x, size_t batch, size_t rows, size_t columns, float *y);
