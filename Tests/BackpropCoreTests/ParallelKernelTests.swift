@@ -182,6 +182,23 @@ struct ParallelKernelTests {
         #expect(TestData.bitDifferences(bias.scalars, flat) == 0)
     }
 
+    /// A tall matrix (a convolution's bias gradient, one row per pixel of the batch) sums its columns as two fixed
+    /// halves of its rows, each in row order, then adds them: the same bits whatever the threads.
+    @Test(arguments: [4096, 5001])
+    func tallColumnSumsAddTwoHalvesInRowOrder(rows: Int) {
+        var g = SeededGenerator(seed: 14)
+        let x = Tensor<Float>.normal(shape: [rows, 33], using: &g)
+        var sums = Tensor<Float>.zeros(shape: [33])
+        sums.assignColumnSums(of: x)
+        var first = [Float](repeating: 0, count: 33), second = first
+        for r in 0..<rows {
+            for j in 0..<33 {
+                if r < rows / 2 { first[j] += x.scalars[r * 33 + j] } else { second[j] += x.scalars[r * 33 + j] }
+            }
+        }
+        #expect(TestData.bitDifferences(sums.scalars, zip(first, second).map { $0 + $1 }) == 0)
+    }
+
     /// Batches gathered from byte rows, small (one thread) and large (two, an odd number of rows), match the
     /// scaled bytes, rows repeated and in any order.
     @Test(arguments: [3, 129])
