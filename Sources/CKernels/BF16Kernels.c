@@ -1,4 +1,5 @@
 #include "BF16Kernels.h"
+#include "BF16Rounding.h"
 #include "Cloning.h"
 
 #include <math.h>
@@ -26,15 +27,8 @@ static inline float float_of(uint32_t u) {
     return x;
 }
 
-/// Float32 to bfloat16 (as bits): subnormals to signed zero, NaN to a quiet NaN of the same sign, else to nearest,
-/// ties to even. Written without branches, so that the packing loops vectorise.
-static inline uint32_t bf16_bits(uint32_t u) {
-    const uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
-    const uint32_t quiet = (u >> 16) | 0x0040u;
-    const uint32_t zero = (u >> 16) & 0x8000u;
-    const uint32_t finite = (u & 0x7FFFFFFFu) > 0x7F800000u ? quiet : rounded;
-    return (u & 0x7F800000u) == 0 ? zero : finite;
-}
+/// Float32 to bfloat16 (as bits), `backprop_bf16_bits` (BF16Rounding.h).
+static inline uint32_t bf16_bits(uint32_t u) { return backprop_bf16_bits(u); }
 
 static inline uint16_t to_bf16(float x) { return (uint16_t)bf16_bits(bits_of(x)); }
 
@@ -113,6 +107,10 @@ static inline void convert_pairs(const float *x, uint32_t *out, size_t pairs) {
 
 void backprop_round_to_bf16(const float *x, uint16_t *y, size_t count) {
     for (size_t i = 0; i < count; i++) y[i] = to_bf16(x[i]);
+}
+
+void backprop_round_to_bf16_values(const float *x, float *y, size_t count) {
+    for (size_t i = 0; i < count; i++) y[i] = backprop_bf16_value(x[i]);
 }
 
 int backprop_bf16_instruction_available(void) {

@@ -1,4 +1,5 @@
 #include "ChannelsLastKernels.h"
+#include "BF16Rounding.h"
 #include "Cloning.h"
 
 #include <stdlib.h>
@@ -368,7 +369,8 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
                                                                                                                        \
     CLONED void backprop_convolve_pool_nhwc_backward_##SUFFIX(                                                          \
         const backprop_window *conv, const backprop_window *pool, const T *x, const T *g, const T *y,                  \
-        const int32_t *where, T *weight_gradient, T *bias_gradient, T *share, size_t first, size_t count) {            \
+        const int32_t *where, T *weight_gradient, T *bias_gradient, T *share, int round_products, size_t first,        \
+        size_t count) {                                                                                                \
         const size_t F = pool->channels, outputs = pool->output_height * pool->output_width;                           \
         const size_t K = conv->kernel_height * conv->kernel_width, pixels = pool->height * pool->width;                \
         memset(weight_gradient, 0, K * F * sizeof(T));                                                                 \
@@ -388,15 +390,18 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
                         const ptrdiff_t y0 = (ptrdiff_t)(oy * conv->stride_height) - (ptrdiff_t)conv->pad_top;         \
                         const ptrdiff_t x0 = (ptrdiff_t)(ox * conv->stride_width) - (ptrdiff_t)conv->pad_left;         \
                         const T *s = share + p * direct_filters;                                                       \
-                        _Pragma("clang loop unroll(full)") for (size_t f = 0; f < direct_filters; f++)                 \
+                        T factor[direct_filters];                                                                      \
+                        _Pragma("clang loop unroll(full)") for (size_t f = 0; f < direct_filters; f++) {               \
                             sums[9][f] += s[f];                                                                        \
+                            factor[f] = round_products ? (T)backprop_bf16_value((float)s[f]) : s[f];                   \
+                        }                                                                                              \
                         _Pragma("clang loop unroll(full)") for (size_t kk = 0; kk < 9; kk++) {                         \
                             const ptrdiff_t iy = y0 + (ptrdiff_t)(kk / 3), ix = x0 + (ptrdiff_t)(kk % 3);              \
                             const int inside = iy >= 0 && iy < (ptrdiff_t)conv->height && ix >= 0                      \
                                 && ix < (ptrdiff_t)conv->width;                                                        \
                             const T value = inside ? image[(size_t)iy * conv->width + (size_t)ix] : (T)0;              \
                             _Pragma("clang loop unroll(full)") for (size_t f = 0; f < direct_filters; f++)             \
-                                sums[kk][f] += s[f] * value;                                                           \
+                                sums[kk][f] += factor[f] * value;                                                      \
                         }                                                                                              \
                     }                                                                                                  \
                     for (size_t kk = 0; kk < 9; kk++)                                                                  \
@@ -416,7 +421,10 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
                             if (ix < 0 || ix >= (ptrdiff_t)conv->width) continue;                                      \
                             const T value = image[(size_t)iy * conv->width + (size_t)ix];                              \
                             T *row = weight_gradient + (ki * conv->kernel_width + kj) * F + f0;                        \
-                            for (size_t f = 0; f < width; f++) row[f] += s[f] * value;                                 \
+                            for (size_t f = 0; f < width; f++) {                                                       \
+                                const T factor = round_products ? (T)backprop_bf16_value((float)s[f]) : s[f];          \
+                                row[f] += factor * value;                                                              \
+                            }                                                                                          \
                         }                                                                                              \
                     }                                                                                                  \
                 }                                                                                                      \

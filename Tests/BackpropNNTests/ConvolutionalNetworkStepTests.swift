@@ -92,7 +92,7 @@ struct ConvolutionalNetworkStepTests {
         }
     }
 
-    @Test("a first convolution of one channel runs with its ReLU and max pooling in one pass (Float32 products only)")
+    @Test("a first convolution of one channel runs with its ReLU and max pooling in one pass")
     func directFirstConvolution() throws {
         func step(_ description: String, shape: [Int], precision: MatrixPrecision = .float32) throws -> ConvolutionalNetworkStep<Double> {
             let model: Sequential<Double> = try ModelDescription(parsing: description).build(inputShape: shape, seed: 1)
@@ -103,7 +103,44 @@ struct ConvolutionalNetworkStepTests {
         #expect(try !step("conv 3 3x3 relu, maxpool 2, flatten, dense 3", shape: [2, 6, 6]).directFirstConvolution)
         #expect(try !step("conv 3 3x3, maxpool 2, flatten, dense 3", shape: [1, 6, 6]).directFirstConvolution)
         #expect(try !step("conv 3 3x3 relu, avgpool 2, flatten, dense 3", shape: [1, 6, 6]).directFirstConvolution)
+        // bfloat16 operands are rounded from Float32 tensors.
         #expect(try !step("conv 3 3x3 relu, maxpool 2, flatten, dense 3", shape: [1, 6, 6], precision: .bfloat16).directFirstConvolution)
+        let model: Sequential<Float> = try ModelDescription(parsing: "conv 3 3x3 relu, maxpool 2, flatten, dense 3").build(inputShape: [1, 6, 6], seed: 1)
+        #expect(ConvolutionalNetworkStep(model, loss: .softmaxCrossEntropy, precision: .bfloat16)?.directFirstConvolution == true)
+    }
+
+    /// With bfloat16 products, the direct first convolution's weight gradient multiplies bfloat16 operands: the
+    /// gradient reaching each pixel rounded (with windows that tile, each pixel's is one pooled output's), the bias
+    /// gradient's sums unrounded.
+    @Test func directFirstConvolutionRoundsTheWeightGradientsOperands() {
+        let window = SlidingWindow(kernelHeight: 3, kernelWidth: 3), pool = SlidingWindow(size: 2)
+        let convolution = window.problem(batch: 3, channels: 1, height: 8, width: 9)
+        let pooling = pool.problem(batch: 3, channels: 16, height: 6, width: 7)
+        func rounded(_ t: Tensor<Float>) -> Tensor<Float> {
+            var copy = t + 0
+            let count = copy.count
+            copy.withUnsafeMutablePointer { BFloat16Products.roundInPlace($0, count: count) }
+            return copy
+        }
+        let images = rounded(TestData.uniform(shape: [3, 72], seed: 31).converted(to: Float.self))
+        let weight = rounded(TestData.uniform(shape: [9, 16], seed: 32).converted(to: Float.self))
+        let bias = TestData.uniform(shape: [16], seed: 33).converted(to: Float.self) * 0.1
+        var pooled = Tensor<Float>.zeros(shape: [3 * 3 * 3, 16]), winners = [Int32](repeating: 0, count: pooled.count)
+        pooled.assignConvolvedAndPooled(images, weight: weight, bias: bias, convolution: convolution, pooling: pooling,
+                                        winners: &winners)
+        // Gradients with bits below bfloat16's precision, so that rounding them changes them.
+        let gradient = TestData.uniform(shape: [27, 16], seed: 34).converted(to: Float.self) * 1.001
+        func gradients(_ g: Tensor<Float>, rounding: Bool) -> (weight: [Float], bias: [Float]) {
+            var (w, b) = (Tensor<Float>.zeros(shape: [9, 16]), Tensor<Float>.zeros(shape: [16]))
+            Tensor.convolutionPoolGradients(images: images, gradient: g, pooled: pooled, winners: winners,
+                                            convolution: convolution, pooling: pooling, weightGradient: &w,
+                                            biasGradient: &b, roundingProducts: rounding)
+            return (w.scalars, b.scalars)
+        }
+        let bfloat16 = gradients(gradient, rounding: true), float32 = gradients(gradient, rounding: false)
+        #expect(bfloat16.weight == gradients(rounded(gradient), rounding: false).weight)
+        #expect(bfloat16.weight != float32.weight)
+        #expect(bfloat16.bias == float32.bias)
     }
 
     @Test("evaluates as the graph does: dropout off, batch norm on its running statistics", arguments: cases)

@@ -28,6 +28,12 @@ public enum BFloat16Products {
         return output
     }
 
+    /// Rounds `count` values to bfloat16 in place, each kept as the Float32 of the same value: operands of a
+    /// computation other than a matrix product (the direct first convolution) that takes bfloat16 operands.
+    public static func roundInPlace(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        backprop_round_to_bf16_values(values, values, count)
+    }
+
     /// C = op(A)·op(B) (or C += when `problem.accumulate`) with bfloat16 operands, on the calling thread.
     ///
     /// - Precondition: `path` is not ``Path/instruction`` unless ``instructionAvailable``.

@@ -220,9 +220,14 @@ extension Tensor {
     /// The gradients of ``assignConvolvedAndPooled(_:weight:bias:convolution:pooling:winners:)`` from the gradient of
     /// its output: overwrites `weightGradient` (`[kh·kw, filters]`) and `biasGradient` (`[filters]`). The batch is
     /// summed in two fixed halves (on two threads when there are), then added: the same bits on any number of threads.
+    ///
+    /// With `roundingProducts` (Float32 only; the caller has rounded `images` to bfloat16), the gradient reaching each
+    /// pixel is rounded to bfloat16 before it multiplies the image's values: the weight gradient's products on
+    /// bfloat16 operands with Float32 sums, as ``MatrixPrecision/bfloat16`` has them.
     public static func convolutionPoolGradients(images: Tensor, gradient: Tensor, pooled: Tensor, winners: [Int32],
                                                 convolution: WindowProblem, pooling: WindowProblem,
-                                                weightGradient: inout Tensor, biasGradient: inout Tensor) {
+                                                weightGradient: inout Tensor, biasGradient: inout Tensor,
+                                                roundingProducts: Bool = false) {
         let filters = pooling.window.channels, rows = convolution.columnRows
         precondition(gradient.count == pooled.count && pooled.count == winners.count
                      && pooled.count == pooling.window.batch * pooling.outputPlane * filters
@@ -236,7 +241,7 @@ extension Tensor {
                 let work = ConvolutionPoolGradientHalves(
                     convolution: convolution, pooling: pooling, images: images.storage.pointer,
                     gradient: gradient.storage.pointer, pooled: pooled.storage.pointer, winners: winners.baseAddress!,
-                    sums: halves, size: size, filters: filters)
+                    sums: halves, size: size, filters: filters, roundingProducts: roundingProducts)
                 Parallelism.pool.run(work)
                 if work.parts == 2 { Scalar.applyBinary(.add, halves, halves + size, halves, count: size) }
             }
@@ -281,6 +286,7 @@ private struct ConvolutionPoolGradientHalves<Scalar: TensorScalar>: ParallelWork
     let winners: UnsafePointer<Int32>
     let sums: UnsafeMutablePointer<Scalar>
     let size: Int, filters: Int
+    let roundingProducts: Bool
 
     var parts: Int { Swift.min(2, pooling.window.batch) }
 
@@ -288,6 +294,7 @@ private struct ConvolutionPoolGradientHalves<Scalar: TensorScalar>: ParallelWork
         let half = sums + part * size
         Scalar.applyConvolutionPoolGradient(convolution, pooling, samples: range(of: part, in: pooling.window.batch),
                                             images, gradient: gradient, pooled: pooled, winners: winners,
-                                            weightGradient: half, biasGradient: half + (size - filters))
+                                            weightGradient: half, biasGradient: half + (size - filters),
+                                            roundingProducts: roundingProducts)
     }
 }

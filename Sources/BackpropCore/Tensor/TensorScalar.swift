@@ -74,12 +74,13 @@ where RawSignificand: FixedWidthInteger {
                                      _ x: UnsafePointer<Self>, weight: UnsafePointer<Self>, bias: UnsafePointer<Self>,
                                      _ y: UnsafeMutablePointer<Self>, winners: UnsafeMutablePointer<Int32>)
 
-    /// Its weight and bias gradients over samples `samples`, overwriting `weightGradient` and `biasGradient`.
+    /// Its weight and bias gradients over samples `samples`, overwriting `weightGradient` and `biasGradient`; with
+    /// `roundingProducts` (Float only), the weight gradient's products on bfloat16 operands.
     static func applyConvolutionPoolGradient(_ convolution: WindowProblem, _ pooling: WindowProblem, samples: Range<Int>,
                                              _ x: UnsafePointer<Self>, gradient: UnsafePointer<Self>,
                                              pooled: UnsafePointer<Self>, winners: UnsafePointer<Int32>,
                                              weightGradient: UnsafeMutablePointer<Self>,
-                                             biasGradient: UnsafeMutablePointer<Self>)
+                                             biasGradient: UnsafeMutablePointer<Self>, roundingProducts: Bool)
 
     /// `y[b][c][r] = x[b][r][c]` for `batch` matrices of `rows × columns`.
     static func transpose(_ x: UnsafePointer<Self>, batch: Int, rows: Int, columns: Int, _ y: UnsafeMutablePointer<Self>)
@@ -253,12 +254,14 @@ extension Float: TensorScalar {
                                                     _ x: UnsafePointer<Float>, gradient: UnsafePointer<Float>,
                                                     pooled: UnsafePointer<Float>, winners: UnsafePointer<Int32>,
                                                     weightGradient: UnsafeMutablePointer<Float>,
-                                                    biasGradient: UnsafeMutablePointer<Float>) {
+                                                    biasGradient: UnsafeMutablePointer<Float>, roundingProducts: Bool) {
+
         withUnsafePointer(to: convolution.window) { conv in
             withUnsafePointer(to: pooling.window) { pool in
                 ThreadScratch.withBuffer(of: Float.self, count: backprop_convolve_pool_share_size(pool)) { share in
                     backprop_convolve_pool_nhwc_backward_float(conv, pool, x, gradient, pooled, winners, weightGradient,
-                                                              biasGradient, share, samples.lowerBound, samples.count)
+                                                              biasGradient, share, roundingProducts ? 1 : 0,
+                                                              samples.lowerBound, samples.count)
                 }
             }
         }
@@ -424,12 +427,15 @@ extension Double: TensorScalar {
                                                     _ x: UnsafePointer<Double>, gradient: UnsafePointer<Double>,
                                                     pooled: UnsafePointer<Double>, winners: UnsafePointer<Int32>,
                                                     weightGradient: UnsafeMutablePointer<Double>,
-                                                    biasGradient: UnsafeMutablePointer<Double>) {
+                                                    biasGradient: UnsafeMutablePointer<Double>, roundingProducts: Bool) {
+        precondition(!roundingProducts, "bfloat16 products take Float32 tensors")
+
         withUnsafePointer(to: convolution.window) { conv in
             withUnsafePointer(to: pooling.window) { pool in
                 ThreadScratch.withBuffer(of: Double.self, count: backprop_convolve_pool_share_size(pool)) { share in
                     backprop_convolve_pool_nhwc_backward_double(conv, pool, x, gradient, pooled, winners, weightGradient,
-                                                              biasGradient, share, samples.lowerBound, samples.count)
+                                                              biasGradient, share, roundingProducts ? 1 : 0,
+                                                              samples.lowerBound, samples.count)
                 }
             }
         }

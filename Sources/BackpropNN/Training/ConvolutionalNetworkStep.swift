@@ -32,8 +32,8 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
     /// gradient to one input, and only where that input is positive), so that the stage itself skips it.
     let reluGradientFolded: [Bool]
     /// Whether the first stage is a convolution of one-channel images whose ReLU and the max pooling after it run
-    /// in one pass with it (`Tensor.assignConvolvedAndPooled`), its output never stored: Float32 products only (a
-    /// bfloat16 step keeps every product on the bfloat16 kernel).
+    /// in one pass with it (`Tensor.assignConvolvedAndPooled`), its output never stored. With bfloat16 products its
+    /// operands are rounded to bfloat16 as the products' are (its sums stay Float32, in its own order).
     let directFirstConvolution: Bool
     /// The precision of the step's matrix products (the convolutions', after unfolding, and the dense layers').
     let precision: MatrixPrecision
@@ -134,7 +134,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         }
         self.reluGradientFolded = reluGradientFolded
         if case .convolution(_, _, _, let input, _, .relu?)? = stages.first, input.channels == 1, reluGradientFolded[0],
-           precision == .float32 {
+           precision == .float32 || Scalar.self == Float.self {
             directFirstConvolution = true
         } else {
             directFirstConvolution = false
@@ -199,6 +199,10 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                     // Computed with the pooling after it; its weight as `[kh·kw, filters]`.
                     b.weightMatrix[l].assignTransposed(parameters[w], batch: 1, rows: parameters[w].shape[0],
                                                        columns: window.kernelHeight * window.kernelWidth)
+                    if precision != .float32 {
+                        roundToBFloat16(&b.weightMatrix[l])
+                        roundToBFloat16(&b.input)
+                    }
                     break
                 }
                 b.weightMatrix[l].assignTransposed(parameters[w], batch: parameters[w].shape[0], rows: image.channels,
@@ -295,12 +299,13 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                         Tensor.convolutionPoolGradients(images: b.input, gradient: gradient, pooled: b.output[1],
                                                         winners: b.winners[1], convolution: problem, pooling: b.problems[1]!,
                                                         weightGradient: &b.weightGradientColumns[l],
-                                                        biasGradient: &gradients[bias])
+                                                        biasGradient: &gradients[bias], roundingProducts: precision != .float32)
                         gradientNorms[bias] = Double(gradients[bias].norm)
                     } else {
                         Tensor.convolutionPoolGradients(images: b.input, gradient: gradient, pooled: b.output[1],
                                                         winners: b.winners[1], convolution: problem, pooling: b.problems[1]!,
-                                                        weightGradient: &b.weightGradientColumns[l], biasGradient: &b.delta[l])
+                                                        weightGradient: &b.weightGradientColumns[l], biasGradient: &b.delta[l],
+                                                        roundingProducts: precision != .float32)
                     }
                     // `[kh·kw, filters]` to OIHW (one input channel).
                     gradients[w].assignTransposed(b.weightGradientColumns[l], batch: 1,
@@ -375,6 +380,16 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 b.inputGradient[l].assignProduct(delta, parameters[w], precision: precision)
             }
             gradient = b.inputGradient[l]
+        }
+    }
+
+    /// Rounds `tensor`'s values to bfloat16 in place (a bfloat16 step's tensors are Float32: see
+    /// ``TrainingStep/supportsPrecision``).
+    private func roundToBFloat16(_ tensor: inout Tensor<Scalar>) {
+        precondition(Scalar.self == Float.self, "bfloat16 operands are rounded from Float32 tensors")
+        let count = tensor.count
+        tensor.withUnsafeMutablePointer { values in
+            values.withMemoryRebound(to: Float.self, capacity: count) { BFloat16Products.roundInPlace($0, count: count) }
         }
     }
 

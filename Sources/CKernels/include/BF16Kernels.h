@@ -30,6 +30,10 @@ int backprop_bf16_instruction_available(void);
 /// Rounds `count` Float32 values to bfloat16 as the products do.
 void backprop_round_to_bf16(const float *x, uint16_t *y, size_t count);
 
+/// Rounds `count` Float32 values to bfloat16 as the products do, each written as the Float32 of the same value (`y`
+/// may be `x`).
+void backprop_round_to_bf16_values(const float *x, float *y, size_t count);
+
 /// Dwords of scratch memory `backprop_gemm_bf16` needs for `problem`.
 size_t backprop_gemm_bf16_scratch(const backprop_gemm *problem);
 

@@ -87,16 +87,18 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool);
 /// the pooled output's gradient `g`, its values `y` and winners `where`: overwrites `weight_gradient` (`[kernel_height ×
 /// kernel_width, F]`) and `bias_gradient` (F) with the sums, sample by sample and pixel by pixel of the convolution's
 /// output, of the gradient reaching the pixel (from the pooled outputs it won where y > 0), times each window value.
-/// `share` is scratch of `backprop_convolve_pool_share_size` elements.
+/// `share` is scratch of `backprop_convolve_pool_share_size` elements. With `round_products` (Float32 only), each
+/// pixel's gradient is rounded to bfloat16 before it multiplies the window's values (which the caller rounded): the
+/// weight gradient's products then take bfloat16 operands, as `--precision bf16` asks; the bias gradient's sums do not.
 void backprop_convolve_pool_nhwc_backward_float(const backprop_window *conv, const backprop_window *pool,
                                                 const float *x, const float *g, const float *y, const int32_t *where,
                                                 float *weight_gradient, float *bias_gradient, float *share,
-                                                size_t first, size_t count);
-/// See `backprop_convolve_pool_nhwc_backward_float`.
+                                                int round_products, size_t first, size_t count);
+/// See `backprop_convolve_pool_nhwc_backward_float` (`round_products` must be 0).
 void backprop_convolve_pool_nhwc_backward_double(const backprop_window *conv, const backprop_window *pool,
                                                  const double *x, const double *g, const double *y,
                                                  const int32_t *where, double *weight_gradient, double *bias_gradient,
-                                                 double *share, size_t first, size_t count);
+                                                 double *share, int round_products, size_t first, size_t count);
 
 /// y[b][c][r] = x[b][r][c] for `batch` matrices of `rows` × `columns`.
 void backprop_transpose_float(const float *x, size_t batch, size_t rows, size_t columns, float *y);
