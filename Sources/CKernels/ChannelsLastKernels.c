@@ -22,11 +22,16 @@ static inline int tiles(const backprop_window *w) {
     return w->pad_top == 0 && w->pad_left == 0 && w->stride_height == w->kernel_height && w->stride_width == w->kernel_width;
 }
 
-/// Filters per block of the direct one-channel convolution: one AVX-512 vector of Float32 sums.
-enum { direct_filters = 16 };
+/// Filters per block of the direct one-channel convolution: one or two AVX-512 vectors of Float32 sums.
+enum { direct_filters = 16, direct_wide = 2 * direct_filters };
+
+// The width of the next block of filters when `remaining` are left: two vectors, one, or what remains.
+static inline size_t direct_width(size_t remaining) {
+    return remaining >= direct_wide ? direct_wide : remaining >= direct_filters ? direct_filters : remaining;
+}
 
 size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
-    return pool->height * pool->width * direct_filters;
+    return pool->height * pool->width * direct_wide;
 }
 
 #define CHANNELS_LAST_KERNELS(T, SUFFIX)                                                                               \
@@ -251,44 +256,14 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
     }                                                                                                                  \
                                                                                                                        \
     /* z (`width` filters, rows of the weight F apart) of the one-channel convolution at output pixel (oy, ox) of    */\
-    /* `image`: the window's values inside the image, window rows then columns, each times its row of the weight. */\
-    /* A whole block of filters is summed in registers (the trip count a constant), a partial one in memory.      */\
-    static inline __attribute__((always_inline)) void direct_pixel_##SUFFIX(                                        \
+    /* `image`: the window's values inside the image, window rows then columns, each times its row of the weight.    */\
+    /* Called with a constant `width` (a whole block), the sums stay in registers.                                   */\
+    static inline __attribute__((always_inline)) void direct_pixel_##SUFFIX(                                           \
         const backprop_window *conv, const T *image, const T *weight, size_t F, size_t width, size_t oy, size_t ox,    \
         T *z) {                                                                                                        \
         const ptrdiff_t y0 = (ptrdiff_t)(oy * conv->stride_height) - (ptrdiff_t)conv->pad_top;                         \
         const ptrdiff_t x0 = (ptrdiff_t)(ox * conv->stride_width) - (ptrdiff_t)conv->pad_left;                         \
-        if (width == direct_filters && conv->kernel_height == 3 && conv->kernel_width == 3 && y0 >= 0 && x0 >= 0       \
-            && y0 + 3 <= (ptrdiff_t)conv->height && x0 + 3 <= (ptrdiff_t)conv->width) {                                \
-            /* A 3 × 3 window inside the image: unrolled, without bounds. */                                          \
-            T sums[direct_filters] = {0};                                                                              \
-            const T *corner = image + (size_t)y0 * conv->width + (size_t)x0;                                           \
-            _Pragma("clang loop unroll(full)") for (size_t kk = 0; kk < 9; kk++) {                                     \
-                const T value = corner[(kk / 3) * conv->width + kk % 3];                                               \
-                _Pragma("clang loop unroll(full)") for (size_t f = 0; f < direct_filters; f++)                         \
-                    sums[f] += value * weight[kk * F + f];                                                             \
-            }                                                                                                          \
-            _Pragma("clang loop unroll(full)") for (size_t f = 0; f < direct_filters; f++) z[f] = sums[f];             \
-            return;                                                                                                    \
-        }                                                                                                              \
-        if (width == direct_filters) {                                                                                 \
-            T sums[direct_filters] = {0};                                                                              \
-            for (size_t ki = 0; ki < conv->kernel_height; ki++) {                                                      \
-                const ptrdiff_t iy = y0 + (ptrdiff_t)ki;                                                               \
-                if (iy < 0 || iy >= (ptrdiff_t)conv->height) continue;                                                 \
-                for (size_t kj = 0; kj < conv->kernel_width; kj++) {                                                   \
-                    const ptrdiff_t ix = x0 + (ptrdiff_t)kj;                                                           \
-                    if (ix < 0 || ix >= (ptrdiff_t)conv->width) continue;                                              \
-                    const T value = image[(size_t)iy * conv->width + (size_t)ix];                                      \
-                    const T *row = weight + (ki * conv->kernel_width + kj) * F;                                        \
-                    _Pragma("clang loop unroll(full)") for (size_t f = 0; f < direct_filters; f++)                     \
-                        sums[f] += value * row[f];                                                                     \
-                }                                                                                                      \
-            }                                                                                                          \
-            _Pragma("clang loop unroll(full)") for (size_t f = 0; f < direct_filters; f++) z[f] = sums[f];             \
-            return;                                                                                                    \
-        }                                                                                                              \
-        for (size_t f = 0; f < width; f++) z[f] = 0;                                                                   \
+        T sums[direct_wide] = {0};                                                                                     \
         for (size_t ki = 0; ki < conv->kernel_height; ki++) {                                                          \
             const ptrdiff_t iy = y0 + (ptrdiff_t)ki;                                                                   \
             if (iy < 0 || iy >= (ptrdiff_t)conv->height) continue;                                                     \
@@ -297,138 +272,251 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
                 if (ix < 0 || ix >= (ptrdiff_t)conv->width) continue;                                                  \
                 const T value = image[(size_t)iy * conv->width + (size_t)ix];                                          \
                 const T *row = weight + (ki * conv->kernel_width + kj) * F;                                            \
-                for (size_t f = 0; f < width; f++) z[f] += value * row[f];                                             \
+                for (size_t f = 0; f < width; f++) sums[f] += value * row[f];                                          \
             }                                                                                                          \
+        }                                                                                                              \
+        for (size_t f = 0; f < width; f++) z[f] = sums[f];                                                             \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* z of `group` (at most four) output pixels, each as `direct_pixel` sums it. Four 3 × 3 windows inside the      */\
+    /* image are summed together, unrolled and without bounds: four independent chains of multiply-adds, where one   */\
+    /* pixel's nine would wait on each other.                                                                        */\
+    static inline __attribute__((always_inline)) void direct_pixels_##SUFFIX(                                          \
+        const backprop_window *conv, const T *image, const T *weight, size_t F, size_t width, const size_t *oy,        \
+        const size_t *ox, size_t group, T z[4][direct_wide]) {                                                         \
+        int inside = group == 4 && conv->kernel_height == 3 && conv->kernel_width == 3;                                \
+        const T *corner[4];                                                                                            \
+        for (size_t i = 0; i < group && inside; i++) {                                                                 \
+            const ptrdiff_t y0 = (ptrdiff_t)(oy[i] * conv->stride_height) - (ptrdiff_t)conv->pad_top;                  \
+            const ptrdiff_t x0 = (ptrdiff_t)(ox[i] * conv->stride_width) - (ptrdiff_t)conv->pad_left;                  \
+            inside = y0 >= 0 && x0 >= 0 && y0 + 3 <= (ptrdiff_t)conv->height && x0 + 3 <= (ptrdiff_t)conv->width;      \
+            corner[i] = image + (size_t)y0 * conv->width + (size_t)x0;                                                 \
+        }                                                                                                              \
+        if (!inside) {                                                                                                 \
+            for (size_t i = 0; i < group; i++)                                                                         \
+                direct_pixel_##SUFFIX(conv, image, weight, F, width, oy[i], ox[i], z[i]);                              \
+            return;                                                                                                    \
+        }                                                                                                              \
+        T sums[4][direct_wide] = {{0}};                                                                                \
+        _Pragma("clang loop unroll(full)") for (size_t kk = 0; kk < 9; kk++) {                                         \
+            const T *row = weight + kk * F;                                                                            \
+            _Pragma("clang loop unroll(full)") for (size_t i = 0; i < 4; i++) {                                        \
+                const T value = corner[i][(kk / 3) * conv->width + kk % 3];                                            \
+                for (size_t f = 0; f < width; f++) sums[i][f] += value * row[f];                                       \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (size_t i = 0; i < 4; i++)                                                                                 \
+            for (size_t f = 0; f < width; f++) z[i][f] = sums[i][f];                                                   \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* Folds pixels 0 ..< group of z, each plus the bias, into the window's running maximum, in order: the first     */\
+    /* starts it, a later one takes it only where strictly larger (a tie stays with the earlier pixel).              */\
+    static inline __attribute__((always_inline)) void direct_running_max_##SUFFIX(                                     \
+        const backprop_window *pool, T z[4][direct_wide], const size_t *oy, const size_t *ox, size_t group,            \
+        const T *bias, size_t width, int *started, T *best, int32_t *won) {                                            \
+        for (size_t i = 0; i < group; i++) {                                                                           \
+            const int32_t pixel = (int32_t)(oy[i] * pool->width + ox[i]);                                              \
+            if (!*started) {                                                                                           \
+                VECTORISE for (size_t f = 0; f < width; f++) {                                                         \
+                    best[f] = z[i][f] + bias[f];                                                                       \
+                    won[f] = pixel;                                                                                    \
+                }                                                                                                      \
+                *started = 1;                                                                                          \
+                continue;                                                                                              \
+            }                                                                                                          \
+            VECTORISE for (size_t f = 0; f < width; f++) {                                                             \
+                const T v = z[i][f] + bias[f];                                                                         \
+                const int larger = v > best[f];                                                                        \
+                best[f] = larger ? v : best[f];                                                                        \
+                won[f] = larger ? pixel : won[f];                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* The pooled outputs and winners of filters f0 ..< f0 + width (see `backprop_convolve_pool_nhwc_float`): each   */\
+    /* window's pixels in order, four at a time, their maximum running in order.                                     */\
+    static inline __attribute__((always_inline)) void direct_block_##SUFFIX(                                           \
+        const backprop_window *conv, const backprop_window *pool, const T *x, const T *weight, const T *bias, T *y,    \
+        int32_t *where, size_t f0, size_t width, size_t first, size_t count) {                                         \
+        const size_t F = pool->channels, outputs = pool->output_height * pool->output_width;                           \
+        T z[4][direct_wide], best[direct_wide];                                                                        \
+        int32_t won[direct_wide];                                                                                      \
+        for (size_t n = first; n < first + count; n++) {                                                               \
+            const T *image = x + n * conv->height * conv->width;                                                       \
+            T *out = y + n * outputs * F + f0;                                                                         \
+            int32_t *winner = where + n * outputs * F + f0;                                                            \
+            for (size_t py = 0; py < pool->output_height; py++)                                                        \
+                for (size_t px = 0; px < pool->output_width; px++, out += F, winner += F) {                            \
+                    size_t lo, hi;                                                                                     \
+                    kernel_columns(pool, px, &lo, &hi);                                                                \
+                    const ptrdiff_t x0 = (ptrdiff_t)(px * pool->stride_width) - (ptrdiff_t)pool->pad_left;             \
+                    size_t oys[4], oxs[4], group = 0;                                                                  \
+                    int started = 0;                                                                                   \
+                    for (size_t ki = 0; ki < pool->kernel_height; ki++) {                                              \
+                        const ptrdiff_t oy = (ptrdiff_t)(py * pool->stride_height + ki) - (ptrdiff_t)pool->pad_top;    \
+                        if (oy < 0 || oy >= (ptrdiff_t)pool->height) continue;                                         \
+                        for (size_t kj = lo; kj < hi; kj++) {                                                          \
+                            oys[group] = (size_t)oy;                                                                   \
+                            oxs[group] = (size_t)(x0 + (ptrdiff_t)kj);                                                 \
+                            if (++group < 4) continue;                                                                 \
+                            direct_pixels_##SUFFIX(conv, image, weight + f0, F, width, oys, oxs, group, z);            \
+                            direct_running_max_##SUFFIX(pool, z, oys, oxs, group, bias + f0, width, &started, best,    \
+                                                        won);                                                          \
+                            group = 0;                                                                                 \
+                        }                                                                                              \
+                    }                                                                                                  \
+                    direct_pixels_##SUFFIX(conv, image, weight + f0, F, width, oys, oxs, group, z);                    \
+                    direct_running_max_##SUFFIX(pool, z, oys, oxs, group, bias + f0, width, &started, best, won);      \
+                    for (size_t f = 0; f < width; f++) {                                                               \
+                        out[f] = best[f] > 0 ? best[f] : (T)0;                                                         \
+                        winner[f] = won[f];                                                                            \
+                    }                                                                                                  \
+                }                                                                                                      \
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
     CLONED void backprop_convolve_pool_nhwc_##SUFFIX(const backprop_window *conv, const backprop_window *pool,         \
                                                      const T *x, const T *weight, const T *bias, T *y,                 \
                                                      int32_t *where, size_t first, size_t count) {                     \
-        const size_t F = pool->channels, outputs = pool->output_height * pool->output_width;                           \
-        T z[direct_filters], best[direct_filters];                                                                     \
-        int32_t won[direct_filters];                                                                                   \
-        for (size_t f0 = 0; f0 < F; f0 += direct_filters) {                                                            \
-            const size_t width = F - f0 < direct_filters ? F - f0 : direct_filters;                                   \
-            for (size_t n = first; n < first + count; n++) {                                                           \
-                const T *image = x + n * conv->height * conv->width;                                                   \
-                T *out = y + n * outputs * F + f0;                                                                     \
-                int32_t *winner = where + n * outputs * F + f0;                                                        \
-                for (size_t py = 0; py < pool->output_height; py++)                                                    \
-                    for (size_t px = 0; px < pool->output_width; px++, out += F, winner += F) {                        \
-                        size_t lo, hi;                                                                                 \
-                        kernel_columns(pool, px, &lo, &hi);                                                            \
-                        const ptrdiff_t x0 = (ptrdiff_t)(px * pool->stride_width) - (ptrdiff_t)pool->pad_left;         \
-                        int started = 0;                                                                               \
-                        for (size_t ki = 0; ki < pool->kernel_height; ki++) {                                          \
-                            const ptrdiff_t oy = (ptrdiff_t)(py * pool->stride_height + ki) - (ptrdiff_t)pool->pad_top; \
-                            if (oy < 0 || oy >= (ptrdiff_t)pool->height) continue;                                     \
-                            for (size_t kj = lo; kj < hi; kj++) {                                                      \
-                                const size_t ox = (size_t)(x0 + (ptrdiff_t)kj);                                        \
-                                const int32_t pixel = (int32_t)((size_t)oy * pool->width + ox);                        \
-                                direct_pixel_##SUFFIX(conv, image, weight + f0, F, width, (size_t)oy, ox, z);           \
-                                if (!started) {                                                                        \
-                                    VECTORISE for (size_t f = 0; f < width; f++) {                                     \
-                                        best[f] = z[f] + bias[f0 + f];                                                 \
-                                        won[f] = pixel;                                                                \
-                                    }                                                                                  \
-                                    started = 1;                                                                       \
-                                    continue;                                                                          \
-                                }                                                                                      \
-                                VECTORISE for (size_t f = 0; f < width; f++) {                                         \
-                                    const T v = z[f] + bias[f0 + f];                                                   \
-                                    const int larger = v > best[f];                                                    \
-                                    best[f] = larger ? v : best[f];                                                    \
-                                    won[f] = larger ? pixel : won[f];                                                  \
-                                }                                                                                      \
-                            }                                                                                          \
-                        }                                                                                              \
-                        VECTORISE for (size_t f = 0; f < width; f++) {                                                 \
-                            out[f] = best[f] > 0 ? best[f] : (T)0;                                                     \
-                            winner[f] = won[f];                                                                        \
-                        }                                                                                              \
-                    }                                                                                                  \
-            }                                                                                                          \
+        /* Each block's width a constant, so that its sums stay in registers. */                                       \
+        for (size_t f0 = 0, width; f0 < pool->channels; f0 += width) {                                                 \
+            width = direct_width(pool->channels - f0);                                                                 \
+            if (width == direct_wide)                                                                                  \
+                direct_block_##SUFFIX(conv, pool, x, weight, bias, y, where, f0, direct_wide, first, count);           \
+            else if (width == direct_filters)                                                                          \
+                direct_block_##SUFFIX(conv, pool, x, weight, bias, y, where, f0, direct_filters, first, count);        \
+            else                                                                                                       \
+                direct_block_##SUFFIX(conv, pool, x, weight, bias, y, where, f0, width, first, count);                 \
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
-    /* The gradient reaching each pixel of the convolution's output of one sample, for filters f0 ..< f0 + width: */\
-    /* share[pixel × direct_filters + f], from every pooled output whose window it won (where the ReLU passed).    */\
-    static inline __attribute__((always_inline)) void direct_shares_##SUFFIX(                                       \
+    /* Adds `factor` (the gradient reaching output pixel (oy, ox) of the 3 × 3 convolution) times each of its        */\
+    /* window's values to sums[0 ..< 9], and `share` to sums[9] (the bias's).                                        */\
+    static inline __attribute__((always_inline)) void direct_accumulate_3x3_##SUFFIX(                                  \
+        const backprop_window *conv, const T *image, size_t oy, size_t ox, const T *share, const T *factor,            \
+        size_t width, T sums[10][direct_wide]) {                                                                       \
+        const ptrdiff_t y0 = (ptrdiff_t)(oy * conv->stride_height) - (ptrdiff_t)conv->pad_top;                         \
+        const ptrdiff_t x0 = (ptrdiff_t)(ox * conv->stride_width) - (ptrdiff_t)conv->pad_left;                         \
+        for (size_t f = 0; f < width; f++) sums[9][f] += share[f];                                                     \
+        _Pragma("clang loop unroll(full)") for (size_t kk = 0; kk < 9; kk++) {                                         \
+            const ptrdiff_t iy = y0 + (ptrdiff_t)(kk / 3), ix = x0 + (ptrdiff_t)(kk % 3);                              \
+            const int inside = iy >= 0 && iy < (ptrdiff_t)conv->height && ix >= 0 && ix < (ptrdiff_t)conv->width;      \
+            const T value = inside ? image[(size_t)iy * conv->width + (size_t)ix] : (T)0;                              \
+            for (size_t f = 0; f < width; f++) sums[kk][f] += factor[f] * value;                                       \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* The gradient reaching each pixel of the convolution's output of one sample, for filters f0 ..< f0 + width:    */\
+    /* share[pixel × direct_wide + f], from every pooled output whose window it won (where the ReLU passed).         */\
+    static inline __attribute__((always_inline)) void direct_shares_##SUFFIX(                                          \
         const backprop_window *pool, const T *g, const T *y, const int32_t *where, size_t f0, size_t width,            \
         T *share) {                                                                                                    \
         const size_t F = pool->channels, outputs = pool->output_height * pool->output_width;                           \
-        memset(share, 0, pool->height * pool->width * direct_filters * sizeof(T));                                     \
+        memset(share, 0, pool->height * pool->width * direct_wide * sizeof(T));                                        \
         for (size_t o = 0; o < outputs; o++) {                                                                         \
             for (size_t f = 0; f < width; f++) {                                                                       \
                 const size_t at = o * F + f0 + f;                                                                      \
-                if (where[at] >= 0 && y[at] > 0) share[(size_t)where[at] * direct_filters + f] += g[at];              \
+                if (where[at] >= 0 && y[at] > 0) share[(size_t)where[at] * direct_wide + f] += g[at];                  \
             }                                                                                                          \
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
-    CLONED void backprop_convolve_pool_nhwc_backward_##SUFFIX(                                                          \
+    /* Adds a sample's ten sums (the nine window positions', then the bias's) to the gradients.                      */\
+    static inline __attribute__((always_inline)) void direct_add_sums_##SUFFIX(                                        \
+        T sums[10][direct_wide], size_t F, size_t f0, size_t width, T *weight_gradient, T *bias_gradient) {            \
+        for (size_t kk = 0; kk < 9; kk++)                                                                              \
+            for (size_t f = 0; f < width; f++) weight_gradient[kk * F + f0 + f] += sums[kk][f];                        \
+        for (size_t f = 0; f < width; f++) bias_gradient[f0 + f] += sums[9][f];                                        \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* `backprop_convolve_pool_nhwc_backward_float`'s sums for filters f0 ..< f0 + width.                            */\
+    static inline __attribute__((always_inline)) void direct_block_gradient_##SUFFIX(                                  \
         const backprop_window *conv, const backprop_window *pool, const T *x, const T *g, const T *y,                  \
-        const int32_t *where, T *weight_gradient, T *bias_gradient, T *share, int round_products, size_t first,        \
-        size_t count) {                                                                                                \
+        const int32_t *where, T *weight_gradient, T *bias_gradient, T *share, int round_products, size_t f0,           \
+        size_t width, size_t first, size_t count) {                                                                    \
         const size_t F = pool->channels, outputs = pool->output_height * pool->output_width;                           \
-        const size_t K = conv->kernel_height * conv->kernel_width, pixels = pool->height * pool->width;                \
-        memset(weight_gradient, 0, K * F * sizeof(T));                                                                 \
-        memset(bias_gradient, 0, F * sizeof(T));                                                                       \
-        for (size_t f0 = 0; f0 < F; f0 += direct_filters) {                                                            \
-            const size_t width = F - f0 < direct_filters ? F - f0 : direct_filters;                                    \
-            for (size_t n = first; n < first + count; n++) {                                                           \
-                const T *image = x + n * conv->height * conv->width;                                                   \
-                direct_shares_##SUFFIX(pool, g + n * outputs * F, y + n * outputs * F, where + n * outputs * F, f0,    \
-                                       width, share);                                                                  \
-                /* Per pixel of the convolution's output (in order): the bias's sum, then each window position's. */  \
-                /* A 3 × 3 window keeps its ten sums in registers; other windows sum in memory.                   */  \
-                if (K == 9 && width == direct_filters) {                                                               \
-                    T sums[10][direct_filters] = {{0}};                                                                \
-                    for (size_t p = 0; p < pixels; p++) {                                                              \
-                        const size_t oy = p / pool->width, ox = p % pool->width;                                       \
-                        const ptrdiff_t y0 = (ptrdiff_t)(oy * conv->stride_height) - (ptrdiff_t)conv->pad_top;         \
-                        const ptrdiff_t x0 = (ptrdiff_t)(ox * conv->stride_width) - (ptrdiff_t)conv->pad_left;         \
-                        const T *s = share + p * direct_filters;                                                       \
-                        T factor[direct_filters];                                                                      \
-                        _Pragma("clang loop unroll(full)") for (size_t f = 0; f < direct_filters; f++) {               \
-                            sums[9][f] += s[f];                                                                        \
-                            factor[f] = round_products ? (T)backprop_bf16_value((float)s[f]) : s[f];                   \
-                        }                                                                                              \
-                        _Pragma("clang loop unroll(full)") for (size_t kk = 0; kk < 9; kk++) {                         \
-                            const ptrdiff_t iy = y0 + (ptrdiff_t)(kk / 3), ix = x0 + (ptrdiff_t)(kk % 3);              \
-                            const int inside = iy >= 0 && iy < (ptrdiff_t)conv->height && ix >= 0                      \
-                                && ix < (ptrdiff_t)conv->width;                                                        \
-                            const T value = inside ? image[(size_t)iy * conv->width + (size_t)ix] : (T)0;              \
-                            _Pragma("clang loop unroll(full)") for (size_t f = 0; f < direct_filters; f++)             \
-                                sums[kk][f] += factor[f] * value;                                                      \
-                        }                                                                                              \
-                    }                                                                                                  \
-                    for (size_t kk = 0; kk < 9; kk++)                                                                  \
-                        for (size_t f = 0; f < direct_filters; f++) weight_gradient[kk * F + f0 + f] += sums[kk][f];   \
-                    for (size_t f = 0; f < direct_filters; f++) bias_gradient[f0 + f] += sums[9][f];                   \
-                    continue;                                                                                          \
-                }                                                                                                      \
-                for (size_t p = 0; p < pixels; p++) {                                                                  \
-                    const size_t oy = p / pool->width, ox = p % pool->width;                                           \
-                    const T *s = share + p * direct_filters;                                                           \
-                    for (size_t f = 0; f < width; f++) bias_gradient[f0 + f] += s[f];                                  \
-                    for (size_t ki = 0; ki < conv->kernel_height; ki++) {                                              \
-                        const ptrdiff_t iy = (ptrdiff_t)(oy * conv->stride_height + ki) - (ptrdiff_t)conv->pad_top;    \
-                        if (iy < 0 || iy >= (ptrdiff_t)conv->height) continue;                                         \
-                        for (size_t kj = 0; kj < conv->kernel_width; kj++) {                                           \
-                            const ptrdiff_t ix = (ptrdiff_t)(ox * conv->stride_width + kj) - (ptrdiff_t)conv->pad_left; \
-                            if (ix < 0 || ix >= (ptrdiff_t)conv->width) continue;                                      \
-                            const T value = image[(size_t)iy * conv->width + (size_t)ix];                              \
-                            T *row = weight_gradient + (ki * conv->kernel_width + kj) * F + f0;                        \
+        const size_t pixels = pool->height * pool->width;                                                              \
+        const int window3x3 = conv->kernel_height == 3 && conv->kernel_width == 3;                                     \
+        T factor[direct_wide], gradient[direct_wide];                                                                  \
+        for (size_t n = first; n < first + count; n++) {                                                               \
+            const T *image = x + n * conv->height * conv->width;                                                       \
+            const T *gn = g + n * outputs * F + f0, *yn = y + n * outputs * F + f0;                                    \
+            const int32_t *wn = where + n * outputs * F + f0;                                                          \
+            if (window3x3 && tiles(pool)) {                                                                            \
+                /* Each pixel lies in one window at most, so its gradient is that window's where it won: pixel by    */\
+                /* pixel of each window, without the shares. A 3 × 3 window keeps its ten sums in registers.         */\
+                T sums[10][direct_wide] = {{0}};                                                                       \
+                for (size_t o = 0; o < outputs; o++) {                                                                 \
+                    const size_t py = o / pool->output_width, px = o % pool->output_width;                             \
+                    for (size_t ki = 0; ki < pool->kernel_height; ki++)                                                \
+                        for (size_t kj = 0; kj < pool->kernel_width; kj++) {                                           \
+                            const size_t oy = py * pool->kernel_height + ki, ox = px * pool->kernel_width + kj;        \
+                            const int32_t pixel = (int32_t)(oy * pool->width + ox);                                    \
                             for (size_t f = 0; f < width; f++) {                                                       \
-                                const T factor = round_products ? (T)backprop_bf16_value((float)s[f]) : s[f];          \
-                                row[f] += factor * value;                                                              \
+                                const size_t at = o * F + f;                                                           \
+                                gradient[f] = wn[at] == pixel && yn[at] > 0 ? gn[at] : (T)0;                           \
+                                factor[f] = round_products ? (T)backprop_bf16_value((float)gradient[f]) : gradient[f]; \
                             }                                                                                          \
+                            direct_accumulate_3x3_##SUFFIX(conv, image, oy, ox, gradient, factor, width, sums);        \
+                        }                                                                                              \
+                }                                                                                                      \
+                direct_add_sums_##SUFFIX(sums, F, f0, width, weight_gradient, bias_gradient);                          \
+                continue;                                                                                              \
+            }                                                                                                          \
+            direct_shares_##SUFFIX(pool, g + n * outputs * F, y + n * outputs * F, where + n * outputs * F, f0,        \
+                                   width, share);                                                                      \
+            if (window3x3) {                                                                                           \
+                T sums[10][direct_wide] = {{0}};                                                                       \
+                for (size_t p = 0; p < pixels; p++) {                                                                  \
+                    const T *s = share + p * direct_wide;                                                              \
+                    for (size_t f = 0; f < width; f++)                                                                 \
+                        factor[f] = round_products ? (T)backprop_bf16_value((float)s[f]) : s[f];                       \
+                    direct_accumulate_3x3_##SUFFIX(conv, image, p / pool->width, p % pool->width, s, factor, width,    \
+                                                   sums);                                                              \
+                }                                                                                                      \
+                direct_add_sums_##SUFFIX(sums, F, f0, width, weight_gradient, bias_gradient);                          \
+                continue;                                                                                              \
+            }                                                                                                          \
+            for (size_t p = 0; p < pixels; p++) {                                                                      \
+                const size_t oy = p / pool->width, ox = p % pool->width;                                               \
+                const T *s = share + p * direct_wide;                                                                  \
+                for (size_t f = 0; f < width; f++) bias_gradient[f0 + f] += s[f];                                      \
+                for (size_t ki = 0; ki < conv->kernel_height; ki++) {                                                  \
+                    const ptrdiff_t iy = (ptrdiff_t)(oy * conv->stride_height + ki) - (ptrdiff_t)conv->pad_top;        \
+                    if (iy < 0 || iy >= (ptrdiff_t)conv->height) continue;                                             \
+                    for (size_t kj = 0; kj < conv->kernel_width; kj++) {                                               \
+                        const ptrdiff_t ix = (ptrdiff_t)(ox * conv->stride_width + kj) - (ptrdiff_t)conv->pad_left;    \
+                        if (ix < 0 || ix >= (ptrdiff_t)conv->width) continue;                                          \
+                        const T value = image[(size_t)iy * conv->width + (size_t)ix];                                  \
+                        T *row = weight_gradient + (ki * conv->kernel_width + kj) * F + f0;                            \
+                        for (size_t f = 0; f < width; f++) {                                                           \
+                            const T rounded = round_products ? (T)backprop_bf16_value((float)s[f]) : s[f];             \
+                            row[f] += rounded * value;                                                                 \
                         }                                                                                              \
                     }                                                                                                  \
                 }                                                                                                      \
             }                                                                                                          \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_convolve_pool_nhwc_backward_##SUFFIX(                                                         \
+        const backprop_window *conv, const backprop_window *pool, const T *x, const T *g, const T *y,                  \
+        const int32_t *where, T *weight_gradient, T *bias_gradient, T *share, int round_products, size_t first,        \
+        size_t count) {                                                                                                \
+        const size_t F = pool->channels;                                                                               \
+        memset(weight_gradient, 0, conv->kernel_height * conv->kernel_width * F * sizeof(T));                          \
+        memset(bias_gradient, 0, F * sizeof(T));                                                                       \
+        for (size_t f0 = 0, width; f0 < F; f0 += width) {                                                              \
+            width = direct_width(F - f0);                                                                              \
+            if (width == direct_wide)                                                                                  \
+                direct_block_gradient_##SUFFIX(conv, pool, x, g, y, where, weight_gradient, bias_gradient, share,      \
+                                               round_products, f0, direct_wide, first, count);                         \
+            else if (width == direct_filters)                                                                          \
+                direct_block_gradient_##SUFFIX(conv, pool, x, g, y, where, weight_gradient, bias_gradient, share,      \
+                                               round_products, f0, direct_filters, first, count);                      \
+            else                                                                                                       \
+                direct_block_gradient_##SUFFIX(conv, pool, x, g, y, where, weight_gradient, bias_gradient, share,      \
+                                               round_products, f0, width, first, count);                               \
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \

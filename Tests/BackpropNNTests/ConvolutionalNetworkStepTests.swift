@@ -32,6 +32,9 @@ struct ConvolutionalNetworkStepTests {
         // padding, no bias, overlapping windows, more filters than one block of the kernel.
         Case(description: "conv 70 3x3 stride 2 same nobias relu, maxpool 3 stride 2, flatten, dense 3", inputShape: [1, 11, 12]),
         Case(description: "conv 5 2x3 pad 1 relu, maxpool 2 stride 1, conv 3 3x3 relu, maxpool 2, flatten, dense 3", inputShape: [1, 7, 6]),
+        // Blocks of 32, 16 and 5 filters; windows that tile the convolution's output but leave its last row out;
+        // windows at the border reaching into the padding.
+        Case(description: "conv 53 3x3 same relu, maxpool 2, flatten, dense 3", inputShape: [1, 9, 10]),
     ]
 
     static let labels = [0, 2, 1, 2, 0, 1, 1]

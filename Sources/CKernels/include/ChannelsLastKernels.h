@@ -85,8 +85,9 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool);
 
 /// The weight and bias gradients of `backprop_convolve_pool_nhwc_float` for samples `first ..< first + count`, from
 /// the pooled output's gradient `g`, its values `y` and winners `where`: overwrites `weight_gradient` (`[kernel_height ×
-/// kernel_width, F]`) and `bias_gradient` (F) with the sums, sample by sample and pixel by pixel of the convolution's
-/// output, of the gradient reaching the pixel (from the pooled outputs it won where y > 0), times each window value.
+/// kernel_width, F]`) and `bias_gradient` (F) with the sums, sample by sample, over the pixels of the convolution's
+/// output (window by window when the pooling's windows tile its input, else in order) of the gradient reaching the
+/// pixel (from the pooled outputs it won where y > 0), times each window value.
 /// `share` is scratch of `backprop_convolve_pool_share_size` elements. With `round_products` (Float32 only), each
 /// pixel's gradient is rounded to bfloat16 before it multiplies the window's values (which the caller rounded): the
 /// weight gradient's products then take bfloat16 operands, as `--precision bf16` asks; the bias gradient's sums do not.
