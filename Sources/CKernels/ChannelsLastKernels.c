@@ -398,6 +398,14 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
         const ptrdiff_t y0 = (ptrdiff_t)(oy * conv->stride_height) - (ptrdiff_t)conv->pad_top;                         \
         const ptrdiff_t x0 = (ptrdiff_t)(ox * conv->stride_width) - (ptrdiff_t)conv->pad_left;                         \
         for (size_t f = 0; f < width; f++) sums[9][f] += share[f];                                                     \
+        if (y0 >= 0 && x0 >= 0 && y0 + 3 <= (ptrdiff_t)conv->height && x0 + 3 <= (ptrdiff_t)conv->width) {             \
+            const T *corner = image + (size_t)y0 * conv->width + (size_t)x0;                                           \
+            _Pragma("clang loop unroll(full)") for (size_t kk = 0; kk < 9; kk++) {                                     \
+                const T value = corner[(kk / 3) * conv->width + kk % 3];                                               \
+                for (size_t f = 0; f < width; f++) sums[kk][f] += factor[f] * value;                                   \
+            }                                                                                                          \
+            return;                                                                                                    \
+        }                                                                                                              \
         _Pragma("clang loop unroll(full)") for (size_t kk = 0; kk < 9; kk++) {                                         \
             const ptrdiff_t iy = y0 + (ptrdiff_t)(kk / 3), ix = x0 + (ptrdiff_t)(kk % 3);                              \
             const int inside = iy >= 0 && iy < (ptrdiff_t)conv->height && ix >= 0 && ix < (ptrdiff_t)conv->width;      \
@@ -444,18 +452,25 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
             const int32_t *wn = where + n * outputs * F + f0;                                                          \
             if (window3x3 && tiles(pool)) {                                                                            \
                 /* Each pixel lies in one window at most, so its gradient is that window's where it won: pixel by    */\
-                /* pixel of each window, without the shares. A 3 × 3 window keeps its ten sums in registers.         */\
-                T sums[10][direct_wide] = {{0}};                                                                       \
+                /* pixel of each window, without the shares. The window's gradient (where the ReLU passed) is        */\
+                /* rounded once; rounding leaves the zeros of the pixels that lost zero.                             */\
+                T sums[10][direct_wide] = {{0}}, passed[direct_wide], operand[direct_wide];                            \
+                int32_t won[direct_wide];                                                                              \
                 for (size_t o = 0; o < outputs; o++) {                                                                 \
                     const size_t py = o / pool->output_width, px = o % pool->output_width;                             \
+                    for (size_t f = 0; f < width; f++) {                                                               \
+                        const size_t at = o * F + f;                                                                   \
+                        passed[f] = yn[at] > 0 ? gn[at] : (T)0;                                                        \
+                        operand[f] = round_products ? (T)backprop_bf16_value((float)passed[f]) : passed[f];            \
+                        won[f] = wn[at];                                                                               \
+                    }                                                                                                  \
                     for (size_t ki = 0; ki < pool->kernel_height; ki++)                                                \
                         for (size_t kj = 0; kj < pool->kernel_width; kj++) {                                           \
                             const size_t oy = py * pool->kernel_height + ki, ox = px * pool->kernel_width + kj;        \
                             const int32_t pixel = (int32_t)(oy * pool->width + ox);                                    \
                             for (size_t f = 0; f < width; f++) {                                                       \
-                                const size_t at = o * F + f;                                                           \
-                                gradient[f] = wn[at] == pixel && yn[at] > 0 ? gn[at] : (T)0;                           \
-                                factor[f] = round_products ? (T)backprop_bf16_value((float)gradient[f]) : gradient[f]; \
+                                gradient[f] = won[f] == pixel ? passed[f] : (T)0;                                      \
+                                factor[f] = won[f] == pixel ? operand[f] : (T)0;                                       \
                             }                                                                                          \
                             direct_accumulate_3x3_##SUFFIX(conv, image, oy, ox, gradient, factor, width, sums);        \
                         }                                                                                              \
