@@ -535,6 +535,99 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
+    /* z of filters f0 ..< f0 + width (see `backprop_convolve_nhwc_float`): each output row's pixels four at a time. */\
+    static inline __attribute__((always_inline)) void direct_rows_##SUFFIX(                                            \
+        const backprop_window *conv, size_t F, const T *x, const T *weight, T *z, size_t f0, size_t width,             \
+        size_t first, size_t count) {                                                                                  \
+        const size_t columns = conv->output_width, outputs = conv->output_height * columns;                            \
+        T sums[4][direct_wide];                                                                                        \
+        for (size_t n = first; n < first + count; n++) {                                                               \
+            const T *image = x + n * conv->height * conv->width;                                                       \
+            for (size_t oy = 0; oy < conv->output_height; oy++)                                                        \
+                for (size_t ox = 0; ox < columns; ox += 4) {                                                           \
+                    const size_t group = columns - ox < 4 ? columns - ox : 4;                                          \
+                    const size_t oys[4] = {oy, oy, oy, oy}, oxs[4] = {ox, ox + 1, ox + 2, ox + 3};                     \
+                    direct_pixels_##SUFFIX(conv, image, weight + f0, F, width, oys, oxs, group, sums);                 \
+                    T *out = z + (n * outputs + oy * columns + ox) * F + f0;                                           \
+                    for (size_t i = 0; i < group; i++)                                                                 \
+                        for (size_t f = 0; f < width; f++) out[i * F + f] = sums[i][f];                                \
+                }                                                                                                      \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_convolve_nhwc_##SUFFIX(const backprop_window *conv, size_t filters, const T *x,               \
+                                                const T *weight, T *z, size_t first, size_t count) {                   \
+        for (size_t f0 = 0, width; f0 < filters; f0 += width) {                                                        \
+            width = direct_width(filters - f0);                                                                        \
+            if (width == direct_wide)                                                                                  \
+                direct_rows_##SUFFIX(conv, filters, x, weight, z, f0, direct_wide, first, count);                      \
+            else if (width == direct_filters)                                                                          \
+                direct_rows_##SUFFIX(conv, filters, x, weight, z, f0, direct_filters, first, count);                   \
+            else                                                                                                       \
+                direct_rows_##SUFFIX(conv, filters, x, weight, z, f0, width, first, count);                            \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* `backprop_convolve_nhwc_weight_gradient_float`'s sums for filters f0 ..< f0 + width.                          */\
+    static inline __attribute__((always_inline)) void direct_block_weight_gradient_##SUFFIX(                           \
+        const backprop_window *conv, size_t F, const T *x, const T *delta, T *weight_gradient, int round_products,     \
+        size_t f0, size_t width, size_t first, size_t count) {                                                         \
+        const size_t columns = conv->output_width, outputs = conv->output_height * columns;                            \
+        T factor[direct_wide];                                                                                         \
+        for (size_t n = first; n < first + count; n++) {                                                               \
+            const T *image = x + n * conv->height * conv->width;                                                       \
+            const T *dn = delta + n * outputs * F + f0;                                                                \
+            if (conv->kernel_height == 3 && conv->kernel_width == 3) {                                                 \
+                /* The ten sums in registers (the tenth, δ's own, unused: the bias's gradient is its column sums).   */\
+                T sums[10][direct_wide] = {{0}};                                                                       \
+                for (size_t p = 0; p < outputs; p++) {                                                                 \
+                    const T *s = dn + p * F;                                                                           \
+                    for (size_t f = 0; f < width; f++)                                                                 \
+                        factor[f] = round_products ? (T)backprop_bf16_value((float)s[f]) : s[f];                       \
+                    direct_accumulate_3x3_##SUFFIX(conv, image, p / columns, p % columns, s, factor, width, sums);     \
+                }                                                                                                      \
+                for (size_t kk = 0; kk < 9; kk++)                                                                      \
+                    for (size_t f = 0; f < width; f++) weight_gradient[kk * F + f0 + f] += sums[kk][f];                \
+                continue;                                                                                              \
+            }                                                                                                          \
+            for (size_t p = 0; p < outputs; p++) {                                                                     \
+                const size_t oy = p / columns, ox = p % columns;                                                       \
+                const T *s = dn + p * F;                                                                               \
+                for (size_t f = 0; f < width; f++)                                                                     \
+                    factor[f] = round_products ? (T)backprop_bf16_value((float)s[f]) : s[f];                           \
+                for (size_t ki = 0; ki < conv->kernel_height; ki++) {                                                  \
+                    const ptrdiff_t iy = (ptrdiff_t)(oy * conv->stride_height + ki) - (ptrdiff_t)conv->pad_top;        \
+                    if (iy < 0 || iy >= (ptrdiff_t)conv->height) continue;                                             \
+                    for (size_t kj = 0; kj < conv->kernel_width; kj++) {                                               \
+                        const ptrdiff_t ix = (ptrdiff_t)(ox * conv->stride_width + kj) - (ptrdiff_t)conv->pad_left;    \
+                        if (ix < 0 || ix >= (ptrdiff_t)conv->width) continue;                                          \
+                        const T value = image[(size_t)iy * conv->width + (size_t)ix];                                  \
+                        T *row = weight_gradient + (ki * conv->kernel_width + kj) * F + f0;                            \
+                        for (size_t f = 0; f < width; f++) row[f] += factor[f] * value;                                \
+                    }                                                                                                  \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_convolve_nhwc_weight_gradient_##SUFFIX(const backprop_window *conv, size_t filters,           \
+                                                                const T *x, const T *delta, T *weight_gradient,        \
+                                                                int round_products, size_t first, size_t count) {      \
+        memset(weight_gradient, 0, conv->kernel_height * conv->kernel_width * filters * sizeof(T));                    \
+        for (size_t f0 = 0, width; f0 < filters; f0 += width) {                                                        \
+            width = direct_width(filters - f0);                                                                        \
+            if (width == direct_wide)                                                                                  \
+                direct_block_weight_gradient_##SUFFIX(conv, filters, x, delta, weight_gradient, round_products, f0,    \
+                                                      direct_wide, first, count);                                      \
+            else if (width == direct_filters)                                                                          \
+                direct_block_weight_gradient_##SUFFIX(conv, filters, x, delta, weight_gradient, round_products, f0,    \
+                                                      direct_filters, first, count);                                   \
+            else                                                                                                       \
+                direct_block_weight_gradient_##SUFFIX(conv, filters, x, delta, weight_gradient, round_products, f0,    \
+                                                      width, first, count);                                            \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
     CLONED void backprop_transpose_##SUFFIX(const T *x, size_t batch, size_t rows, size_t columns, T *y) {            \
         enum { block = 16 };                                                                                           \
         for (size_t b = 0; b < batch; b++, x += rows * columns, y += rows * columns)                                   \

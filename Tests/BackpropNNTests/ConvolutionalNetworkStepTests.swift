@@ -35,6 +35,11 @@ struct ConvolutionalNetworkStepTests {
         // Blocks of 32, 16 and 5 filters; windows that tile the convolution's output but leave its last row out;
         // windows at the border reaching into the padding.
         Case(description: "conv 53 3x3 same relu, maxpool 2, flatten, dense 3", inputShape: [1, 9, 10]),
+        // First convolutions of one channel run direct with their output stored: blocks of 32, 16 and 5 filters
+        // before batch normalisation (C2's first layer), and a window other than 3 × 3 with stride and padding
+        // before an activation that keeps z.
+        Case(description: "conv 53 3x3 nobias, batchnorm, relu, maxpool 2, flatten, dense 3", inputShape: [1, 9, 10]),
+        Case(description: "conv 18 2x3 stride 2 pad 1 tanh, avgpool 2, flatten, dense 3", inputShape: [1, 9, 8]),
     ]
 
     static let labels = [0, 2, 1, 2, 0, 1, 1]
@@ -95,21 +100,50 @@ struct ConvolutionalNetworkStepTests {
         }
     }
 
-    @Test("a first convolution of one channel runs with its ReLU and max pooling in one pass")
+    @Test("a first convolution of one channel runs direct, with its ReLU and max pooling in one pass where they follow")
     func directFirstConvolution() throws {
-        func step(_ description: String, shape: [Int], precision: MatrixPrecision = .float32) throws -> ConvolutionalNetworkStep<Double> {
+        typealias Step = ConvolutionalNetworkStep<Double>
+        func step(_ description: String, shape: [Int], precision: MatrixPrecision = .float32) throws -> Step? {
             let model: Sequential<Double> = try ModelDescription(parsing: description).build(inputShape: shape, seed: 1)
-            return try #require(ConvolutionalNetworkStep(model, loss: .softmaxCrossEntropy, precision: precision))
+            return ConvolutionalNetworkStep(model, loss: .softmaxCrossEntropy, precision: precision)
         }
-        #expect(try step(Self.cases[0].description, shape: Self.cases[0].inputShape).directFirstConvolution)
-        #expect(try step(Self.cases[9].description, shape: Self.cases[9].inputShape).directFirstConvolution)
-        #expect(try !step("conv 3 3x3 relu, maxpool 2, flatten, dense 3", shape: [2, 6, 6]).directFirstConvolution)
-        #expect(try !step("conv 3 3x3, maxpool 2, flatten, dense 3", shape: [1, 6, 6]).directFirstConvolution)
-        #expect(try !step("conv 3 3x3 relu, avgpool 2, flatten, dense 3", shape: [1, 6, 6]).directFirstConvolution)
+        #expect(try step(Self.cases[0].description, shape: Self.cases[0].inputShape)?.firstConvolution == .directAndPooled)
+        #expect(try step(Self.cases[9].description, shape: Self.cases[9].inputShape)?.firstConvolution == .directAndPooled)
+        #expect(try step("conv 3 3x3 relu, maxpool 2, flatten, dense 3", shape: [2, 6, 6])?.firstConvolution == .unfolded)
+        #expect(try step("conv 3 3x3, maxpool 2, flatten, dense 3", shape: [1, 6, 6])?.firstConvolution == .direct)
+        #expect(try step("conv 3 3x3 relu, avgpool 2, flatten, dense 3", shape: [1, 6, 6])?.firstConvolution == .direct)
+        #expect(try step("conv 3 3x3 nobias, batchnorm, relu, maxpool 2, flatten, dense 3", shape: [1, 6, 6])?.firstConvolution == .direct)
         // bfloat16 operands are rounded from Float32 tensors.
-        #expect(try !step("conv 3 3x3 relu, maxpool 2, flatten, dense 3", shape: [1, 6, 6], precision: .bfloat16).directFirstConvolution)
-        let model: Sequential<Float> = try ModelDescription(parsing: "conv 3 3x3 relu, maxpool 2, flatten, dense 3").build(inputShape: [1, 6, 6], seed: 1)
-        #expect(ConvolutionalNetworkStep(model, loss: .softmaxCrossEntropy, precision: .bfloat16)?.directFirstConvolution == true)
+        #expect(try step("conv 3 3x3 relu, maxpool 2, flatten, dense 3", shape: [1, 6, 6], precision: .bfloat16)?.firstConvolution == .unfolded)
+        for (description, expected) in [("conv 3 3x3 relu, maxpool 2, flatten, dense 3", ConvolutionalNetworkStep<Float>.FirstConvolution.directAndPooled),
+                                        ("conv 3 3x3, batchnorm, relu, maxpool 2, flatten, dense 3", .direct)] {
+            let model: Sequential<Float> = try ModelDescription(parsing: description).build(inputShape: [1, 6, 6], seed: 1)
+            #expect(ConvolutionalNetworkStep(model, loss: .softmaxCrossEntropy, precision: .bfloat16)?.firstConvolution == expected)
+        }
+    }
+
+    /// With bfloat16 products, the weight gradient of a direct first convolution (unpooled) multiplies bfloat16
+    /// operands: δ rounded, the images rounded by the caller.
+    @Test func directConvolutionRoundsTheWeightGradientsOperands() {
+        let convolution = SlidingWindow(kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1)
+            .problem(batch: 3, channels: 1, height: 8, width: 9)
+        func rounded(_ t: Tensor<Float>) -> Tensor<Float> {
+            var copy = t + 0
+            let count = copy.count
+            copy.withUnsafeMutablePointer { BFloat16Products.roundInPlace($0, count: count) }
+            return copy
+        }
+        let images = rounded(TestData.uniform(shape: [3, 72], seed: 31).converted(to: Float.self))
+        // Gradients with bits below bfloat16's precision, so that rounding them changes them.
+        let delta = TestData.uniform(shape: [3 * 72, 40], seed: 34).converted(to: Float.self) * 1.001
+        func gradient(_ d: Tensor<Float>, rounding: Bool) -> [Float] {
+            var w = Tensor<Float>.zeros(shape: [9, 40])
+            Tensor.convolutionWeightGradient(images: images, delta: d, convolution: convolution, weightGradient: &w,
+                                             roundingProducts: rounding)
+            return w.scalars
+        }
+        #expect(gradient(delta, rounding: true) == gradient(rounded(delta), rounding: false))
+        #expect(gradient(delta, rounding: true) != gradient(delta, rounding: false))
     }
 
     /// With bfloat16 products, the direct first convolution's weight gradient multiplies bfloat16 operands: the

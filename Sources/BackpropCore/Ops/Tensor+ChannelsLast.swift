@@ -298,3 +298,86 @@ private struct ConvolutionPoolGradientHalves<Scalar: TensorScalar>: ParallelWork
                                             roundingProducts: roundingProducts)
     }
 }
+
+// A first convolution over one-channel images computed directly, without unfolding (nine values a pixel for a 3 × 3
+// window, where the product's depth would be nine): what such a convolution takes when its output is needed (batch
+// normalisation after it, another activation, average pooling).
+extension Tensor {
+    /// Overwrites this tensor (`[batch·outputH·outputW, filters]`) with the convolution of `images` (`[batch,
+    /// height·width]`, one channel) by `weight` (`[kh·kw, filters]`), without bias: each output the sum over the
+    /// window's positions inside the image, in order. The unfolded product's values, to rounding.
+    public mutating func assignConvolved(_ images: Tensor, weight: Tensor, convolution: WindowProblem) {
+        let filters = weight.shape.last ?? 0
+        precondition(convolution.window.channels == 1 && images.count == convolution.inputCount
+                     && weight.shape == [convolution.columnRows, filters] && shape == [convolution.columnCount, filters],
+                     "assignConvolved: \(images.shape) and weight \(weight.shape) into \(shape)")
+        withUnsafeMutablePointer { output in
+            Parallelism.pool.run(ConvolutionParts(convolution: convolution, filters: filters, images: images.storage.pointer,
+                                                  weight: weight.storage.pointer, output: output))
+        }
+    }
+
+    /// The weight gradient of ``assignConvolved(_:weight:convolution:)`` from its output's gradient `delta`:
+    /// overwrites `weightGradient` (`[kh·kw, filters]`). The batch is summed in two fixed halves (on two threads when
+    /// there are), then added: the same bits on any number of threads.
+    ///
+    /// With `roundingProducts` (Float32 only; the caller has rounded `images` to bfloat16), `delta` is rounded to
+    /// bfloat16 before it multiplies: the products on bfloat16 operands with Float32 sums, as
+    /// ``MatrixPrecision/bfloat16`` has them.
+    public static func convolutionWeightGradient(images: Tensor, delta: Tensor, convolution: WindowProblem,
+                                                 weightGradient: inout Tensor, roundingProducts: Bool = false) {
+        let filters = delta.shape.last ?? 0, size = convolution.columnRows * filters
+        precondition(convolution.window.channels == 1 && images.count == convolution.inputCount
+                     && delta.shape == [convolution.columnCount, filters]
+                     && weightGradient.shape == [convolution.columnRows, filters],
+                     "convolutionWeightGradient: \(delta.shape) into \(weightGradient.shape)")
+        ThreadScratch.withBuffer(of: Scalar.self, count: 2 * size, slot: .sharedOperand) { halves in
+            let work = ConvolutionWeightGradientHalves(convolution: convolution, filters: filters,
+                                                       images: images.storage.pointer, delta: delta.storage.pointer,
+                                                       sums: halves, size: size, roundingProducts: roundingProducts)
+            Parallelism.pool.run(work)
+            if work.parts == 2 { Scalar.applyBinary(.add, halves, halves + size, halves, count: size) }
+            weightGradient.withUnsafeMutablePointer { $0.update(from: halves, count: size) }
+        }
+    }
+}
+
+/// ``Tensor/assignConvolved(_:weight:convolution:)`` split into runs of samples.
+private struct ConvolutionParts<Scalar: TensorScalar>: ParallelWork {
+    let convolution: WindowProblem
+    let filters: Int
+    let images: UnsafePointer<Scalar>, weight: UnsafePointer<Scalar>
+    let output: UnsafeMutablePointer<Scalar>
+    let parts: Int
+
+    init(convolution: WindowProblem, filters: Int, images: UnsafePointer<Scalar>, weight: UnsafePointer<Scalar>,
+         output: UnsafeMutablePointer<Scalar>) {
+        (self.convolution, self.filters, self.images, self.weight, self.output) = (convolution, filters, images, weight, output)
+        // Fixed when the work is made (it follows the threads); samples are independent, so the split changes no bit.
+        parts = Swift.min(convolution.window.batch, ElementwiseParts.parts(count: convolution.columnCount * convolution.columnRows * filters))
+    }
+
+    func run(part: Int) {
+        Scalar.applyConvolution(convolution, filters: filters, samples: range(of: part, in: convolution.window.batch), images,
+                                weight: weight, output)
+    }
+}
+
+/// The weight gradient of a direct one-channel convolution, as two halves of the batch (one when it has a single
+/// sample), each into its own `size` sums.
+private struct ConvolutionWeightGradientHalves<Scalar: TensorScalar>: ParallelWork {
+    let convolution: WindowProblem
+    let filters: Int
+    let images: UnsafePointer<Scalar>, delta: UnsafePointer<Scalar>
+    let sums: UnsafeMutablePointer<Scalar>
+    let size: Int
+    let roundingProducts: Bool
+
+    var parts: Int { Swift.min(2, convolution.window.batch) }
+
+    func run(part: Int) {
+        Scalar.applyConvolutionWeightGradient(convolution, filters: filters, samples: range(of: part, in: convolution.window.batch),
+                                              images, delta: delta, weightGradient: sums + part * size,
+                                              roundingProducts: roundingProducts)
+    }
+}

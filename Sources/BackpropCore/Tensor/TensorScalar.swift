@@ -82,6 +82,16 @@ where RawSignificand: FixedWidthInteger {
                                              weightGradient: UnsafeMutablePointer<Self>,
                                              biasGradient: UnsafeMutablePointer<Self>, roundingProducts: Bool)
 
+    /// A one-channel convolution without bias over samples `samples` (``Tensor/assignConvolved(_:weight:convolution:)``).
+    static func applyConvolution(_ convolution: WindowProblem, filters: Int, samples: Range<Int>, _ x: UnsafePointer<Self>,
+                                 weight: UnsafePointer<Self>, _ z: UnsafeMutablePointer<Self>)
+
+    /// Its weight gradient over samples `samples` from z's gradient, overwriting `weightGradient`; with
+    /// `roundingProducts` (Float only), its products on bfloat16 operands.
+    static func applyConvolutionWeightGradient(_ convolution: WindowProblem, filters: Int, samples: Range<Int>,
+                                               _ x: UnsafePointer<Self>, delta: UnsafePointer<Self>,
+                                               weightGradient: UnsafeMutablePointer<Self>, roundingProducts: Bool)
+
     /// `y[b][c][r] = x[b][r][c]` for `batch` matrices of `rows × columns`.
     static func transpose(_ x: UnsafePointer<Self>, batch: Int, rows: Int, columns: Int, _ y: UnsafeMutablePointer<Self>)
 
@@ -267,6 +277,22 @@ extension Float: TensorScalar {
         }
     }
 
+    public static func applyConvolution(_ convolution: WindowProblem, filters: Int, samples: Range<Int>,
+                                        _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>) {
+        withUnsafePointer(to: convolution.window) { conv in
+            backprop_convolve_nhwc_float(conv, filters, x, weight, z, samples.lowerBound, samples.count)
+        }
+    }
+
+    public static func applyConvolutionWeightGradient(_ convolution: WindowProblem, filters: Int, samples: Range<Int>,
+                                                      _ x: UnsafePointer<Float>, delta: UnsafePointer<Float>,
+                                                      weightGradient: UnsafeMutablePointer<Float>, roundingProducts: Bool) {
+        withUnsafePointer(to: convolution.window) { conv in
+            backprop_convolve_nhwc_weight_gradient_float(conv, filters, x, delta, weightGradient, roundingProducts ? 1 : 0,
+                                                          samples.lowerBound, samples.count)
+        }
+    }
+
     public static func transpose(_ x: UnsafePointer<Float>, batch: Int, rows: Int, columns: Int, _ y: UnsafeMutablePointer<Float>) {
         backprop_transpose_float(x, batch, rows, columns, y)
     }
@@ -438,6 +464,23 @@ extension Double: TensorScalar {
                                                               samples.lowerBound, samples.count)
                 }
             }
+        }
+    }
+
+    public static func applyConvolution(_ convolution: WindowProblem, filters: Int, samples: Range<Int>,
+                                        _ x: UnsafePointer<Double>, weight: UnsafePointer<Double>, _ z: UnsafeMutablePointer<Double>) {
+        withUnsafePointer(to: convolution.window) { conv in
+            backprop_convolve_nhwc_double(conv, filters, x, weight, z, samples.lowerBound, samples.count)
+        }
+    }
+
+    public static func applyConvolutionWeightGradient(_ convolution: WindowProblem, filters: Int, samples: Range<Int>,
+                                                      _ x: UnsafePointer<Double>, delta: UnsafePointer<Double>,
+                                                      weightGradient: UnsafeMutablePointer<Double>, roundingProducts: Bool) {
+        precondition(!roundingProducts, "bfloat16 products take Float32 tensors")
+        withUnsafePointer(to: convolution.window) { conv in
+            backprop_convolve_nhwc_weight_gradient_double(conv, filters, x, delta, weightGradient, roundingProducts ? 1 : 0,
+                                                          samples.lowerBound, samples.count)
         }
     }
 

@@ -54,13 +54,15 @@ extension ConvolutionalNetworkStep {
             var outputShape = inputShape
             var (pre, delta, columns, weight, norm, stats, winners, flags, mask) = (none, none, none, none, none, none, [Int32](), [UInt8](), none)
             var channelMajorMask = none
+            // A direct first convolution's weight and its gradient are both `[kh·kw, filters]`.
+            let direct = l == 0 && firstConvolution == .direct
             var problem: WindowProblem?
             var zeroBias = none
             switch stage {
             case .convolution(let w, _, let window, let image, let output, let activation):
                 outputShape = [n * output.pixels, output.channels]
                 problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
-                if l == 0 && directFirstConvolution {
+                if l == 0 && firstConvolution == .directAndPooled {
                     // Neither its unfolded input nor its output is stored; its weight is `[kh·kw, filters]`, its
                     // bias gradient goes to `delta`.
                     let weight = zeros([window.kernelHeight * window.kernelWidth, output.channels])
@@ -71,8 +73,13 @@ extension ConvolutionalNetworkStep {
                     inputShape = outputShape
                     continue
                 }
-                columns = zeros([n * output.pixels, window.kernelHeight * window.kernelWidth * image.channels])
-                weight = zeros([parameters[w].shape[0], window.kernelHeight * window.kernelWidth * image.channels])
+                if direct {
+                    // Not unfolded.
+                    weight = zeros([window.kernelHeight * window.kernelWidth, output.channels])
+                } else {
+                    columns = zeros([n * output.pixels, window.kernelHeight * window.kernelWidth * image.channels])
+                    weight = zeros([parameters[w].shape[0], window.kernelHeight * window.kernelWidth * image.channels])
+                }
                 if activation == .relu {
                     zeroBias = zeros([output.channels])
                     if !reluGradientFolded[l] { delta = zeros(outputShape) }
@@ -101,11 +108,11 @@ extension ConvolutionalNetworkStep {
                 break
             }
             // The pooling after a direct first convolution passes the gradient of its output on untouched.
-            let needsInputGradient = !(l == 0 && !stage.needsInputGradientAtStart) && !(l == 1 && directFirstConvolution)
+            let needsInputGradient = !(l == 0 && !stage.needsInputGradientAtStart) && !(l == 1 && firstConvolution == .directAndPooled)
             b.append(output: zeros(outputShape), preActivation: pre, delta: delta,
                      inputGradient: needsInputGradient ? zeros(inputShape) : none, columns: columns, weightMatrix: weight,
-                     weightMatrixGradient: weight.count == 0 ? none : zeros(weight.shape),
-                     weightGradientColumns: weight.count == 0 ? none : zeros(weight.shape.reversed()),
+                     weightMatrixGradient: weight.count == 0 || direct ? none : zeros(weight.shape),
+                     weightGradientColumns: weight.count == 0 ? none : zeros(direct ? weight.shape : weight.shape.reversed()),
                      normalized: norm, statistics: stats, winners: winners, flags: flags, mask: mask,
                      channelMajorMask: channelMajorMask, problem: problem, zeroBias: zeroBias)
             inputShape = outputShape

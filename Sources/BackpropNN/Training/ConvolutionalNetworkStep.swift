@@ -22,6 +22,19 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
     typealias Image = ConvolutionalImage
     typealias Stage = ConvolutionalStage
 
+    /// How a first convolution runs. Over one-channel images its products would be only kh·kw deep (9 for 3 × 3),
+    /// so it runs direct: no unfolding, each output's window summed in registers.
+    enum FirstConvolution {
+        /// Unfolded and multiplied by the weight, as every later convolution.
+        case unfolded
+        /// Direct (`Tensor.assignConvolved`), its output stored for what follows it; its weight gradient from δ
+        /// (`Tensor.convolutionWeightGradient`).
+        case direct
+        /// Direct, with its bias, ReLU and the max pooling after it in one pass (`Tensor.assignConvolvedAndPooled`),
+        /// its output never stored; its gradients from the pooled output's.
+        case directAndPooled
+    }
+
     let stages: [Stage]
     let inputImage: Image
     let labelSmoothing: Double
@@ -31,10 +44,9 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
     /// Whether a stage's fused ReLU has its gradient applied by the max pooling after it (which routes each window's
     /// gradient to one input, and only where that input is positive), so that the stage itself skips it.
     let reluGradientFolded: [Bool]
-    /// Whether the first stage is a convolution of one-channel images whose ReLU and the max pooling after it run
-    /// in one pass with it (`Tensor.assignConvolvedAndPooled`), its output never stored. With bfloat16 products its
-    /// operands are rounded to bfloat16 as the products' are (its sums stay Float32, in its own order).
-    let directFirstConvolution: Bool
+    /// How the first stage's convolution runs. With bfloat16 products a direct one's operands are rounded to
+    /// bfloat16 as the products' are (its sums stay Float32, in its own order).
+    let firstConvolution: FirstConvolution
     /// The precision of the step's matrix products (the convolutions', after unfolding, and the dense layers').
     let precision: MatrixPrecision
     /// Buffers for the most recent batch size and the one before (a full batch and an epoch's last, smaller one).
@@ -133,11 +145,11 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             }
         }
         self.reluGradientFolded = reluGradientFolded
-        if case .convolution(_, _, _, let input, _, .relu?)? = stages.first, input.channels == 1, reluGradientFolded[0],
+        if case .convolution(_, _, _, let input, _, let activation)? = stages.first, input.channels == 1,
            precision == .float32 || Scalar.self == Float.self {
-            directFirstConvolution = true
+            firstConvolution = activation == .relu && reluGradientFolded[0] ? .directAndPooled : .direct
         } else {
-            directFirstConvolution = false
+            firstConvolution = .unfolded
         }
     }
 
@@ -189,37 +201,38 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         let n = x.shape[0]
         // The input as channels-last rows (for one channel, a copy).
         b.input.assignTransposed(x, batch: n, rows: inputImage.channels, columns: inputImage.pixels)
+        if firstConvolution != .unfolded && precision != .float32 { roundToBFloat16(&b.input) }
         var input = b.input
         for (l, stage) in stages.enumerated() {
             b.stageInputs[l] = input
             switch stage {
             case .convolution(let w, let bias, let window, let image, _, let activation):
                 let problem = b.problems[l]!
-                if l == 0 && directFirstConvolution {
-                    // Computed with the pooling after it; its weight as `[kh·kw, filters]`.
+                if l == 0 && firstConvolution != .unfolded {
+                    // Its weight as `[kh·kw, filters]`.
                     b.weightMatrix[l].assignTransposed(parameters[w], batch: 1, rows: parameters[w].shape[0],
                                                        columns: window.kernelHeight * window.kernelWidth)
-                    if precision != .float32 {
-                        roundToBFloat16(&b.weightMatrix[l])
-                        roundToBFloat16(&b.input)
-                    }
-                    break
+                    if precision != .float32 { roundToBFloat16(&b.weightMatrix[l]) }
+                    // Computed with the pooling after it.
+                    if firstConvolution == .directAndPooled { break }
+                } else {
+                    b.weightMatrix[l].assignTransposed(parameters[w], batch: parameters[w].shape[0], rows: image.channels,
+                                                       columns: window.kernelHeight * window.kernelWidth)
+                    b.columns[l].assignUnfolded(input, problem)
                 }
-                b.weightMatrix[l].assignTransposed(parameters[w], batch: parameters[w].shape[0], rows: image.channels,
-                                                   columns: window.kernelHeight * window.kernelWidth)
-                b.columns[l].assignUnfolded(input, problem)
                 if reluGradientFolded[l] && activation == .relu {
                     // The bias and ReLU are applied by the max pooling after it, in its one pass.
-                    b.output[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true, precision: precision)
+                    convolve(stage: l, input, columns: b.columns[l], weight: b.weightMatrix[l], problem, into: &b.output[l])
                 } else if activation == .relu {
                     // The ReLU in place: its gradient is read from its output.
-                    b.output[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true, precision: precision)
+                    convolve(stage: l, input, columns: b.columns[l], weight: b.weightMatrix[l], problem, into: &b.output[l])
                     b.output[l].addBiasApplyingReLU(bias.map { parameters[$0] } ?? b.zeroBias[l])
                 } else if activation == nil {
-                    b.output[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true, precision: precision)
+                    convolve(stage: l, input, columns: b.columns[l], weight: b.weightMatrix[l], problem, into: &b.output[l])
                     if let bias { b.output[l].addBias(parameters[bias]) }
                 } else {
-                    b.preActivation[l].assignProduct(b.columns[l], b.weightMatrix[l], transposeB: true, precision: precision)
+                    convolve(stage: l, input, columns: b.columns[l], weight: b.weightMatrix[l], problem,
+                             into: &b.preActivation[l])
                     if let bias {
                         b.preActivation[l].addBias(parameters[bias], applying: activation, into: &b.output[l])
                     } else {
@@ -240,7 +253,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             case .activation(let function):
                 b.output[l].assignApplying(function, to: input)
             case .maxPool:
-                if l == 1 && directFirstConvolution, case .convolution(_, let bias, _, _, _, _) = stages[0] {
+                if l == 1 && firstConvolution == .directAndPooled, case .convolution(_, let bias, _, _, _, _) = stages[0] {
                     b.output[l].assignConvolvedAndPooled(b.input, weight: b.weightMatrix[0],
                                                          bias: bias.map { parameters[$0] } ?? b.zeroBias[0],
                                                          convolution: b.problems[0]!, pooling: b.problems[l]!,
@@ -291,8 +304,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             switch stages[l] {
             case .convolution(let w, let bias, let window, let image, _, let activation):
                 let problem = b.problems[l]!
-                if l == 0 && directFirstConvolution {
-                    // `gradient` is the pooled output's (the pooling stage passed it on).
+                if l == 0 && firstConvolution == .directAndPooled {
                     // `gradient` is the pooled output's (the pooling stage passed it on); without a bias, its
                     // gradient goes to a scratch buffer.
                     if let bias {
@@ -327,6 +339,16 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                     gradients[bias].assignColumnSums(of: delta)
                     gradientNorms[bias] = Double(gradients[bias].norm)
                 }
+                if l == 0 && firstConvolution == .direct {
+                    Tensor.convolutionWeightGradient(images: b.input, delta: delta, convolution: problem,
+                                                     weightGradient: &b.weightGradientColumns[l],
+                                                     roundingProducts: precision != .float32)
+                    // `[kh·kw, filters]` to OIHW (one input channel).
+                    gradients[w].assignTransposed(b.weightGradientColumns[l], batch: 1,
+                                                  rows: window.kernelHeight * window.kernelWidth, columns: parameters[w].shape[0])
+                    gradientNorms[w] = Double(gradients[w].norm)
+                    break
+                }
                 // ∂J/∂W̃ᵀ = X̃ᵀ δ: of the two orders of this product, the faster on the kernels (measured on C1: 149 against
                 // 114 GFLOP/s for the second convolution; the first takes the small-product kernel either way).
                 b.weightGradientColumns[l].assignProduct(b.columns[l], delta, transposeA: true, precision: precision)
@@ -352,7 +374,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 b.inputGradient[l].assign(gradient, timesDerivativeOf: function, input: stageInput, output: b.output[l])
             case .maxPool:
                 // The direct first convolution takes the pooled output's gradient itself.
-                if l == 1 && directFirstConvolution { continue }
+                if l == 1 && firstConvolution == .directAndPooled { continue }
                 b.inputGradient[l].assignMaxPoolGradient(gradient, b.problems[l]!, winners: b.winners[l],
                                                          pooledReLU: l > 0 && reluGradientFolded[l - 1] ? b.output[l] : nil)
             case .averagePool:
@@ -380,6 +402,17 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 b.inputGradient[l].assignProduct(delta, parameters[w], precision: precision)
             }
             gradient = b.inputGradient[l]
+        }
+    }
+
+    /// z of the convolution at stage `l` into `z`: directly from the images `input` for a direct first convolution
+    /// (`weight` as `[kh·kw, filters]`), else the unfolded input `columns` times `weight`.
+    private func convolve(stage l: Int, _ input: Tensor<Scalar>, columns: Tensor<Scalar>, weight: Tensor<Scalar>,
+                          _ problem: WindowProblem, into z: inout Tensor<Scalar>) {
+        if l == 0 && firstConvolution == .direct {
+            z.assignConvolved(input, weight: weight, convolution: problem)
+        } else {
+            z.assignProduct(columns, weight, transposeB: true, precision: precision)
         }
     }
 
