@@ -659,65 +659,68 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
-    CLONED void backprop_batch_norm_apply_##SUFFIX(const T *x, size_t rows, size_t channels, const T *mean,          \
+    CLONED void backprop_batch_norm_apply_##SUFFIX(const T *x, size_t rows, size_t channels, const T *mean,            \
                                                    const T *inverse_deviation, const T *gamma, const T *beta,          \
-                                                   int relu, T *normalized, T *y) {                                    \
+                                                   int relu, T *y) {                                                   \
         for (size_t r = 0; r < rows; r++) {                                                                            \
             const T *row = x + r * channels;                                                                           \
-            T *xhat = normalized + r * channels, *out = y + r * channels;                                              \
+            T *out = y + r * channels;                                                                                 \
             if (relu) {                                                                                                \
                 VECTORISE for (size_t c = 0; c < channels; c++) {                                                      \
                     const T v = (row[c] - mean[c]) * inverse_deviation[c];                                             \
                     const T z = v * gamma[c] + beta[c];                                                                \
-                    xhat[c] = v;                                                                                       \
                     out[c] = z > 0 ? z : 0;                                                                            \
                 }                                                                                                      \
             } else {                                                                                                   \
                 VECTORISE for (size_t c = 0; c < channels; c++) {                                                      \
                     const T v = (row[c] - mean[c]) * inverse_deviation[c];                                             \
-                    xhat[c] = v;                                                                                       \
                     out[c] = v * gamma[c] + beta[c];                                                                   \
                 }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
-    CLONED void backprop_batch_norm_gradient_sums_##SUFFIX(const T *g, const T *y, const T *normalized, size_t rows, \
-                                                           size_t channels, T *dgamma, T *dbeta) {                     \
-        for (size_t c = 0; c < channels; c++) { dgamma[c] = 0; dbeta[c] = 0; }                                        \
+    CLONED void backprop_batch_norm_gradient_sums_##SUFFIX(const T *g, const T *y, const T *x, size_t rows,            \
+                                                           size_t channels, const T *mean,                             \
+                                                           const T *inverse_deviation, T *dgamma, T *dbeta) {          \
+        for (size_t c = 0; c < channels; c++) { dgamma[c] = 0; dbeta[c] = 0; }                                         \
         for (size_t r = 0; r < rows; r++) {                                                                            \
-            const T *gr = g + r * channels, *xhat = normalized + r * channels;                                         \
+            const T *gr = g + r * channels, *xr = x + r * channels;                                                    \
             if (y) {                                                                                                   \
                 const T *yr = y + r * channels;                                                                        \
                 VECTORISE for (size_t c = 0; c < channels; c++) {                                                      \
                     const T gz = yr[c] > 0 ? gr[c] : 0;                                                                \
                     dbeta[c] += gz;                                                                                    \
-                    dgamma[c] += gz * xhat[c];                                                                         \
+                    dgamma[c] += gz * ((xr[c] - mean[c]) * inverse_deviation[c]);                                      \
                 }                                                                                                      \
             } else {                                                                                                   \
                 VECTORISE for (size_t c = 0; c < channels; c++) {                                                      \
                     dbeta[c] += gr[c];                                                                                 \
-                    dgamma[c] += gr[c] * xhat[c];                                                                      \
+                    dgamma[c] += gr[c] * ((xr[c] - mean[c]) * inverse_deviation[c]);                                   \
                 }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
-    CLONED void backprop_batch_norm_input_gradient_##SUFFIX(const T *g, const T *y, const T *normalized, size_t rows, \
-                                                            size_t channels, const T *gamma, const T *inverse_deviation,\
-                                                            const T *dgamma, const T *dbeta, T count, T *dx) {         \
+    CLONED void backprop_batch_norm_input_gradient_##SUFFIX(const T *g, const T *y, const T *x, size_t rows,           \
+                                                            size_t channels, const T *mean, const T *gamma,            \
+                                                            const T *inverse_deviation, const T *dgamma,               \
+                                                            const T *dbeta, T count, T *dx) {                          \
         for (size_t r = 0; r < rows; r++) {                                                                            \
-            const T *gr = g + r * channels, *xhat = normalized + r * channels;                                         \
+            const T *gr = g + r * channels, *xr = x + r * channels;                                                    \
             T *out = dx + r * channels;                                                                                \
             if (y) {                                                                                                   \
                 const T *yr = y + r * channels;                                                                        \
                 VECTORISE for (size_t c = 0; c < channels; c++) {                                                      \
                     const T gz = yr[c] > 0 ? gr[c] : 0;                                                                \
-                    out[c] = gamma[c] * inverse_deviation[c] * (gz - (dbeta[c] + xhat[c] * dgamma[c]) / count);        \
+                    const T xhat = (xr[c] - mean[c]) * inverse_deviation[c];                                           \
+                    out[c] = gamma[c] * inverse_deviation[c] * (gz - (dbeta[c] + xhat * dgamma[c]) / count);           \
                 }                                                                                                      \
             } else {                                                                                                   \
-                VECTORISE for (size_t c = 0; c < channels; c++)                                                        \
-                    out[c] = gamma[c] * inverse_deviation[c] * (gr[c] - (dbeta[c] + xhat[c] * dgamma[c]) / count);     \
+                VECTORISE for (size_t c = 0; c < channels; c++) {                                                      \
+                    const T xhat = (xr[c] - mean[c]) * inverse_deviation[c];                                           \
+                    out[c] = gamma[c] * inverse_deviation[c] * (gr[c] - (dbeta[c] + xhat * dgamma[c]) / count);        \
+                }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
     }

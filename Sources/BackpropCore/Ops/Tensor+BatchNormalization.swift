@@ -4,54 +4,52 @@
 extension Tensor {
     /// Overwrites this tensor (channels-last images as `[batch·h·w, channels]`, or `[batch, features]`) with batch
     /// normalisation of `x` over its rows, in training: x̂ = (x − μ)/√(σ² + ε), y = γ x̂ + β, then a ReLU if `relu`.
-    /// The batch statistics and x̂ go to `statistics` (`[3, channels]`: mean, variance, 1/√(σ² + ε)) and
-    /// `normalized`.
+    /// The batch statistics go to `statistics` (`[3, channels]`: mean, variance, 1/√(σ² + ε)); x̂ is not kept (the
+    /// gradient recomputes it from `x` and the statistics, to the same bits).
     ///
     /// Each pass runs on fixed blocks of rows (`BatchNormalizationParts.rowsPerPart`) spread over the threads; a
     /// column's sum is its blocks' sums added in block order, each added in row order, whatever the number of threads.
     public mutating func assignBatchNormalization(_ x: Tensor, scale: Tensor, offset: Tensor, epsilon: Double, relu: Bool,
-                                                  statistics: inout Tensor, normalized: inout Tensor) {
+                                                  statistics: inout Tensor) {
         let channels = scale.count
-        precondition(x.rank == 2 && x.shape[1] == channels && shape == x.shape && normalized.shape == x.shape
-                     && statistics.shape == [3, channels], "assignBatchNormalization: \(x.shape) into \(shape)")
+        precondition(x.rank == 2 && x.shape[1] == channels && shape == x.shape && statistics.shape == [3, channels],
+                     "assignBatchNormalization: \(x.shape) into \(shape)")
         let rows = x.shape[0]
         statistics.withUnsafeMutablePointer { stats in
             let (mean, variance, inverseDeviation) = (stats, stats + channels, stats + 2 * channels)
             let applied = BatchStatistics(mean: mean, inverseDeviation: inverseDeviation, scale: scale.storage.pointer,
                                           offset: offset.storage.pointer)
-            normalized.withUnsafeMutablePointer { xhat in
-                withUnsafeMutablePointer { y in
-                    let blocks = BatchNormalizationParts<Scalar>.parts(rows: rows)
-                    ThreadScratch.withBuffer(of: Scalar.self, count: blocks * channels) { partials in
-                        var parts = BatchNormalizationParts(pass: .sums, rows: rows, channels: channels, input: x.storage.pointer,
-                                                            mask: nil, normalized: xhat, output: y, statistics: applied,
-                                                            partials: partials, relu: relu, parameterGradients: nil)
-                        parts.run()
-                        parts.addPartials(vector: 0, of: 1, into: mean)
-                        for c in 0..<channels { mean[c] /= Scalar(rows) }
-                        parts.pass = .squares
-                        parts.run()
-                        parts.addPartials(vector: 0, of: 1, into: variance)
-                        for c in 0..<channels {
-                            variance[c] /= Scalar(rows)
-                            inverseDeviation[c] = 1 / (variance[c] + Scalar(epsilon)).squareRoot()
-                        }
-                        parts.pass = .normalize
-                        parts.run()
+            withUnsafeMutablePointer { y in
+                let blocks = BatchNormalizationParts<Scalar>.parts(rows: rows)
+                ThreadScratch.withBuffer(of: Scalar.self, count: blocks * channels) { partials in
+                    var parts = BatchNormalizationParts(pass: .sums, rows: rows, channels: channels, input: x.storage.pointer,
+                                                        mask: nil, features: nil, output: y, statistics: applied,
+                                                        partials: partials, relu: relu, parameterGradients: nil)
+                    parts.run()
+                    parts.addPartials(vector: 0, of: 1, into: mean)
+                    for c in 0..<channels { mean[c] /= Scalar(rows) }
+                    parts.pass = .squares
+                    parts.run()
+                    parts.addPartials(vector: 0, of: 1, into: variance)
+                    for c in 0..<channels {
+                        variance[c] /= Scalar(rows)
+                        inverseDeviation[c] = 1 / (variance[c] + Scalar(epsilon)).squareRoot()
                     }
+                    parts.pass = .normalize
+                    parts.run()
                 }
             }
         }
     }
 
     /// Overwrites this tensor with batch normalisation of `x` for inference: the running mean and variance in place of
-    /// the batch's, y = γ (x − mean)/√(variance + ε) + β, then a ReLU if `relu`. `statistics` and `normalized` are
-    /// scratch of the training form's shapes.
+    /// the batch's, y = γ (x − mean)/√(variance + ε) + β, then a ReLU if `relu`. `statistics` is scratch of the
+    /// training form's shape.
     public mutating func assignBatchNormalization(_ x: Tensor, scale: Tensor, offset: Tensor, runningMean: Tensor,
                                                   runningVariance: Tensor, epsilon: Double, relu: Bool,
-                                                  statistics: inout Tensor, normalized: inout Tensor) {
+                                                  statistics: inout Tensor) {
         let channels = scale.count
-        precondition(x.rank == 2 && x.shape[1] == channels && shape == x.shape && normalized.shape == x.shape
+        precondition(x.rank == 2 && x.shape[1] == channels && shape == x.shape
                      && statistics.shape == [3, channels] && runningMean.count == channels && runningVariance.count == channels,
                      "assignBatchNormalization: \(x.shape) into \(shape)")
         statistics.withUnsafeMutablePointer { stats in
@@ -63,24 +61,22 @@ extension Tensor {
             }
             let applied = BatchStatistics(mean: mean, inverseDeviation: inverseDeviation, scale: scale.storage.pointer,
                                           offset: offset.storage.pointer)
-            normalized.withUnsafeMutablePointer { xhat in
-                withUnsafeMutablePointer { y in
-                    BatchNormalizationParts(pass: .normalize, rows: x.shape[0], channels: channels, input: x.storage.pointer,
-                                            mask: nil, normalized: xhat, output: y, statistics: applied, partials: stats,
-                                            relu: relu, parameterGradients: nil).run()
-                }
+            withUnsafeMutablePointer { y in
+                BatchNormalizationParts(pass: .normalize, rows: x.shape[0], channels: channels, input: x.storage.pointer,
+                                        mask: nil, features: nil, output: y, statistics: applied, partials: stats,
+                                        relu: relu, parameterGradients: nil).run()
             }
         }
     }
 
-    /// Overwrites this tensor with ∂J/∂x of ``assignBatchNormalization(_:scale:offset:epsilon:relu:statistics:normalized:)``
-    /// and the parameter gradients with ∂J/∂γ and ∂J/∂β, from the upstream gradient and what the forward pass kept
-    /// (`output` is its result when a ReLU was fused, so that the gradient stops where it was cut).
+    /// Overwrites this tensor with ∂J/∂x of ``assignBatchNormalization(_:scale:offset:epsilon:relu:statistics:)``
+    /// and the parameter gradients with ∂J/∂γ and ∂J/∂β, from the upstream gradient, the forward pass's input `x` and
+    /// what it kept (`output` is its result when a ReLU was fused, so that the gradient stops where it was cut).
     public mutating func assignBatchNormalizationGradient(_ gradient: Tensor, output: Tensor?, scale: Tensor,
-                                                          statistics: Tensor, normalized: Tensor,
+                                                          statistics: Tensor, input x: Tensor,
                                                           scaleGradient: inout Tensor, offsetGradient: inout Tensor) {
         let channels = scale.count
-        precondition(gradient.shape == shape && normalized.shape == shape && scaleGradient.count == channels
+        precondition(gradient.shape == shape && x.shape == shape && scaleGradient.count == channels
                      && offsetGradient.count == channels, "assignBatchNormalizationGradient: \(gradient.shape) into \(shape)")
         let rows = shape[0]
         let stats = statistics.storage.pointer
@@ -92,7 +88,7 @@ extension Tensor {
                     ThreadScratch.withBuffer(of: Scalar.self, count: 2 * BatchNormalizationParts<Scalar>.parts(rows: rows) * channels) { partials in
                         var parts = BatchNormalizationParts(
                             pass: .gradientSums, rows: rows, channels: channels, input: gradient.storage.pointer,
-                            mask: output?.storage.pointer, normalized: UnsafeMutablePointer(mutating: normalized.storage.pointer),
+                            mask: output?.storage.pointer, features: x.storage.pointer,
                             output: dx, statistics: applied, partials: partials, relu: false,
                             parameterGradients: (UnsafePointer(dgamma), UnsafePointer(dbeta)))
                         parts.run()
@@ -120,7 +116,8 @@ private struct BatchNormalizationParts<Scalar: TensorScalar>: ParallelWork {
     let input: UnsafePointer<Scalar>
     /// The output of a fused ReLU, whose gradient the backward passes apply.
     let mask: UnsafePointer<Scalar>?
-    let normalized: UnsafeMutablePointer<Scalar>
+    /// x, for the backward passes (which recompute x̂ from it).
+    let features: UnsafePointer<Scalar>?
     /// y (forward) or ∂J/∂x (backward).
     let output: UnsafeMutablePointer<Scalar>
     let statistics: BatchStatistics<Scalar>
@@ -164,15 +161,15 @@ private struct BatchNormalizationParts<Scalar: TensorScalar>: ParallelWork {
                                       center: pass == .sums ? nil : statistics.mean, partials + part * channels)
         case .normalize:
             Scalar.applyBatchNormalization(input + start, rows: range.count, channels: channels, statistics, relu: relu,
-                                           normalized: normalized + start, output: output + start)
+                                           output: output + start)
         case .gradientSums:
             Scalar.applyBatchNormalizationGradientSums(
-                input + start, output: mask.map { $0 + start }, normalized: normalized + start, rows: range.count,
-                channels: channels, scaleGradient: partials + 2 * part * channels,
+                input + start, output: mask.map { $0 + start }, input: features! + start, rows: range.count,
+                channels: channels, statistics, scaleGradient: partials + 2 * part * channels,
                 offsetGradient: partials + (2 * part + 1) * channels)
         case .inputGradient:
             Scalar.applyBatchNormalizationInputGradient(
-                input + start, output: mask.map { $0 + start }, normalized: normalized + start, rows: range.count,
+                input + start, output: mask.map { $0 + start }, input: features! + start, rows: range.count,
                 channels: channels, statistics, scaleGradient: parameterGradients!.scale, offsetGradient: parameterGradients!.offset,
                 count: rows, inputGradient: output + start)
         }

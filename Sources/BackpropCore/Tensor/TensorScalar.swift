@@ -99,19 +99,22 @@ where RawSignificand: FixedWidthInteger {
     static func applyColumnMoments(_ x: UnsafePointer<Self>, rows: Int, channels: Int, center: UnsafePointer<Self>?,
                                    _ sums: UnsafeMutablePointer<Self>)
 
-    /// Batch normalisation of rows with given statistics, and a ReLU if asked; see ``Tensor/assignBatchNormalization(_:scale:offset:epsilon:relu:statistics:normalized:)``.
+    /// Batch normalisation of rows with given statistics, and a ReLU if asked; see ``Tensor/assignBatchNormalization(_:scale:offset:epsilon:relu:statistics:)``.
     static func applyBatchNormalization(_ x: UnsafePointer<Self>, rows: Int, channels: Int, _ statistics: BatchStatistics<Self>,
-                                        relu: Bool, normalized: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>)
+                                        relu: Bool, output: UnsafeMutablePointer<Self>)
 
-    /// dγ and dβ of batch normalisation over rows, in order; `output` is the fused ReLU's output (its mask), if any.
+    /// dγ and dβ of batch normalisation over rows of its input `x`, in order (x̂ recomputed from `x` and the
+    /// statistics as the forward pass computed it); `output` is the fused ReLU's output (its mask), if any.
     static func applyBatchNormalizationGradientSums(_ g: UnsafePointer<Self>, output: UnsafePointer<Self>?,
-                                                    normalized: UnsafePointer<Self>, rows: Int, channels: Int,
+                                                    input x: UnsafePointer<Self>, rows: Int, channels: Int,
+                                                    _ statistics: BatchStatistics<Self>,
                                                     scaleGradient: UnsafeMutablePointer<Self>,
                                                     offsetGradient: UnsafeMutablePointer<Self>)
 
-    /// ∂J/∂x of batch normalisation over rows of a batch of `count` rows, from the whole batch's dγ and dβ.
+    /// ∂J/∂x of batch normalisation over rows of its input `x`, of a batch of `count` rows, from the whole batch's
+    /// dγ and dβ.
     static func applyBatchNormalizationInputGradient(_ g: UnsafePointer<Self>, output: UnsafePointer<Self>?,
-                                                     normalized: UnsafePointer<Self>, rows: Int, channels: Int,
+                                                     input x: UnsafePointer<Self>, rows: Int, channels: Int,
                                                      _ statistics: BatchStatistics<Self>, scaleGradient: UnsafePointer<Self>,
                                                      offsetGradient: UnsafePointer<Self>, count: Int,
                                                      inputGradient: UnsafeMutablePointer<Self>)
@@ -304,25 +307,27 @@ extension Float: TensorScalar {
 
     public static func applyBatchNormalization(_ x: UnsafePointer<Float>, rows: Int, channels: Int,
                                                _ statistics: BatchStatistics<Float>, relu: Bool,
-                                               normalized: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
+                                               output: UnsafeMutablePointer<Float>) {
         backprop_batch_norm_apply_float(x, rows, channels, statistics.mean, statistics.inverseDeviation, statistics.scale,
-                                      statistics.offset, relu ? 1 : 0, normalized, output)
+                                      statistics.offset, relu ? 1 : 0, output)
     }
 
     public static func applyBatchNormalizationGradientSums(_ g: UnsafePointer<Float>, output: UnsafePointer<Float>?,
-                                                           normalized: UnsafePointer<Float>, rows: Int, channels: Int,
+                                                           input x: UnsafePointer<Float>, rows: Int, channels: Int,
+                                                           _ statistics: BatchStatistics<Float>,
                                                            scaleGradient: UnsafeMutablePointer<Float>,
                                                            offsetGradient: UnsafeMutablePointer<Float>) {
-        backprop_batch_norm_gradient_sums_float(g, output, normalized, rows, channels, scaleGradient, offsetGradient)
+        backprop_batch_norm_gradient_sums_float(g, output, x, rows, channels, statistics.mean, statistics.inverseDeviation,
+                                              scaleGradient, offsetGradient)
     }
 
     public static func applyBatchNormalizationInputGradient(_ g: UnsafePointer<Float>, output: UnsafePointer<Float>?,
-                                                            normalized: UnsafePointer<Float>, rows: Int, channels: Int,
+                                                            input x: UnsafePointer<Float>, rows: Int, channels: Int,
                                                             _ statistics: BatchStatistics<Float>,
                                                             scaleGradient: UnsafePointer<Float>,
                                                             offsetGradient: UnsafePointer<Float>, count: Int,
                                                             inputGradient: UnsafeMutablePointer<Float>) {
-        backprop_batch_norm_input_gradient_float(g, output, normalized, rows, channels, statistics.scale,
+        backprop_batch_norm_input_gradient_float(g, output, x, rows, channels, statistics.mean, statistics.scale,
                                                statistics.inverseDeviation, scaleGradient, offsetGradient, Float(count),
                                                inputGradient)
     }
@@ -495,25 +500,27 @@ extension Double: TensorScalar {
 
     public static func applyBatchNormalization(_ x: UnsafePointer<Double>, rows: Int, channels: Int,
                                                _ statistics: BatchStatistics<Double>, relu: Bool,
-                                               normalized: UnsafeMutablePointer<Double>, output: UnsafeMutablePointer<Double>) {
+                                               output: UnsafeMutablePointer<Double>) {
         backprop_batch_norm_apply_double(x, rows, channels, statistics.mean, statistics.inverseDeviation, statistics.scale,
-                                      statistics.offset, relu ? 1 : 0, normalized, output)
+                                      statistics.offset, relu ? 1 : 0, output)
     }
 
     public static func applyBatchNormalizationGradientSums(_ g: UnsafePointer<Double>, output: UnsafePointer<Double>?,
-                                                           normalized: UnsafePointer<Double>, rows: Int, channels: Int,
+                                                           input x: UnsafePointer<Double>, rows: Int, channels: Int,
+                                                           _ statistics: BatchStatistics<Double>,
                                                            scaleGradient: UnsafeMutablePointer<Double>,
                                                            offsetGradient: UnsafeMutablePointer<Double>) {
-        backprop_batch_norm_gradient_sums_double(g, output, normalized, rows, channels, scaleGradient, offsetGradient)
+        backprop_batch_norm_gradient_sums_double(g, output, x, rows, channels, statistics.mean, statistics.inverseDeviation,
+                                              scaleGradient, offsetGradient)
     }
 
     public static func applyBatchNormalizationInputGradient(_ g: UnsafePointer<Double>, output: UnsafePointer<Double>?,
-                                                            normalized: UnsafePointer<Double>, rows: Int, channels: Int,
+                                                            input x: UnsafePointer<Double>, rows: Int, channels: Int,
                                                             _ statistics: BatchStatistics<Double>,
                                                             scaleGradient: UnsafePointer<Double>,
                                                             offsetGradient: UnsafePointer<Double>, count: Int,
                                                             inputGradient: UnsafeMutablePointer<Double>) {
-        backprop_batch_norm_input_gradient_double(g, output, normalized, rows, channels, statistics.scale,
+        backprop_batch_norm_input_gradient_double(g, output, x, rows, channels, statistics.mean, statistics.scale,
                                                statistics.inverseDeviation, scaleGradient, offsetGradient, Double(count),
                                                inputGradient)
     }

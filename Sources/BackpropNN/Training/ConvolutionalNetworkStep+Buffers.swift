@@ -19,8 +19,8 @@ extension ConvolutionalNetworkStep {
         var weightMatrix: [Tensor<Scalar>], weightMatrixGradient: [Tensor<Scalar>]
         /// The gradient of a convolution's weight as `[kh·kw·in, out]`, as the product gives it.
         var weightGradientColumns: [Tensor<Scalar>]
-        /// Batch normalisation's x̂ and `[mean, variance, 1/√(variance + ε)]`.
-        var normalized: [Tensor<Scalar>], statistics: [Tensor<Scalar>]
+        /// Batch normalisation's `[mean, variance, 1/√(variance + ε)]`.
+        var statistics: [Tensor<Scalar>]
         /// Max pooling's winning pixels.
         var winners: [[Int32]]
         /// Dropout's keep flags and mask (channels-last for images).
@@ -46,13 +46,13 @@ extension ConvolutionalNetworkStep {
         func zeros(_ shape: [Int]) -> Tensor<Scalar> { Tensor.zeros(shape: shape) }
         let none = zeros([0])
         var b = Buffers(rows: n, output: [], preActivation: [], delta: [], inputGradient: [], columns: [], weightMatrix: [],
-                        weightMatrixGradient: [], weightGradientColumns: [], normalized: [], statistics: [], winners: [], flags: [], mask: [],
+                        weightMatrixGradient: [], weightGradientColumns: [], statistics: [], winners: [], flags: [], mask: [],
                         channelMajorMask: [], input: zeros([n * inputImage.pixels, inputImage.channels]),
                         stageInputs: Array(repeating: none, count: stages.count), problems: [], zeroBias: [], empty: none)
         var inputShape = [n * inputImage.pixels, inputImage.channels]
         for (l, stage) in stages.enumerated() {
             var outputShape = inputShape
-            var (pre, delta, columns, weight, norm, stats, winners, flags, mask) = (none, none, none, none, none, none, [Int32](), [UInt8](), none)
+            var (pre, delta, columns, weight, stats, winners, flags, mask) = (none, none, none, none, none, [Int32](), [UInt8](), none)
             var channelMajorMask = none
             // A direct first convolution's weight and its gradient are both `[kh·kw, filters]`.
             let direct = l == 0 && firstConvolution == .direct
@@ -87,7 +87,7 @@ extension ConvolutionalNetworkStep {
                     (pre, delta) = (zeros(outputShape), zeros(outputShape))
                 }
             case .batchNorm(_, _, _, let channels, _):
-                (norm, stats) = (zeros(inputShape), zeros([3, channels]))
+                stats = zeros([3, channels])
             case .maxPool(let window, let image, let output):
                 problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
                 outputShape = [n * output.pixels, output.channels]
@@ -113,7 +113,7 @@ extension ConvolutionalNetworkStep {
                      inputGradient: needsInputGradient ? zeros(inputShape) : none, columns: columns, weightMatrix: weight,
                      weightMatrixGradient: weight.count == 0 || direct ? none : zeros(weight.shape),
                      weightGradientColumns: weight.count == 0 ? none : zeros(direct ? weight.shape : weight.shape.reversed()),
-                     normalized: norm, statistics: stats, winners: winners, flags: flags, mask: mask,
+                     statistics: stats, winners: winners, flags: flags, mask: mask,
                      channelMajorMask: channelMajorMask, problem: problem, zeroBias: zeroBias)
             inputShape = outputShape
         }
@@ -126,7 +126,7 @@ extension ConvolutionalNetworkStep.Buffers {
     mutating func append(output: Tensor<Scalar>, preActivation: Tensor<Scalar>, delta: Tensor<Scalar>,
                          inputGradient: Tensor<Scalar>, columns: Tensor<Scalar>, weightMatrix: Tensor<Scalar>,
                          weightMatrixGradient: Tensor<Scalar>, weightGradientColumns: Tensor<Scalar>,
-                         normalized: Tensor<Scalar>? = nil, statistics: Tensor<Scalar>? = nil, winners: [Int32] = [],
+                         statistics: Tensor<Scalar>? = nil, winners: [Int32] = [],
                          flags: [UInt8] = [], mask: Tensor<Scalar>? = nil, channelMajorMask: Tensor<Scalar>? = nil,
                          problem: WindowProblem?, zeroBias: Tensor<Scalar>) {
         self.output.append(output)
@@ -137,7 +137,6 @@ extension ConvolutionalNetworkStep.Buffers {
         self.weightMatrix.append(weightMatrix)
         self.weightMatrixGradient.append(weightMatrixGradient)
         self.weightGradientColumns.append(weightGradientColumns)
-        self.normalized.append(normalized ?? empty)
         self.statistics.append(statistics ?? empty)
         self.winners.append(winners)
         self.flags.append(flags)

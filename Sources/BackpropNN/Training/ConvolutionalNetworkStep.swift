@@ -243,12 +243,10 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 if let running = runningStatistics {
                     b.output[l].assignBatchNormalization(input, scale: parameters[p], offset: parameters[p + 1],
                                                          runningMean: running[s], runningVariance: running[s + 1],
-                                                         epsilon: epsilon[l]!, relu: relu, statistics: &b.statistics[l],
-                                                         normalized: &b.normalized[l])
+                                                         epsilon: epsilon[l]!, relu: relu, statistics: &b.statistics[l])
                 } else {
                     b.output[l].assignBatchNormalization(input, scale: parameters[p], offset: parameters[p + 1],
-                                                         epsilon: epsilon[l]!, relu: relu, statistics: &b.statistics[l],
-                                                         normalized: &b.normalized[l])
+                                                         epsilon: epsilon[l]!, relu: relu, statistics: &b.statistics[l])
                 }
             case .activation(let function):
                 b.output[l].assignApplying(function, to: input)
@@ -366,7 +364,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                     b.inputGradient[l].assignBatchNormalizationGradient(
                         gradient, output: relu && !reluGradientFolded[l] ? b.output[l] : nil, scale: parameters[p],
                         statistics: b.statistics[l],
-                        normalized: b.normalized[l], scaleGradient: &gradients[p], offsetGradient: &gradients[p + 1])
+                        input: stageInput, scaleGradient: &gradients[p], offsetGradient: &gradients[p + 1])
                 }
                 gradientNorms[p] = Double(gradients[p].norm)
                 gradientNorms[p + 1] = Double(gradients[p + 1].norm)

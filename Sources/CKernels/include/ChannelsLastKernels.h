@@ -135,32 +135,38 @@ void backprop_column_moments_float(const float *x, size_t rows, size_t channels,
 void backprop_column_moments_double(const double *x, size_t rows, size_t channels, const double *center, double *sums);
 
 /// Batch normalisation of `rows` rows with the batch's statistics: x̂ = (x − mean) · s with s = 1/√(variance + ε)
-/// (`inverse_deviation`), y = γ x̂ + β, then y = max(y, 0) when `relu` is non-zero. Writes x̂ and y.
+/// (`inverse_deviation`), y = γ x̂ + β, then y = max(y, 0) when `relu` is non-zero. Writes y; the gradients recompute
+/// x̂ from x with the same expression (the same bits), so that it is never stored.
 void backprop_batch_norm_apply_float(const float *x, size_t rows, size_t channels, const float *mean,
                                      const float *inverse_deviation, const float *gamma, const float *beta, int relu,
-                                     float *normalized, float *y);
+                                     float *y);
 /// See `backprop_batch_norm_apply_float`.
 void backprop_batch_norm_apply_double(const double *x, size_t rows, size_t channels, const double *mean,
                                       const double *inverse_deviation, const double *gamma, const double *beta, int relu,
-                                      double *normalized, double *y);
+                                      double *y);
 
-/// The parameter gradients of batch normalisation over `rows` rows, in order: dβ = Σ gz, dγ = Σ gz · x̂, with
-/// gz = g, or g where y > 0 when the output `y` of a fused ReLU is given.
-void backprop_batch_norm_gradient_sums_float(const float *g, const float *y, const float *normalized, size_t rows,
-                                             size_t channels, float *dgamma, float *dbeta);
+/// The parameter gradients of batch normalisation over `rows` rows of its input `x`, in order: dβ = Σ gz,
+/// dγ = Σ gz · x̂, with x̂ as `backprop_batch_norm_apply_float` computes it, and gz = g, or g where y > 0 when the
+/// output `y` of a fused ReLU is given.
+void backprop_batch_norm_gradient_sums_float(const float *g, const float *y, const float *x, size_t rows,
+                                             size_t channels, const float *mean, const float *inverse_deviation,
+                                             float *dgamma, float *dbeta);
 /// See `backprop_batch_norm_gradient_sums_float`.
-void backprop_batch_norm_gradient_sums_double(const double *g, const double *y, const double *normalized, size_t rows,
-                                              size_t channels, double *dgamma, double *dbeta);
+void backprop_batch_norm_gradient_sums_double(const double *g, const double *y, const double *x, size_t rows,
+                                              size_t channels, const double *mean, const double *inverse_deviation,
+                                              double *dgamma, double *dbeta);
 
-/// The input gradient of batch normalisation over `rows` rows of a batch of `count` rows:
-/// dx = γ s (gz − (dβ + x̂ dγ) / count), with gz as in `backprop_batch_norm_gradient_sums_float` and the whole
+/// The input gradient of batch normalisation over `rows` rows of its input `x`, of a batch of `count` rows:
+/// dx = γ s (gz − (dβ + x̂ dγ) / count), with x̂ and gz as in `backprop_batch_norm_gradient_sums_float` and the whole
 /// batch's dγ and dβ.
-void backprop_batch_norm_input_gradient_float(const float *g, const float *y, const float *normalized, size_t rows,
-                                              size_t channels, const float *gamma, const float *inverse_deviation,
-                                              const float *dgamma, const float *dbeta, float count, float *dx);
+void backprop_batch_norm_input_gradient_float(const float *g, const float *y, const float *x, size_t rows,
+                                              size_t channels, const float *mean, const float *gamma,
+                                              const float *inverse_deviation, const float *dgamma, const float *dbeta,
+                                              float count, float *dx);
 /// See `backprop_batch_norm_input_gradient_float`.
-void backprop_batch_norm_input_gradient_double(const double *g, const double *y, const double *normalized, size_t rows,
-                                               size_t channels, const double *gamma, const double *inverse_deviation,
-                                               const double *dgamma, const double *dbeta, double count, double *dx);
+void backprop_batch_norm_input_gradient_double(const double *g, const double *y, const double *x, size_t rows,
+                                               size_t channels, const double *mean, const double *gamma,
+                                               const double *inverse_deviation, const double *dgamma,
+                                               const double *dbeta, double count, double *dx);
 
 #endif
