@@ -90,11 +90,14 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
-    /* Max pooling of x, or with a bias of max(x + bias, 0): one pass over the images either way. Inlined into each */\
-    /* clone of its callers, so that it is compiled for their instruction sets.                                     */\
-    static inline __attribute__((always_inline)) void max_pool_nhwc_##SUFFIX(                                       \
-        const backprop_window *w, const T *z, const T *bias, T *y, int32_t *where, size_t first, size_t count) {       \
+    /* Max pooling of z, of max(z + bias, 0) with a bias, or of max(γ (z − mean) s + β, 0) with `norm` (mean, s, γ,  */\
+    /* β: batch normalisation with `backprop_batch_norm_apply_float`'s expression, and its ReLU): one pass over the  */\
+    /* images either way. Inlined into each clone of its callers, so that it is compiled for their instruction sets. */\
+    static inline __attribute__((always_inline)) void max_pool_nhwc_##SUFFIX(                                          \
+        const backprop_window *w, const T *z, const T *bias, const T *norm, T *y, int32_t *where, size_t first,        \
+        size_t count) {                                                                                                \
         const size_t C = w->channels, outputs = w->output_height * w->output_width;                                    \
+        const T *mean = norm, *inverse_deviation = norm + C, *gamma = norm + 2 * C, *beta = norm + 3 * C;              \
         y += first * outputs * C;                                                                                      \
         where += first * outputs * C;                                                                                  \
         for (size_t n = first; n < first + count; n++) {                                                               \
@@ -113,21 +116,23 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
                             const T *source = image + (size_t)pixel * C;                                               \
                             if (!started) {                                                                            \
                                 VECTORISE for (size_t c = 0; c < C; c++) {                                             \
-                                    y[c] = bias ? source[c] + bias[c] : source[c];                                     \
+                                    y[c] = norm ? (source[c] - mean[c]) * inverse_deviation[c] * gamma[c] + beta[c]    \
+                                         : bias ? source[c] + bias[c] : source[c];                                     \
                                     where[c] = pixel;                                                                  \
                                 }                                                                                      \
                                 started = 1;                                                                           \
                                 continue;                                                                              \
                             }                                                                                          \
                             VECTORISE for (size_t c = 0; c < C; c++) {                                                 \
-                                const T v = bias ? source[c] + bias[c] : source[c];                                    \
+                                const T v = norm ? (source[c] - mean[c]) * inverse_deviation[c] * gamma[c] + beta[c]   \
+                                          : bias ? source[c] + bias[c] : source[c];                                    \
                                 const int larger = v > y[c];                                                           \
                                 y[c] = larger ? v : y[c];                                                              \
                                 where[c] = larger ? pixel : where[c];                                                  \
                             }                                                                                          \
                         }                                                                                              \
                     }                                                                                                  \
-                    if (bias) {                                                                                        \
+                    if (bias || norm) {                                                                                \
                         VECTORISE for (size_t c = 0; c < C; c++) y[c] = y[c] > 0 ? y[c] : (T)0;                        \
                     }                                                                                                  \
                 }                                                                                                      \
@@ -136,7 +141,7 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
                                                                                                                        \
     CLONED void backprop_max_pool_nhwc_##SUFFIX(const backprop_window *w, const T *x, T *y, int32_t *where,          \
                                                 size_t first, size_t count) {                                          \
-        max_pool_nhwc_##SUFFIX(w, x, NULL, y, where, first, count);                                                    \
+        max_pool_nhwc_##SUFFIX(w, x, NULL, NULL, y, where, first, count);                                                    \
     }                                                                                                                  \
                                                                                                                        \
     CLONED void backprop_max_pool_nhwc_backward_##SUFFIX(const backprop_window *w, const T *g, const int32_t *where,  \
@@ -197,7 +202,13 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
                                                                                                                        \
     CLONED void backprop_max_pool_nhwc_bias_relu_##SUFFIX(const backprop_window *w, const T *z, const T *bias, T *y,  \
                                                           int32_t *where, size_t first, size_t count) {                \
-        max_pool_nhwc_##SUFFIX(w, z, bias, y, where, first, count);                                                    \
+        max_pool_nhwc_##SUFFIX(w, z, bias, NULL, y, where, first, count);                                                    \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_max_pool_nhwc_batch_norm_relu_##SUFFIX(const backprop_window *w, const T *z,                  \
+                                                                const T *norm, T *y, int32_t *where, size_t first,     \
+                                                                size_t count) {                                        \
+        max_pool_nhwc_##SUFFIX(w, z, NULL, norm, y, where, first, count);                                              \
     }                                                                                                                  \
                                                                                                                        \
     /* Average pooling in the graph's order (WindowKernels.c): each output the sum of its window's inputs inside   */\

@@ -14,29 +14,42 @@ extension Tensor {
         let channels = scale.count
         precondition(x.rank == 2 && x.shape[1] == channels && shape == x.shape && statistics.shape == [3, channels],
                      "assignBatchNormalization: \(x.shape) into \(shape)")
-        let rows = x.shape[0]
+        Self.assignBatchStatistics(of: x, epsilon: epsilon, into: &statistics)
         statistics.withUnsafeMutablePointer { stats in
-            let (mean, variance, inverseDeviation) = (stats, stats + channels, stats + 2 * channels)
-            let applied = BatchStatistics(mean: mean, inverseDeviation: inverseDeviation, scale: scale.storage.pointer,
+            let applied = BatchStatistics(mean: stats, inverseDeviation: stats + 2 * channels, scale: scale.storage.pointer,
                                           offset: offset.storage.pointer)
             withUnsafeMutablePointer { y in
-                let blocks = BatchNormalizationParts<Scalar>.parts(rows: rows)
-                ThreadScratch.withBuffer(of: Scalar.self, count: blocks * channels) { partials in
-                    var parts = BatchNormalizationParts(pass: .sums, rows: rows, channels: channels, input: x.storage.pointer,
-                                                        mask: nil, features: nil, output: y, statistics: applied,
-                                                        partials: partials, relu: relu, parameterGradients: nil)
-                    parts.run()
-                    parts.addPartials(vector: 0, of: 1, into: mean)
-                    for c in 0..<channels { mean[c] /= Scalar(rows) }
-                    parts.pass = .squares
-                    parts.run()
-                    parts.addPartials(vector: 0, of: 1, into: variance)
-                    for c in 0..<channels {
-                        variance[c] /= Scalar(rows)
-                        inverseDeviation[c] = 1 / (variance[c] + Scalar(epsilon)).squareRoot()
-                    }
-                    parts.pass = .normalize
-                    parts.run()
+                BatchNormalizationParts(pass: .normalize, rows: x.shape[0], channels: channels, input: x.storage.pointer,
+                                        mask: nil, features: nil, output: y, statistics: applied, partials: stats,
+                                        relu: relu, parameterGradients: nil).run()
+            }
+        }
+    }
+
+    /// Overwrites `statistics` (`[3, channels]`) with the mean, variance and 1/√(σ² + ε) of `x`'s columns (a
+    /// `[rows, channels]` matrix): what ``assignBatchNormalization(_:scale:offset:epsilon:relu:statistics:)``
+    /// normalises with, for a normalisation applied elsewhere (fused into the max pooling after it).
+    public static func assignBatchStatistics(of x: Tensor, epsilon: Double, into statistics: inout Tensor) {
+        precondition(x.rank == 2 && statistics.shape == [3, x.shape[1]], "assignBatchStatistics: \(x.shape)")
+        let (rows, channels) = (x.shape[0], x.shape[1])
+        statistics.withUnsafeMutablePointer { stats in
+            let (mean, variance, inverseDeviation) = (stats, stats + channels, stats + 2 * channels)
+            let applied = BatchStatistics(mean: mean, inverseDeviation: inverseDeviation, scale: mean, offset: mean)
+            let blocks = BatchNormalizationParts<Scalar>.parts(rows: rows)
+            ThreadScratch.withBuffer(of: Scalar.self, count: blocks * channels) { partials in
+                // Only the sums passes run: `output` is not written.
+                var parts = BatchNormalizationParts(pass: .sums, rows: rows, channels: channels, input: x.storage.pointer,
+                                                    mask: nil, features: nil, output: partials, statistics: applied,
+                                                    partials: partials, relu: false, parameterGradients: nil)
+                parts.run()
+                parts.addPartials(vector: 0, of: 1, into: mean)
+                for c in 0..<channels { mean[c] /= Scalar(rows) }
+                parts.pass = .squares
+                parts.run()
+                parts.addPartials(vector: 0, of: 1, into: variance)
+                for c in 0..<channels {
+                    variance[c] /= Scalar(rows)
+                    inverseDeviation[c] = 1 / (variance[c] + Scalar(epsilon)).squareRoot()
                 }
             }
         }
@@ -52,13 +65,9 @@ extension Tensor {
         precondition(x.rank == 2 && x.shape[1] == channels && shape == x.shape
                      && statistics.shape == [3, channels] && runningMean.count == channels && runningVariance.count == channels,
                      "assignBatchNormalization: \(x.shape) into \(shape)")
+        Self.assignRunningStatistics(mean: runningMean, variance: runningVariance, epsilon: epsilon, into: &statistics)
         statistics.withUnsafeMutablePointer { stats in
-            let (mean, variance, inverseDeviation) = (stats, stats + channels, stats + 2 * channels)
-            for c in 0..<channels {
-                mean[c] = runningMean.storage.pointer[c]
-                variance[c] = runningVariance.storage.pointer[c]
-                inverseDeviation[c] = 1 / (variance[c] + Scalar(epsilon)).squareRoot()
-            }
+            let (mean, inverseDeviation) = (stats, stats + 2 * channels)
             let applied = BatchStatistics(mean: mean, inverseDeviation: inverseDeviation, scale: scale.storage.pointer,
                                           offset: offset.storage.pointer)
             withUnsafeMutablePointer { y in
@@ -66,6 +75,35 @@ extension Tensor {
                                         mask: nil, features: nil, output: y, statistics: applied, partials: stats,
                                         relu: relu, parameterGradients: nil).run()
             }
+        }
+    }
+
+    /// Overwrites `statistics` (`[3, channels]`) with the running mean and variance and 1/√(variance + ε): what
+    /// ``assignBatchNormalization(_:scale:offset:runningMean:runningVariance:epsilon:relu:statistics:)`` normalises
+    /// with, for a normalisation applied elsewhere.
+    public static func assignRunningStatistics(mean: Tensor, variance: Tensor, epsilon: Double, into statistics: inout Tensor) {
+        let channels = mean.count
+        precondition(variance.count == channels && statistics.shape == [3, channels], "assignRunningStatistics: \(mean.shape)")
+        statistics.withUnsafeMutablePointer { stats in
+            for c in 0..<channels {
+                stats[c] = mean.storage.pointer[c]
+                stats[channels + c] = variance.storage.pointer[c]
+                stats[2 * channels + c] = 1 / (stats[channels + c] + Scalar(epsilon)).squareRoot()
+            }
+        }
+    }
+
+    /// Overwrites this tensor (`[4, channels]`) with the mean and 1/√(σ² + ε) of `statistics` and the layer's γ
+    /// (`scale`) and β (`offset`): the operand of ``assignMaxPoolOfBatchNormalization(_:_:normalization:winners:)``.
+    public mutating func assignNormalization(statistics: Tensor, scale: Tensor, offset: Tensor) {
+        let channels = scale.count
+        precondition(shape == [4, channels] && statistics.shape == [3, channels] && offset.count == channels,
+                     "assignNormalization: \(statistics.shape) into \(shape)")
+        withUnsafeMutablePointer { y in
+            y.update(from: statistics.storage.pointer, count: channels)
+            (y + channels).update(from: statistics.storage.pointer + 2 * channels, count: channels)
+            (y + 2 * channels).update(from: scale.storage.pointer, count: channels)
+            (y + 3 * channels).update(from: offset.storage.pointer, count: channels)
         }
     }
 

@@ -40,6 +40,25 @@ extension Tensor {
         }
     }
 
+    /// Overwrites this tensor with the max pooling of ReLU(batch normalisation of channels-last `images`), and
+    /// `winners` with each output's winning pixel: the normalisation and ReLU of the layer before, fused into the
+    /// pooling's one pass, so that their output is never stored. `normalization` is `[4, channels]`: the mean,
+    /// 1/√(σ² + ε), γ and β. Each value is the one ``assignBatchNormalization(_:scale:offset:epsilon:relu:statistics:)``
+    /// writes; where the ReLU ties a window at 0 the winner may be another pixel, and its gradient is 0 either way.
+    public mutating func assignMaxPoolOfBatchNormalization(_ images: Tensor, _ problem: WindowProblem, normalization: Tensor,
+                                                           winners: inout [Int32]) {
+        let outputs = problem.window.batch * problem.outputPlane * problem.window.channels
+        precondition(count == outputs && winners.count == outputs && images.count == problem.inputCount
+                     && normalization.shape == [4, problem.window.channels],
+                     "assignMaxPoolOfBatchNormalization: \(images.shape) into \(shape)")
+        winners.withUnsafeMutableBufferPointer { winners in
+            withUnsafeMutablePointer { output in
+                WindowParts(kernel: .maxPoolOfBatchNormalizationAndReLU, problem: problem, input: images.storage.pointer,
+                            output: output, indices: winners.baseAddress, auxiliary: normalization.storage.pointer).run()
+            }
+        }
+    }
+
     /// Overwrites these channels-last images with the gradient of max pooling: `gradient` at the `winners`.
     ///
     /// With `pooledReLU`, the pooling's output when it pooled a ReLU's output, the gradient goes only where that is

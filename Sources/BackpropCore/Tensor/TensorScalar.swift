@@ -247,6 +247,8 @@ extension Float: TensorScalar {
             case .maxPoolGradient: backprop_max_pool_nhwc_backward_float(window, input, indices, auxiliary, output, first, count)
             case .maxPoolOfBiasAndReLU:
                 backprop_max_pool_nhwc_bias_relu_float(window, input, auxiliary!, output, indices, first, count)
+            case .maxPoolOfBatchNormalizationAndReLU:
+                backprop_max_pool_nhwc_batch_norm_relu_float(window, input, auxiliary!, output, indices, first, count)
             case .averagePool: backprop_average_pool_nhwc_float(window, input, output, first, count)
             case .averagePoolGradient: backprop_average_pool_nhwc_backward_float(window, input, output, first, count)
             }
@@ -438,6 +440,8 @@ extension Double: TensorScalar {
             case .maxPoolGradient: backprop_max_pool_nhwc_backward_double(window, input, indices, auxiliary, output, first, count)
             case .maxPoolOfBiasAndReLU:
                 backprop_max_pool_nhwc_bias_relu_double(window, input, auxiliary!, output, indices, first, count)
+            case .maxPoolOfBatchNormalizationAndReLU:
+                backprop_max_pool_nhwc_batch_norm_relu_double(window, input, auxiliary!, output, indices, first, count)
             case .averagePool: backprop_average_pool_nhwc_double(window, input, output, first, count)
             case .averagePoolGradient: backprop_average_pool_nhwc_backward_double(window, input, output, first, count)
             }

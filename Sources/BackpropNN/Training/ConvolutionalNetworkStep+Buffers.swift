@@ -19,8 +19,9 @@ extension ConvolutionalNetworkStep {
         var weightMatrix: [Tensor<Scalar>], weightMatrixGradient: [Tensor<Scalar>]
         /// The gradient of a convolution's weight as `[kh·kw·in, out]`, as the product gives it.
         var weightGradientColumns: [Tensor<Scalar>]
-        /// Batch normalisation's `[mean, variance, 1/√(variance + ε)]`.
-        var statistics: [Tensor<Scalar>]
+        /// Batch normalisation's `[mean, variance, 1/√(variance + ε)]`, and `[mean, 1/√(variance + ε), γ, β]` where
+        /// the max pooling after it applies it.
+        var statistics: [Tensor<Scalar>], normalization: [Tensor<Scalar>]
         /// Max pooling's winning pixels.
         var winners: [[Int32]]
         /// Dropout's keep flags and mask (channels-last for images).
@@ -46,13 +47,13 @@ extension ConvolutionalNetworkStep {
         func zeros(_ shape: [Int]) -> Tensor<Scalar> { Tensor.zeros(shape: shape) }
         let none = zeros([0])
         var b = Buffers(rows: n, output: [], preActivation: [], delta: [], inputGradient: [], columns: [], weightMatrix: [],
-                        weightMatrixGradient: [], weightGradientColumns: [], statistics: [], winners: [], flags: [], mask: [],
+                        weightMatrixGradient: [], weightGradientColumns: [], statistics: [], normalization: [], winners: [], flags: [], mask: [],
                         channelMajorMask: [], input: zeros([n * inputImage.pixels, inputImage.channels]),
                         stageInputs: Array(repeating: none, count: stages.count), problems: [], zeroBias: [], empty: none)
         var inputShape = [n * inputImage.pixels, inputImage.channels]
         for (l, stage) in stages.enumerated() {
             var outputShape = inputShape
-            var (pre, delta, columns, weight, stats, winners, flags, mask) = (none, none, none, none, none, [Int32](), [UInt8](), none)
+            var (pre, delta, columns, weight, stats, normalization, winners, flags, mask) = (none, none, none, none, none, none, [Int32](), [UInt8](), none)
             var channelMajorMask = none
             // A direct first convolution's weight and its gradient are both `[kh·kw, filters]`.
             let direct = l == 0 && firstConvolution == .direct
@@ -88,6 +89,10 @@ extension ConvolutionalNetworkStep {
                 }
             case .batchNorm(_, _, _, let channels, _):
                 stats = zeros([3, channels])
+                if reluGradientFolded[l], case .batchNorm(_, _, _, _, true) = stage {
+                    // Applied by the max pooling after it: its output is never stored.
+                    normalization = zeros([4, channels])
+                }
             case .maxPool(let window, let image, let output):
                 problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
                 outputShape = [n * output.pixels, output.channels]
@@ -109,11 +114,11 @@ extension ConvolutionalNetworkStep {
             }
             // The pooling after a direct first convolution passes the gradient of its output on untouched.
             let needsInputGradient = !(l == 0 && !stage.needsInputGradientAtStart) && !(l == 1 && firstConvolution == .directAndPooled)
-            b.append(output: zeros(outputShape), preActivation: pre, delta: delta,
+            b.append(output: normalization.count > 0 ? none : zeros(outputShape), preActivation: pre, delta: delta,
                      inputGradient: needsInputGradient ? zeros(inputShape) : none, columns: columns, weightMatrix: weight,
                      weightMatrixGradient: weight.count == 0 || direct ? none : zeros(weight.shape),
                      weightGradientColumns: weight.count == 0 ? none : zeros(direct ? weight.shape : weight.shape.reversed()),
-                     statistics: stats, winners: winners, flags: flags, mask: mask,
+                     statistics: stats, normalization: normalization, winners: winners, flags: flags, mask: mask,
                      channelMajorMask: channelMajorMask, problem: problem, zeroBias: zeroBias)
             inputShape = outputShape
         }
@@ -126,7 +131,7 @@ extension ConvolutionalNetworkStep.Buffers {
     mutating func append(output: Tensor<Scalar>, preActivation: Tensor<Scalar>, delta: Tensor<Scalar>,
                          inputGradient: Tensor<Scalar>, columns: Tensor<Scalar>, weightMatrix: Tensor<Scalar>,
                          weightMatrixGradient: Tensor<Scalar>, weightGradientColumns: Tensor<Scalar>,
-                         statistics: Tensor<Scalar>? = nil, winners: [Int32] = [],
+                         statistics: Tensor<Scalar>? = nil, normalization: Tensor<Scalar>? = nil, winners: [Int32] = [],
                          flags: [UInt8] = [], mask: Tensor<Scalar>? = nil, channelMajorMask: Tensor<Scalar>? = nil,
                          problem: WindowProblem?, zeroBias: Tensor<Scalar>) {
         self.output.append(output)
@@ -138,6 +143,7 @@ extension ConvolutionalNetworkStep.Buffers {
         self.weightMatrixGradient.append(weightMatrixGradient)
         self.weightGradientColumns.append(weightGradientColumns)
         self.statistics.append(statistics ?? empty)
+        self.normalization.append(normalization ?? empty)
         self.winners.append(winners)
         self.flags.append(flags)
         self.mask.append(mask ?? empty)

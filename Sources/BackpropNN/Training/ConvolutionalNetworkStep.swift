@@ -240,7 +240,17 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                     }
                 }
             case .batchNorm(let p, let s, _, _, let relu):
-                if let running = runningStatistics {
+                if relu && reluGradientFolded[l] {
+                    // Normalised by the max pooling after it, in its one pass: here only the statistics.
+                    if let running = runningStatistics {
+                        Tensor.assignRunningStatistics(mean: running[s], variance: running[s + 1], epsilon: epsilon[l]!,
+                                                       into: &b.statistics[l])
+                    } else {
+                        Tensor.assignBatchStatistics(of: input, epsilon: epsilon[l]!, into: &b.statistics[l])
+                    }
+                    b.normalization[l].assignNormalization(statistics: b.statistics[l], scale: parameters[p],
+                                                           offset: parameters[p + 1])
+                } else if let running = runningStatistics {
                     b.output[l].assignBatchNormalization(input, scale: parameters[p], offset: parameters[p + 1],
                                                          runningMean: running[s], runningVariance: running[s + 1],
                                                          epsilon: epsilon[l]!, relu: relu, statistics: &b.statistics[l])
@@ -256,6 +266,11 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                                                          bias: bias.map { parameters[$0] } ?? b.zeroBias[0],
                                                          convolution: b.problems[0]!, pooling: b.problems[l]!,
                                                          winners: &b.winners[l])
+                    break
+                }
+                if l > 0, case .batchNorm(_, _, _, _, true) = stages[l - 1], reluGradientFolded[l - 1] {
+                    b.output[l].assignMaxPoolOfBatchNormalization(b.stageInputs[l - 1], b.problems[l]!,
+                                                                  normalization: b.normalization[l - 1], winners: &b.winners[l])
                     break
                 }
                 b.output[l].assignMaxPool(input, b.problems[l]!, winners: &b.winners[l],
@@ -436,7 +451,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         for (l, stage) in stages.enumerated() {
             guard case .batchNorm(_, let s, _, let channels, _) = stage else { continue }
             let m = Scalar(momentum[l]!)
-            let values = b.output[l].count / channels
+            let values = b.stageInputs[l].count / channels
             let correction = Scalar(Double(values) / Double(Swift.max(values - 1, 1)))
             b.statistics[l].withUnsafePointer { stats in
                 state[s].withUnsafeMutablePointer { mean in

@@ -50,6 +50,17 @@ void backprop_max_pool_nhwc_bias_relu_float(const backprop_window *w, const floa
 void backprop_max_pool_nhwc_bias_relu_double(const backprop_window *w, const double *z, const double *bias, double *y,
                                              int32_t *where, size_t first, size_t count);
 
+/// Max pooling of max(γ (z − mean) s + β, 0), the batch normalisation and ReLU of the layer before fused in: `norm`
+/// holds mean, s = 1/√(variance + ε), γ and β, one vector of `channels` each. Each value is the one
+/// `backprop_batch_norm_apply_float` writes (the same expression); y is the ReLU of the window's largest, `where` the
+/// pixel of the first largest (where the ReLU ties a window at 0 the winner may differ from pooling the ReLU's output,
+/// and its gradient is 0 either way).
+void backprop_max_pool_nhwc_batch_norm_relu_float(const backprop_window *w, const float *z, const float *norm, float *y,
+                                                  int32_t *where, size_t first, size_t count);
+/// See `backprop_max_pool_nhwc_batch_norm_relu_float`.
+void backprop_max_pool_nhwc_batch_norm_relu_double(const backprop_window *w, const double *z, const double *norm,
+                                                   double *y, int32_t *where, size_t first, size_t count);
+
 /// Average pooling: y (n, oy, ox, c) is the sum of the window's inputs inside the image (window rows, then columns)
 /// times 1 / (kernel_height × kernel_width), the graph's `backprop_average_pool_float` in the same order.
 void backprop_average_pool_nhwc_float(const backprop_window *w, const float *x, float *y, size_t first, size_t count);
