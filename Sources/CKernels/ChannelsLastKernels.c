@@ -734,6 +734,58 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
                 }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* dγ and dβ of a batch normalisation whose ReLU and max pooling are fused (tiling windows), over pooled rows    */\
+    /* first ..< first + rows, in order: each pooled output's gradient where its y is positive, times x̂ of the      */\
+    /* pixel that won it (recomputed from z with `backprop_batch_norm_apply_float`'s expression).                    */\
+    CLONED void backprop_batch_norm_pooled_gradient_sums_##SUFFIX(                                                     \
+        const backprop_window *w, const T *z, const T *g, const T *y, const int32_t *where, const T *mean,             \
+        const T *inverse_deviation, size_t first, size_t rows, T *dgamma, T *dbeta) {                                  \
+        const size_t C = w->channels, outputs = w->output_height * w->output_width, plane = w->height * w->width * C;  \
+        for (size_t c = 0; c < C; c++) { dgamma[c] = 0; dbeta[c] = 0; }                                                \
+        for (size_t r = first; r < first + rows; r++) {                                                                \
+            const T *image = z + (r / outputs) * plane;                                                                \
+            const T *gr = g + r * C, *yr = y + r * C;                                                                  \
+            const int32_t *wr = where + r * C;                                                                         \
+            VECTORISE for (size_t c = 0; c < C; c++) {                                                                 \
+                const T gz = yr[c] > 0 ? gr[c] : 0;                                                                    \
+                const T xhat = (image[(size_t)wr[c] * C + c] - mean[c]) * inverse_deviation[c];                        \
+                dbeta[c] += gz;                                                                                        \
+                dgamma[c] += gz * xhat;                                                                                \
+            }                                                                                                          \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* Its input gradient for samples first ..< first + count, pixel by pixel: the pixel's gradient gz is its        */\
+    /* window's where it won and y is positive, else 0 (windows tile, so a pixel lies in one window at most).        */\
+    CLONED void backprop_batch_norm_pooled_input_gradient_##SUFFIX(                                                    \
+        const backprop_window *w, const T *z, const T *g, const T *y, const int32_t *where, const T *mean,             \
+        const T *gamma, const T *inverse_deviation, const T *dgamma, const T *dbeta, T rows, T *dx, size_t first,      \
+        size_t count) {                                                                                                \
+        const size_t C = w->channels, outputs = w->output_height * w->output_width, pixels = w->height * w->width;     \
+        for (size_t n = first; n < first + count; n++)                                                                 \
+            for (size_t p = 0; p < pixels; p++) {                                                                      \
+                const size_t iy = p / w->width, ix = p % w->width;                                                     \
+                const size_t py = iy / w->kernel_height, px = ix / w->kernel_width;                                    \
+                const T *zr = z + (n * pixels + p) * C;                                                                \
+                T *out = dx + (n * pixels + p) * C;                                                                    \
+                if (py < w->output_height && px < w->output_width) {                                                   \
+                    const size_t at = (n * outputs + py * w->output_width + px) * C;                                   \
+                    const T *gr = g + at, *yr = y + at;                                                                \
+                    const int32_t *wr = where + at;                                                                    \
+                    VECTORISE for (size_t c = 0; c < C; c++) {                                                         \
+                        const T gz = wr[c] == (int32_t)p && yr[c] > 0 ? gr[c] : 0;                                     \
+                        const T xhat = (zr[c] - mean[c]) * inverse_deviation[c];                                       \
+                        out[c] = gamma[c] * inverse_deviation[c] * (gz - (dbeta[c] + xhat * dgamma[c]) / rows);        \
+                    }                                                                                                  \
+                } else {                                                                                               \
+                    VECTORISE for (size_t c = 0; c < C; c++) {                                                         \
+                        const T xhat = (zr[c] - mean[c]) * inverse_deviation[c];                                       \
+                        out[c] = gamma[c] * inverse_deviation[c] * ((T)0 - (dbeta[c] + xhat * dgamma[c]) / rows);      \
+                    }                                                                                                  \
+                }                                                                                                      \
+            }                                                                                                          \
     }
 
 CHANNELS_LAST_KERNELS(float, float)

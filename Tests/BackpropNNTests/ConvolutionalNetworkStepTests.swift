@@ -40,6 +40,11 @@ struct ConvolutionalNetworkStepTests {
         // before an activation that keeps z.
         Case(description: "conv 53 3x3 nobias, batchnorm, relu, maxpool 2, flatten, dense 3", inputShape: [1, 9, 10]),
         Case(description: "conv 18 2x3 stride 2 pad 1 tanh, avgpool 2, flatten, dense 3", inputShape: [1, 9, 8]),
+        // Batch normalisation and ReLU applied by the max pooling after them: with overlapping windows (the gradient
+        // through the pooling's), and with windows that tile (straight from the pooled gradient; the 53-filter case
+        // above leaves a row out of every window).
+        Case(description: "conv 4 3x3 nobias, batchnorm, relu, maxpool 3 stride 2, conv 5 3x3 nobias, batchnorm, relu, maxpool 2, flatten, dense 3",
+             inputShape: [2, 13, 12]),
     ]
 
     static let labels = [0, 2, 1, 2, 0, 1, 1]

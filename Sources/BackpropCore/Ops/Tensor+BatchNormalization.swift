@@ -139,6 +139,58 @@ extension Tensor {
             }
         }
     }
+
+    /// Overwrites this tensor with ∂J/∂z of batch normalisation with a ReLU whose output max pooling took, fused
+    /// (``assignMaxPoolOfBatchNormalization(_:_:normalization:winners:)``), and the parameter gradients with ∂J/∂γ and
+    /// ∂J/∂β, from the pooled output's `gradient`, the pooled output `pooled` and its `winners`, so that the pooling's
+    /// gradient is never stored. `pooling`'s windows must tile the image (each pixel in one window at most).
+    ///
+    /// ∂J/∂γ and ∂J/∂β sum the terms of the unfused pair (``assignMaxPoolGradient(_:_:winners:pooledReLU:)`` then
+    /// ``assignBatchNormalizationGradient(_:output:scale:statistics:input:scaleGradient:offsetGradient:)``) in the pooled
+    /// outputs' order, over fixed blocks of pooled rows added in block order: the same bits on any number of threads.
+    /// Each pixel's ∂J/∂z is then the unfused kernel's expression.
+    public mutating func assignBatchNormalizationGradient(throughMaxPool gradient: Tensor, pooled: Tensor, winners: [Int32],
+                                                          _ pooling: WindowProblem, input z: Tensor, scale: Tensor,
+                                                          statistics: Tensor, scaleGradient: inout Tensor,
+                                                          offsetGradient: inout Tensor) {
+        let channels = scale.count, pooledRows = pooled.count / Swift.max(channels, 1)
+        let window = pooling.window
+        precondition(window.channels == channels && window.pad_top == 0 && window.pad_left == 0
+                     && window.stride_height == window.kernel_height && window.stride_width == window.kernel_width
+                     && gradient.count == pooled.count && winners.count == pooled.count
+                     && pooled.count == window.batch * pooling.outputPlane * channels && z.count == pooling.inputCount
+                     && count == z.count && statistics.shape == [3, channels] && scaleGradient.count == channels
+                     && offsetGradient.count == channels,
+                     "assignBatchNormalizationGradient(throughMaxPool:): \(gradient.shape) into \(shape)")
+        let stats = statistics.storage.pointer
+        let applied = BatchStatistics(mean: stats, inverseDeviation: stats + 2 * channels, scale: scale.storage.pointer,
+                                      offset: stats)
+        let blocks = BatchNormalizationParts<Scalar>.parts(rows: pooledRows)
+        scaleGradient.withUnsafeMutablePointer { dgamma in
+            offsetGradient.withUnsafeMutablePointer { dbeta in
+                winners.withUnsafeBufferPointer { winners in
+                    ThreadScratch.withBuffer(of: Scalar.self, count: 2 * blocks * channels) { partials in
+                        let operands = PooledBatchNormalization(
+                            pooling: pooling, z: z.storage.pointer, gradient: gradient.storage.pointer,
+                            pooled: pooled.storage.pointer, winners: winners.baseAddress!, statistics: applied)
+                        Parallelism.pool.run(PooledBatchNormalizationSums(operands: operands, rows: pooledRows,
+                                                                          partials: partials))
+                        for c in 0..<channels { (dgamma[c], dbeta[c]) = (0, 0) }
+                        for part in 0..<blocks {
+                            for c in 0..<channels {
+                                dgamma[c] += partials[2 * part * channels + c]
+                                dbeta[c] += partials[(2 * part + 1) * channels + c]
+                            }
+                        }
+                        withUnsafeMutablePointer { dz in
+                            Parallelism.pool.run(PooledBatchNormalizationInputGradient(
+                                operands: operands, scaleGradient: dgamma, offsetGradient: dbeta, inputGradient: dz))
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The passes of batch normalisation over the rows of a matrix, each in fixed blocks of ``rowsPerPart`` rows (at
@@ -211,5 +263,58 @@ private struct BatchNormalizationParts<Scalar: TensorScalar>: ParallelWork {
                 channels: channels, statistics, scaleGradient: parameterGradients!.scale, offsetGradient: parameterGradients!.offset,
                 count: rows, inputGradient: output + start)
         }
+    }
+}
+
+/// What the fused gradient of batch normalisation, ReLU and max pooling reads.
+private struct PooledBatchNormalization<Scalar: TensorScalar> {
+    let pooling: WindowProblem
+    /// The normalisation's input.
+    let z: UnsafePointer<Scalar>
+    /// The pooled output's gradient, values and winners.
+    let gradient: UnsafePointer<Scalar>, pooled: UnsafePointer<Scalar>, winners: UnsafePointer<Int32>
+    let statistics: BatchStatistics<Scalar>
+}
+
+/// dγ and dβ in fixed blocks of pooled rows (``BatchNormalizationParts/rowsPerPart``), each into its own partials.
+private struct PooledBatchNormalizationSums<Scalar: TensorScalar>: ParallelWork {
+    let operands: PooledBatchNormalization<Scalar>
+    let rows: Int
+    let partials: UnsafeMutablePointer<Scalar>
+
+    var parts: Int { BatchNormalizationParts<Scalar>.parts(rows: rows) }
+
+    var maximumThreads: Int { rows >= 2 && rows * operands.pooling.window.channels >= ElementwiseParts.parallelElements ? .max : 1 }
+
+    func run(part: Int) {
+        let channels = operands.pooling.window.channels
+        Scalar.applyPooledBatchNormalizationGradientSums(
+            operands.pooling, rows: range(of: part, in: rows), operands.z, gradient: operands.gradient,
+            pooled: operands.pooled, winners: operands.winners, operands.statistics,
+            scaleGradient: partials + 2 * part * channels, offsetGradient: partials + (2 * part + 1) * channels)
+    }
+}
+
+/// ∂J/∂z split into runs of samples (each pixel's value is the same whichever part computes it).
+private struct PooledBatchNormalizationInputGradient<Scalar: TensorScalar>: ParallelWork {
+    let operands: PooledBatchNormalization<Scalar>
+    let scaleGradient: UnsafePointer<Scalar>, offsetGradient: UnsafePointer<Scalar>
+    let inputGradient: UnsafeMutablePointer<Scalar>
+    let parts: Int
+
+    init(operands: PooledBatchNormalization<Scalar>, scaleGradient: UnsafeMutablePointer<Scalar>,
+         offsetGradient: UnsafeMutablePointer<Scalar>, inputGradient: UnsafeMutablePointer<Scalar>) {
+        (self.operands, self.scaleGradient, self.offsetGradient) = (operands, UnsafePointer(scaleGradient),
+                                                                     UnsafePointer(offsetGradient))
+        self.inputGradient = inputGradient
+        // Fixed when the work is made (it follows the threads).
+        parts = Swift.min(operands.pooling.window.batch, ElementwiseParts.parts(count: operands.pooling.inputCount))
+    }
+
+    func run(part: Int) {
+        Scalar.applyPooledBatchNormalizationInputGradient(
+            operands.pooling, samples: range(of: part, in: operands.pooling.window.batch), operands.z,
+            gradient: operands.gradient, pooled: operands.pooled, winners: operands.winners, operands.statistics,
+            scaleGradient: scaleGradient, offsetGradient: offsetGradient, inputGradient: inputGradient)
     }
 }

@@ -119,6 +119,21 @@ where RawSignificand: FixedWidthInteger {
                                                      offsetGradient: UnsafePointer<Self>, count: Int,
                                                      inputGradient: UnsafeMutablePointer<Self>)
 
+    /// dγ and dβ of batch normalisation whose ReLU and max pooling are fused, over pooled rows `rows`, from the
+    /// pooled output's gradient, values and winners and the normalisation's input `z`.
+    static func applyPooledBatchNormalizationGradientSums(_ pooling: WindowProblem, rows: Range<Int>, _ z: UnsafePointer<Self>,
+                                                          gradient: UnsafePointer<Self>, pooled: UnsafePointer<Self>,
+                                                          winners: UnsafePointer<Int32>, _ statistics: BatchStatistics<Self>,
+                                                          scaleGradient: UnsafeMutablePointer<Self>,
+                                                          offsetGradient: UnsafeMutablePointer<Self>)
+
+    /// Its ∂J/∂z over samples `samples`, from the whole batch's dγ and dβ.
+    static func applyPooledBatchNormalizationInputGradient(_ pooling: WindowProblem, samples: Range<Int>, _ z: UnsafePointer<Self>,
+                                                           gradient: UnsafePointer<Self>, pooled: UnsafePointer<Self>,
+                                                           winners: UnsafePointer<Int32>, _ statistics: BatchStatistics<Self>,
+                                                           scaleGradient: UnsafePointer<Self>, offsetGradient: UnsafePointer<Self>,
+                                                           inputGradient: UnsafeMutablePointer<Self>)
+
     /// Σ over `rows` rows of `a[r]ᵀ b[r]` for dense `rows × m` and `rows × n` operands, into `partial`: `m × n` when
     /// `n ≥ m`, else transposed (see ``GEMM``'s small products).
     static func applySmallProduct(_ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, rows: Int, m: Int, n: Int,
@@ -334,6 +349,35 @@ extension Float: TensorScalar {
                                                inputGradient)
     }
 
+    public static func applyPooledBatchNormalizationGradientSums(_ pooling: WindowProblem, rows: Range<Int>,
+                                                                 _ z: UnsafePointer<Float>, gradient: UnsafePointer<Float>,
+                                                                 pooled: UnsafePointer<Float>, winners: UnsafePointer<Int32>,
+                                                                 _ statistics: BatchStatistics<Float>,
+                                                                 scaleGradient: UnsafeMutablePointer<Float>,
+                                                                 offsetGradient: UnsafeMutablePointer<Float>) {
+        withUnsafePointer(to: pooling.window) { window in
+            backprop_batch_norm_pooled_gradient_sums_float(window, z, gradient, pooled, winners, statistics.mean,
+                                                          statistics.inverseDeviation, rows.lowerBound, rows.count,
+                                                          scaleGradient, offsetGradient)
+        }
+    }
+
+    public static func applyPooledBatchNormalizationInputGradient(_ pooling: WindowProblem, samples: Range<Int>,
+                                                                  _ z: UnsafePointer<Float>, gradient: UnsafePointer<Float>,
+                                                                  pooled: UnsafePointer<Float>, winners: UnsafePointer<Int32>,
+                                                                  _ statistics: BatchStatistics<Float>,
+                                                                  scaleGradient: UnsafePointer<Float>,
+                                                                  offsetGradient: UnsafePointer<Float>,
+                                                                  inputGradient: UnsafeMutablePointer<Float>) {
+        let rows = Float(pooling.window.batch * pooling.window.height * pooling.window.width)
+        withUnsafePointer(to: pooling.window) { window in
+            backprop_batch_norm_pooled_input_gradient_float(window, z, gradient, pooled, winners, statistics.mean,
+                                                           statistics.scale, statistics.inverseDeviation, scaleGradient,
+                                                           offsetGradient, rows, inputGradient, samples.lowerBound,
+                                                           samples.count)
+        }
+    }
+
     public static func applySmallProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, m: Int, n: Int,
                                          _ partial: UnsafeMutablePointer<Float>) {
         backprop_small_product_float(a, b, rows, m, n, partial)
@@ -527,6 +571,35 @@ extension Double: TensorScalar {
         backprop_batch_norm_input_gradient_double(g, output, x, rows, channels, statistics.mean, statistics.scale,
                                                statistics.inverseDeviation, scaleGradient, offsetGradient, Double(count),
                                                inputGradient)
+    }
+
+    public static func applyPooledBatchNormalizationGradientSums(_ pooling: WindowProblem, rows: Range<Int>,
+                                                                 _ z: UnsafePointer<Double>, gradient: UnsafePointer<Double>,
+                                                                 pooled: UnsafePointer<Double>, winners: UnsafePointer<Int32>,
+                                                                 _ statistics: BatchStatistics<Double>,
+                                                                 scaleGradient: UnsafeMutablePointer<Double>,
+                                                                 offsetGradient: UnsafeMutablePointer<Double>) {
+        withUnsafePointer(to: pooling.window) { window in
+            backprop_batch_norm_pooled_gradient_sums_double(window, z, gradient, pooled, winners, statistics.mean,
+                                                          statistics.inverseDeviation, rows.lowerBound, rows.count,
+                                                          scaleGradient, offsetGradient)
+        }
+    }
+
+    public static func applyPooledBatchNormalizationInputGradient(_ pooling: WindowProblem, samples: Range<Int>,
+                                                                  _ z: UnsafePointer<Double>, gradient: UnsafePointer<Double>,
+                                                                  pooled: UnsafePointer<Double>, winners: UnsafePointer<Int32>,
+                                                                  _ statistics: BatchStatistics<Double>,
+                                                                  scaleGradient: UnsafePointer<Double>,
+                                                                  offsetGradient: UnsafePointer<Double>,
+                                                                  inputGradient: UnsafeMutablePointer<Double>) {
+        let rows = Double(pooling.window.batch * pooling.window.height * pooling.window.width)
+        withUnsafePointer(to: pooling.window) { window in
+            backprop_batch_norm_pooled_input_gradient_double(window, z, gradient, pooled, winners, statistics.mean,
+                                                           statistics.scale, statistics.inverseDeviation, scaleGradient,
+                                                           offsetGradient, rows, inputGradient, samples.lowerBound,
+                                                           samples.count)
+        }
     }
 
     public static func applySmallProduct(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, rows: Int, m: Int, n: Int,

@@ -89,7 +89,7 @@ extension ConvolutionalNetworkStep {
                 }
             case .batchNorm(_, _, _, let channels, _):
                 stats = zeros([3, channels])
-                if reluGradientFolded[l], case .batchNorm(_, _, _, _, true) = stage {
+                if normalizedByPool[l] {
                     // Applied by the max pooling after it: its output is never stored.
                     normalization = zeros([4, channels])
                 }
@@ -112,8 +112,10 @@ extension ConvolutionalNetworkStep {
             case .activation:
                 break
             }
-            // The pooling after a direct first convolution passes the gradient of its output on untouched.
+            // The pooling after a direct first convolution, or after a normalisation whose gradient comes from the
+            // pooled output's, passes the gradient of its output on untouched.
             let needsInputGradient = !(l == 0 && !stage.needsInputGradientAtStart) && !(l == 1 && firstConvolution == .directAndPooled)
+                && !(l > 0 && normalizationGradientFromPool[l - 1])
             b.append(output: normalization.count > 0 ? none : zeros(outputShape), preActivation: pre, delta: delta,
                      inputGradient: needsInputGradient ? zeros(inputShape) : none, columns: columns, weightMatrix: weight,
                      weightMatrixGradient: weight.count == 0 || direct ? none : zeros(weight.shape),

@@ -44,6 +44,13 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
     /// Whether a stage's fused ReLU has its gradient applied by the max pooling after it (which routes each window's
     /// gradient to one input, and only where that input is positive), so that the stage itself skips it.
     let reluGradientFolded: [Bool]
+    /// Whether a stage is a batch normalisation with a ReLU whose max pooling after it applies both, in its one pass
+    /// (`Tensor.assignMaxPoolOfBatchNormalization`): the normalisation computes only its statistics, and its
+    /// output is never stored.
+    let normalizedByPool: [Bool]
+    /// Whether such a normalisation's gradients come straight from the pooled output's (its windows tile the
+    /// image), the pooling's gradient never stored.
+    let normalizationGradientFromPool: [Bool]
     /// How the first stage's convolution runs. With bfloat16 products a direct one's operands are rounded to
     /// bfloat16 as the products' are (its sums stay Float32, in its own order).
     let firstConvolution: FirstConvolution
@@ -145,6 +152,14 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             }
         }
         self.reluGradientFolded = reluGradientFolded
+        normalizedByPool = stages.indices.map { l in
+            guard case .batchNorm(_, _, _, _, true) = stages[l] else { return false }
+            return reluGradientFolded[l]
+        }
+        normalizationGradientFromPool = stages.indices.map { [normalizedByPool] l in
+            guard normalizedByPool[l], case .maxPool(let window, _, _) = stages[l + 1] else { return false }
+            return window.strideHeight == window.kernelHeight && window.strideWidth == window.kernelWidth && !window.isPadded
+        }
         if case .convolution(_, _, _, let input, _, let activation)? = stages.first, input.channels == 1,
            precision == .float32 || Scalar.self == Float.self {
             firstConvolution = activation == .relu && reluGradientFolded[0] ? .directAndPooled : .direct
@@ -240,7 +255,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                     }
                 }
             case .batchNorm(let p, let s, _, _, let relu):
-                if relu && reluGradientFolded[l] {
+                if normalizedByPool[l] {
                     // Normalised by the max pooling after it, in its one pass: here only the statistics.
                     if let running = runningStatistics {
                         Tensor.assignRunningStatistics(mean: running[s], variance: running[s + 1], epsilon: epsilon[l]!,
@@ -268,7 +283,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                                                          winners: &b.winners[l])
                     break
                 }
-                if l > 0, case .batchNorm(_, _, _, _, true) = stages[l - 1], reluGradientFolded[l - 1] {
+                if l > 0 && normalizedByPool[l - 1] {
                     b.output[l].assignMaxPoolOfBatchNormalization(b.stageInputs[l - 1], b.problems[l]!,
                                                                   normalization: b.normalization[l - 1], winners: &b.winners[l])
                     break
@@ -376,6 +391,14 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 b.inputGradient[l].assignFolded(b.columns[l], problem)
             case .batchNorm(let p, _, _, _, let relu):
                 gradients.withUnsafeMutableBufferPointer { gradients in
+                    guard !normalizationGradientFromPool[l] else {
+                        // `gradient` is the pooled output's (the pooling stage passed it on).
+                        b.inputGradient[l].assignBatchNormalizationGradient(
+                            throughMaxPool: gradient, pooled: b.output[l + 1], winners: b.winners[l + 1], b.problems[l + 1]!,
+                            input: stageInput, scale: parameters[p], statistics: b.statistics[l],
+                            scaleGradient: &gradients[p], offsetGradient: &gradients[p + 1])
+                        return
+                    }
                     b.inputGradient[l].assignBatchNormalizationGradient(
                         gradient, output: relu && !reluGradientFolded[l] ? b.output[l] : nil, scale: parameters[p],
                         statistics: b.statistics[l],
@@ -386,8 +409,9 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             case .activation(let function):
                 b.inputGradient[l].assign(gradient, timesDerivativeOf: function, input: stageInput, output: b.output[l])
             case .maxPool:
-                // The direct first convolution takes the pooled output's gradient itself.
-                if l == 1 && firstConvolution == .directAndPooled { continue }
+                // The direct first convolution, and a normalisation the pooling applied, take the pooled output's
+                // gradient themselves.
+                if l == 1 && firstConvolution == .directAndPooled || l > 0 && normalizationGradientFromPool[l - 1] { continue }
                 b.inputGradient[l].assignMaxPoolGradient(gradient, b.problems[l]!, winners: b.winners[l],
                                                          pooledReLU: l > 0 && reluGradientFolded[l - 1] ? b.output[l] : nil)
             case .averagePool:

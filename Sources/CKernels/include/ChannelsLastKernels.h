@@ -180,4 +180,34 @@ void backprop_batch_norm_input_gradient_double(const double *g, const double *y,
                                                const double *inverse_deviation, const double *dgamma,
                                                const double *dbeta, double count, double *dx);
 
+/// dγ and dβ of batch normalisation whose ReLU and max pooling (windows that tile the image) run fused
+/// (`backprop_max_pool_nhwc_batch_norm_relu_float`), from the pooled output's gradient `g`, its values `y` and winners
+/// `where`, over pooled rows `first ..< first + rows` in order: dβ = Σ gz, dγ = Σ gz · x̂ of the winning pixel of z
+/// (x̂ with `backprop_batch_norm_apply_float`'s expression), gz = g where y > 0. The sums of
+/// `backprop_batch_norm_gradient_sums_float` over the same terms, in the pooled outputs' order.
+void backprop_batch_norm_pooled_gradient_sums_float(const backprop_window *w, const float *z, const float *g,
+                                                    const float *y, const int32_t *where, const float *mean,
+                                                    const float *inverse_deviation, size_t first, size_t rows,
+                                                    float *dgamma, float *dbeta);
+/// See `backprop_batch_norm_pooled_gradient_sums_float`.
+void backprop_batch_norm_pooled_gradient_sums_double(const backprop_window *w, const double *z, const double *g,
+                                                     const double *y, const int32_t *where, const double *mean,
+                                                     const double *inverse_deviation, size_t first, size_t rows,
+                                                     double *dgamma, double *dbeta);
+
+/// Its input gradient for samples `first ..< first + count` of z (a batch of `rows` pixels): each pixel's
+/// `backprop_batch_norm_input_gradient_float` with gz its window's gradient where it won and y > 0, else 0, so that
+/// the pooling's gradient is never stored.
+void backprop_batch_norm_pooled_input_gradient_float(const backprop_window *w, const float *z, const float *g,
+                                                     const float *y, const int32_t *where, const float *mean,
+                                                     const float *gamma, const float *inverse_deviation,
+                                                     const float *dgamma, const float *dbeta, float rows, float *dx,
+                                                     size_t first, size_t count);
+/// See `backprop_batch_norm_pooled_input_gradient_float`.
+void backprop_batch_norm_pooled_input_gradient_double(const backprop_window *w, const double *z, const double *g,
+                                                      const double *y, const int32_t *where, const double *mean,
+                                                      const double *gamma, const double *inverse_deviation,
+                                                      const double *dgamma, const double *dbeta, double rows,
+                                                      double *dx, size_t first, size_t count);
+
 #endif
