@@ -737,52 +737,72 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
     }                                                                                                                  \
                                                                                                                        \
     /* dγ and dβ of a batch normalisation whose ReLU and max pooling are fused (tiling windows), over pooled rows    */\
-    /* first ..< first + rows, in order: each pooled output's gradient where its y is positive, times x̂ of the      */\
-    /* pixel that won it (recomputed from z with `backprop_batch_norm_apply_float`'s expression).                    */\
+    /* first ..< first + rows, in order: each window's pixels in order, a pixel's term its window's gradient where it*/\
+    /* won and y is positive (else 0), times its x̂ (recomputed from z with `backprop_batch_norm_apply_float`'s      */\
+    /* expression). Reading the window's pixels whole costs less than gathering the winners' (gathers are slow).     */\
     CLONED void backprop_batch_norm_pooled_gradient_sums_##SUFFIX(                                                     \
         const backprop_window *w, const T *z, const T *g, const T *y, const int32_t *where, const T *mean,             \
         const T *inverse_deviation, size_t first, size_t rows, T *dgamma, T *dbeta) {                                  \
         const size_t C = w->channels, outputs = w->output_height * w->output_width, plane = w->height * w->width * C;  \
         for (size_t c = 0; c < C; c++) { dgamma[c] = 0; dbeta[c] = 0; }                                                \
         for (size_t r = first; r < first + rows; r++) {                                                                \
+            const size_t o = r % outputs, py = o / w->output_width, px = o % w->output_width;                          \
             const T *image = z + (r / outputs) * plane;                                                                \
             const T *gr = g + r * C, *yr = y + r * C;                                                                  \
             const int32_t *wr = where + r * C;                                                                         \
+            for (size_t ki = 0; ki < w->kernel_height; ki++)                                                           \
+                for (size_t kj = 0; kj < w->kernel_width; kj++) {                                                      \
+                    const size_t pixel = (py * w->kernel_height + ki) * w->width + px * w->kernel_width + kj;          \
+                    const T *zr = image + pixel * C;                                                                   \
+                    VECTORISE for (size_t c = 0; c < C; c++) {                                                         \
+                        const T gz = wr[c] == (int32_t)pixel && yr[c] > 0 ? gr[c] : 0;                                 \
+                        dbeta[c] += gz;                                                                                \
+                        dgamma[c] += gz * ((zr[c] - mean[c]) * inverse_deviation[c]);                                  \
+                    }                                                                                                  \
+                }                                                                                                      \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* ∂J/∂z of one pixel of the fused normalisation: gz its window's gradient where it won and y is positive, or 0  */\
+    /* without a window (`gr` null).                                                                                 */\
+    static inline __attribute__((always_inline)) void pooled_input_gradient_##SUFFIX(                                  \
+        size_t C, const T *zr, const T *gr, const T *yr, const int32_t *wr, int32_t pixel, const T *mean,              \
+        const T *gamma, const T *inverse_deviation, const T *dgamma, const T *dbeta, T rows, T *out) {                 \
+        if (gr) {                                                                                                      \
             VECTORISE for (size_t c = 0; c < C; c++) {                                                                 \
-                const T gz = yr[c] > 0 ? gr[c] : 0;                                                                    \
-                const T xhat = (image[(size_t)wr[c] * C + c] - mean[c]) * inverse_deviation[c];                        \
-                dbeta[c] += gz;                                                                                        \
-                dgamma[c] += gz * xhat;                                                                                \
+                const T gz = wr[c] == pixel && yr[c] > 0 ? gr[c] : 0;                                                  \
+                const T xhat = (zr[c] - mean[c]) * inverse_deviation[c];                                               \
+                out[c] = gamma[c] * inverse_deviation[c] * (gz - (dbeta[c] + xhat * dgamma[c]) / rows);                \
+            }                                                                                                          \
+        } else {                                                                                                       \
+            VECTORISE for (size_t c = 0; c < C; c++) {                                                                 \
+                const T xhat = (zr[c] - mean[c]) * inverse_deviation[c];                                               \
+                out[c] = gamma[c] * inverse_deviation[c] * ((T)0 - (dbeta[c] + xhat * dgamma[c]) / rows);              \
             }                                                                                                          \
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
-    /* Its input gradient for samples first ..< first + count, pixel by pixel: the pixel's gradient gz is its        */\
-    /* window's where it won and y is positive, else 0 (windows tile, so a pixel lies in one window at most).        */\
+    /* Its input gradient for samples first ..< first + count, row by row of the image, each row's windows in turn   */\
+    /* (windows tile, so a pixel lies in one window at most; the pixels past the last window have none).             */\
     CLONED void backprop_batch_norm_pooled_input_gradient_##SUFFIX(                                                    \
         const backprop_window *w, const T *z, const T *g, const T *y, const int32_t *where, const T *mean,             \
         const T *gamma, const T *inverse_deviation, const T *dgamma, const T *dbeta, T rows, T *dx, size_t first,      \
         size_t count) {                                                                                                \
         const size_t C = w->channels, outputs = w->output_height * w->output_width, pixels = w->height * w->width;     \
+        const size_t covered = w->output_width * w->kernel_width;                                                      \
         for (size_t n = first; n < first + count; n++)                                                                 \
-            for (size_t p = 0; p < pixels; p++) {                                                                      \
-                const size_t iy = p / w->width, ix = p % w->width;                                                     \
-                const size_t py = iy / w->kernel_height, px = ix / w->kernel_width;                                    \
-                const T *zr = z + (n * pixels + p) * C;                                                                \
-                T *out = dx + (n * pixels + p) * C;                                                                    \
-                if (py < w->output_height && px < w->output_width) {                                                   \
-                    const size_t at = (n * outputs + py * w->output_width + px) * C;                                   \
-                    const T *gr = g + at, *yr = y + at;                                                                \
-                    const int32_t *wr = where + at;                                                                    \
-                    VECTORISE for (size_t c = 0; c < C; c++) {                                                         \
-                        const T gz = wr[c] == (int32_t)p && yr[c] > 0 ? gr[c] : 0;                                     \
-                        const T xhat = (zr[c] - mean[c]) * inverse_deviation[c];                                       \
-                        out[c] = gamma[c] * inverse_deviation[c] * (gz - (dbeta[c] + xhat * dgamma[c]) / rows);        \
-                    }                                                                                                  \
-                } else {                                                                                               \
-                    VECTORISE for (size_t c = 0; c < C; c++) {                                                         \
-                        const T xhat = (zr[c] - mean[c]) * inverse_deviation[c];                                       \
-                        out[c] = gamma[c] * inverse_deviation[c] * ((T)0 - (dbeta[c] + xhat * dgamma[c]) / rows);      \
+            for (size_t iy = 0; iy < w->height; iy++) {                                                                \
+                const size_t py = iy / w->kernel_height;                                                               \
+                const int windowed = py < w->output_height;                                                            \
+                for (size_t ix = 0; ix < w->width; ix++) {                                                             \
+                    const size_t p = iy * w->width + ix, at = (n * pixels + p) * C;                                    \
+                    if (windowed && ix < covered) {                                                                    \
+                        const size_t o = (n * outputs + py * w->output_width + ix / w->kernel_width) * C;              \
+                        pooled_input_gradient_##SUFFIX(C, z + at, g + o, y + o, where + o, (int32_t)p, mean, gamma,    \
+                                                       inverse_deviation, dgamma, dbeta, rows, dx + at);               \
+                    } else {                                                                                           \
+                        pooled_input_gradient_##SUFFIX(C, z + at, NULL, NULL, NULL, (int32_t)p, mean, gamma,           \
+                                                       inverse_deviation, dgamma, dbeta, rows, dx + at);               \
                     }                                                                                                  \
                 }                                                                                                      \
             }                                                                                                          \

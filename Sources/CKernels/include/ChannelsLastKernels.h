@@ -182,9 +182,9 @@ void backprop_batch_norm_input_gradient_double(const double *g, const double *y,
 
 /// dγ and dβ of batch normalisation whose ReLU and max pooling (windows that tile the image) run fused
 /// (`backprop_max_pool_nhwc_batch_norm_relu_float`), from the pooled output's gradient `g`, its values `y` and winners
-/// `where`, over pooled rows `first ..< first + rows` in order: dβ = Σ gz, dγ = Σ gz · x̂ of the winning pixel of z
-/// (x̂ with `backprop_batch_norm_apply_float`'s expression), gz = g where y > 0. The sums of
-/// `backprop_batch_norm_gradient_sums_float` over the same terms, in the pooled outputs' order.
+/// `where`, over pooled rows `first ..< first + rows` in order, each window's pixels in order: dβ = Σ gz,
+/// dγ = Σ gz · x̂ (x̂ with `backprop_batch_norm_apply_float`'s expression), gz the window's g where the pixel won and
+/// y > 0, else 0. The sums of `backprop_batch_norm_gradient_sums_float` over the same terms, window by window.
 void backprop_batch_norm_pooled_gradient_sums_float(const backprop_window *w, const float *z, const float *g,
                                                     const float *y, const int32_t *where, const float *mean,
                                                     const float *inverse_deviation, size_t first, size_t rows,
