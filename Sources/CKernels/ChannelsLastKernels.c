@@ -425,6 +425,24 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
+    /* Adds `factor` (the gradient reaching output pixel (oy, ox)) times each of its window's values inside the image*/\
+    /* to the window position's row of `rows` (rows F apart), in memory: any window.                                 */\
+    static inline __attribute__((always_inline)) void direct_accumulate_window_##SUFFIX(                               \
+        const backprop_window *conv, const T *image, size_t oy, size_t ox, const T *factor, size_t width, T *rows,     \
+        size_t F) {                                                                                                    \
+        for (size_t ki = 0; ki < conv->kernel_height; ki++) {                                                          \
+            const ptrdiff_t iy = (ptrdiff_t)(oy * conv->stride_height + ki) - (ptrdiff_t)conv->pad_top;                \
+            if (iy < 0 || iy >= (ptrdiff_t)conv->height) continue;                                                     \
+            for (size_t kj = 0; kj < conv->kernel_width; kj++) {                                                       \
+                const ptrdiff_t ix = (ptrdiff_t)(ox * conv->stride_width + kj) - (ptrdiff_t)conv->pad_left;            \
+                if (ix < 0 || ix >= (ptrdiff_t)conv->width) continue;                                                  \
+                const T value = image[(size_t)iy * conv->width + (size_t)ix];                                          \
+                T *row = rows + (ki * conv->kernel_width + kj) * F;                                                    \
+                for (size_t f = 0; f < width; f++) row[f] += factor[f] * value;                                        \
+            }                                                                                                          \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
     /* The gradient reaching each pixel of the convolution's output of one sample, for filters f0 ..< f0 + width:    */\
     /* share[pixel × direct_wide + f], from every pooled output whose window it won (where the ReLU passed).         */\
     static inline __attribute__((always_inline)) void direct_shares_##SUFFIX(                                          \
@@ -504,23 +522,13 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
                 continue;                                                                                              \
             }                                                                                                          \
             for (size_t p = 0; p < pixels; p++) {                                                                      \
-                const size_t oy = p / pool->width, ox = p % pool->width;                                               \
                 const T *s = share + p * direct_wide;                                                                  \
-                for (size_t f = 0; f < width; f++) bias_gradient[f0 + f] += s[f];                                      \
-                for (size_t ki = 0; ki < conv->kernel_height; ki++) {                                                  \
-                    const ptrdiff_t iy = (ptrdiff_t)(oy * conv->stride_height + ki) - (ptrdiff_t)conv->pad_top;        \
-                    if (iy < 0 || iy >= (ptrdiff_t)conv->height) continue;                                             \
-                    for (size_t kj = 0; kj < conv->kernel_width; kj++) {                                               \
-                        const ptrdiff_t ix = (ptrdiff_t)(ox * conv->stride_width + kj) - (ptrdiff_t)conv->pad_left;    \
-                        if (ix < 0 || ix >= (ptrdiff_t)conv->width) continue;                                          \
-                        const T value = image[(size_t)iy * conv->width + (size_t)ix];                                  \
-                        T *row = weight_gradient + (ki * conv->kernel_width + kj) * F + f0;                            \
-                        for (size_t f = 0; f < width; f++) {                                                           \
-                            const T rounded = round_products ? (T)backprop_bf16_value((float)s[f]) : s[f];             \
-                            row[f] += rounded * value;                                                                 \
-                        }                                                                                              \
-                    }                                                                                                  \
+                for (size_t f = 0; f < width; f++) {                                                                   \
+                    bias_gradient[f0 + f] += s[f];                                                                     \
+                    factor[f] = round_products ? (T)backprop_bf16_value((float)s[f]) : s[f];                           \
                 }                                                                                                      \
+                direct_accumulate_window_##SUFFIX(conv, image, p / pool->width, p % pool->width, factor, width,        \
+                                                  weight_gradient + f0, F);                                            \
             }                                                                                                          \
         }                                                                                                              \
     }                                                                                                                  \
@@ -602,21 +610,11 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
                 continue;                                                                                              \
             }                                                                                                          \
             for (size_t p = 0; p < outputs; p++) {                                                                     \
-                const size_t oy = p / columns, ox = p % columns;                                                       \
                 const T *s = dn + p * F;                                                                               \
                 for (size_t f = 0; f < width; f++)                                                                     \
                     factor[f] = round_products ? (T)backprop_bf16_value((float)s[f]) : s[f];                           \
-                for (size_t ki = 0; ki < conv->kernel_height; ki++) {                                                  \
-                    const ptrdiff_t iy = (ptrdiff_t)(oy * conv->stride_height + ki) - (ptrdiff_t)conv->pad_top;        \
-                    if (iy < 0 || iy >= (ptrdiff_t)conv->height) continue;                                             \
-                    for (size_t kj = 0; kj < conv->kernel_width; kj++) {                                               \
-                        const ptrdiff_t ix = (ptrdiff_t)(ox * conv->stride_width + kj) - (ptrdiff_t)conv->pad_left;    \
-                        if (ix < 0 || ix >= (ptrdiff_t)conv->width) continue;                                          \
-                        const T value = image[(size_t)iy * conv->width + (size_t)ix];                                  \
-                        T *row = weight_gradient + (ki * conv->kernel_width + kj) * F + f0;                            \
-                        for (size_t f = 0; f < width; f++) row[f] += factor[f] * value;                                \
-                    }                                                                                                  \
-                }                                                                                                      \
+                direct_accumulate_window_##SUFFIX(conv, image, p / columns, p % columns, factor, width,                \
+                                                  weight_gradient + f0, F);                                            \
             }                                                                                                          \
         }                                                                                                              \
     }                                                                                                                  \
