@@ -134,6 +134,22 @@ where RawSignificand: FixedWidthInteger {
                                                            scaleGradient: UnsafePointer<Self>, offsetGradient: UnsafePointer<Self>,
                                                            inputGradient: UnsafeMutablePointer<Self>)
 
+    /// Layer normalisation of `rows` rows of `width` values (``Tensor/assignLayerNormalization(_:rows:scale:offset:epsilon:statistics:)``).
+    static func applyLayerNormalization(_ x: UnsafePointer<Self>, rows: Int, width: Int, scale: UnsafePointer<Self>,
+                                        offset: UnsafePointer<Self>, epsilon: Self, _ y: UnsafeMutablePointer<Self>,
+                                        statistics: UnsafeMutablePointer<Self>)
+
+    /// Its ∂J/∂x over those rows.
+    static func applyLayerNormalizationInputGradient(_ g: UnsafePointer<Self>, input x: UnsafePointer<Self>, rows: Int,
+                                                     width: Int, scale: UnsafePointer<Self>, statistics: UnsafePointer<Self>,
+                                                     _ dx: UnsafeMutablePointer<Self>)
+
+    /// Its ∂J/∂γ and ∂J/∂β, summed over the rows in order.
+    static func applyLayerNormalizationParameterGradients(_ g: UnsafePointer<Self>, input x: UnsafePointer<Self>, rows: Int,
+                                                          width: Int, statistics: UnsafePointer<Self>,
+                                                          scaleGradient: UnsafeMutablePointer<Self>,
+                                                          offsetGradient: UnsafeMutablePointer<Self>)
+
     /// Σ over `rows` rows of `a[r]ᵀ b[r]` for dense `rows × m` and `rows × n` operands, into `partial`: `m × n` when
     /// `n ≥ m`, else transposed (see ``GEMM``'s small products).
     static func applySmallProduct(_ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, rows: Int, m: Int, n: Int,
@@ -378,6 +394,25 @@ extension Float: TensorScalar {
         }
     }
 
+    public static func applyLayerNormalization(_ x: UnsafePointer<Float>, rows: Int, width: Int, scale: UnsafePointer<Float>,
+                                               offset: UnsafePointer<Float>, epsilon: Float, _ y: UnsafeMutablePointer<Float>,
+                                               statistics: UnsafeMutablePointer<Float>) {
+        backprop_layer_norm_float(x, rows, width, scale, offset, epsilon, y, statistics)
+    }
+
+    public static func applyLayerNormalizationInputGradient(_ g: UnsafePointer<Float>, input x: UnsafePointer<Float>, rows: Int,
+                                                            width: Int, scale: UnsafePointer<Float>,
+                                                            statistics: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
+        backprop_layer_norm_input_gradient_float(g, x, rows, width, scale, statistics, dx)
+    }
+
+    public static func applyLayerNormalizationParameterGradients(_ g: UnsafePointer<Float>, input x: UnsafePointer<Float>,
+                                                                 rows: Int, width: Int, statistics: UnsafePointer<Float>,
+                                                                 scaleGradient: UnsafeMutablePointer<Float>,
+                                                                 offsetGradient: UnsafeMutablePointer<Float>) {
+        backprop_layer_norm_parameter_gradients_float(g, x, rows, width, statistics, scaleGradient, offsetGradient)
+    }
+
     public static func applySmallProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, m: Int, n: Int,
                                          _ partial: UnsafeMutablePointer<Float>) {
         backprop_small_product_float(a, b, rows, m, n, partial)
@@ -600,6 +635,25 @@ extension Double: TensorScalar {
                                                            offsetGradient, rows, inputGradient, samples.lowerBound,
                                                            samples.count)
         }
+    }
+
+    public static func applyLayerNormalization(_ x: UnsafePointer<Double>, rows: Int, width: Int, scale: UnsafePointer<Double>,
+                                               offset: UnsafePointer<Double>, epsilon: Double, _ y: UnsafeMutablePointer<Double>,
+                                               statistics: UnsafeMutablePointer<Double>) {
+        backprop_layer_norm_double(x, rows, width, scale, offset, epsilon, y, statistics)
+    }
+
+    public static func applyLayerNormalizationInputGradient(_ g: UnsafePointer<Double>, input x: UnsafePointer<Double>, rows: Int,
+                                                            width: Int, scale: UnsafePointer<Double>,
+                                                            statistics: UnsafePointer<Double>, _ dx: UnsafeMutablePointer<Double>) {
+        backprop_layer_norm_input_gradient_double(g, x, rows, width, scale, statistics, dx)
+    }
+
+    public static func applyLayerNormalizationParameterGradients(_ g: UnsafePointer<Double>, input x: UnsafePointer<Double>,
+                                                                 rows: Int, width: Int, statistics: UnsafePointer<Double>,
+                                                                 scaleGradient: UnsafeMutablePointer<Double>,
+                                                                 offsetGradient: UnsafeMutablePointer<Double>) {
+        backprop_layer_norm_parameter_gradients_double(g, x, rows, width, statistics, scaleGradient, offsetGradient)
     }
 
     public static func applySmallProduct(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, rows: Int, m: Int, n: Int,

@@ -20,8 +20,11 @@ extension ConvolutionalNetworkStep {
         /// The gradient of a convolution's weight as `[kh·kw·in, out]`, as the product gives it.
         var weightGradientColumns: [Tensor<Scalar>]
         /// Batch normalisation's `[mean, variance, 1/√(variance + ε)]`, and `[mean, 1/√(variance + ε), γ, β]` where
-        /// the max pooling after it applies it.
+        /// the max pooling after it applies it; layer normalisation's `[rows, 2]` (each sample's mean and
+        /// 1/√(variance + ε)).
         var statistics: [Tensor<Scalar>], normalization: [Tensor<Scalar>]
+        /// Layer normalisation of an image: γ, β, ∂J/∂γ and ∂J/∂β channels-last (the image's values' order).
+        var layerNorm: [[Tensor<Scalar>]]
         /// Max pooling's winning pixels.
         var winners: [[Int32]]
         /// Dropout's keep flags and mask (channels-last for images).
@@ -47,7 +50,7 @@ extension ConvolutionalNetworkStep {
         func zeros(_ shape: [Int]) -> Tensor<Scalar> { Tensor.zeros(shape: shape) }
         let none = zeros([0])
         var b = Buffers(rows: n, output: [], preActivation: [], delta: [], inputGradient: [], columns: [], weightMatrix: [],
-                        weightMatrixGradient: [], weightGradientColumns: [], statistics: [], normalization: [], winners: [], flags: [], mask: [],
+                        weightMatrixGradient: [], weightGradientColumns: [], statistics: [], normalization: [], layerNorm: [], winners: [], flags: [], mask: [],
                         channelMajorMask: [], input: zeros([n * inputImage.pixels, inputImage.channels]),
                         stageInputs: Array(repeating: none, count: stages.count), problems: [], zeroBias: [], empty: none)
         var inputShape = [n * inputImage.pixels, inputImage.channels]
@@ -55,6 +58,7 @@ extension ConvolutionalNetworkStep {
             var outputShape = inputShape
             var (pre, delta, columns, weight, stats, normalization, winners, flags, mask) = (none, none, none, none, none, none, [Int32](), [UInt8](), none)
             var channelMajorMask = none
+            var layerNorm: [Tensor<Scalar>] = []
             // A direct first convolution's weight and its gradient are both `[kh·kw, filters]`.
             let direct = l == 0 && firstConvolution == .direct
             var problem: WindowProblem?
@@ -102,6 +106,9 @@ extension ConvolutionalNetworkStep {
                 outputShape = [n * output.pixels, output.channels]
             case .flatten(let image):
                 outputShape = [n, image.count]
+            case .layerNorm(_, _, let image):
+                stats = zeros([n, 2])
+                if let image { layerNorm = (0..<4).map { _ in zeros([image.count]) } }
             case .dropout(_, let image):
                 (flags, mask) = ([UInt8](repeating: 0, count: inputShape[0] * inputShape[1]), zeros(inputShape))
                 if image != nil { channelMajorMask = zeros(inputShape) }
@@ -120,7 +127,7 @@ extension ConvolutionalNetworkStep {
                      inputGradient: needsInputGradient ? zeros(inputShape) : none, columns: columns, weightMatrix: weight,
                      weightMatrixGradient: weight.count == 0 || direct ? none : zeros(weight.shape),
                      weightGradientColumns: weight.count == 0 ? none : zeros(direct ? weight.shape : weight.shape.reversed()),
-                     statistics: stats, normalization: normalization, winners: winners, flags: flags, mask: mask,
+                     statistics: stats, normalization: normalization, layerNorm: layerNorm, winners: winners, flags: flags, mask: mask,
                      channelMajorMask: channelMajorMask, problem: problem, zeroBias: zeroBias)
             inputShape = outputShape
         }
@@ -133,7 +140,7 @@ extension ConvolutionalNetworkStep.Buffers {
     mutating func append(output: Tensor<Scalar>, preActivation: Tensor<Scalar>, delta: Tensor<Scalar>,
                          inputGradient: Tensor<Scalar>, columns: Tensor<Scalar>, weightMatrix: Tensor<Scalar>,
                          weightMatrixGradient: Tensor<Scalar>, weightGradientColumns: Tensor<Scalar>,
-                         statistics: Tensor<Scalar>? = nil, normalization: Tensor<Scalar>? = nil, winners: [Int32] = [],
+                         statistics: Tensor<Scalar>? = nil, normalization: Tensor<Scalar>? = nil, layerNorm: [Tensor<Scalar>] = [], winners: [Int32] = [],
                          flags: [UInt8] = [], mask: Tensor<Scalar>? = nil, channelMajorMask: Tensor<Scalar>? = nil,
                          problem: WindowProblem?, zeroBias: Tensor<Scalar>) {
         self.output.append(output)
@@ -146,6 +153,7 @@ extension ConvolutionalNetworkStep.Buffers {
         self.weightGradientColumns.append(weightGradientColumns)
         self.statistics.append(statistics ?? empty)
         self.normalization.append(normalization ?? empty)
+        self.layerNorm.append(layerNorm)
         self.winners.append(winners)
         self.flags.append(flags)
         self.mask.append(mask ?? empty)
@@ -174,6 +182,9 @@ enum ConvolutionalStage {
     case flatten(ConvolutionalImage)
     /// Dropout on features, or on an image (channels-last).
     case dropout(rate: Double, image: ConvolutionalImage?)
+    /// Layer normalisation of each sample's values: an image's (γ and β channel-major, as the model keeps them), or
+    /// features.
+    case layerNorm(parameter: Int, epsilon: Double, image: ConvolutionalImage?)
     case dense(weight: Int, inputs: Int, outputs: Int, activation: UnaryFunction?)
 
     /// The output's columns: channels of an image, or features.
@@ -183,7 +194,7 @@ enum ConvolutionalStage {
         case .batchNorm(_, _, _, let channels, _): channels
         case .flatten(let image): image.count
         case .dense(_, _, let outputs, _): outputs
-        case .activation, .dropout: nil
+        case .activation, .dropout, .layerNorm: nil
         }
     }
 }
@@ -194,6 +205,7 @@ extension ConvolutionalStage {
     /// parameters' gradients).
     var needsInputGradientAtStart: Bool {
         if case .batchNorm = self { return true }
+        if case .layerNorm = self { return true }
         return false
     }
 }

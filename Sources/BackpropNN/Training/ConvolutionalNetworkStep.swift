@@ -15,8 +15,8 @@ import BackpropCore
 /// channels-last image back into PyTorch's channel-major order, so dense weights mean the same on both paths.
 ///
 /// The trainer uses it for a ``Sequential`` with an image input shape built from ``Conv2D``, ``BatchNorm``,
-/// element-wise ``ActivationLayer``s, ``MaxPool2D``, ``AveragePool2D``, ``GlobalAveragePool``, ``Flatten``,
-/// ``Dropout`` and ``Dense`` layers, ending in a dense layer without activation, under ``Loss/softmaxCrossEntropy(labelSmoothing:)`` on class labels;
+/// ``LayerNorm``, element-wise ``ActivationLayer``s, ``MaxPool2D``, ``AveragePool2D``, ``GlobalAveragePool``,
+/// ``Flatten``, ``Dropout`` and ``Dense`` layers, ending in a dense layer without activation, under ``Loss/softmaxCrossEntropy(labelSmoothing:)`` on class labels;
 /// any other model takes the graph (or ``DenseNetworkStep``).
 struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
     typealias Image = ConvolutionalImage
@@ -129,6 +129,9 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 }
             case let dropout as Dropout<Scalar>:
                 stages.append(.dropout(rate: dropout.rate, image: image))
+            case let norm as LayerNorm<Scalar>:
+                guard norm.scale.shape == (image.map { [$0.channels, $0.height, $0.width] } ?? features.map { [$0] }) else { return nil }
+                stages.append(.layerNorm(parameter: parameter, epsilon: norm.epsilon, image: image))
             case let dense as Dense<Scalar>:
                 guard image == nil, features == dense.inputSize else { return nil }
                 stages.append(.dense(weight: parameter, inputs: dense.inputSize, outputs: dense.outputSize, activation: nil))
@@ -294,6 +297,16 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 b.output[l].assignAveragePool(input, b.problems[l]!)
             case .flatten(let image):
                 b.output[l].assignTransposed(input, batch: n, rows: image.pixels, columns: image.channels)
+            case .layerNorm(let p, let epsilon, let image):
+                var (scale, offset) = (parameters[p], parameters[p + 1])
+                if let image {
+                    // γ and β are channel-major, as the model keeps an image; the values here are channels-last.
+                    b.layerNorm[l][0].assignTransposed(scale, batch: 1, rows: image.channels, columns: image.pixels)
+                    b.layerNorm[l][1].assignTransposed(offset, batch: 1, rows: image.channels, columns: image.pixels)
+                    (scale, offset) = (b.layerNorm[l][0], b.layerNorm[l][1])
+                }
+                b.output[l].assignLayerNormalization(input, rows: n, scale: scale, offset: offset, epsilon: epsilon,
+                                                     statistics: &b.statistics[l])
             case .dropout(let rate, let image):
                 guard rate > 0, runningStatistics == nil else {
                     // Nothing to drop: the input goes on (the buffer is not written, so it is never shared).
@@ -418,6 +431,28 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 b.inputGradient[l].assignAveragePoolGradient(gradient, b.problems[l]!)
             case .flatten(let image):
                 b.inputGradient[l].assignTransposed(gradient, batch: n, rows: image.channels, columns: image.pixels)
+            case .layerNorm(let p, _, let image):
+                if let image {
+                    // γ, β, ∂J/∂γ, ∂J/∂β channels-last, moved out of the buffers while the gradients are written.
+                    var channelsLast: [Tensor<Scalar>] = []
+                    swap(&channelsLast, &b.layerNorm[l])
+                    channelsLast.withUnsafeMutableBufferPointer { t in
+                        b.inputGradient[l].assignLayerNormalizationGradient(
+                            gradient, input: stageInput, rows: n, scale: t[0], statistics: b.statistics[l],
+                            scaleGradient: &t[2], offsetGradient: &t[3])
+                    }
+                    gradients[p].assignTransposed(channelsLast[2], batch: 1, rows: image.pixels, columns: image.channels)
+                    gradients[p + 1].assignTransposed(channelsLast[3], batch: 1, rows: image.pixels, columns: image.channels)
+                    swap(&channelsLast, &b.layerNorm[l])
+                } else {
+                    gradients.withUnsafeMutableBufferPointer { gradients in
+                        b.inputGradient[l].assignLayerNormalizationGradient(
+                            gradient, input: stageInput, rows: n, scale: parameters[p], statistics: b.statistics[l],
+                            scaleGradient: &gradients[p], offsetGradient: &gradients[p + 1])
+                    }
+                }
+                gradientNorms[p] = Double(gradients[p].norm)
+                gradientNorms[p + 1] = Double(gradients[p + 1].norm)
             case .dropout(let rate, _):
                 guard rate > 0 else {
                     b.inputGradient[l] = gradient
