@@ -129,18 +129,20 @@ struct ConvolutionalNetworkStepTests {
         }
     }
 
+    /// `t` with each value rounded to bfloat16, as a bfloat16 product rounds its operands.
+    static func roundedToBFloat16(_ t: Tensor<Float>) -> Tensor<Float> {
+        var copy = t + 0
+        let count = copy.count
+        copy.withUnsafeMutablePointer { BFloat16Products.roundInPlace($0, count: count) }
+        return copy
+    }
+
     /// With bfloat16 products, the weight gradient of a direct first convolution (unpooled) multiplies bfloat16
     /// operands: δ rounded, the images rounded by the caller.
     @Test func directConvolutionRoundsTheWeightGradientsOperands() {
         let convolution = SlidingWindow(kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1)
             .problem(batch: 3, channels: 1, height: 8, width: 9)
-        func rounded(_ t: Tensor<Float>) -> Tensor<Float> {
-            var copy = t + 0
-            let count = copy.count
-            copy.withUnsafeMutablePointer { BFloat16Products.roundInPlace($0, count: count) }
-            return copy
-        }
-        let images = rounded(TestData.uniform(shape: [3, 72], seed: 31).converted(to: Float.self))
+        let images = Self.roundedToBFloat16(TestData.uniform(shape: [3, 72], seed: 31).converted(to: Float.self))
         // Gradients with bits below bfloat16's precision, so that rounding them changes them.
         let delta = TestData.uniform(shape: [3 * 72, 40], seed: 34).converted(to: Float.self) * 1.001
         func gradient(_ d: Tensor<Float>, rounding: Bool) -> [Float] {
@@ -149,7 +151,7 @@ struct ConvolutionalNetworkStepTests {
                                              roundingProducts: rounding)
             return w.scalars
         }
-        #expect(gradient(delta, rounding: true) == gradient(rounded(delta), rounding: false))
+        #expect(gradient(delta, rounding: true) == gradient(Self.roundedToBFloat16(delta), rounding: false))
         #expect(gradient(delta, rounding: true) != gradient(delta, rounding: false))
     }
 
@@ -160,14 +162,8 @@ struct ConvolutionalNetworkStepTests {
         let window = SlidingWindow(kernelHeight: 3, kernelWidth: 3), pool = SlidingWindow(size: 2)
         let convolution = window.problem(batch: 3, channels: 1, height: 8, width: 9)
         let pooling = pool.problem(batch: 3, channels: 16, height: 6, width: 7)
-        func rounded(_ t: Tensor<Float>) -> Tensor<Float> {
-            var copy = t + 0
-            let count = copy.count
-            copy.withUnsafeMutablePointer { BFloat16Products.roundInPlace($0, count: count) }
-            return copy
-        }
-        let images = rounded(TestData.uniform(shape: [3, 72], seed: 31).converted(to: Float.self))
-        let weight = rounded(TestData.uniform(shape: [9, 16], seed: 32).converted(to: Float.self))
+        let images = Self.roundedToBFloat16(TestData.uniform(shape: [3, 72], seed: 31).converted(to: Float.self))
+        let weight = Self.roundedToBFloat16(TestData.uniform(shape: [9, 16], seed: 32).converted(to: Float.self))
         let bias = TestData.uniform(shape: [16], seed: 33).converted(to: Float.self) * 0.1
         var pooled = Tensor<Float>.zeros(shape: [3 * 3 * 3, 16]), winners = [Int32](repeating: 0, count: pooled.count)
         pooled.assignConvolvedAndPooled(images, weight: weight, bias: bias, convolution: convolution, pooling: pooling,
@@ -182,7 +178,7 @@ struct ConvolutionalNetworkStepTests {
             return (w.scalars, b.scalars)
         }
         let bfloat16 = gradients(gradient, rounding: true), float32 = gradients(gradient, rounding: false)
-        #expect(bfloat16.weight == gradients(rounded(gradient), rounding: false).weight)
+        #expect(bfloat16.weight == gradients(Self.roundedToBFloat16(gradient), rounding: false).weight)
         #expect(bfloat16.weight != float32.weight)
         #expect(bfloat16.bias == float32.bias)
     }
