@@ -43,7 +43,7 @@ extension Tensor {
         withUnsafeMutablePointer { dx in
             Parallelism.pool.run(LayerNormalizationRows(pass: .inputGradient, rows: rows, width: width, input: x.storage.pointer,
                                                         gradient: gradient.storage.pointer, scale: scale.storage.pointer,
-                                                        offset: scale.storage.pointer, epsilon: 0,
+                                                        offset: nil, epsilon: 0,
                                                         statistics: UnsafeMutablePointer(mutating: stats), output: dx))
         }
     }
@@ -58,8 +58,9 @@ private struct LayerNormalizationRows<Scalar: TensorScalar>: ParallelWork {
     let input: UnsafePointer<Scalar>
     /// The upstream gradient (backward).
     let gradient: UnsafePointer<Scalar>?
-    let scale: UnsafePointer<Scalar>, offset: UnsafePointer<Scalar>
-    let epsilon: Scalar
+    let scale: UnsafePointer<Scalar>
+    /// β and ε (forward).
+    let offset: UnsafePointer<Scalar>?, epsilon: Scalar
     /// Each sample's μ and 1/√(σ² + ε): written forward, read backward.
     let statistics: UnsafeMutablePointer<Scalar>
     /// y (forward) or ∂J/∂x (backward).
@@ -67,7 +68,7 @@ private struct LayerNormalizationRows<Scalar: TensorScalar>: ParallelWork {
     let parts: Int
 
     init(pass: Pass, rows: Int, width: Int, input: UnsafePointer<Scalar>, gradient: UnsafePointer<Scalar>?,
-         scale: UnsafePointer<Scalar>, offset: UnsafePointer<Scalar>, epsilon: Scalar,
+         scale: UnsafePointer<Scalar>, offset: UnsafePointer<Scalar>?, epsilon: Scalar,
          statistics: UnsafeMutablePointer<Scalar>, output: UnsafeMutablePointer<Scalar>) {
         (self.pass, self.rows, self.width, self.input, self.gradient) = (pass, rows, width, input, gradient)
         (self.scale, self.offset, self.epsilon, self.statistics, self.output) = (scale, offset, epsilon, statistics, output)
@@ -79,7 +80,7 @@ private struct LayerNormalizationRows<Scalar: TensorScalar>: ParallelWork {
         let range = range(of: part, in: rows), start = range.lowerBound * width
         switch pass {
         case .forward:
-            Scalar.applyLayerNormalization(input + start, rows: range.count, width: width, scale: scale, offset: offset,
+            Scalar.applyLayerNormalization(input + start, rows: range.count, width: width, scale: scale, offset: offset!,
                                            epsilon: epsilon, output + start, statistics: statistics + 2 * range.lowerBound)
         case .inputGradient:
             Scalar.applyLayerNormalizationInputGradient(gradient! + start, input: input + start, rows: range.count,
