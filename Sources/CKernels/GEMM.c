@@ -134,10 +134,21 @@ typedef void (*gemm_float_fn)(const backprop_gemm *, const float *, const float 
 typedef size_t (*scratch_double_fn)(const backprop_gemm *);
 typedef void (*gemm_double_fn)(const backprop_gemm *, const double *, const double *, double *, double *);
 
+typedef void (*gemm_gathered_float_fn)(const backprop_gemm *, const backprop_gathered *, const float *, const float *,
+                                       float *, float *);
+typedef void (*gemm_gathered_double_fn)(const backprop_gemm *, const backprop_gathered *, const double *,
+                                        const double *, double *, double *);
+
 static scratch_float_fn scratch_float(void) { DISPATCH(float, scratch) }
 static gemm_float_fn gemm_float(void) { DISPATCH(float, gemm) }
 static scratch_double_fn scratch_double(void) { DISPATCH(double, scratch) }
 static gemm_double_fn gemm_double(void) { DISPATCH(double, gemm) }
+static scratch_float_fn gathered_scratch_float(void) { DISPATCH(float, gathered_scratch) }
+static gemm_gathered_float_fn gemm_gathered_float(void) { DISPATCH(float, gemm_gathered) }
+static scratch_double_fn gathered_scratch_double(void) { DISPATCH(double, gathered_scratch) }
+static gemm_gathered_float_fn gemm_scattered_float(void) { DISPATCH(float, gemm_scattered) }
+static gemm_gathered_double_fn gemm_scattered_double(void) { DISPATCH(double, gemm_scattered) }
+static gemm_gathered_double_fn gemm_gathered_double(void) { DISPATCH(double, gemm_gathered) }
 
 size_t backprop_gemm_scratch_float(const backprop_gemm *problem) { return scratch_float()(problem); }
 size_t backprop_gemm_scratch_double(const backprop_gemm *problem) { return scratch_double()(problem); }
@@ -149,4 +160,27 @@ void backprop_gemm_float(const backprop_gemm *problem, const float *a, const flo
 void backprop_gemm_double(const backprop_gemm *problem, const double *a, const double *b, double *c,
                           double *scratch) {
     gemm_double()(problem, a, b, c, scratch);
+}
+
+size_t backprop_gemm_gathered_scratch_float(const backprop_gemm *problem) { return gathered_scratch_float()(problem); }
+size_t backprop_gemm_gathered_scratch_double(const backprop_gemm *problem) { return gathered_scratch_double()(problem); }
+
+void backprop_gemm_gathered_float(const backprop_gemm *problem, const backprop_gathered *gathered, const float *a,
+                                  const float *b, float *c, float *scratch) {
+    gemm_gathered_float()(problem, gathered, a, b, c, scratch);
+}
+
+void backprop_gemm_gathered_double(const backprop_gemm *problem, const backprop_gathered *gathered, const double *a,
+                                   const double *b, double *c, double *scratch) {
+    gemm_gathered_double()(problem, gathered, a, b, c, scratch);
+}
+
+void backprop_gemm_scattered_float(const backprop_gemm *problem, const backprop_gathered *gathered, const float *a,
+                                   const float *b, float *c, float *scratch) {
+    gemm_scattered_float()(problem, gathered, a, b, c, scratch);
+}
+
+void backprop_gemm_scattered_double(const backprop_gemm *problem, const backprop_gathered *gathered, const double *a,
+                                    const double *b, double *c, double *scratch) {
+    gemm_scattered_double()(problem, gathered, a, b, c, scratch);
 }

@@ -65,8 +65,30 @@ static size_t NAME(scratch)(const backprop_gemm *p) {
 
 static TARGET void NAME(gemm)(const backprop_gemm *p, const T *a, const T *b, T *c, T *scratch) {
     if (p->n <= W) {
-        NAME(gemm_narrow)(p, a, b, c, scratch);
+        NAME(gemm_narrow)(p, NULL, a, b, c, scratch);
     } else {
-        NAME(gemm_wide)(p, a, b, c, scratch);
+        NAME(gemm_wide)(p, NULL, a, b, c, scratch);
+    }
+}
+
+static size_t NAME(gathered_scratch)(const backprop_gemm *p) {
+    return p->n <= W ? NAME(gathered_scratch_narrow)(p) : NAME(gathered_scratch_wide)(p);
+}
+
+static TARGET void NAME(gemm_gathered)(const backprop_gemm *p, const backprop_gathered *g, const T *a, const T *b, T *c,
+                                       T *scratch) {
+    if (p->n <= W) {
+        NAME(gemm_gathered_narrow)(p, g, a, b, c, scratch);
+    } else {
+        NAME(gemm_gathered_wide)(p, g, a, b, c, scratch);
+    }
+}
+
+static TARGET void NAME(gemm_scattered)(const backprop_gemm *p, const backprop_gathered *g, const T *a, const T *b,
+                                        T *c, T *scratch) {
+    if (p->n <= W) {
+        NAME(gemm_scattered_narrow)(p, g, a, b, c, scratch);
+    } else {
+        NAME(gemm_scattered_wide)(p, g, a, b, c, scratch);
     }
 }

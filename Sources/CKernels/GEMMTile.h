@@ -41,10 +41,27 @@ static TARGET void SHAPE(pack_b)(const backprop_gemm *p, const T *b, T *packed, 
     }
 }
 
-/// Packs columns k0 ..< k0 + kc of rows i0 ..< i0 + height of op(A), ROWS values per k, zero-padded below.
-static TARGET void SHAPE(pack_a)(const backprop_gemm *p, const T *a, T *packed, size_t i0, size_t height, size_t k0,
-                                size_t kc) {
-    if (p->transpose_a) {
+/// Packs columns k0 ..< k0 + kc of rows i0 ..< i0 + height of op(A), ROWS values per k, zero-padded below; with
+/// `g`, of the transposed gathered A (`SHAPE(gemm_gathered)` runs the others).
+static TARGET void SHAPE(pack_a)(const backprop_gemm *p, const backprop_gathered *g, const T *a, T *packed, size_t i0,
+                                size_t height, size_t k0, size_t kc) {
+    if (g) {
+        // Row k0 + kk of the stored A holds the tile's values at the same offsets from its start in every row.
+        size_t at[ROWS];
+        for (size_t ii = 0; ii < ROWS; ii++) {
+            const size_t j = g->first_column + i0 + (ii < height ? ii : 0);
+            at[ii] = g->segment_offsets[j / g->segment_length] + j % g->segment_length;
+        }
+        const int contiguous = height == ROWS && at[ROWS - 1] == at[0] + ROWS - 1;
+        for (size_t kk = 0; kk < kc; kk++) {
+            const T *row = a + g->row_offsets[k0 + kk];
+            if (contiguous) {
+                _Pragma("clang loop unroll(full)") for (size_t ii = 0; ii < ROWS; ii++) packed[kk * ROWS + ii] = row[at[0] + ii];
+            } else {
+                for (size_t ii = 0; ii < ROWS; ii++) packed[kk * ROWS + ii] = ii < height ? row[at[ii]] : 0;
+            }
+        }
+    } else if (p->transpose_a) {
         for (size_t kk = 0; kk < kc; kk++) {
             const T *row = a + (k0 + kk) * p->lda + i0;
             for (size_t ii = 0; ii < ROWS; ii++) packed[kk * ROWS + ii] = ii < height ? row[ii] : 0;
@@ -60,6 +77,28 @@ static TARGET void SHAPE(pack_a)(const backprop_gemm *p, const T *a, T *packed, 
                 }
             }
         }
+    }
+}
+
+/// Writes (or adds, when `accumulate`) the height × width corner of the ROWS × NR sums to the tile of C at `c`.
+static inline __attribute__((always_inline)) TARGET void SHAPE(store)(
+    NAME(vector) sums[ROWS][VECTORS], T *restrict c, size_t ldc, size_t height, size_t width, int accumulate) {
+    typedef NAME(vector) V;
+    if (height == ROWS && width == NR) {
+        _Pragma("clang loop unroll(full)") for (size_t i = 0; i < ROWS; i++) {
+            V *row = (V *)(c + i * ldc);
+            _Pragma("clang loop unroll(full)") for (size_t v = 0; v < VECTORS; v++) {
+                row[v] = accumulate ? row[v] + sums[i][v] : sums[i][v];
+            }
+        }
+        return;
+    }
+    T whole[ROWS][NR];
+    for (size_t i = 0; i < ROWS; i++) {
+        for (size_t v = 0; v < VECTORS; v++) *(V *)&whole[i][v * W] = sums[i][v];
+    }
+    for (size_t i = 0; i < height; i++) {
+        for (size_t j = 0; j < width; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + whole[i][j] : whole[i][j];
     }
 }
 
@@ -85,22 +124,7 @@ static inline __attribute__((always_inline)) TARGET void SHAPE(tile)(
             _Pragma("clang loop unroll(full)") for (size_t v = 0; v < VECTORS; v++) sums[i][v] += ai * bk[v];
         }
     }
-    if (height == ROWS && width == NR) {
-        _Pragma("clang loop unroll(full)") for (size_t i = 0; i < ROWS; i++) {
-            V *row = (V *)(c + i * ldc);
-            _Pragma("clang loop unroll(full)") for (size_t v = 0; v < VECTORS; v++) {
-                row[v] = accumulate ? row[v] + sums[i][v] : sums[i][v];
-            }
-        }
-        return;
-    }
-    T whole[ROWS][NR];
-    for (size_t i = 0; i < ROWS; i++) {
-        for (size_t v = 0; v < VECTORS; v++) *(V *)&whole[i][v * W] = sums[i][v];
-    }
-    for (size_t i = 0; i < height; i++) {
-        for (size_t j = 0; j < width; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + whole[i][j] : whole[i][j];
-    }
+    SHAPE(store)(sums, c, ldc, height, width, accumulate);
 }
 
 /// One row of tiles, rows i0 ..< i0 + height of C over the k-block k0 ..< k0 + kc, with `a` and its strides as in
@@ -120,7 +144,10 @@ static inline __attribute__((always_inline)) TARGET void SHAPE(row_of_tiles)(
     }
 }
 
-static TARGET void SHAPE(gemm)(const backprop_gemm *p, const T *a, const T *b, T *c, T *scratch) {
+/// The product over k-blocks of `depth_block`: B packed per k-block, A read in place or packed per row of tiles; with
+/// `g`, A is gathered and transposed and always packed.
+static TARGET void SHAPE(gemm)(const backprop_gemm *p, const backprop_gathered *g, const T *a, const T *b, T *c,
+                               T *scratch) {
     const size_t panels = (p->n + NR - 1) / NR;
     const size_t depth = p->k < depth_block ? p->k : depth_block;
     T *packed_b = scratch, *packed_a = scratch + panels * NR * depth;
@@ -143,8 +170,8 @@ static TARGET void SHAPE(gemm)(const backprop_gemm *p, const T *a, const T *b, T
             // A full row of tiles reads A's rows in place: ROWS rows side by side, one value of each per k, which the
             // caches serve as well as a packed copy (measured: 128 × 256 × 512 Bᵀ 77.5 → 73 µs on two threads, no
             // loss on 1024³). A short row of tiles (the last) is packed, zero-padded.
-            if (height < ROWS || (p->transpose_a && p->n > NR && !transposed_a_in_place)) {
-                SHAPE(pack_a)(p, a, packed_a, i0, height, k0, kc);
+            if (g || height < ROWS || (p->transpose_a && p->n > NR && !transposed_a_in_place)) {
+                SHAPE(pack_a)(p, g, a, packed_a, i0, height, k0, kc);
                 SHAPE(row_of_tiles)(p, packed_a, 1, ROWS, b, b_in_place, packed_b, k0, kc, i0, height, c, accumulate);
             } else if (p->transpose_a) {
                 SHAPE(row_of_tiles)(p, a + k0 * p->lda + i0, 1, p->lda, b, b_in_place, packed_b, k0, kc, i0, height,
@@ -155,6 +182,131 @@ static TARGET void SHAPE(gemm)(const backprop_gemm *p, const T *a, const T *b, T
             }
         }
     }
+}
+
+/// Adds the height × width corner of the ROWS × NR sums to C gathered by `s`: row i of the tile at `targets[i]`,
+/// columns j0 ..< j0 + width.
+static inline __attribute__((always_inline)) TARGET void SHAPE(scatter)(
+    NAME(vector) sums[ROWS][VECTORS], const backprop_gathered *s, T *const *targets, size_t j0, size_t height,
+    size_t width) {
+    typedef NAME(vector) V;
+    const size_t within = j0 % s->segment_length, offset = s->segment_offsets[j0 / s->segment_length] + within;
+    if (width == NR && within + NR <= s->segment_length) {
+        // The tile's columns are one run of every row.
+        for (size_t i = 0; i < height; i++) {
+            _Pragma("clang loop unroll(full)") for (size_t v = 0; v < VECTORS; v++) {
+                V *target = (V *)(targets[i] + offset + v * W);
+                *target = *target + sums[i][v];
+            }
+        }
+        return;
+    }
+    T whole[ROWS][NR];
+    for (size_t i = 0; i < ROWS; i++) {
+        for (size_t v = 0; v < VECTORS; v++) *(V *)&whole[i][v * W] = sums[i][v];
+    }
+    for (size_t i = 0; i < height; i++) {
+        for (size_t j = 0; j < width; j++) {
+            const size_t column = j0 + j;
+            targets[i][s->segment_offsets[column / s->segment_length] + column % s->segment_length] += whole[i][j];
+        }
+    }
+}
+
+/// One ROWS × NR tile of C = A·op(B) with A gathered by `g`, its rows read in place at `rows` (ROWS pointers, the
+/// last repeated below a short tile), over the k-blocks of `SHAPE(gemm)` and with its sums: each block's sum starts
+/// at zero and is added to C, so the two give the same bits. `panel` holds op(B)'s panel over all of k. With
+/// `scatter`, each block's sum is added to C gathered by it instead, row i at `targets[i]`, from column `c_column`.
+static inline __attribute__((always_inline)) TARGET void SHAPE(gathered_tile)(
+    const backprop_gathered *g, const T *const *rows, size_t k, const T *restrict panel, T *restrict c, size_t ldc,
+    size_t height, size_t width, int accumulate, const backprop_gathered *scatter, T *const *targets,
+    size_t c_column) {
+    typedef NAME(vector) V;
+    for (size_t k0 = 0; k0 < k; k0 += depth_block) {
+        const size_t kc = k - k0 < depth_block ? k - k0 : depth_block;
+        V sums[ROWS][VECTORS];
+        _Pragma("clang loop unroll(full)") for (size_t i = 0; i < ROWS; i++) {
+            _Pragma("clang loop unroll(full)") for (size_t v = 0; v < VECTORS; v++) sums[i][v] = 0;
+        }
+        // A run of columns within one segment: the same offset from every row's start.
+        for (size_t kk = k0; kk < k0 + kc;) {
+            const size_t j = g->first_column + kk, within = j % g->segment_length;
+            const size_t run = g->segment_length - within < k0 + kc - kk ? g->segment_length - within : k0 + kc - kk;
+            const size_t offset = g->segment_offsets[j / g->segment_length] + within;
+            const T *r[ROWS];
+            _Pragma("clang loop unroll(full)") for (size_t i = 0; i < ROWS; i++) r[i] = rows[i] + offset;
+            const T *bk = panel + kk * NR;
+            for (size_t t = 0; t < run; t++, bk += NR) {
+                V bv[VECTORS];
+                _Pragma("clang loop unroll(full)") for (size_t v = 0; v < VECTORS; v++) bv[v] = *(const V *)(bk + v * W);
+                _Pragma("clang loop unroll(full)") for (size_t i = 0; i < ROWS; i++) {
+                    const T ai = r[i][t];
+                    _Pragma("clang loop unroll(full)") for (size_t v = 0; v < VECTORS; v++) sums[i][v] += ai * bv[v];
+                }
+            }
+            kk += run;
+        }
+        if (scatter) {
+            SHAPE(scatter)(sums, scatter, targets, c_column, height, width);
+        } else {
+            SHAPE(store)(sums, c, ldc, height, width, accumulate || k0 > 0);
+        }
+    }
+}
+
+/// The product with A gathered by `g`. Transposed, it is `SHAPE(gemm)`'s, packing A from the gathered rows; else
+/// op(B) is packed once over all of k and every tile reads its ROWS rows of A in place, a convolution's windows
+/// straight from the image.
+static TARGET void SHAPE(gemm_gathered)(const backprop_gemm *p, const backprop_gathered *g, const T *a, const T *b,
+                                        T *c, T *scratch) {
+    if (p->transpose_a) {
+        SHAPE(gemm)(p, g, a, b, c, scratch);
+        return;
+    }
+    SHAPE(pack_b)(p, b, scratch, 0, p->k, 0);
+    for (size_t i0 = 0; i0 < p->m; i0 += ROWS) {
+        const size_t height = p->m - i0 < ROWS ? p->m - i0 : ROWS;
+        const T *rows[ROWS];
+        for (size_t i = 0; i < ROWS; i++) rows[i] = a + g->row_offsets[i0 + (i < height ? i : height - 1)];
+        for (size_t j0 = 0; j0 < p->n; j0 += NR) {
+            const size_t width = p->n - j0 < NR ? p->n - j0 : NR;
+            SHAPE(gathered_tile)(g, rows, p->k, scratch + (j0 / NR) * p->k * NR, c + i0 * p->ldc + j0, p->ldc, height,
+                                 width, p->accumulate, NULL, NULL, 0);
+        }
+    }
+}
+
+/// C gathered by `s` += A·op(B), A dense and not transposed: each row of A·op(B) added to its gathered row of C (a
+/// convolution's input gradient, the fold of δ W̃, without δ W̃ written out). The rows' tiles lie on a grid of ROWS
+/// rows from the whole matrix's row 0 (`s->first_row` is this call's first), so every row is summed and added the
+/// same way whichever block of rows a call covers; rows of different calls must not add to the same elements.
+static TARGET void SHAPE(gemm_scattered)(const backprop_gemm *p, const backprop_gathered *s, const T *a, const T *b,
+                                         T *c, T *scratch) {
+    SHAPE(pack_b)(p, b, scratch, 0, p->k, 0);
+    const size_t dense_offset = 0;
+    const backprop_gathered dense = {NULL, &dense_offset, p->k, 0, 0};
+    for (size_t i0 = 0; i0 < p->m;) {
+        const size_t phase = (s->first_row + i0) % ROWS;
+        const size_t height = p->m - i0 < ROWS - phase ? p->m - i0 : ROWS - phase;
+        const T *rows[ROWS];
+        T *targets[ROWS];
+        for (size_t i = 0; i < ROWS; i++) {
+            const size_t row = i0 + (i < height ? i : height - 1);
+            rows[i] = a + row * p->lda;
+            targets[i] = c + s->row_offsets[row];
+        }
+        for (size_t j0 = 0; j0 < p->n; j0 += NR) {
+            const size_t width = p->n - j0 < NR ? p->n - j0 : NR;
+            SHAPE(gathered_tile)(&dense, rows, p->k, scratch + (j0 / NR) * p->k * NR, NULL, 0, height, width, 1, s,
+                                 targets, j0);
+        }
+        i0 += height;
+    }
+}
+
+/// Elements of scratch memory for `SHAPE(gemm_gathered)`: `SHAPE(scratch)`'s, or all of op(B) packed.
+static size_t SHAPE(gathered_scratch)(const backprop_gemm *p) {
+    return p->transpose_a ? SHAPE(scratch)(p) : ((p->n + NR - 1) / NR) * NR * p->k;
 }
 
 #undef NR

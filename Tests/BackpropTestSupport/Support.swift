@@ -25,6 +25,11 @@ public enum TestData {
         a.count == b.count ? zip(a, b).count { $0.bitPattern != $1.bitPattern } : Swift.max(a.count, b.count)
     }
 
+    /// How many elements of `a` and `b` differ in their bits, for either element type.
+    public static func bitDifferences<S: TensorScalar>(_ a: [S], _ b: [S]) -> Int {
+        a.count == b.count ? zip(a, b).count { Double($0).bitPattern != Double($1).bitPattern } : Swift.max(a.count, b.count)
+    }
+
     /// The largest absolute difference between two equally shaped tensors.
     public static func maxDifference<S: TensorScalar>(_ a: Tensor<S>, _ b: Tensor<S>) -> Double {
         precondition(a.shape == b.shape, "maxDifference: shapes \(a.shape) and \(b.shape) differ")

@@ -169,6 +169,50 @@ public enum GEMM {
         if let squares { SumOfSquares(elements: c, count: problem.m * problem.n, sums: squares).run() }
     }
 
+    /// The product with `A` gathered by `rows` from `a` (``GatheredRows``: a convolution's unfolded input read in place
+    /// from the images), on the portable kernel: `A` is the gathered matrix, `m × k` or, when `problem.transposeA`,
+    /// `k × m` (`problem.lda` is not read). Each element of `C` is the same bits as ``multiply(_:_:_:_:backend:)``
+    /// gives on the portable kernel for a dense copy of `A`.
+    ///
+    /// - Precondition: the gathered matrix has the problem's shape (or more rows).
+    public static func multiply<S: TensorScalar>(
+        _ problem: GEMMProblem, gathering rows: GatheredRows, from a: UnsafePointer<S>, _ b: UnsafePointer<S>,
+        _ c: UnsafeMutablePointer<S>
+    ) {
+        let (stored, columns) = problem.transposeA ? (problem.k, problem.m) : (problem.m, problem.k)
+        precondition(rows.rows >= stored && rows.columns == columns,
+                     "GEMM.multiply: gathered \(rows.rows) × \(rows.columns) rows do not fit a \(stored) × \(columns) operand")
+        let parts = GEMMParts(problem: problem, a: a, b: b, c: c, backend: .portable, squares: nil, gathered: rows)
+        if parts.runsInParallel {
+            Parallelism.pool.run(parts)
+        } else if problem.m > 0 && problem.n > 0 && problem.k > 0 {
+            S.gemm(problem, gathering: rows, firstRow: 0, firstColumn: 0, a, b, c)
+        } else if problem.m > 0 && problem.n > 0 && !problem.accumulate {
+            for row in 0..<problem.m { (c + row * problem.ldc).update(repeating: 0, count: problem.n) }
+        }
+    }
+
+    /// Overwrites `C`, gathered by `rows` from `c` (``GatheredRows``), with the sum of `A · op(B)`'s rows over its
+    /// gathered rows, on the portable kernel: row `r` of the product is added to gathered row `r`, where rows overlap
+    /// (a convolution's input gradient: the fold of δ W̃, without δ W̃ written out). `A` is dense and not transposed.
+    ///
+    /// The rows come in groups of `groupRows` (one image's output pixels), group `g` adding only to elements
+    /// `g·groupElements ..< (g + 1)·groupElements` of `c` (its image), which are zeroed first. The groups are split
+    /// over the threads; each row is summed and added the same way whatever the split, so the result is the same bits
+    /// on any number of threads.
+    ///
+    /// - Precondition: `problem.m` is a whole number of groups, and `rows` has as many rows and `problem.n` columns.
+    public static func multiply<S: TensorScalar>(
+        _ problem: GEMMProblem, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>, scatteringOnto rows: GatheredRows,
+        of c: UnsafeMutablePointer<S>, groupRows: Int, groupElements: Int
+    ) {
+        precondition(!problem.transposeA && groupRows > 0 && problem.m % groupRows == 0 && rows.rows == problem.m
+                     && rows.columns == problem.n, "GEMM.multiply: \(problem.m) × \(problem.n) rows do not scatter onto gathered "
+                     + "\(rows.rows) × \(rows.columns) rows in groups of \(groupRows)")
+        Parallelism.pool.run(ScatteredGEMMParts(problem: problem, a: a, b: b, rows: rows, c: c, groupRows: groupRows,
+                                                groupElements: groupElements))
+    }
+
     /// Products of at least this many floating-point operations are split in two parts (run on two threads when there
     /// are; on one, one after the other, so that the result is the same): about 3 µs of work, against
     /// a hand-off of a few cache-line transfers between the cores (well under a microsecond). The output layer's
@@ -201,12 +245,15 @@ private struct GEMMParts<S: TensorScalar>: ParallelWork {
     let backend: KernelBackend
     /// Where each part writes the sum of squares of its rows of `C` (see ``partsAreHalvesOfTheNorm``), or `nil`.
     let squares: UnsafeMutablePointer<S>?
+    /// How `A` is gathered from `a`, or `nil` for a dense `A`.
+    let gathered: GatheredRows?
     /// Fixed when the work is made: the threads a part runs on must all see the same split.
     let parts: Int
 
     init(problem: GEMMProblem, a: UnsafePointer<S>, b: UnsafePointer<S>, c: UnsafeMutablePointer<S>, backend: KernelBackend,
-         squares: UnsafeMutablePointer<S>?) {
+         squares: UnsafeMutablePointer<S>?, gathered: GatheredRows? = nil) {
         (self.problem, self.a, self.b, self.c, self.backend, self.squares) = (problem, a, b, c, backend, squares)
+        self.gathered = gathered
         let splitsRows = problem.transposeA ? problem.m >= 64 : problem.m > problem.n
         if backend == .portable {
             let bySize = Swift.min(Int(problem.flops / (GEMM.parallelFlops / 2)), (splitsRows ? problem.m : problem.n) / 16)
@@ -240,8 +287,14 @@ private struct GEMMParts<S: TensorScalar>: ParallelWork {
             let rows = range(of: part, in: problem.m)
             p.m = rows.count
             let block = c + rows.lowerBound * problem.ldc
-            S.gemm(p, a + (problem.transposeA ? rows.lowerBound : rows.lowerBound * problem.lda), b, block,
-                   backend: backend)
+            if let gathered {
+                // The part's rows of op(A): columns of a transposed A, else rows.
+                S.gemm(p, gathering: gathered, firstRow: problem.transposeA ? 0 : rows.lowerBound,
+                       firstColumn: problem.transposeA ? rows.lowerBound : 0, a, b, block)
+            } else {
+                S.gemm(p, a + (problem.transposeA ? rows.lowerBound : rows.lowerBound * problem.lda), b, block,
+                       backend: backend)
+            }
             if let squares {
                 S.applyReduction(.sumOfSquares, block, squares + part, outer: 1, length: rows.count * problem.n,
                                  inner: 1)
@@ -249,8 +302,12 @@ private struct GEMMParts<S: TensorScalar>: ParallelWork {
         } else {
             let columns = range(of: part, in: problem.n, granularity: 16)
             p.n = columns.count
-            S.gemm(p, a, b + (problem.transposeB ? columns.lowerBound * problem.ldb : columns.lowerBound),
-                   c + columns.lowerBound, backend: backend)
+            let bBlock = b + (problem.transposeB ? columns.lowerBound * problem.ldb : columns.lowerBound)
+            if let gathered {
+                S.gemm(p, gathering: gathered, firstRow: 0, firstColumn: 0, a, bBlock, c + columns.lowerBound)
+            } else {
+                S.gemm(p, a, bBlock, c + columns.lowerBound, backend: backend)
+            }
         }
     }
 }
@@ -303,5 +360,38 @@ struct SmallProduct<S: TensorScalar>: ParallelWork {
         let rows = range(of: part, in: problem.k)
         S.applySmallProduct(a + rows.lowerBound * problem.m, b + rows.lowerBound * problem.n, rows: rows.count,
                             m: problem.m, n: problem.n, partials + part * problem.m * problem.n)
+    }
+}
+
+/// The groups of rows of a scattered product (``GEMM/multiply(_:_:_:scatteringOnto:of:groupRows:groupElements:)``),
+/// split in one part per thread: each zeroes its groups' elements of `C`, then adds its rows of the product.
+private struct ScatteredGEMMParts<S: TensorScalar>: ParallelWork {
+    let problem: GEMMProblem
+    let a: UnsafePointer<S>
+    let b: UnsafePointer<S>
+    let rows: GatheredRows
+    let c: UnsafeMutablePointer<S>
+    let groupRows: Int
+    let groupElements: Int
+    /// Fixed when the work is made: the threads a part runs on must all see the same split.
+    let parts: Int
+
+    init(problem: GEMMProblem, a: UnsafePointer<S>, b: UnsafePointer<S>, rows: GatheredRows, c: UnsafeMutablePointer<S>,
+         groupRows: Int, groupElements: Int) {
+        (self.problem, self.a, self.b, self.rows, self.c) = (problem, a, b, rows, c)
+        (self.groupRows, self.groupElements) = (groupRows, groupElements)
+        let groups = problem.m / groupRows
+        parts = problem.flops >= GEMM.parallelFlops ? Swift.max(1, Swift.min(Parallelism.pool.threads, groups)) : 1
+    }
+
+    func run(part: Int) {
+        let groups = range(of: part, in: problem.m / groupRows)
+        guard !groups.isEmpty else { return }
+        (c + groups.lowerBound * groupElements).update(repeating: 0, count: groups.count * groupElements)
+        guard problem.n > 0 && problem.k > 0 else { return }
+        var p = problem
+        p.m = groups.count * groupRows
+        let first = groups.lowerBound * groupRows
+        S.gemm(p, a + first * problem.lda, b, scatteringOnto: rows, firstRow: first, of: c)
     }
 }

@@ -31,6 +31,60 @@ enum PortableGEMM {
     }
 }
 
+extension PortableGEMM {
+    static func multiply(
+        _ p: GEMMProblem, gathering rows: GatheredRows, firstRow: Int, firstColumn: Int, _ a: UnsafePointer<Float>,
+        _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>
+    ) {
+        withUnsafePointer(to: p.kernelArguments) { problem in
+            rows.withKernelArguments(firstRow: firstRow, firstColumn: firstColumn) { gathered in
+                ThreadScratch.withBuffer(of: Float.self, count: backprop_gemm_gathered_scratch_float(problem)) { scratch in
+                    backprop_gemm_gathered_float(problem, gathered, a, b, c, scratch)
+                }
+            }
+        }
+    }
+
+    static func multiply(
+        _ p: GEMMProblem, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, scatteringOnto rows: GatheredRows, firstRow: Int,
+        of c: UnsafeMutablePointer<Float>
+    ) {
+        withUnsafePointer(to: p.kernelArguments) { problem in
+            rows.withKernelArguments(firstRow: firstRow, firstColumn: 0) { gathered in
+                ThreadScratch.withBuffer(of: Float.self, count: backprop_gemm_gathered_scratch_float(problem)) { scratch in
+                    backprop_gemm_scattered_float(problem, gathered, a, b, c, scratch)
+                }
+            }
+        }
+    }
+
+    static func multiply(
+        _ p: GEMMProblem, gathering rows: GatheredRows, firstRow: Int, firstColumn: Int, _ a: UnsafePointer<Double>,
+        _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>
+    ) {
+        withUnsafePointer(to: p.kernelArguments) { problem in
+            rows.withKernelArguments(firstRow: firstRow, firstColumn: firstColumn) { gathered in
+                ThreadScratch.withBuffer(of: Double.self, count: backprop_gemm_gathered_scratch_double(problem)) { scratch in
+                    backprop_gemm_gathered_double(problem, gathered, a, b, c, scratch)
+                }
+            }
+        }
+    }
+
+    static func multiply(
+        _ p: GEMMProblem, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, scatteringOnto rows: GatheredRows, firstRow: Int,
+        of c: UnsafeMutablePointer<Double>
+    ) {
+        withUnsafePointer(to: p.kernelArguments) { problem in
+            rows.withKernelArguments(firstRow: firstRow, firstColumn: 0) { gathered in
+                ThreadScratch.withBuffer(of: Double.self, count: backprop_gemm_gathered_scratch_double(problem)) { scratch in
+                    backprop_gemm_scattered_double(problem, gathered, a, b, c, scratch)
+                }
+            }
+        }
+    }
+}
+
 extension GEMMProblem {
     /// The problem as the C kernels take it.
     var kernelArguments: backprop_gemm {

@@ -158,6 +158,16 @@ where RawSignificand: FixedWidthInteger {
     /// `C = op(A) · op(B)` (or `C += …` when `accumulate`) on row-major matrices; see ``GEMM``.
     static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>,
                      _ c: UnsafeMutablePointer<Self>, backend: KernelBackend)
+
+    /// `C = op(A) · op(B)` on the portable kernel with `A` gathered by `rows` from `a`, starting at row `firstRow` and
+    /// column `firstColumn` of the gathered matrix; see ``GEMM/multiply(_:gathering:from:_:_:)``.
+    static func gemm(_ problem: GEMMProblem, gathering rows: GatheredRows, firstRow: Int, firstColumn: Int,
+                     _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, _ c: UnsafeMutablePointer<Self>)
+
+    /// `C += A · op(B)` on the portable kernel with `C` gathered by `rows` from `c`, for the product's rows from row
+    /// `firstRow` of the gathered matrix on; see ``GEMM/multiply(_:_:_:scatteringOnto:of:groupRows:groupElements:)``.
+    static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>,
+                     scatteringOnto rows: GatheredRows, firstRow: Int, of c: UnsafeMutablePointer<Self>)
 }
 
 /// The storage type of a tensor's elements.
@@ -426,6 +436,16 @@ extension Float: TensorScalar {
             PortableGEMM.multiply(problem, a, b, c)
         }
     }
+
+    public static func gemm(_ problem: GEMMProblem, gathering rows: GatheredRows, firstRow: Int, firstColumn: Int,
+                            _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
+        PortableGEMM.multiply(problem, gathering: rows, firstRow: firstRow, firstColumn: firstColumn, a, b, c)
+    }
+
+    public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                            scatteringOnto rows: GatheredRows, firstRow: Int, of c: UnsafeMutablePointer<Float>) {
+        PortableGEMM.multiply(problem, a, b, scatteringOnto: rows, firstRow: firstRow, of: c)
+    }
 }
 
 extension Double: TensorScalar {
@@ -668,5 +688,15 @@ extension Double: TensorScalar {
         } else {
             PortableGEMM.multiply(problem, a, b, c)
         }
+    }
+
+    public static func gemm(_ problem: GEMMProblem, gathering rows: GatheredRows, firstRow: Int, firstColumn: Int,
+                            _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>) {
+        PortableGEMM.multiply(problem, gathering: rows, firstRow: firstRow, firstColumn: firstColumn, a, b, c)
+    }
+
+    public static func gemm(_ problem: GEMMProblem, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,
+                            scatteringOnto rows: GatheredRows, firstRow: Int, of c: UnsafeMutablePointer<Double>) {
+        PortableGEMM.multiply(problem, a, b, scatteringOnto: rows, firstRow: firstRow, of: c)
     }
 }

@@ -13,8 +13,12 @@ extension ConvolutionalNetworkStep {
         var delta: [Tensor<Scalar>]
         /// ∂J/∂(the stage's input).
         var inputGradient: [Tensor<Scalar>]
-        /// A convolution's unfolded input, then (in the backward pass) the gradient of the unfolded input.
+        /// A convolution's unfolded input, then (in the backward pass) the gradient of the unfolded input; empty
+        /// where they are gathered.
         var columns: [Tensor<Scalar>]
+        /// A convolution's unfolded input as rows gathered from its input images, where its products read it in place
+        /// and its input gradient is folded as the product computes it.
+        var gathered: [GatheredRows?]
         /// A convolution's weight as `[out, kh·kw·in]`, and its gradient.
         var weightMatrix: [Tensor<Scalar>], weightMatrixGradient: [Tensor<Scalar>]
         /// The gradient of a convolution's weight as `[kh·kw·in, out]`, as the product gives it.
@@ -49,7 +53,7 @@ extension ConvolutionalNetworkStep {
         if let buffers = current.take(), buffers.rows == n { return buffers }
         func zeros(_ shape: [Int]) -> Tensor<Scalar> { Tensor.zeros(shape: shape) }
         let none = zeros([0])
-        var b = Buffers(rows: n, output: [], preActivation: [], delta: [], inputGradient: [], columns: [], weightMatrix: [],
+        var b = Buffers(rows: n, output: [], preActivation: [], delta: [], inputGradient: [], columns: [], gathered: [], weightMatrix: [],
                         weightMatrixGradient: [], weightGradientColumns: [], statistics: [], normalization: [], layerNorm: [], winners: [], flags: [], mask: [],
                         channelMajorMask: [], input: zeros([n * inputImage.pixels, inputImage.channels]),
                         stageInputs: Array(repeating: none, count: stages.count), problems: [], zeroBias: [], empty: none)
@@ -62,6 +66,7 @@ extension ConvolutionalNetworkStep {
             // A direct first convolution's weight and its gradient are both `[kh·kw, filters]`.
             let direct = l == 0 && firstConvolution == .direct
             var problem: WindowProblem?
+            var gathered: GatheredRows?
             var zeroBias = none
             switch stage {
             case .convolution(let w, _, let window, let image, let output, let activation):
@@ -82,7 +87,10 @@ extension ConvolutionalNetworkStep {
                     // Not unfolded.
                     weight = zeros([window.kernelHeight * window.kernelWidth, output.channels])
                 } else {
-                    columns = zeros([n * output.pixels, window.kernelHeight * window.kernelWidth * image.channels])
+                    gathered = gathersUnfoldedInput ? problem?.unfoldedRows : nil
+                    if gathered == nil {
+                        columns = zeros([n * output.pixels, window.kernelHeight * window.kernelWidth * image.channels])
+                    }
                     weight = zeros([parameters[w].shape[0], window.kernelHeight * window.kernelWidth * image.channels])
                 }
                 if activation == .relu {
@@ -128,7 +136,7 @@ extension ConvolutionalNetworkStep {
                      weightMatrixGradient: weight.count == 0 || direct ? none : zeros(weight.shape),
                      weightGradientColumns: weight.count == 0 ? none : zeros(direct ? weight.shape : weight.shape.reversed()),
                      statistics: stats, normalization: normalization, layerNorm: layerNorm, winners: winners, flags: flags, mask: mask,
-                     channelMajorMask: channelMajorMask, problem: problem, zeroBias: zeroBias)
+                     channelMajorMask: channelMajorMask, problem: problem, gathered: gathered, zeroBias: zeroBias)
             inputShape = outputShape
         }
         return b
@@ -142,7 +150,7 @@ extension ConvolutionalNetworkStep.Buffers {
                          weightMatrixGradient: Tensor<Scalar>, weightGradientColumns: Tensor<Scalar>,
                          statistics: Tensor<Scalar>? = nil, normalization: Tensor<Scalar>? = nil, layerNorm: [Tensor<Scalar>] = [], winners: [Int32] = [],
                          flags: [UInt8] = [], mask: Tensor<Scalar>? = nil, channelMajorMask: Tensor<Scalar>? = nil,
-                         problem: WindowProblem?, zeroBias: Tensor<Scalar>) {
+                         problem: WindowProblem?, gathered: GatheredRows? = nil, zeroBias: Tensor<Scalar>) {
         self.output.append(output)
         self.preActivation.append(preActivation)
         self.delta.append(delta)
@@ -159,6 +167,7 @@ extension ConvolutionalNetworkStep.Buffers {
         self.mask.append(mask ?? empty)
         self.channelMajorMask.append(channelMajorMask ?? empty)
         self.problems.append(problem)
+        self.gathered.append(gathered)
         self.zeroBias.append(zeroBias)
     }
 }

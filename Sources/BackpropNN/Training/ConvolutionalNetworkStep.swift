@@ -56,6 +56,9 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
     let firstConvolution: FirstConvolution
     /// The precision of the step's matrix products (the convolutions', after unfolding, and the dense layers').
     let precision: MatrixPrecision
+    /// Whether unpadded convolutions read their unfolded input in place from their input images (``GatheredRows``)
+    /// instead of unfolding it: Float32 products where large ones run on the portable kernel, which gathers.
+    let gathersUnfoldedInput: Bool
     /// Buffers for the most recent batch size and the one before (a full batch and an epoch's last, smaller one).
     var current: Buffers?
     var previous: Buffers?
@@ -169,6 +172,8 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         } else {
             firstConvolution = .unfolded
         }
+        gathersUnfoldedInput = precision == .float32
+            && (KernelBackend.preferred == .portable || KernelBackend.largeProductsOnPortableKernel)
     }
 
     /// Runs the forward and backward pass on one batch (rows of channel-major images), overwriting `gradients` and
@@ -236,20 +241,20 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 } else {
                     b.weightMatrix[l].assignTransposed(parameters[w], batch: parameters[w].shape[0], rows: image.channels,
                                                        columns: window.kernelHeight * window.kernelWidth)
-                    b.columns[l].assignUnfolded(input, problem)
+                    if b.gathered[l] == nil { b.columns[l].assignUnfolded(input, problem) }
                 }
                 if reluGradientFolded[l] && activation == .relu {
                     // The bias and ReLU are applied by the max pooling after it, in its one pass.
-                    convolve(stage: l, input, columns: b.columns[l], weight: b.weightMatrix[l], problem, into: &b.output[l])
+                    convolve(stage: l, input, columns: b.columns[l], gathered: b.gathered[l], weight: b.weightMatrix[l], problem, into: &b.output[l])
                 } else if activation == .relu {
                     // The ReLU in place: its gradient is read from its output.
-                    convolve(stage: l, input, columns: b.columns[l], weight: b.weightMatrix[l], problem, into: &b.output[l])
+                    convolve(stage: l, input, columns: b.columns[l], gathered: b.gathered[l], weight: b.weightMatrix[l], problem, into: &b.output[l])
                     b.output[l].addBiasApplyingReLU(bias.map { parameters[$0] } ?? b.zeroBias[l])
                 } else if activation == nil {
-                    convolve(stage: l, input, columns: b.columns[l], weight: b.weightMatrix[l], problem, into: &b.output[l])
+                    convolve(stage: l, input, columns: b.columns[l], gathered: b.gathered[l], weight: b.weightMatrix[l], problem, into: &b.output[l])
                     if let bias { b.output[l].addBias(parameters[bias]) }
                 } else {
-                    convolve(stage: l, input, columns: b.columns[l], weight: b.weightMatrix[l], problem,
+                    convolve(stage: l, input, columns: b.columns[l], gathered: b.gathered[l], weight: b.weightMatrix[l], problem,
                              into: &b.preActivation[l])
                     if let bias {
                         b.preActivation[l].addBias(parameters[bias], applying: activation, into: &b.output[l])
@@ -392,7 +397,11 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 }
                 // ∂J/∂W̃ᵀ = X̃ᵀ δ: of the two orders of this product, the faster on the kernels (measured on C1: 149 against
                 // 114 GFLOP/s for the second convolution; the first takes the small-product kernel either way).
-                b.weightGradientColumns[l].assignProduct(b.columns[l], delta, transposeA: true, precision: precision)
+                if let rows = b.gathered[l] {
+                    b.weightGradientColumns[l].assignProduct(gathering: rows, from: stageInput, delta, transposeA: true)
+                } else {
+                    b.weightGradientColumns[l].assignProduct(b.columns[l], delta, transposeA: true, precision: precision)
+                }
                 b.weightMatrixGradient[l].assignTransposed(b.weightGradientColumns[l], batch: 1,
                                                            rows: b.weightGradientColumns[l].shape[0],
                                                            columns: b.weightGradientColumns[l].shape[1])
@@ -400,8 +409,12 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                                               rows: window.kernelHeight * window.kernelWidth, columns: image.channels)
                 gradientNorms[w] = Double(gradients[w].norm)
                 guard l > 0 else { break }
-                b.columns[l].assignProduct(delta, b.weightMatrix[l], precision: precision)
-                b.inputGradient[l].assignFolded(b.columns[l], problem)
+                if let rows = b.gathered[l] {
+                    b.inputGradient[l].assignFoldedProduct(delta, b.weightMatrix[l], problem, rows: rows)
+                } else {
+                    b.columns[l].assignProduct(delta, b.weightMatrix[l], precision: precision)
+                    b.inputGradient[l].assignFolded(b.columns[l], problem)
+                }
             case .batchNorm(let p, _, _, _, let relu):
                 gradients.withUnsafeMutableBufferPointer { gradients in
                     guard !normalizationGradientFromPool[l] else {
@@ -478,11 +491,14 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
     }
 
     /// z of the convolution at stage `l` into `z`: directly from the images `input` for a direct first convolution
-    /// (`weight` as `[kh·kw, filters]`), else the unfolded input `columns` times `weight`.
-    private func convolve(stage l: Int, _ input: Tensor<Scalar>, columns: Tensor<Scalar>, weight: Tensor<Scalar>,
-                          _ problem: WindowProblem, into z: inout Tensor<Scalar>) {
+    /// (`weight` as `[kh·kw, filters]`), else the unfolded input times `weight`, its rows `gathered` from `input` or
+    /// unfolded into `columns`.
+    private func convolve(stage l: Int, _ input: Tensor<Scalar>, columns: Tensor<Scalar>, gathered: GatheredRows?,
+                          weight: Tensor<Scalar>, _ problem: WindowProblem, into z: inout Tensor<Scalar>) {
         if l == 0 && firstConvolution == .direct {
             z.assignConvolved(input, weight: weight, convolution: problem)
+        } else if let gathered {
+            z.assignProduct(gathering: gathered, from: input, weight, transposeB: true)
         } else {
             z.assignProduct(columns, weight, transposeB: true, precision: precision)
         }
