@@ -387,7 +387,10 @@ private struct ScatteredGEMMParts<S: TensorScalar>: ParallelWork {
     func run(part: Int) {
         let groups = range(of: part, in: problem.m / groupRows)
         guard !groups.isEmpty else { return }
-        (c + groups.lowerBound * groupElements).update(repeating: 0, count: groups.count * groupElements)
+        // As bytes: this code runs unspecialised, where `update(repeating:count:)` on `S` copies element by element
+        // through its value witness.
+        UnsafeMutableRawPointer(c + groups.lowerBound * groupElements)
+            .initializeMemory(as: UInt8.self, repeating: 0, count: groups.count * groupElements * MemoryLayout<S>.stride)
         guard problem.n > 0 && problem.k > 0 else { return }
         var p = problem
         p.m = groups.count * groupRows
