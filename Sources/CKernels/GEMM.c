@@ -163,7 +163,9 @@ void backprop_gemm_double(const backprop_gemm *problem, const double *a, const d
 }
 
 size_t backprop_gemm_gathered_scratch_float(const backprop_gemm *problem) { return gathered_scratch_float()(problem); }
-size_t backprop_gemm_gathered_scratch_double(const backprop_gemm *problem) { return gathered_scratch_double()(problem); }
+size_t backprop_gemm_gathered_scratch_double(const backprop_gemm *problem) {
+    return gathered_scratch_double()(problem);
+}
 
 void backprop_gemm_gathered_float(const backprop_gemm *problem, const backprop_gathered *gathered, const float *a,
                                   const float *b, float *c, float *scratch) {

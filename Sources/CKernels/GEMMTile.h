@@ -16,8 +16,8 @@ static size_t SHAPE(scratch)(const backprop_gemm *p) {
 
 /// Packs rows k0 ..< k0 + kc of op(B) into panels of NR columns, each kc × NR, zero-padded on the right; with
 /// `only_narrow`, only a last panel narrower than NR (the tiles read whole ones in place).
-static TARGET void SHAPE(pack_b)(const backprop_gemm *p, const T *b, T *packed, size_t k0, size_t kc,
-                                 int only_narrow) {
+static inline __attribute__((always_inline)) TARGET void SHAPE(pack_b)(
+    const backprop_gemm *p, const T *b, T *packed, size_t k0, size_t kc, int only_narrow) {
     for (size_t j0 = 0; j0 < p->n; j0 += NR) {
         const size_t width = p->n - j0 < NR ? p->n - j0 : NR;
         if (only_narrow && width == NR) continue;
@@ -56,7 +56,9 @@ static TARGET void SHAPE(pack_a)(const backprop_gemm *p, const backprop_gathered
         for (size_t kk = 0; kk < kc; kk++) {
             const T *row = a + g->row_offsets[k0 + kk];
             if (contiguous) {
-                _Pragma("clang loop unroll(full)") for (size_t ii = 0; ii < ROWS; ii++) packed[kk * ROWS + ii] = row[at[0] + ii];
+                _Pragma("clang loop unroll(full)") for (size_t ii = 0; ii < ROWS; ii++) {
+                    packed[kk * ROWS + ii] = row[at[0] + ii];
+                }
             } else {
                 for (size_t ii = 0; ii < ROWS; ii++) packed[kk * ROWS + ii] = ii < height ? row[at[ii]] : 0;
             }
@@ -146,8 +148,8 @@ static inline __attribute__((always_inline)) TARGET void SHAPE(row_of_tiles)(
 
 /// The product over k-blocks of `depth_block`: B packed per k-block, A read in place or packed per row of tiles; with
 /// `g`, A is gathered and transposed and always packed.
-static TARGET void SHAPE(gemm)(const backprop_gemm *p, const backprop_gathered *g, const T *a, const T *b, T *c,
-                               T *scratch) {
+static inline __attribute__((always_inline)) TARGET void SHAPE(gemm)(
+    const backprop_gemm *p, const backprop_gathered *g, const T *a, const T *b, T *c, T *scratch) {
     const size_t panels = (p->n + NR - 1) / NR;
     const size_t depth = p->k < depth_block ? p->k : depth_block;
     T *packed_b = scratch, *packed_a = scratch + panels * NR * depth;
@@ -238,7 +240,9 @@ static inline __attribute__((always_inline)) TARGET void SHAPE(gathered_tile)(
             const T *bk = panel + kk * NR;
             for (size_t t = 0; t < run; t++, bk += NR) {
                 V bv[VECTORS];
-                _Pragma("clang loop unroll(full)") for (size_t v = 0; v < VECTORS; v++) bv[v] = *(const V *)(bk + v * W);
+                _Pragma("clang loop unroll(full)") for (size_t v = 0; v < VECTORS; v++) {
+                    bv[v] = *(const V *)(bk + v * W);
+                }
                 _Pragma("clang loop unroll(full)") for (size_t i = 0; i < ROWS; i++) {
                     const T ai = r[i][t];
                     _Pragma("clang loop unroll(full)") for (size_t v = 0; v < VECTORS; v++) sums[i][v] += ai * bv[v];
