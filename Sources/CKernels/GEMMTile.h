@@ -42,7 +42,8 @@ static inline __attribute__((always_inline)) TARGET void SHAPE(pack_b)(
 }
 
 /// Packs columns k0 ..< k0 + kc of rows i0 ..< i0 + height of op(A), ROWS values per k, zero-padded below; with
-/// `g`, of the transposed gathered A (`SHAPE(gemm_gathered)` runs the others).
+/// `g`, of the transposed gathered A where its tile cannot read it in place (`SHAPE(gemm_gathered)` runs a gathered A
+/// that is not transposed).
 static TARGET void SHAPE(pack_a)(const backprop_gemm *p, const backprop_gathered *g, const T *a, T *packed, size_t i0,
                                 size_t height, size_t k0, size_t kc) {
     if (g) {
@@ -52,16 +53,9 @@ static TARGET void SHAPE(pack_a)(const backprop_gemm *p, const backprop_gathered
             const size_t j = g->first_column + i0 + (ii < height ? ii : 0);
             at[ii] = g->segment_offsets[j / g->segment_length] + j % g->segment_length;
         }
-        const int contiguous = height == ROWS && at[ROWS - 1] == at[0] + ROWS - 1;
         for (size_t kk = 0; kk < kc; kk++) {
             const T *row = a + g->row_offsets[k0 + kk];
-            if (contiguous) {
-                _Pragma("clang loop unroll(full)") for (size_t ii = 0; ii < ROWS; ii++) {
-                    packed[kk * ROWS + ii] = row[at[0] + ii];
-                }
-            } else {
-                for (size_t ii = 0; ii < ROWS; ii++) packed[kk * ROWS + ii] = ii < height ? row[at[ii]] : 0;
-            }
+            for (size_t ii = 0; ii < ROWS; ii++) packed[kk * ROWS + ii] = ii < height ? row[at[ii]] : 0;
         }
     } else if (p->transpose_a) {
         for (size_t kk = 0; kk < kc; kk++) {
@@ -106,11 +100,13 @@ static inline __attribute__((always_inline)) TARGET void SHAPE(store)(
 
 /// One ROWS × NR tile of C over a k-block of kc; only height × width of it is written.
 /// Element (i, kk) of the tile's rows of op(A) is a[i × row_stride + kk × depth_stride]: packed (1, ROWS), or read in
-/// place from A (lda, 1) or from a transposed A (1, lda). Row kk of its columns of op(B) starts at b + kk × b_stride:
-/// a packed panel (NR) or B in place (ldb).
+/// place from A (lda, 1) or from a transposed A (1, lda); with `depth_offsets`, a[depth_offsets[kk] + i × row_stride]
+/// (a transposed gathered A in place). Row kk of its columns of op(B) starts at b + kk × b_stride: a packed panel
+/// (NR) or B in place (ldb).
 static inline __attribute__((always_inline)) TARGET void SHAPE(tile)(
-    const T *restrict a, size_t row_stride, size_t depth_stride, const T *restrict b, size_t b_stride, size_t kc,
-    T *restrict c, size_t ldc, size_t height, size_t width, int accumulate) {
+    const T *restrict a, size_t row_stride, size_t depth_stride, const size_t *restrict depth_offsets,
+    const T *restrict b, size_t b_stride, size_t kc, T *restrict c, size_t ldc, size_t height, size_t width,
+    int accumulate) {
     typedef NAME(vector) V;
     V sums[ROWS][VECTORS];
     _Pragma("clang loop unroll(full)") for (size_t i = 0; i < ROWS; i++) {
@@ -121,8 +117,9 @@ static inline __attribute__((always_inline)) TARGET void SHAPE(tile)(
         _Pragma("clang loop unroll(full)") for (size_t v = 0; v < VECTORS; v++) {
             bk[v] = *(const V *)(b + kk * b_stride + v * W);
         }
+        const T *ak = depth_offsets ? a + depth_offsets[kk] : a + kk * depth_stride;
         _Pragma("clang loop unroll(full)") for (size_t i = 0; i < ROWS; i++) {
-            const T ai = a[i * row_stride + kk * depth_stride];
+            const T ai = ak[i * row_stride];
             _Pragma("clang loop unroll(full)") for (size_t v = 0; v < VECTORS; v++) sums[i][v] += ai * bk[v];
         }
     }
@@ -132,18 +129,28 @@ static inline __attribute__((always_inline)) TARGET void SHAPE(tile)(
 /// One row of tiles, rows i0 ..< i0 + height of C over the k-block k0 ..< k0 + kc, with `a` and its strides as in
 /// `tile`; whole panels of B in place when `b_in_place`, else (and the last, narrower one) packed.
 static inline __attribute__((always_inline)) TARGET void SHAPE(row_of_tiles)(
-    const backprop_gemm *p, const T *a, size_t row_stride, size_t depth_stride, const T *b, int b_in_place,
-    const T *packed_b, size_t k0, size_t kc, size_t i0, size_t height, T *c, int accumulate) {
+    const backprop_gemm *p, const T *a, size_t row_stride, size_t depth_stride, const size_t *depth_offsets,
+    const T *b, int b_in_place, const T *packed_b, size_t k0, size_t kc, size_t i0, size_t height, T *c,
+    int accumulate) {
     for (size_t j0 = 0; j0 < p->n; j0 += NR) {
         const size_t width = p->n - j0 < NR ? p->n - j0 : NR;
         if (b_in_place && width == NR) {
-            SHAPE(tile)(a, row_stride, depth_stride, b + k0 * p->ldb + j0, p->ldb, kc, c + i0 * p->ldc + j0, p->ldc,
-                        height, width, accumulate);
+            SHAPE(tile)(a, row_stride, depth_stride, depth_offsets, b + k0 * p->ldb + j0, p->ldb, kc,
+                        c + i0 * p->ldc + j0, p->ldc, height, width, accumulate);
         } else {
-            SHAPE(tile)(a, row_stride, depth_stride, packed_b + (j0 / NR) * kc * NR, NR, kc, c + i0 * p->ldc + j0,
-                        p->ldc, height, width, accumulate);
+            SHAPE(tile)(a, row_stride, depth_stride, depth_offsets, packed_b + (j0 / NR) * kc * NR, NR, kc,
+                        c + i0 * p->ldc + j0, p->ldc, height, width, accumulate);
         }
     }
+}
+
+/// Whether rows i0 ..< i0 + ROWS of op(A), for the transposed A gathered by `g`, are one run of columns of every
+/// gathered row (so that a tile reads them in place), and where that run starts from a row's start.
+static inline __attribute__((always_inline)) int SHAPE(gathered_run)(const backprop_gathered *g, size_t i0,
+                                                                    size_t height, size_t *at) {
+    const size_t j = g->first_column + i0, within = j % g->segment_length;
+    *at = g->segment_offsets[j / g->segment_length] + within;
+    return height == ROWS && within + ROWS <= g->segment_length;
 }
 
 /// The product over k-blocks of `depth_block`: B packed per k-block, A read in place or packed per row of tiles; with
@@ -172,15 +179,22 @@ static inline __attribute__((always_inline)) TARGET void SHAPE(gemm)(
             // A full row of tiles reads A's rows in place: ROWS rows side by side, one value of each per k, which the
             // caches serve as well as a packed copy (measured: 128 × 256 × 512 Bᵀ 77.5 → 73 µs on two threads, no
             // loss on 1024³). A short row of tiles (the last) is packed, zero-padded.
-            if (g || height < ROWS || (p->transpose_a && p->n > NR && !transposed_a_in_place)) {
+            // A gathered A is read in place too, each k's ROWS values a run of one gathered row (they lie a few
+            // cache lines apart: a convolution's neighbouring windows overlap).
+            size_t at;
+            if (g && SHAPE(gathered_run)(g, i0, height, &at)) {
+                SHAPE(row_of_tiles)(p, a + at, 1, 0, g->row_offsets + k0, b, b_in_place, packed_b, k0, kc, i0, height,
+                                    c, accumulate);
+            } else if (g || height < ROWS || (p->transpose_a && p->n > NR && !transposed_a_in_place)) {
                 SHAPE(pack_a)(p, g, a, packed_a, i0, height, k0, kc);
-                SHAPE(row_of_tiles)(p, packed_a, 1, ROWS, b, b_in_place, packed_b, k0, kc, i0, height, c, accumulate);
+                SHAPE(row_of_tiles)(p, packed_a, 1, ROWS, NULL, b, b_in_place, packed_b, k0, kc, i0, height, c,
+                                    accumulate);
             } else if (p->transpose_a) {
-                SHAPE(row_of_tiles)(p, a + k0 * p->lda + i0, 1, p->lda, b, b_in_place, packed_b, k0, kc, i0, height,
-                                    c, accumulate);
+                SHAPE(row_of_tiles)(p, a + k0 * p->lda + i0, 1, p->lda, NULL, b, b_in_place, packed_b, k0, kc, i0,
+                                    height, c, accumulate);
             } else {
-                SHAPE(row_of_tiles)(p, a + i0 * p->lda + k0, p->lda, 1, b, b_in_place, packed_b, k0, kc, i0, height,
-                                    c, accumulate);
+                SHAPE(row_of_tiles)(p, a + i0 * p->lda + k0, p->lda, 1, NULL, b, b_in_place, packed_b, k0, kc, i0,
+                                    height, c, accumulate);
             }
         }
     }
