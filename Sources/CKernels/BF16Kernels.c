@@ -254,6 +254,69 @@ CLONED void backprop_bf16_pack_b(const backprop_gemm *p, const float *b, uint32_
     }
 }
 
+/// Where column j of A gathered by `g` lies from its row's start, and how many columns from j on lie next to it.
+static inline size_t gathered_run(const backprop_gathered *g, size_t j, size_t *run) {
+    const size_t column = g->first_column + j, within = column % g->segment_length;
+    *run = g->segment_length - within;
+    return g->segment_offsets[column / g->segment_length] + within;
+}
+
+/// `pack_a` of A gathered by `g` (see `backprop_gathered`): the same values in the same places, read run by run.
+static CLONED void pack_gathered_a(const backprop_gemm *p, const backprop_gathered *g, const float *a,
+                                   uint32_t *packed, size_t q0, size_t count) {
+    const size_t tiles = (p->m + bf16_rows - 1) / bf16_rows;
+    if (p->transpose_a) {
+        // Pair q is gathered rows 2q and 2q + 1; a run of columns starting on a tile's first row converts whole.
+        const size_t tile_stride = bf16_rows * count;
+        for (size_t qq = 0; qq < count; qq++) {
+            const size_t q = q0 + qq;
+            const float *even = a + g->row_offsets[2 * q];
+            const float *odd = 2 * q + 1 < p->k ? a + g->row_offsets[2 * q + 1] : NULL;
+            uint32_t *out = packed + qq * bf16_rows;
+            for (size_t i = 0, run; i < p->m; i += run) {
+                const size_t at = gathered_run(g, i, &run);
+                if (run > p->m - i) run = p->m - i;
+                if (i % bf16_rows == 0) {
+                    interleave_rows(even + at, odd ? odd + at : NULL, run, out + (i / 8) * tile_stride, tile_stride);
+                } else {
+                    for (size_t r = 0; r < run; r++) {
+                        out[((i + r) / 8) * tile_stride + (i + r) % 8] = pair_of(even[at + r], odd ? odd[at + r] : 0);
+                    }
+                }
+            }
+            for (size_t i = p->m; i < tiles * bf16_rows; i++) out[(i / 8) * tile_stride + i % 8] = 0;
+        }
+        return;
+    }
+    // Row i's pairs: runs of whole pairs convert whole, a pair across two runs value by value.
+    const size_t end = 2 * (q0 + count) < p->k ? 2 * (q0 + count) : p->k;
+    for (size_t i = 0; i < tiles * bf16_rows; i++) {
+        uint32_t *out = packed + i * count;
+        if (i >= p->m) {
+            memset(out, 0, count * 4);
+            continue;
+        }
+        const float *row = a + g->row_offsets[i];
+        size_t j = 2 * q0;
+        while (j < end) {
+            size_t run;
+            const size_t at = gathered_run(g, j, &run);
+            if (run > end - j) run = end - j;
+            if (run >= 2) {
+                convert_pairs(row + at, out + (j / 2 - q0), run / 2);
+                j += run / 2 * 2;
+                continue;
+            }
+            // One value left in this run: its pair's other value is the next run's first, or zero past k.
+            size_t next_run;
+            const float second = j + 1 < p->k ? row[gathered_run(g, j + 1, &next_run)] : 0;
+            out[j / 2 - q0] = pair_of(row[at], second);
+            j += 2;
+        }
+        for (size_t q = (end + 1) / 2; q < q0 + count; q++) out[q - q0] = 0;
+    }
+}
+
 /// Packs pairs q0 ..< q0 + count of every row of op(A) into tiles of 8 rows, zero beyond the rows and k. A plain A
 /// keeps each row's pairs together (row ii of a tile at ii × count, its pairs consecutive: the conversion reads and
 /// writes in order); a transposed A, whose pairs are two rows of the source, keeps each pair's 8 rows together.
@@ -363,8 +426,25 @@ static BF16_TARGET void tile_instruction(const uint32_t *a, size_t a_row, size_t
 }
 #endif
 
-void backprop_gemm_bf16_packed(const backprop_gemm *p, const float *a, const uint32_t *packed_b, float *c,
-                               uint32_t *scratch, backprop_bf16_path path) {
+/// Adds the tile's sums (`sums`, rows of bf16_columns) to rows i0 ..< i0 + height of C gathered by `scatter`, columns
+/// j0 ..< j0 + width.
+static void scatter_tile(const backprop_gathered *scatter, const float *sums, size_t i0, size_t height, size_t j0,
+                         size_t width, float *c) {
+    for (size_t i = 0; i < height; i++) {
+        float *target = c + scatter->row_offsets[i0 + i];
+        for (size_t jj = 0, run; jj < width; jj += run) {
+            const size_t at = gathered_run(scatter, j0 + jj, &run);
+            if (run > width - jj) run = width - jj;
+            for (size_t t = 0; t < run; t++) target[at + t] += sums[i * bf16_columns + jj + t];
+        }
+    }
+}
+
+/// `backprop_gemm_bf16_packed`, with A gathered by `g` when it is not null; with `scatter`, each tile's sums are
+/// added to C gathered by it (one block of k: the problem accumulates). Panel by panel, each panel's tiles in
+/// order: an element of C gets its rows' terms in the order of (panel, row) whatever the tiles.
+static void gemm_packed(const backprop_gemm *p, const backprop_gathered *g, const float *a, const uint32_t *packed_b,
+                        float *c, uint32_t *scratch, backprop_bf16_path path, const backprop_gathered *scatter) {
     if (p->m == 0 || p->n == 0) return;
     const size_t pairs = pairs_of(p->k), panels = backprop_bf16_panels(p);
     const size_t tiles = (p->m + bf16_rows - 1) / bf16_rows;
@@ -383,7 +463,11 @@ void backprop_gemm_bf16_packed(const backprop_gemm *p, const float *a, const uin
     }
     for (size_t q0 = 0; q0 < pairs; q0 += block) {
         const size_t count = pairs - q0 < block ? pairs - q0 : block;
-        pack_a(p, a, packed_a, q0, count);
+        if (g) {
+            pack_gathered_a(p, g, a, packed_a, q0, count);
+        } else {
+            pack_a(p, a, packed_a, q0, count);
+        }
         const size_t a_row = p->transpose_a ? 1 : count, a_pair = p->transpose_a ? bf16_rows : 1;
         for (size_t panel = 0; panel < panels; panel++) {
             const size_t j0 = panel * bf16_columns;
@@ -392,6 +476,20 @@ void backprop_gemm_bf16_packed(const backprop_gemm *p, const float *a, const uin
             for (size_t t = 0; t < tiles; t++) {
                 const size_t i0 = t * bf16_rows, height = p->m - i0 < bf16_rows ? p->m - i0 : bf16_rows;
                 const uint32_t *tile_a = packed_a + t * bf16_rows * count;
+                if (scatter) {
+                    float sums[bf16_rows * bf16_columns];
+#if defined(__x86_64__)
+                    if (instruction) {
+                        tile_instruction(tile_a, a_row, a_pair, b, count, sums, bf16_columns, height, width, 0, 0);
+                    } else {
+                        tile_portable(tile_a, a_row, a_pair, b, count, sums, bf16_columns, height, width, 0, 0);
+                    }
+#else
+                    tile_portable(tile_a, a_row, a_pair, b, count, sums, bf16_columns, height, width, 0, 0);
+#endif
+                    scatter_tile(scatter, sums, i0, height, j0, width, c);
+                    continue;
+                }
                 float *tile = c + i0 * p->ldc + j0;
 #if defined(__x86_64__)
                 if (instruction) {
@@ -404,6 +502,36 @@ void backprop_gemm_bf16_packed(const backprop_gemm *p, const float *a, const uin
             }
         }
     }
+}
+
+void backprop_gemm_bf16_packed(const backprop_gemm *p, const float *a, const uint32_t *packed_b, float *c,
+                               uint32_t *scratch, backprop_bf16_path path) {
+    gemm_packed(p, NULL, a, packed_b, c, scratch, path, NULL);
+}
+
+void backprop_gemm_bf16_packed_gathered(const backprop_gemm *p, const backprop_gathered *g, const float *a,
+                                        const uint32_t *packed_b, float *c, uint32_t *scratch,
+                                        backprop_bf16_path path) {
+    gemm_packed(p, g, a, packed_b, c, scratch, path, NULL);
+}
+
+/// The problem a scattered call runs: one block of k.
+static backprop_gemm scattered_problem(const backprop_gemm *p) {
+    backprop_gemm one_block = *p;
+    one_block.accumulate = 1;
+    return one_block;
+}
+
+size_t backprop_gemm_bf16_packed_scattered_scratch(const backprop_gemm *p) {
+    const backprop_gemm one_block = scattered_problem(p);
+    return backprop_gemm_bf16_packed_scratch(&one_block);
+}
+
+void backprop_gemm_bf16_packed_scattered(const backprop_gemm *p, const backprop_gathered *scatter, const float *a,
+                                         const uint32_t *packed_b, float *c, uint32_t *scratch,
+                                         backprop_bf16_path path) {
+    const backprop_gemm one_block = scattered_problem(p);
+    gemm_packed(&one_block, NULL, a, packed_b, c, scratch, path, scatter);
 }
 
 void backprop_gemm_bf16(const backprop_gemm *p, const float *a, const float *b, float *c, uint32_t *scratch,

@@ -127,6 +127,71 @@ struct GatheredProductTests {
         try Self.checkFold(g, Double.self)
     }
 
+    /// bfloat16 products of gathered rows give the bits of the unfolded matrix's, on both paths.
+    @Test(arguments: geometries)
+    func gatheredBFloat16ProductsAreTheUnfoldedProductsBitForBit(_ g: Geometry) throws {
+        let size = try #require(g.window.outputSize(height: g.height, width: g.width))
+        let problem = g.window.problem(batch: g.batch, channels: g.channels, height: g.height, width: g.width)
+        let rows = try #require(problem.unfoldedRows)
+        let (pixels, depth) = (g.batch * size.height * size.width, g.window.kernelHeight * g.window.kernelWidth * g.channels)
+        var generator = SeededGenerator(seed: UInt64(pixels * 13 + depth))
+        let images = Tensor<Float>.uniform(shape: [g.batch * g.height * g.width, g.channels], in: -1...1, using: &generator)
+        let weight = Tensor<Float>.uniform(shape: [g.filters, depth], in: -1...1, using: &generator)
+        let delta = Tensor<Float>.uniform(shape: [pixels, g.filters], in: -1...1, using: &generator)
+        var unfolded = Tensor<Float>.zeros(shape: [pixels, depth])
+        unfolded.assignUnfolded(images, problem)
+        let paths: [BFloat16Products.Path] = BFloat16Products.instructionAvailable ? [.portable, .instruction] : [.portable]
+        for path in paths {
+            var dense = Tensor<Float>.zeros(shape: [pixels, g.filters]), gathered = dense
+            dense.assignProduct(unfolded, weight, transposeB: true, precision: .bfloat16(path))
+            gathered.assignProduct(gathering: rows, from: images, weight, transposeB: true, precision: .bfloat16(path))
+            #expect(TestData.bitDifferences(gathered.scalars, dense.scalars) == 0, "\(path)")
+            var denseGradient = Tensor<Float>.zeros(shape: [depth, g.filters]), gatheredGradient = denseGradient
+            denseGradient.assignProduct(unfolded, delta, transposeA: true, precision: .bfloat16(path))
+            gatheredGradient.assignProduct(gathering: rows, from: images, delta, transposeA: true, precision: .bfloat16(path))
+            #expect(TestData.bitDifferences(gatheredGradient.scalars, denseGradient.scalars) == 0, "\(path)")
+            #expect(TestData.maxDifference(gatheredGradient, TestData.naiveProduct(unfolded, delta, transposeA: true, transposeB: false))
+                    < 0.05 * Double(pixels).squareRoot())
+        }
+    }
+
+    /// The bfloat16 fold of δ W̃ without δ W̃ written out: each element's sum is the bfloat16 product's, so it equals
+    /// the fold of that product to the rounding of the additions onto each pixel, on both paths alike, and its bits do
+    /// not depend on the number of threads (nor do the Float32 fold's).
+    @Test(arguments: geometries)
+    func foldedBFloat16ProductsAreTheFoldsOfTheProducts(_ g: Geometry) throws {
+        let size = try #require(g.window.outputSize(height: g.height, width: g.width))
+        let problem = g.window.problem(batch: g.batch, channels: g.channels, height: g.height, width: g.width)
+        let rows = try #require(problem.unfoldedRows)
+        let (pixels, depth) = (g.batch * size.height * size.width, g.window.kernelHeight * g.window.kernelWidth * g.channels)
+        var generator = SeededGenerator(seed: UInt64(pixels * 17 + depth))
+        let weight = Tensor<Float>.uniform(shape: [g.filters, depth], in: -1...1, using: &generator)
+        let delta = Tensor<Float>.uniform(shape: [pixels, g.filters], in: -1...1, using: &generator)
+        let paths: [BFloat16Products.Path] = BFloat16Products.instructionAvailable ? [.portable, .instruction] : [.portable]
+        var results: [[Float]] = []
+        defer { Parallelism.use(threads: Parallelism.defaultThreads) }
+        for path in paths {
+            var product = Tensor<Float>.zeros(shape: [pixels, depth])
+            product.assignProduct(delta, weight, precision: .bfloat16(path))
+            var folded = Tensor<Float>.zeros(shape: [g.batch * g.height * g.width, g.channels])
+            folded.assignFolded(product, problem)
+            for threads in [1, 3] {
+                Parallelism.use(threads: threads)
+                var scattered = Tensor<Float>.ones(shape: folded.shape)
+                scattered.assignFoldedProduct(delta, weight, problem, rows: rows, precision: .bfloat16(path))
+                #expect(TestData.maxDifference(scattered, folded) < 1e-5 * Double(g.filters * depth), "\(path)")
+                results.append(scattered.scalars)
+                var float32 = Tensor<Float>.ones(shape: folded.shape)
+                float32.assignFoldedProduct(delta, weight, problem, rows: rows)
+                results.append(float32.scalars)
+            }
+        }
+        // Per path and thread count: bfloat16, then Float32; every bfloat16 result the same bits, and every Float32.
+        for (index, result) in results.enumerated() {
+            #expect(TestData.bitDifferences(result, results[index % 2]) == 0, "result \(index)")
+        }
+    }
+
     @Test func paddedWindowsAreNotGathered() {
         let padded = SlidingWindow(kernelHeight: 3, kernelWidth: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1)
         #expect(padded.problem(batch: 2, channels: 3, height: 5, width: 5).unfoldedRows == nil)

@@ -100,6 +100,80 @@ extension BFloat16Products {
         }
     }
 
+    /// ``multiplyInParallel(_:_:_:_:path:)`` with `A` gathered by `rows` from `a` (a convolution's unfolded input read
+    /// in place; see ``GEMM/multiply(_:gathering:from:_:_:)``): the same bits as for a dense copy of `A`.
+    static func multiplyInParallel(_ problem: GEMMProblem, gathering rows: GatheredRows, from a: UnsafePointer<Float>,
+                                   _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, path: Path) {
+        let (stored, columns) = problem.transposeA ? (problem.k, problem.m) : (problem.m, problem.k)
+        precondition(rows.rows >= stored && rows.columns == columns,
+                     "BFloat16Products: gathered \(rows.rows) × \(rows.columns) rows do not fit a \(stored) × \(columns) operand")
+        precondition(path != .instruction || instructionAvailable, "BFloat16Products: this processor has no AVX512_BF16")
+        let parts = problem.flops >= GEMM.parallelFlops ? Swift.max(1, Swift.min(Parallelism.threads, problem.m / 16)) : 1
+        withUnsafePointer(to: problem.kernelArguments) { arguments in
+            ThreadScratch.withBuffer(of: UInt32.self, count: backprop_bf16_packed_b_size(arguments), slot: .sharedOperand) { packed in
+                let panels = backprop_bf16_panels(arguments)
+                Parallelism.pool.run(Panels(problem: problem, b: b, packed: packed, panels: panels,
+                                            parts: Swift.min(parts, panels)))
+                Parallelism.pool.run(Rows(problem: problem, a: a, packed: packed, c: c, path: path, parts: parts,
+                                          gathered: rows))
+            }
+        }
+    }
+
+    /// `C`, gathered by `rows` from `c`, overwritten with the sum of `A · op(B)`'s rows over its gathered rows, with
+    /// bfloat16 operands: ``GEMM/multiply(_:_:_:scatteringOnto:of:groupRows:groupElements:)``'s product (`A` dense, its
+    /// groups of `groupRows` rows adding to `groupElements` elements of `c` each, zeroed first), the same bits on any
+    /// number of threads.
+    static func multiplyInParallel(_ problem: GEMMProblem, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                   scatteringOnto rows: GatheredRows, of c: UnsafeMutablePointer<Float>, groupRows: Int,
+                                   groupElements: Int, path: Path) {
+        precondition(!problem.transposeA && groupRows > 0 && problem.m % groupRows == 0 && rows.rows == problem.m
+                     && rows.columns == problem.n, "BFloat16Products: \(problem.m) × \(problem.n) rows do not scatter onto "
+                     + "gathered \(rows.rows) × \(rows.columns) rows in groups of \(groupRows)")
+        precondition(path != .instruction || instructionAvailable, "BFloat16Products: this processor has no AVX512_BF16")
+        let groups = problem.m / groupRows
+        let parts = problem.flops >= GEMM.parallelFlops ? Swift.max(1, Swift.min(Parallelism.threads, groups)) : 1
+        withUnsafePointer(to: problem.kernelArguments) { arguments in
+            ThreadScratch.withBuffer(of: UInt32.self, count: backprop_bf16_packed_b_size(arguments), slot: .sharedOperand) { packed in
+                let panels = backprop_bf16_panels(arguments)
+                Parallelism.pool.run(Panels(problem: problem, b: b, packed: packed, panels: panels,
+                                            parts: Swift.min(parts, panels)))
+                Parallelism.pool.run(ScatteredGroups(problem: problem, a: a, packed: packed, rows: rows, c: c, path: path,
+                                                     groupRows: groupRows, groupElements: groupElements, parts: parts))
+            }
+        }
+    }
+
+    /// Groups of rows of a scattered product, one range per thread: each zeroes its groups' elements, then adds.
+    private struct ScatteredGroups: ParallelWork {
+        let problem: GEMMProblem
+        let a: UnsafePointer<Float>
+        let packed: UnsafeMutablePointer<UInt32>
+        let rows: GatheredRows
+        let c: UnsafeMutablePointer<Float>
+        let path: Path
+        let groupRows: Int
+        let groupElements: Int
+        let parts: Int
+
+        func run(part: Int) {
+            let groups = range(of: part, in: problem.m / groupRows)
+            guard !groups.isEmpty else { return }
+            (c + groups.lowerBound * groupElements).update(repeating: 0, count: groups.count * groupElements)
+            var block = problem
+            block.m = groups.count * groupRows
+            let first = groups.lowerBound * groupRows
+            withUnsafePointer(to: block.kernelArguments) { arguments in
+                ThreadScratch.withBuffer(of: UInt32.self, count: backprop_gemm_bf16_packed_scattered_scratch(arguments)) { scratch in
+                    rows.withKernelArguments(firstRow: first, firstColumn: 0) { g in
+                        backprop_gemm_bf16_packed_scattered(arguments, g, a + first * problem.lda, packed, c, scratch,
+                                                            path.kernelPath)
+                    }
+                }
+            }
+        }
+    }
+
     /// Panels of packed B, one range per thread.
     private struct Panels: ParallelWork {
         let problem: GEMMProblem
@@ -124,6 +198,8 @@ extension BFloat16Products {
         let c: UnsafeMutablePointer<Float>
         let path: Path
         let parts: Int
+        /// How `A` is gathered from `a`, or `nil` for a dense `A`.
+        var gathered: GatheredRows? = nil
 
         func run(part: Int) {
             // Whole tiles of 8 rows to each part but the last.
@@ -131,11 +207,19 @@ extension BFloat16Products {
             guard !rows.isEmpty else { return }
             var block = problem
             block.m = rows.count
-            let rowsOfA = a + (problem.transposeA ? rows.lowerBound : rows.lowerBound * problem.lda)
             withUnsafePointer(to: block.kernelArguments) { arguments in
                 ThreadScratch.withBuffer(of: UInt32.self, count: backprop_gemm_bf16_packed_scratch(arguments)) { scratch in
-                    backprop_gemm_bf16_packed(arguments, rowsOfA, packed, c + rows.lowerBound * problem.ldc, scratch,
-                                              path.kernelPath)
+                    let cBlock = c + rows.lowerBound * problem.ldc
+                    if let gathered {
+                        // The part's rows of op(A): columns of a transposed A, else rows.
+                        gathered.withKernelArguments(firstRow: problem.transposeA ? 0 : rows.lowerBound,
+                                                     firstColumn: problem.transposeA ? rows.lowerBound : 0) { g in
+                            backprop_gemm_bf16_packed_gathered(arguments, g, a, packed, cBlock, scratch, path.kernelPath)
+                        }
+                    } else {
+                        let rowsOfA = a + (problem.transposeA ? rows.lowerBound : rows.lowerBound * problem.lda)
+                        backprop_gemm_bf16_packed(arguments, rowsOfA, packed, cBlock, scratch, path.kernelPath)
+                    }
                 }
             }
         }

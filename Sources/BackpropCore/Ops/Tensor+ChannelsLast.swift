@@ -13,37 +13,56 @@ extension Tensor {
         }
     }
 
-    /// Overwrites this matrix with `op(Ã) · op(b)`, where `Ã` is the matrix `rows` gathers from `images` (a
-    /// convolution's unfolded input, ``WindowProblem/unfoldedRows``, never written out): the same bits as
-    /// ``assignProduct(_:_:transposeA:transposeB:)`` of the unfolded matrix on the portable kernel.
+    /// Overwrites this matrix with `op(Ã) · op(b)` in `precision`, where `Ã` is the matrix `rows` gathers from
+    /// `images` (a convolution's unfolded input, ``WindowProblem/unfoldedRows``, never written out): the same bits as
+    /// ``assignProduct(_:_:transposeA:transposeB:precision:)`` of the unfolded matrix (on the portable kernel, for
+    /// Float32).
     ///
     /// - Precondition: `op(Ã)` is `m × k`, `op(b)` is `k × n` and this tensor is `m × n`; `images` holds every value
     ///   `rows` reads.
     public mutating func assignProduct(gathering rows: GatheredRows, from images: Tensor, _ b: Tensor,
-                                       transposeA: Bool = false, transposeB: Bool = false) {
+                                       transposeA: Bool = false, transposeB: Bool = false,
+                                       precision: MatrixPrecision = .float32) {
         let (m, k) = transposeA ? (rows.columns, rows.rows) : (rows.rows, rows.columns)
         let (k2, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
         precondition(b.rank == 2 && rank == 2 && k == k2 && shape == [m, n] && images.count >= rows.extent,
                      "assignProduct: gathered \(rows.rows) × \(rows.columns)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "") does not fit \(shape)")
+        let problem = GEMMProblem(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
         withUnsafeMutablePointer { c in
-            GEMM.multiply(GEMMProblem(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB), gathering: rows,
-                          from: images.storage.pointer, b.storage.pointer, c)
+            guard case .bfloat16(let path) = precision else {
+                return GEMM.multiply(problem, gathering: rows, from: images.storage.pointer, b.storage.pointer, c)
+            }
+            precondition(Scalar.self == Float.self, "assignProduct: bfloat16 products take Float tensors")
+            BFloat16Products.multiplyInParallel(
+                problem, gathering: rows, from: UnsafeRawPointer(images.storage.pointer).assumingMemoryBound(to: Float.self),
+                UnsafeRawPointer(b.storage.pointer).assumingMemoryBound(to: Float.self),
+                UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), path: path)
         }
     }
 
     /// Overwrites these channels-last images with the fold of `delta · weight` (a convolution's input gradient from
-    /// δ and its weight `W̃`, `[filters, kh·kw·channels]`), without the product written out: each row of it is added
-    /// to its window's pixels as it is computed, through `rows`, the window's ``WindowProblem/unfoldedRows``. Equal to
-    /// ``assignFolded(_:_:)`` of the product to rounding (the sums of each pixel run in another order).
-    public mutating func assignFoldedProduct(_ delta: Tensor, _ weight: Tensor, _ problem: WindowProblem, rows: GatheredRows) {
+    /// δ and its weight `W̃`, `[filters, kh·kw·channels]`) in `precision`, without the product written out: each row
+    /// of it is added to its window's pixels as it is computed, through `rows`, the window's
+    /// ``WindowProblem/unfoldedRows``. Equal to ``assignFolded(_:_:)`` of the product to rounding (the sums of each
+    /// pixel run in another order).
+    public mutating func assignFoldedProduct(_ delta: Tensor, _ weight: Tensor, _ problem: WindowProblem, rows: GatheredRows,
+                                             precision: MatrixPrecision = .float32) {
         precondition(delta.shape == [problem.columnCount, weight.shape[0]] && weight.shape == [weight.shape[0], problem.columnRows]
                      && count == problem.inputCount && rows.rows == problem.columnCount && rows.columns == problem.columnRows,
                      "assignFoldedProduct: \(delta.shape) · \(weight.shape) does not fold into \(shape)")
         let w = problem.window
+        let product = GEMMProblem(m: delta.shape[0], n: weight.shape[1], k: weight.shape[0])
         withUnsafeMutablePointer { images in
-            GEMM.multiply(GEMMProblem(m: delta.shape[0], n: weight.shape[1], k: weight.shape[0]), delta.storage.pointer,
-                          weight.storage.pointer, scatteringOnto: rows, of: images, groupRows: problem.outputPlane,
-                          groupElements: w.height * w.width * w.channels)
+            guard case .bfloat16(let path) = precision else {
+                return GEMM.multiply(product, delta.storage.pointer, weight.storage.pointer, scatteringOnto: rows, of: images,
+                                     groupRows: problem.outputPlane, groupElements: w.height * w.width * w.channels)
+            }
+            precondition(Scalar.self == Float.self, "assignFoldedProduct: bfloat16 products take Float tensors")
+            BFloat16Products.multiplyInParallel(
+                product, UnsafeRawPointer(delta.storage.pointer).assumingMemoryBound(to: Float.self),
+                UnsafeRawPointer(weight.storage.pointer).assumingMemoryBound(to: Float.self), scatteringOnto: rows,
+                of: UnsafeMutableRawPointer(images).assumingMemoryBound(to: Float.self), groupRows: problem.outputPlane,
+                groupElements: w.height * w.width * w.channels, path: path)
         }
     }
 

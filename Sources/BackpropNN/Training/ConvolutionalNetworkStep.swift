@@ -57,7 +57,8 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
     /// The precision of the step's matrix products (the convolutions', after unfolding, and the dense layers').
     let precision: MatrixPrecision
     /// Whether unpadded convolutions read their unfolded input in place from their input images (``GatheredRows``)
-    /// instead of unfolding it: Float32 products where large ones run on the portable kernel, which gathers.
+    /// instead of unfolding it: bfloat16 products, and Float32 ones where large ones run on the portable kernel, which
+    /// gathers.
     let gathersUnfoldedInput: Bool
     /// Buffers for the most recent batch size and the one before (a full batch and an epoch's last, smaller one).
     var current: Buffers?
@@ -172,8 +173,8 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         } else {
             firstConvolution = .unfolded
         }
-        gathersUnfoldedInput = precision == .float32
-            && (KernelBackend.preferred == .portable || KernelBackend.largeProductsOnPortableKernel)
+        gathersUnfoldedInput = precision != .float32 || KernelBackend.preferred == .portable
+            || KernelBackend.largeProductsOnPortableKernel
     }
 
     /// Runs the forward and backward pass on one batch (rows of channel-major images), overwriting `gradients` and
@@ -398,7 +399,8 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 // ∂J/∂W̃ᵀ = X̃ᵀ δ: of the two orders of this product, the faster on the kernels (measured on C1: 149 against
                 // 114 GFLOP/s for the second convolution; the first takes the small-product kernel either way).
                 if let rows = b.gathered[l] {
-                    b.weightGradientColumns[l].assignProduct(gathering: rows, from: stageInput, delta, transposeA: true)
+                    b.weightGradientColumns[l].assignProduct(gathering: rows, from: stageInput, delta, transposeA: true,
+                                                             precision: precision)
                 } else {
                     b.weightGradientColumns[l].assignProduct(b.columns[l], delta, transposeA: true, precision: precision)
                 }
@@ -410,7 +412,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 gradientNorms[w] = Double(gradients[w].norm)
                 guard l > 0 else { break }
                 if let rows = b.gathered[l] {
-                    b.inputGradient[l].assignFoldedProduct(delta, b.weightMatrix[l], problem, rows: rows)
+                    b.inputGradient[l].assignFoldedProduct(delta, b.weightMatrix[l], problem, rows: rows, precision: precision)
                 } else {
                     b.columns[l].assignProduct(delta, b.weightMatrix[l], precision: precision)
                     b.inputGradient[l].assignFolded(b.columns[l], problem)
@@ -498,7 +500,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         if l == 0 && firstConvolution == .direct {
             z.assignConvolved(input, weight: weight, convolution: problem)
         } else if let gathered {
-            z.assignProduct(gathering: gathered, from: input, weight, transposeB: true)
+            z.assignProduct(gathering: gathered, from: input, weight, transposeB: true, precision: precision)
         } else {
             z.assignProduct(columns, weight, transposeB: true, precision: precision)
         }

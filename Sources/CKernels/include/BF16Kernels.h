@@ -63,4 +63,21 @@ size_t backprop_gemm_bf16_packed_scratch(const backprop_gemm *problem);
 void backprop_gemm_bf16_packed(const backprop_gemm *problem, const float *a, const uint32_t *packed_b, float *c,
                                uint32_t *scratch, backprop_bf16_path path);
 
+/// Dwords of scratch memory `backprop_gemm_bf16_packed_scattered` needs for `problem`.
+size_t backprop_gemm_bf16_packed_scattered_scratch(const backprop_gemm *problem);
+
+/// Adds op(A)·op(B) to C gathered by `scatter` from `c` (A dense and not transposed, B packed whole; `ldc` is not read):
+/// each row of the product is added to its gathered row, the rows' terms onto each element in the order of (panel of
+/// B, row), so that every row is summed and added the same way whichever block of rows a call covers. The fold of a
+/// convolution's unfolded-input gradient δ W̃, without δ W̃ written out.
+void backprop_gemm_bf16_packed_scattered(const backprop_gemm *problem, const backprop_gathered *scatter,
+                                         const float *a, const uint32_t *packed_b, float *c, uint32_t *scratch,
+                                         backprop_bf16_path path);
+
+/// `backprop_gemm_bf16_packed` with A gathered by `gathered` from `a` (see `backprop_gathered`; `lda` is not read):
+/// the same bits as for a dense copy of A.
+void backprop_gemm_bf16_packed_gathered(const backprop_gemm *problem, const backprop_gathered *gathered,
+                                        const float *a, const uint32_t *packed_b, float *c, uint32_t *scratch,
+                                        backprop_bf16_path path);
+
 #endif
