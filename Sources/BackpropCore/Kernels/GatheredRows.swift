@@ -9,28 +9,30 @@ import CKernels
 /// with ``GEMM/multiply(_:gathering:from:_:_:)``.
 public struct GatheredRows: Sendable, Hashable {
     /// Where each row starts in the buffer.
-    public var rowOffsets: [Int]
+    public let rowOffsets: [Int]
     /// Where each run of a row starts, from the row's start.
-    public var segmentOffsets: [Int]
+    public let segmentOffsets: [Int]
     /// The values in each run.
-    public var segmentLength: Int
+    public let segmentLength: Int
+    /// One past the largest buffer index the matrix reads: the buffer must hold at least this many values.
+    public let extent: Int
 
     /// Describes a gathered matrix.
     public init(rowOffsets: [Int], segmentOffsets: [Int], segmentLength: Int) {
         precondition(segmentLength > 0 && rowOffsets.allSatisfy { $0 >= 0 } && segmentOffsets.allSatisfy { $0 >= 0 },
                      "GatheredRows: offsets must be non-negative and runs non-empty")
         (self.rowOffsets, self.segmentOffsets, self.segmentLength) = (rowOffsets, segmentOffsets, segmentLength)
+        if let lastRow = rowOffsets.max(), let lastRun = segmentOffsets.max() {
+            extent = lastRow + lastRun + segmentLength
+        } else {
+            extent = 0
+        }
     }
 
     /// The matrix's rows.
     public var rows: Int { rowOffsets.count }
     /// The matrix's columns.
     public var columns: Int { segmentOffsets.count * segmentLength }
-    /// One past the largest buffer index the matrix reads: the buffer must hold at least this many values.
-    public var extent: Int {
-        guard let lastRow = rowOffsets.max(), let lastRun = segmentOffsets.max() else { return 0 }
-        return lastRow + lastRun + segmentLength
-    }
 
     /// Calls `body` with the kernels' description of rows `firstRow...` and columns `firstColumn...`.
     func withKernelArguments<R>(firstRow: Int, firstColumn: Int, _ body: (UnsafePointer<backprop_gathered>) -> R) -> R {
