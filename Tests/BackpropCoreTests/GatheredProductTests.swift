@@ -12,6 +12,16 @@ struct GatheredProductTests {
         var window: SlidingWindow
         var filters: Int
         var testDescription: String { "\(batch)×\(channels)×\(height)×\(width) \(window), \(filters) filters" }
+
+        var problem: WindowProblem { window.problem(batch: batch, channels: channels, height: height, width: width) }
+        /// Output pixels of one image.
+        var plane: Int {
+            let size = window.outputSize(height: height, width: width)!
+            return size.height * size.width
+        }
+        /// The unfolded matrix's rows and columns.
+        var pixels: Int { batch * plane }
+        var depth: Int { window.kernelHeight * window.kernelWidth * channels }
     }
 
     static let geometries = [
@@ -27,10 +37,8 @@ struct GatheredProductTests {
     ]
 
     static func check<S: TensorScalar>(_ g: Geometry, _: S.Type) throws {
-        let size = try #require(g.window.outputSize(height: g.height, width: g.width))
-        let problem = g.window.problem(batch: g.batch, channels: g.channels, height: g.height, width: g.width)
+        let (problem, pixels, depth) = (g.problem, g.pixels, g.depth)
         let rows = try #require(problem.unfoldedRows)
-        let (pixels, depth) = (g.batch * size.height * size.width, g.window.kernelHeight * g.window.kernelWidth * g.channels)
         #expect(rows.rows == pixels && rows.columns == depth && rows.extent <= g.batch * g.height * g.width * g.channels)
         var generator = SeededGenerator(seed: UInt64(pixels * 31 + depth))
         let images = Tensor<S>.uniform(shape: [g.batch * g.height * g.width, g.channels], in: -1...1, using: &generator)
@@ -90,10 +98,8 @@ struct GatheredProductTests {
     /// The fold of δ W̃ computed without δ W̃ written out equals the fold of the product (to rounding: each pixel's
     /// sum runs in another order), and its bits do not depend on how the images are split between calls.
     static func checkFold<S: TensorScalar>(_ g: Geometry, _: S.Type) throws {
-        let size = try #require(g.window.outputSize(height: g.height, width: g.width))
-        let problem = g.window.problem(batch: g.batch, channels: g.channels, height: g.height, width: g.width)
+        let (problem, pixels, depth) = (g.problem, g.pixels, g.depth)
         let rows = try #require(problem.unfoldedRows)
-        let (pixels, depth) = (g.batch * size.height * size.width, g.window.kernelHeight * g.window.kernelWidth * g.channels)
         var generator = SeededGenerator(seed: UInt64(pixels * 7 + depth))
         let weight = Tensor<S>.uniform(shape: [g.filters, depth], in: -1...1, using: &generator)
         let delta = Tensor<S>.uniform(shape: [pixels, g.filters], in: -1...1, using: &generator)
@@ -111,8 +117,8 @@ struct GatheredProductTests {
             weight.withUnsafePointer { w in
                 imageByImage.withUnsafeMutablePointer { x in
                     for n in (0..<g.batch).reversed() {
-                        let first = n * size.height * size.width
-                        S.gemm(GEMMProblem(m: size.height * size.width, n: depth, k: g.filters), d + first * g.filters, w,
+                        let first = n * g.plane
+                        S.gemm(GEMMProblem(m: g.plane, n: depth, k: g.filters), d + first * g.filters, w,
                                scatteringOnto: rows, firstRow: first, of: x)
                     }
                 }
@@ -130,10 +136,8 @@ struct GatheredProductTests {
     /// bfloat16 products of gathered rows give the bits of the unfolded matrix's, on both paths.
     @Test(arguments: geometries)
     func gatheredBFloat16ProductsAreTheUnfoldedProductsBitForBit(_ g: Geometry) throws {
-        let size = try #require(g.window.outputSize(height: g.height, width: g.width))
-        let problem = g.window.problem(batch: g.batch, channels: g.channels, height: g.height, width: g.width)
+        let (problem, pixels, depth) = (g.problem, g.pixels, g.depth)
         let rows = try #require(problem.unfoldedRows)
-        let (pixels, depth) = (g.batch * size.height * size.width, g.window.kernelHeight * g.window.kernelWidth * g.channels)
         var generator = SeededGenerator(seed: UInt64(pixels * 13 + depth))
         let images = Tensor<Float>.uniform(shape: [g.batch * g.height * g.width, g.channels], in: -1...1, using: &generator)
         let weight = Tensor<Float>.uniform(shape: [g.filters, depth], in: -1...1, using: &generator)
@@ -160,10 +164,8 @@ struct GatheredProductTests {
     /// not depend on the number of threads (nor do the Float32 fold's).
     @Test(arguments: geometries)
     func foldedBFloat16ProductsAreTheFoldsOfTheProducts(_ g: Geometry) throws {
-        let size = try #require(g.window.outputSize(height: g.height, width: g.width))
-        let problem = g.window.problem(batch: g.batch, channels: g.channels, height: g.height, width: g.width)
+        let (problem, pixels, depth) = (g.problem, g.pixels, g.depth)
         let rows = try #require(problem.unfoldedRows)
-        let (pixels, depth) = (g.batch * size.height * size.width, g.window.kernelHeight * g.window.kernelWidth * g.channels)
         var generator = SeededGenerator(seed: UInt64(pixels * 17 + depth))
         let weight = Tensor<Float>.uniform(shape: [g.filters, depth], in: -1...1, using: &generator)
         let delta = Tensor<Float>.uniform(shape: [pixels, g.filters], in: -1...1, using: &generator)
