@@ -263,7 +263,7 @@ static inline size_t gathered_run(const backprop_gathered *g, size_t j, size_t *
 
 /// `pack_a` of A gathered by `g` (see `backprop_gathered`): the same values in the same places, read run by run.
 static CLONED void pack_gathered_a(const backprop_gemm *p, const backprop_gathered *g, const float *a,
-                                   uint32_t *packed, size_t q0, size_t count) {
+                                   uint32_t *packed, size_t q0, size_t count, size_t first, size_t end_row) {
     const size_t tiles = (p->m + bf16_rows - 1) / bf16_rows;
     if (p->transpose_a) {
         // Pair q is gathered rows 2q and 2q + 1; a run of columns starting on a tile's first row converts whole.
@@ -290,8 +290,8 @@ static CLONED void pack_gathered_a(const backprop_gemm *p, const backprop_gather
     }
     // Row i's pairs: runs of whole pairs convert whole, a pair across two runs value by value.
     const size_t end = 2 * (q0 + count) < p->k ? 2 * (q0 + count) : p->k;
-    for (size_t i = 0; i < tiles * bf16_rows; i++) {
-        uint32_t *out = packed + i * count;
+    for (size_t i = first; i < end_row; i++) {
+        uint32_t *out = packed + (i - first) * count;
         if (i >= p->m) {
             memset(out, 0, count * 4);
             continue;
@@ -319,8 +319,10 @@ static CLONED void pack_gathered_a(const backprop_gemm *p, const backprop_gather
 
 /// Packs pairs q0 ..< q0 + count of every row of op(A) into tiles of 8 rows, zero beyond the rows and k. A plain A
 /// keeps each row's pairs together (row ii of a tile at ii × count, its pairs consecutive: the conversion reads and
-/// writes in order); a transposed A, whose pairs are two rows of the source, keeps each pair's 8 rows together.
-static CLONED void pack_a(const backprop_gemm *p, const float *a, uint32_t *packed, size_t q0, size_t count) {
+/// writes in order), and packs only rows first ..< end_row (whole tiles; row i at (i − first) × count); a transposed
+/// A, whose pairs are two rows of the source, keeps each pair's 8 rows together and packs every row.
+static CLONED void pack_a(const backprop_gemm *p, const float *a, uint32_t *packed, size_t q0, size_t count,
+                          size_t first, size_t end_row) {
     const size_t tiles = (p->m + bf16_rows - 1) / bf16_rows;
     if (p->transpose_a) {
         // Pair q is rows 2q and 2q + 1 of the source, each of whose runs of 8 values goes to its own tile.
@@ -336,8 +338,8 @@ static CLONED void pack_a(const backprop_gemm *p, const float *a, uint32_t *pack
     }
     const size_t whole = p->k / 2;
     const size_t complete = whole > q0 ? (whole - q0 < count ? whole - q0 : count) : 0;
-    for (size_t i = 0; i < tiles * bf16_rows; i++) {
-        uint32_t *out = packed + i * count;
+    for (size_t i = first; i < end_row; i++) {
+        uint32_t *out = packed + (i - first) * count;
         if (i >= p->m) {
             memset(out, 0, count * 4);
             continue;
@@ -463,12 +465,42 @@ static void gemm_packed(const backprop_gemm *p, const backprop_gathered *g, cons
     }
     for (size_t q0 = 0; q0 < pairs; q0 += block) {
         const size_t count = pairs - q0 < block ? pairs - q0 : block;
-        if (g) {
-            pack_gathered_a(p, g, a, packed_a, q0, count);
-        } else {
-            pack_a(p, a, packed_a, q0, count);
-        }
         const size_t a_row = p->transpose_a ? 1 : count, a_pair = p->transpose_a ? bf16_rows : 1;
+        if (!p->transpose_a && !scatter && panels * count * bf16_columns * 4 <= 128 * 1024) {
+            // A block of B this small stays in cache whole: tile by tile, each tile's rows packed just before all
+            // the panels read them, while in the first-level cache (packing every row first wrote and read back
+            // megabytes for a convolution's tall products). Every element's sums are the same, in whichever order
+            // the tiles run. A larger B (a perceptron's weights) keeps one panel in cache while every tile reads it.
+            for (size_t t = 0; t < tiles; t++) {
+                const size_t i0 = t * bf16_rows, height = p->m - i0 < bf16_rows ? p->m - i0 : bf16_rows;
+                if (g) {
+                    pack_gathered_a(p, g, a, packed_a, q0, count, i0, i0 + bf16_rows);
+                } else {
+                    pack_a(p, a, packed_a, q0, count, i0, i0 + bf16_rows);
+                }
+                for (size_t panel = 0; panel < panels; panel++) {
+                    const size_t j0 = panel * bf16_columns;
+                    const size_t width = p->n - j0 < bf16_columns ? p->n - j0 : bf16_columns;
+                    const uint32_t *b = packed_b + (panel * pairs + q0) * bf16_columns;
+                    float *tile = c + i0 * p->ldc + j0;
+#if defined(__x86_64__)
+                    if (instruction) {
+                        tile_instruction(packed_a, a_row, a_pair, b, count, tile, p->ldc, height, width, q0 > 0,
+                                         p->accumulate);
+                        continue;
+                    }
+#endif
+                    tile_portable(packed_a, a_row, a_pair, b, count, tile, p->ldc, height, width, q0 > 0,
+                                  p->accumulate);
+                }
+            }
+            continue;
+        }
+        if (g) {
+            pack_gathered_a(p, g, a, packed_a, q0, count, 0, tiles * bf16_rows);
+        } else {
+            pack_a(p, a, packed_a, q0, count, 0, tiles * bf16_rows);
+        }
         for (size_t panel = 0; panel < panels; panel++) {
             const size_t j0 = panel * bf16_columns;
             const size_t width = p->n - j0 < bf16_columns ? p->n - j0 : bf16_columns;
