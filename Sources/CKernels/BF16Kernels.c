@@ -428,6 +428,22 @@ static BF16_TARGET void tile_instruction(const uint32_t *a, size_t a_row, size_t
 }
 #endif
 
+/// One tile on `vdpbf16ps` when `instruction`, else on the portable path (the same bits); arguments as
+/// `tile_portable`'s.
+static inline void run_tile(int instruction, const uint32_t *a, size_t a_row, size_t a_pair, const uint32_t *b,
+                            size_t pairs, float *c, size_t ldc, size_t height, size_t width, int resume,
+                            int accumulate) {
+#if defined(__x86_64__)
+    if (instruction) {
+        tile_instruction(a, a_row, a_pair, b, pairs, c, ldc, height, width, resume, accumulate);
+        return;
+    }
+#else
+    (void)instruction;
+#endif
+    tile_portable(a, a_row, a_pair, b, pairs, c, ldc, height, width, resume, accumulate);
+}
+
 /// Adds the tile's sums (`sums`, rows of bf16_columns) to rows i0 ..< i0 + height of C gathered by `scatter`, columns
 /// j0 ..< j0 + width.
 static void scatter_tile(const backprop_gathered *scatter, const float *sums, size_t i0, size_t height, size_t j0,
@@ -482,16 +498,8 @@ static void gemm_packed(const backprop_gemm *p, const backprop_gathered *g, cons
                     const size_t j0 = panel * bf16_columns;
                     const size_t width = p->n - j0 < bf16_columns ? p->n - j0 : bf16_columns;
                     const uint32_t *b = packed_b + (panel * pairs + q0) * bf16_columns;
-                    float *tile = c + i0 * p->ldc + j0;
-#if defined(__x86_64__)
-                    if (instruction) {
-                        tile_instruction(packed_a, a_row, a_pair, b, count, tile, p->ldc, height, width, q0 > 0,
-                                         p->accumulate);
-                        continue;
-                    }
-#endif
-                    tile_portable(packed_a, a_row, a_pair, b, count, tile, p->ldc, height, width, q0 > 0,
-                                  p->accumulate);
+                    run_tile(instruction, packed_a, a_row, a_pair, b, count, c + i0 * p->ldc + j0, p->ldc, height,
+                             width, q0 > 0, p->accumulate);
                 }
             }
             continue;
@@ -510,27 +518,12 @@ static void gemm_packed(const backprop_gemm *p, const backprop_gathered *g, cons
                 const uint32_t *tile_a = packed_a + t * bf16_rows * count;
                 if (scatter) {
                     float sums[bf16_rows * bf16_columns];
-#if defined(__x86_64__)
-                    if (instruction) {
-                        tile_instruction(tile_a, a_row, a_pair, b, count, sums, bf16_columns, height, width, 0, 0);
-                    } else {
-                        tile_portable(tile_a, a_row, a_pair, b, count, sums, bf16_columns, height, width, 0, 0);
-                    }
-#else
-                    tile_portable(tile_a, a_row, a_pair, b, count, sums, bf16_columns, height, width, 0, 0);
-#endif
+                    run_tile(instruction, tile_a, a_row, a_pair, b, count, sums, bf16_columns, height, width, 0, 0);
                     scatter_tile(scatter, sums, i0, height, j0, width, c);
                     continue;
                 }
-                float *tile = c + i0 * p->ldc + j0;
-#if defined(__x86_64__)
-                if (instruction) {
-                    tile_instruction(tile_a, a_row, a_pair, b, count, tile, p->ldc, height, width, q0 > 0,
-                                     p->accumulate);
-                    continue;
-                }
-#endif
-                tile_portable(tile_a, a_row, a_pair, b, count, tile, p->ldc, height, width, q0 > 0, p->accumulate);
+                run_tile(instruction, tile_a, a_row, a_pair, b, count, c + i0 * p->ldc + j0, p->ldc, height, width,
+                         q0 > 0, p->accumulate);
             }
         }
     }
