@@ -89,14 +89,8 @@ extension BFloat16Products {
         guard parts > 1 && problem.flops >= GEMM.parallelFlops else {
             return multiply(problem, a, b, c, path: path)
         }
-        precondition(path != .instruction || instructionAvailable, "BFloat16Products: this processor has no AVX512_BF16")
-        withUnsafePointer(to: problem.kernelArguments) { arguments in
-            ThreadScratch.withBuffer(of: UInt32.self, count: backprop_bf16_packed_b_size(arguments), slot: .sharedOperand) { packed in
-                let panels = backprop_bf16_panels(arguments)
-                Parallelism.pool.run(Panels(problem: problem, b: b, packed: packed, panels: panels,
-                                            parts: Swift.min(Parallelism.threads, panels)))
-                Parallelism.pool.run(Rows(problem: problem, a: a, packed: packed, c: c, path: path, parts: parts))
-            }
+        withPackedB(problem, b, parts: parts, path: path) { packed in
+            Parallelism.pool.run(Rows(problem: problem, a: a, packed: packed, c: c, path: path, parts: parts))
         }
     }
 
@@ -107,16 +101,9 @@ extension BFloat16Products {
         let (stored, columns) = problem.transposeA ? (problem.k, problem.m) : (problem.m, problem.k)
         precondition(rows.rows >= stored && rows.columns == columns,
                      "BFloat16Products: gathered \(rows.rows) × \(rows.columns) rows do not fit a \(stored) × \(columns) operand")
-        precondition(path != .instruction || instructionAvailable, "BFloat16Products: this processor has no AVX512_BF16")
         let parts = problem.flops >= GEMM.parallelFlops ? Swift.max(1, Swift.min(Parallelism.threads, problem.m / 16)) : 1
-        withUnsafePointer(to: problem.kernelArguments) { arguments in
-            ThreadScratch.withBuffer(of: UInt32.self, count: backprop_bf16_packed_b_size(arguments), slot: .sharedOperand) { packed in
-                let panels = backprop_bf16_panels(arguments)
-                Parallelism.pool.run(Panels(problem: problem, b: b, packed: packed, panels: panels,
-                                            parts: Swift.min(parts, panels)))
-                Parallelism.pool.run(Rows(problem: problem, a: a, packed: packed, c: c, path: path, parts: parts,
-                                          gathered: rows))
-            }
+        withPackedB(problem, b, parts: parts, path: path) { packed in
+            Parallelism.pool.run(Rows(problem: problem, a: a, packed: packed, c: c, path: path, parts: parts, gathered: rows))
         }
     }
 
@@ -130,16 +117,25 @@ extension BFloat16Products {
         precondition(!problem.transposeA && groupRows > 0 && problem.m % groupRows == 0 && rows.rows == problem.m
                      && rows.columns == problem.n, "BFloat16Products: \(problem.m) × \(problem.n) rows do not scatter onto "
                      + "gathered \(rows.rows) × \(rows.columns) rows in groups of \(groupRows)")
-        precondition(path != .instruction || instructionAvailable, "BFloat16Products: this processor has no AVX512_BF16")
         let groups = problem.m / groupRows
         let parts = problem.flops >= GEMM.parallelFlops ? Swift.max(1, Swift.min(Parallelism.threads, groups)) : 1
+        withPackedB(problem, b, parts: parts, path: path) { packed in
+            Parallelism.pool.run(ScatteredGroups(problem: problem, a: a, packed: packed, rows: rows, c: c, path: path,
+                                                 groupRows: groupRows, groupElements: groupElements, parts: parts))
+        }
+    }
+
+    /// Packs op(B) whole into the calling thread's shared scratch, its panels split over at most `parts` threads,
+    /// and runs `body` with it (the parts that read it).
+    private static func withPackedB(_ problem: GEMMProblem, _ b: UnsafePointer<Float>, parts: Int, path: Path,
+                                    _ body: (UnsafeMutablePointer<UInt32>) -> Void) {
+        precondition(path != .instruction || instructionAvailable, "BFloat16Products: this processor has no AVX512_BF16")
         withUnsafePointer(to: problem.kernelArguments) { arguments in
             ThreadScratch.withBuffer(of: UInt32.self, count: backprop_bf16_packed_b_size(arguments), slot: .sharedOperand) { packed in
                 let panels = backprop_bf16_panels(arguments)
                 Parallelism.pool.run(Panels(problem: problem, b: b, packed: packed, panels: panels,
                                             parts: Swift.min(parts, panels)))
-                Parallelism.pool.run(ScatteredGroups(problem: problem, a: a, packed: packed, rows: rows, c: c, path: path,
-                                                     groupRows: groupRows, groupElements: groupElements, parts: parts))
+                body(packed)
             }
         }
     }
