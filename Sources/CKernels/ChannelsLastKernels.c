@@ -35,7 +35,7 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
 }
 
 #define CHANNELS_LAST_KERNELS(T, SUFFIX)                                                                               \
-    CLONED void backprop_unfold_nhwc_##SUFFIX(const backprop_window *w, const T *x, T *col, size_t first,            \
+    CLONED void backprop_unfold_nhwc_##SUFFIX(const backprop_window *w, const T *x, T *col, size_t first,              \
                                               size_t count) {                                                          \
         const size_t C = w->channels, K = w->kernel_height * w->kernel_width * C, rowWidth = w->kernel_width * C;      \
         T *out = col + first * w->output_height * w->output_width * K;                                                 \
@@ -64,7 +64,7 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
-    CLONED void backprop_fold_nhwc_##SUFFIX(const backprop_window *w, const T *col, T *x, size_t first,              \
+    CLONED void backprop_fold_nhwc_##SUFFIX(const backprop_window *w, const T *col, T *x, size_t first,                \
                                             size_t count) {                                                            \
         const size_t C = w->channels, K = w->kernel_height * w->kernel_width * C, rowWidth = w->kernel_width * C;      \
         const size_t plane = w->height * w->width * C;                                                                 \
@@ -92,14 +92,16 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
                                                                                                                        \
     /* Max pooling of z, of max(z + bias, 0) with a bias, or of max(γ (z − mean) s + β, 0) with `norm` (mean, s, γ,  */\
     /* β: batch normalisation with `backprop_batch_norm_apply_float`'s expression, and its ReLU): one pass over the  */\
-    /* images either way. Inlined into each clone of its callers, so that it is compiled for their instruction sets. */\
+    /* images either way. With `normalized`, the normalisation's x̂ of each window's winner goes there too.          */\
+    /* Inlined into each clone of its callers, so that it is compiled for their instruction sets.                    */\
     static inline __attribute__((always_inline)) void max_pool_nhwc_##SUFFIX(                                          \
-        const backprop_window *w, const T *z, const T *bias, const T *norm, T *y, int32_t *where, size_t first,        \
-        size_t count) {                                                                                                \
+        const backprop_window *w, const T *z, const T *bias, const T *norm, T *y, int32_t *where, T *normalized,       \
+        size_t first, size_t count) {                                                                                  \
         const size_t C = w->channels, outputs = w->output_height * w->output_width;                                    \
         const T *mean = norm, *inverse_deviation = norm + C, *gamma = norm + 2 * C, *beta = norm + 3 * C;              \
         y += first * outputs * C;                                                                                      \
         where += first * outputs * C;                                                                                  \
+        if (normalized) normalized += first * outputs * C;                                                             \
         for (size_t n = first; n < first + count; n++) {                                                               \
             const T *image = z + n * w->height * w->width * C;                                                         \
             for (size_t oy = 0; oy < w->output_height; oy++)                                                           \
@@ -115,12 +117,32 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
                             const int32_t pixel = (int32_t)((size_t)iy * w->width + (size_t)(x0 + (ptrdiff_t)kj));     \
                             const T *source = image + (size_t)pixel * C;                                               \
                             if (!started) {                                                                            \
-                                VECTORISE for (size_t c = 0; c < C; c++) {                                             \
-                                    y[c] = norm ? (source[c] - mean[c]) * inverse_deviation[c] * gamma[c] + beta[c]    \
-                                         : bias ? source[c] + bias[c] : source[c];                                     \
-                                    where[c] = pixel;                                                                  \
+                                if (normalized) {                                                                      \
+                                    VECTORISE for (size_t c = 0; c < C; c++) {                                         \
+                                        const T xhat = (source[c] - mean[c]) * inverse_deviation[c];                   \
+                                        y[c] = xhat * gamma[c] + beta[c];                                              \
+                                        where[c] = pixel;                                                              \
+                                        normalized[c] = xhat;                                                          \
+                                    }                                                                                  \
+                                } else {                                                                               \
+                                    VECTORISE for (size_t c = 0; c < C; c++) {                                         \
+                                        y[c] = norm ? (source[c] - mean[c]) * inverse_deviation[c] * gamma[c] + beta[c]\
+                                             : bias ? source[c] + bias[c] : source[c];                                 \
+                                        where[c] = pixel;                                                              \
+                                    }                                                                                  \
                                 }                                                                                      \
                                 started = 1;                                                                           \
+                                continue;                                                                              \
+                            }                                                                                          \
+                            if (normalized) {                                                                          \
+                                VECTORISE for (size_t c = 0; c < C; c++) {                                             \
+                                    const T xhat = (source[c] - mean[c]) * inverse_deviation[c];                       \
+                                    const T v = xhat * gamma[c] + beta[c];                                             \
+                                    const int larger = v > y[c];                                                       \
+                                    y[c] = larger ? v : y[c];                                                          \
+                                    where[c] = larger ? pixel : where[c];                                              \
+                                    normalized[c] = larger ? xhat : normalized[c];                                     \
+                                }                                                                                      \
                                 continue;                                                                              \
                             }                                                                                          \
                             VECTORISE for (size_t c = 0; c < C; c++) {                                                 \
@@ -135,16 +157,17 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
                     if (bias || norm) {                                                                                \
                         VECTORISE for (size_t c = 0; c < C; c++) y[c] = y[c] > 0 ? y[c] : (T)0;                        \
                     }                                                                                                  \
+                    if (normalized) normalized += C;                                                                   \
                 }                                                                                                      \
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
-    CLONED void backprop_max_pool_nhwc_##SUFFIX(const backprop_window *w, const T *x, T *y, int32_t *where,          \
+    CLONED void backprop_max_pool_nhwc_##SUFFIX(const backprop_window *w, const T *x, T *y, int32_t *where,            \
                                                 size_t first, size_t count) {                                          \
-        max_pool_nhwc_##SUFFIX(w, x, NULL, NULL, y, where, first, count);                                                    \
+        max_pool_nhwc_##SUFFIX(w, x, NULL, NULL, y, where, NULL, first, count);                                        \
     }                                                                                                                  \
                                                                                                                        \
-    CLONED void backprop_max_pool_nhwc_backward_##SUFFIX(const backprop_window *w, const T *g, const int32_t *where,  \
+    CLONED void backprop_max_pool_nhwc_backward_##SUFFIX(const backprop_window *w, const T *g, const int32_t *where,   \
                                                          const T *y, T *dx, size_t first, size_t count) {              \
         const size_t C = w->channels, outputs = w->output_height * w->output_width, plane = w->height * w->width * C;  \
         g += first * outputs * C;                                                                                      \
@@ -194,25 +217,25 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
             T *image = dx + n * plane;                                                                                 \
             for (size_t o = 0; o < outputs; o++, g += C, where += C) {                                                 \
                 for (size_t c = 0; c < C; c++)                                                                         \
-                    if (where[c] >= 0 && (y == NULL || y[c] > 0)) image[(size_t)where[c] * C + c] += g[c];            \
+                    if (where[c] >= 0 && (y == NULL || y[c] > 0)) image[(size_t)where[c] * C + c] += g[c];             \
                 if (y) y += C;                                                                                         \
             }                                                                                                          \
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
-    CLONED void backprop_max_pool_nhwc_bias_relu_##SUFFIX(const backprop_window *w, const T *z, const T *bias, T *y,  \
+    CLONED void backprop_max_pool_nhwc_bias_relu_##SUFFIX(const backprop_window *w, const T *z, const T *bias, T *y,   \
                                                           int32_t *where, size_t first, size_t count) {                \
-        max_pool_nhwc_##SUFFIX(w, z, bias, NULL, y, where, first, count);                                                    \
+        max_pool_nhwc_##SUFFIX(w, z, bias, NULL, y, where, NULL, first, count);                                        \
     }                                                                                                                  \
                                                                                                                        \
     CLONED void backprop_max_pool_nhwc_batch_norm_relu_##SUFFIX(const backprop_window *w, const T *z,                  \
-                                                                const T *norm, T *y, int32_t *where, size_t first,     \
-                                                                size_t count) {                                        \
-        max_pool_nhwc_##SUFFIX(w, z, NULL, norm, y, where, first, count);                                              \
+                                                                const T *norm, T *y, int32_t *where, T *normalized,    \
+                                                                size_t first, size_t count) {                          \
+        max_pool_nhwc_##SUFFIX(w, z, NULL, norm, y, where, normalized, first, count);                                  \
     }                                                                                                                  \
                                                                                                                        \
-    /* Average pooling in the graph's order (WindowKernels.c): each output the sum of its window's inputs inside   */\
-    /* the image, window rows then columns, times 1/(kernel height × width), so the values are the same bits.      */\
+    /* Average pooling in the graph's order (WindowKernels.c): each output the sum of its window's inputs inside   */  \
+    /* the image, window rows then columns, times 1/(kernel height × width), so the values are the same bits.      */  \
     CLONED void backprop_average_pool_nhwc_##SUFFIX(const backprop_window *w, const T *x, T *y, size_t first,          \
                                                     size_t count) {                                                    \
         const size_t C = w->channels, outputs = w->output_height * w->output_width;                                    \
@@ -239,8 +262,8 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
-    /* Its gradient, in the graph's order too: each output's g × 1/(kernel height × width) added to the inputs of */  \
-    /* its window, outputs in order.                                                                               */ \
+    /* Its gradient, in the graph's order too: each output's g × 1/(kernel height × width) added to the inputs of */   \
+    /* its window, outputs in order.                                                                               */  \
     CLONED void backprop_average_pool_nhwc_backward_##SUFFIX(const backprop_window *w, const T *g, T *dx,              \
                                                              size_t first, size_t count) {                             \
         const size_t C = w->channels, outputs = w->output_height * w->output_width, plane = w->height * w->width * C;  \
@@ -637,7 +660,7 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
-    CLONED void backprop_transpose_##SUFFIX(const T *x, size_t batch, size_t rows, size_t columns, T *y) {            \
+    CLONED void backprop_transpose_##SUFFIX(const T *x, size_t batch, size_t rows, size_t columns, T *y) {             \
         enum { block = 16 };                                                                                           \
         for (size_t b = 0; b < batch; b++, x += rows * columns, y += rows * columns)                                   \
             for (size_t r0 = 0; r0 < rows; r0 += block)                                                                \
@@ -649,7 +672,7 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
                 }                                                                                                      \
     }                                                                                                                  \
                                                                                                                        \
-    CLONED void backprop_column_moments_##SUFFIX(const T *x, size_t rows, size_t channels, const T *center,        \
+    CLONED void backprop_column_moments_##SUFFIX(const T *x, size_t rows, size_t channels, const T *center,            \
                                                  T *sums) {                                                            \
         for (size_t c = 0; c < channels; c++) sums[c] = 0;                                                             \
         if (center == NULL) {                                                                                          \
@@ -734,30 +757,20 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
-    /* dγ and dβ of a batch normalisation whose ReLU and max pooling are fused (tiling windows), over pooled rows    */\
-    /* first ..< first + rows, in order: each window's pixels in order, a pixel's term its window's gradient where it*/\
-    /* won and y is positive (else 0), times its x̂ (recomputed from z with `backprop_batch_norm_apply_float`'s      */\
-    /* expression). Reading the window's pixels whole costs less than gathering the winners' (gathers are slow).     */\
-    CLONED void backprop_batch_norm_pooled_gradient_sums_##SUFFIX(                                                     \
-        const backprop_window *w, const T *z, const T *g, const T *y, const int32_t *where, const T *mean,             \
-        const T *inverse_deviation, size_t first, size_t rows, T *dgamma, T *dbeta) {                                  \
-        const size_t C = w->channels, outputs = w->output_height * w->output_width, plane = w->height * w->width * C;  \
-        for (size_t c = 0; c < C; c++) { dgamma[c] = 0; dbeta[c] = 0; }                                                \
-        for (size_t r = first; r < first + rows; r++) {                                                                \
-            const size_t o = r % outputs, py = o / w->output_width, px = o % w->output_width;                          \
-            const T *image = z + (r / outputs) * plane;                                                                \
-            const T *gr = g + r * C, *yr = y + r * C;                                                                  \
-            const int32_t *wr = where + r * C;                                                                         \
-            for (size_t ki = 0; ki < w->kernel_height; ki++)                                                           \
-                for (size_t kj = 0; kj < w->kernel_width; kj++) {                                                      \
-                    const size_t pixel = (py * w->kernel_height + ki) * w->width + px * w->kernel_width + kj;          \
-                    const T *zr = image + pixel * C;                                                                   \
-                    VECTORISE for (size_t c = 0; c < C; c++) {                                                         \
-                        const T gz = wr[c] == (int32_t)pixel && yr[c] > 0 ? gr[c] : 0;                                 \
-                        dbeta[c] += gz;                                                                                \
-                        dgamma[c] += gz * ((zr[c] - mean[c]) * inverse_deviation[c]);                                  \
-                    }                                                                                                  \
-                }                                                                                                      \
+    /* dγ and dβ of a batch normalisation whose ReLU and max pooling are fused (tiling windows), over pooled rows  */  \
+    /* in order: a window's term is its gradient where y is positive (else 0), times its winner's x̂ (which the     */ \
+    /* pooling kept). The only nonzero terms of the unfused sums, in their order: reading the window's z again     */  \
+    /* (11 MB for C2's first convolution) cost more than all the rest of the pass.                                  */ \
+    CLONED void backprop_batch_norm_pooled_gradient_sums_##SUFFIX(const T *g, const T *y, const T *normalized,         \
+                                                                  size_t rows, size_t channels, T *dgamma, T *dbeta) { \
+        for (size_t c = 0; c < channels; c++) { dgamma[c] = 0; dbeta[c] = 0; }                                         \
+        for (size_t r = 0; r < rows; r++) {                                                                            \
+            const T *gr = g + r * channels, *yr = y + r * channels, *xr = normalized + r * channels;                   \
+            VECTORISE for (size_t c = 0; c < channels; c++) {                                                          \
+                const T gz = yr[c] > 0 ? gr[c] : 0;                                                                    \
+                dbeta[c] += gz;                                                                                        \
+                dgamma[c] += gz * xr[c];                                                                               \
+            }                                                                                                          \
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \

@@ -13,7 +13,8 @@ public enum ChannelsLastKernel: Sendable {
     /// fused in.
     case maxPoolOfBiasAndReLU
     /// Max pooling of max(γ (input − mean) s + β, 0), the auxiliary operand `[mean, s, γ, β]` (four vectors of the
-    /// channels): the batch normalisation and ReLU of the layer before fused in.
+    /// channels): the batch normalisation and ReLU of the layer before fused in; each winner's x̂ goes to a second
+    /// output.
     case maxPoolOfBatchNormalizationAndReLU
     /// The gradient of max pooling: the input is the upstream gradient, the indices those ``maxPool`` recorded; with
     /// the pooled output as auxiliary operand, only where it is positive (a ReLU's gradient folded in).

@@ -141,23 +141,25 @@ extension Tensor {
     }
 
     /// Overwrites this tensor with ∂J/∂z of batch normalisation with a ReLU whose output max pooling took, fused
-    /// (``assignMaxPoolOfBatchNormalization(_:_:normalization:winners:)``), and the parameter gradients with ∂J/∂γ and
-    /// ∂J/∂β, from the pooled output's `gradient`, the pooled output `pooled` and its `winners`, so that the pooling's
-    /// gradient is never stored. `pooling`'s windows must tile the image (each pixel in one window at most).
+    /// (``assignMaxPoolOfBatchNormalization(_:_:normalization:winners:normalizedWinners:)``), and the parameter gradients
+    /// with ∂J/∂γ and ∂J/∂β, from the pooled output's `gradient`, the pooled output `pooled`, its `winners` and their x̂
+    /// `normalizedWinners`, so that the pooling's gradient is never stored. `pooling`'s windows must tile the image
+    /// (each pixel in one window at most).
     ///
-    /// ∂J/∂γ and ∂J/∂β sum the terms of the unfused pair (``assignMaxPoolGradient(_:_:winners:pooledReLU:)`` then
+    /// ∂J/∂γ and ∂J/∂β sum the nonzero terms of the unfused pair (``assignMaxPoolGradient(_:_:winners:pooledReLU:)`` then
     /// ``assignBatchNormalizationGradient(_:output:scale:statistics:input:scaleGradient:offsetGradient:)``) in the pooled
     /// outputs' order, over fixed blocks of pooled rows added in block order: the same bits on any number of threads.
     /// Each pixel's ∂J/∂z is then the unfused kernel's expression.
     public mutating func assignBatchNormalizationGradient(throughMaxPool gradient: Tensor, pooled: Tensor, winners: [Int32],
-                                                          _ pooling: WindowProblem, input z: Tensor, scale: Tensor,
-                                                          statistics: Tensor, scaleGradient: inout Tensor,
+                                                          normalizedWinners: Tensor, _ pooling: WindowProblem, input z: Tensor,
+                                                          scale: Tensor, statistics: Tensor, scaleGradient: inout Tensor,
                                                           offsetGradient: inout Tensor) {
         let channels = scale.count, pooledRows = pooled.count / Swift.max(channels, 1)
         let window = pooling.window
         precondition(window.channels == channels && window.pad_top == 0 && window.pad_left == 0
                      && window.stride_height == window.kernel_height && window.stride_width == window.kernel_width
                      && gradient.count == pooled.count && winners.count == pooled.count
+                     && normalizedWinners.count == pooled.count
                      && pooled.count == window.batch * pooling.outputPlane * channels && z.count == pooling.inputCount
                      && count == z.count && statistics.shape == [3, channels] && scaleGradient.count == channels
                      && offsetGradient.count == channels,
@@ -168,24 +170,22 @@ extension Tensor {
         let blocks = BatchNormalizationParts<Scalar>.parts(rows: pooledRows)
         scaleGradient.withUnsafeMutablePointer { dgamma in
             offsetGradient.withUnsafeMutablePointer { dbeta in
+                ThreadScratch.withBuffer(of: Scalar.self, count: 2 * blocks * channels) { partials in
+                    let sums = BatchNormalizationParts(
+                        pass: .pooledGradientSums, rows: pooledRows, channels: channels, input: gradient.storage.pointer,
+                        mask: pooled.storage.pointer, features: normalizedWinners.storage.pointer, output: partials,
+                        statistics: applied, partials: partials, relu: false, parameterGradients: nil)
+                    sums.run()
+                    sums.addPartials(vector: 0, of: 2, into: dgamma)
+                    sums.addPartials(vector: 1, of: 2, into: dbeta)
+                }
                 winners.withUnsafeBufferPointer { winners in
-                    ThreadScratch.withBuffer(of: Scalar.self, count: 2 * blocks * channels) { partials in
-                        let operands = PooledBatchNormalization(
-                            pooling: pooling, z: z.storage.pointer, gradient: gradient.storage.pointer,
-                            pooled: pooled.storage.pointer, winners: winners.baseAddress!, statistics: applied)
-                        Parallelism.pool.run(PooledBatchNormalizationSums(operands: operands, rows: pooledRows,
-                                                                          partials: partials))
-                        for c in 0..<channels { (dgamma[c], dbeta[c]) = (0, 0) }
-                        for part in 0..<blocks {
-                            for c in 0..<channels {
-                                dgamma[c] += partials[2 * part * channels + c]
-                                dbeta[c] += partials[(2 * part + 1) * channels + c]
-                            }
-                        }
-                        withUnsafeMutablePointer { dz in
-                            Parallelism.pool.run(PooledBatchNormalizationInputGradient(
-                                operands: operands, scaleGradient: dgamma, offsetGradient: dbeta, inputGradient: dz))
-                        }
+                    let operands = PooledBatchNormalization(
+                        pooling: pooling, z: z.storage.pointer, gradient: gradient.storage.pointer,
+                        pooled: pooled.storage.pointer, winners: winners.baseAddress!, statistics: applied)
+                    withUnsafeMutablePointer { dz in
+                        Parallelism.pool.run(PooledBatchNormalizationInputGradient(
+                            operands: operands, scaleGradient: dgamma, offsetGradient: dbeta, inputGradient: dz))
                     }
                 }
             }
@@ -197,16 +197,17 @@ extension Tensor {
 /// least two blocks), spread over the threads when the matrix is large enough: each block's result is the same
 /// whichever thread computes it, and the caller adds the blocks' partial sums in block order.
 private struct BatchNormalizationParts<Scalar: TensorScalar>: ParallelWork {
-    enum Pass { case sums, squares, normalize, gradientSums, inputGradient }
+    enum Pass { case sums, squares, normalize, gradientSums, inputGradient, pooledGradientSums }
 
     var pass: Pass
     let rows: Int
     let channels: Int
     /// x (forward) or the upstream gradient (backward).
     let input: UnsafePointer<Scalar>
-    /// The output of a fused ReLU, whose gradient the backward passes apply.
+    /// The output of a fused ReLU (or the pooled output of a fused ReLU and max pooling), whose gradient the backward
+    /// passes apply.
     let mask: UnsafePointer<Scalar>?
-    /// x, for the backward passes (which recompute x̂ from it).
+    /// x, for the backward passes (which recompute x̂ from it); the winners' x̂ for the pooled gradient sums.
     let features: UnsafePointer<Scalar>?
     /// y (forward) or ∂J/∂x (backward).
     let output: UnsafeMutablePointer<Scalar>
@@ -257,6 +258,11 @@ private struct BatchNormalizationParts<Scalar: TensorScalar>: ParallelWork {
                 input + start, output: mask.map { $0 + start }, input: features! + start, rows: range.count,
                 channels: channels, statistics, scaleGradient: partials + 2 * part * channels,
                 offsetGradient: partials + (2 * part + 1) * channels)
+        case .pooledGradientSums:
+            Scalar.applyPooledBatchNormalizationGradientSums(
+                input + start, pooled: mask! + start, normalizedWinners: features! + start, rows: range.count,
+                channels: channels, scaleGradient: partials + 2 * part * channels,
+                offsetGradient: partials + (2 * part + 1) * channels)
         case .inputGradient:
             Scalar.applyBatchNormalizationInputGradient(
                 input + start, output: mask.map { $0 + start }, input: features! + start, rows: range.count,
@@ -274,25 +280,6 @@ private struct PooledBatchNormalization<Scalar: TensorScalar> {
     /// The pooled output's gradient, values and winners.
     let gradient: UnsafePointer<Scalar>, pooled: UnsafePointer<Scalar>, winners: UnsafePointer<Int32>
     let statistics: BatchStatistics<Scalar>
-}
-
-/// dγ and dβ in fixed blocks of pooled rows (``BatchNormalizationParts/rowsPerPart``), each into its own partials.
-private struct PooledBatchNormalizationSums<Scalar: TensorScalar>: ParallelWork {
-    let operands: PooledBatchNormalization<Scalar>
-    let rows: Int
-    let partials: UnsafeMutablePointer<Scalar>
-
-    var parts: Int { BatchNormalizationParts<Scalar>.parts(rows: rows) }
-
-    var maximumThreads: Int { rows >= 2 && rows * operands.pooling.window.channels >= ElementwiseParts.parallelElements ? .max : 1 }
-
-    func run(part: Int) {
-        let channels = operands.pooling.window.channels
-        Scalar.applyPooledBatchNormalizationGradientSums(
-            operands.pooling, rows: range(of: part, in: rows), operands.z, gradient: operands.gradient,
-            pooled: operands.pooled, winners: operands.winners, operands.statistics,
-            scaleGradient: partials + 2 * part * channels, offsetGradient: partials + (2 * part + 1) * channels)
-    }
 }
 
 /// ∂J/∂z split into runs of samples (each pixel's value is the same whichever part computes it).

@@ -98,16 +98,21 @@ extension Tensor {
     /// pooling's one pass, so that their output is never stored. `normalization` is `[4, channels]`: the mean,
     /// 1/√(σ² + ε), γ and β. Each value is the one ``assignBatchNormalization(_:scale:offset:epsilon:relu:statistics:)``
     /// writes; where the ReLU ties a window at 0 the winner may be another pixel, and its gradient is 0 either way.
+    /// `normalizedWinners` (this tensor's shape) gets each winner's x̂ = (z − mean)/√(σ² + ε), which is all that the
+    /// gradient's sums read of z (``assignBatchNormalizationGradient(throughMaxPool:pooled:winners:normalizedWinners:_:input:scale:statistics:scaleGradient:offsetGradient:)``).
     public mutating func assignMaxPoolOfBatchNormalization(_ images: Tensor, _ problem: WindowProblem, normalization: Tensor,
-                                                           winners: inout [Int32]) {
+                                                           winners: inout [Int32], normalizedWinners: inout Tensor) {
         let outputs = problem.window.batch * problem.outputPlane * problem.window.channels
-        precondition(count == outputs && winners.count == outputs && images.count == problem.inputCount
-                     && normalization.shape == [4, problem.window.channels],
+        precondition(count == outputs && winners.count == outputs && normalizedWinners.count == outputs
+                     && images.count == problem.inputCount && normalization.shape == [4, problem.window.channels],
                      "assignMaxPoolOfBatchNormalization: \(images.shape) into \(shape)")
         winners.withUnsafeMutableBufferPointer { winners in
-            withUnsafeMutablePointer { output in
-                WindowParts(kernel: .maxPoolOfBatchNormalizationAndReLU, problem: problem, input: images.storage.pointer,
-                            output: output, indices: winners.baseAddress, auxiliary: normalization.storage.pointer).run()
+            normalizedWinners.withUnsafeMutablePointer { normalizedWinners in
+                withUnsafeMutablePointer { output in
+                    WindowParts(kernel: .maxPoolOfBatchNormalizationAndReLU, problem: problem, input: images.storage.pointer,
+                                output: output, indices: winners.baseAddress, auxiliary: normalization.storage.pointer,
+                                normalizedWinners: normalizedWinners).run()
+                }
             }
         }
     }
@@ -198,12 +203,15 @@ private struct WindowParts<Scalar: TensorScalar>: ParallelWork {
     let output: UnsafeMutablePointer<Scalar>
     let indices: UnsafeMutablePointer<Int32>?
     let auxiliary: UnsafePointer<Scalar>?
+    let normalizedWinners: UnsafeMutablePointer<Scalar>?
     /// Fixed when the work is made: the threads a part runs on must all see the same split.
     let parts: Int
 
     init(kernel: ChannelsLastKernel, problem: WindowProblem, input: UnsafePointer<Scalar>, output: UnsafeMutablePointer<Scalar>,
-         indices: UnsafeMutablePointer<Int32>?, auxiliary: UnsafePointer<Scalar>?) {
+         indices: UnsafeMutablePointer<Int32>?, auxiliary: UnsafePointer<Scalar>?,
+         normalizedWinners: UnsafeMutablePointer<Scalar>? = nil) {
         (self.kernel, self.problem, self.input, self.output, self.indices, self.auxiliary) = (kernel, problem, input, output, indices, auxiliary)
+        self.normalizedWinners = normalizedWinners
         parts = Swift.min(problem.window.batch, ElementwiseParts.parts(count: problem.inputCount))
     }
 
@@ -219,7 +227,7 @@ private struct WindowParts<Scalar: TensorScalar>: ParallelWork {
         // Only the max-pooling kernels read the indices; a dangling placeholder is never dereferenced.
         Scalar.applyChannelsLastKernel(kernel, problem, samples: samples, input, output,
                                        indices: indices ?? UnsafeMutablePointer(bitPattern: MemoryLayout<Int32>.alignment)!,
-                                       auxiliary: auxiliary)
+                                       auxiliary: auxiliary, normalizedWinners: normalizedWinners)
     }
 }
 

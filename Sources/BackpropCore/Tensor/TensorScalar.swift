@@ -66,7 +66,8 @@ where RawSignificand: FixedWidthInteger {
     /// ``ChannelsLastKernel`` for what the operands are).
     static func applyChannelsLastKernel(_ kernel: ChannelsLastKernel, _ problem: WindowProblem, samples: Range<Int>,
                                         _ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>,
-                                        indices: UnsafeMutablePointer<Int32>, auxiliary: UnsafePointer<Self>?)
+                                        indices: UnsafeMutablePointer<Int32>, auxiliary: UnsafePointer<Self>?,
+                                        normalizedWinners: UnsafeMutablePointer<Self>?)
 
     /// A one-channel convolution with bias, ReLU and max pooling in one pass over samples `samples`
     /// (``Tensor/assignConvolvedAndPooled(_:weight:bias:convolution:pooling:winners:)``).
@@ -119,11 +120,10 @@ where RawSignificand: FixedWidthInteger {
                                                      offsetGradient: UnsafePointer<Self>, count: Int,
                                                      inputGradient: UnsafeMutablePointer<Self>)
 
-    /// dγ and dβ of batch normalisation whose ReLU and max pooling are fused, over pooled rows `rows`, from the
-    /// pooled output's gradient, values and winners and the normalisation's input `z`.
-    static func applyPooledBatchNormalizationGradientSums(_ pooling: WindowProblem, rows: Range<Int>, _ z: UnsafePointer<Self>,
-                                                          gradient: UnsafePointer<Self>, pooled: UnsafePointer<Self>,
-                                                          winners: UnsafePointer<Int32>, _ statistics: BatchStatistics<Self>,
+    /// dγ and dβ of batch normalisation whose ReLU and max pooling are fused, over `rows` pooled rows, from the
+    /// pooled output's gradient `g`, its values and its winners' x̂ (which the pooling kept).
+    static func applyPooledBatchNormalizationGradientSums(_ g: UnsafePointer<Self>, pooled: UnsafePointer<Self>,
+                                                          normalizedWinners: UnsafePointer<Self>, rows: Int, channels: Int,
                                                           scaleGradient: UnsafeMutablePointer<Self>,
                                                           offsetGradient: UnsafeMutablePointer<Self>)
 
@@ -278,7 +278,8 @@ extension Float: TensorScalar {
 
     public static func applyChannelsLastKernel(_ kernel: ChannelsLastKernel, _ problem: WindowProblem, samples: Range<Int>,
                                                _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
-                                               indices: UnsafeMutablePointer<Int32>, auxiliary: UnsafePointer<Float>?) {
+                                               indices: UnsafeMutablePointer<Int32>, auxiliary: UnsafePointer<Float>?,
+                                               normalizedWinners: UnsafeMutablePointer<Float>?) {
         withUnsafePointer(to: problem.window) { window in
             let (first, count) = (samples.lowerBound, samples.count)
             switch kernel {
@@ -289,7 +290,8 @@ extension Float: TensorScalar {
             case .maxPoolOfBiasAndReLU:
                 backprop_max_pool_nhwc_bias_relu_float(window, input, auxiliary!, output, indices, first, count)
             case .maxPoolOfBatchNormalizationAndReLU:
-                backprop_max_pool_nhwc_batch_norm_relu_float(window, input, auxiliary!, output, indices, first, count)
+                backprop_max_pool_nhwc_batch_norm_relu_float(window, input, auxiliary!, output, indices, normalizedWinners!,
+                                                              first, count)
             case .averagePool: backprop_average_pool_nhwc_float(window, input, output, first, count)
             case .averagePoolGradient: backprop_average_pool_nhwc_backward_float(window, input, output, first, count)
             }
@@ -375,17 +377,11 @@ extension Float: TensorScalar {
                                                inputGradient)
     }
 
-    public static func applyPooledBatchNormalizationGradientSums(_ pooling: WindowProblem, rows: Range<Int>,
-                                                                 _ z: UnsafePointer<Float>, gradient: UnsafePointer<Float>,
-                                                                 pooled: UnsafePointer<Float>, winners: UnsafePointer<Int32>,
-                                                                 _ statistics: BatchStatistics<Float>,
-                                                                 scaleGradient: UnsafeMutablePointer<Float>,
+    public static func applyPooledBatchNormalizationGradientSums(_ g: UnsafePointer<Float>, pooled: UnsafePointer<Float>,
+                                                                 normalizedWinners: UnsafePointer<Float>, rows: Int,
+                                                                 channels: Int, scaleGradient: UnsafeMutablePointer<Float>,
                                                                  offsetGradient: UnsafeMutablePointer<Float>) {
-        withUnsafePointer(to: pooling.window) { window in
-            backprop_batch_norm_pooled_gradient_sums_float(window, z, gradient, pooled, winners, statistics.mean,
-                                                          statistics.inverseDeviation, rows.lowerBound, rows.count,
-                                                          scaleGradient, offsetGradient)
-        }
+        backprop_batch_norm_pooled_gradient_sums_float(g, pooled, normalizedWinners, rows, channels, scaleGradient, offsetGradient)
     }
 
     public static func applyPooledBatchNormalizationInputGradient(_ pooling: WindowProblem, samples: Range<Int>,
@@ -529,7 +525,8 @@ extension Double: TensorScalar {
 
     public static func applyChannelsLastKernel(_ kernel: ChannelsLastKernel, _ problem: WindowProblem, samples: Range<Int>,
                                                _ input: UnsafePointer<Double>, _ output: UnsafeMutablePointer<Double>,
-                                               indices: UnsafeMutablePointer<Int32>, auxiliary: UnsafePointer<Double>?) {
+                                               indices: UnsafeMutablePointer<Int32>, auxiliary: UnsafePointer<Double>?,
+                                               normalizedWinners: UnsafeMutablePointer<Double>?) {
         withUnsafePointer(to: problem.window) { window in
             let (first, count) = (samples.lowerBound, samples.count)
             switch kernel {
@@ -540,7 +537,8 @@ extension Double: TensorScalar {
             case .maxPoolOfBiasAndReLU:
                 backprop_max_pool_nhwc_bias_relu_double(window, input, auxiliary!, output, indices, first, count)
             case .maxPoolOfBatchNormalizationAndReLU:
-                backprop_max_pool_nhwc_batch_norm_relu_double(window, input, auxiliary!, output, indices, first, count)
+                backprop_max_pool_nhwc_batch_norm_relu_double(window, input, auxiliary!, output, indices, normalizedWinners!,
+                                                              first, count)
             case .averagePool: backprop_average_pool_nhwc_double(window, input, output, first, count)
             case .averagePoolGradient: backprop_average_pool_nhwc_backward_double(window, input, output, first, count)
             }
@@ -628,17 +626,11 @@ extension Double: TensorScalar {
                                                inputGradient)
     }
 
-    public static func applyPooledBatchNormalizationGradientSums(_ pooling: WindowProblem, rows: Range<Int>,
-                                                                 _ z: UnsafePointer<Double>, gradient: UnsafePointer<Double>,
-                                                                 pooled: UnsafePointer<Double>, winners: UnsafePointer<Int32>,
-                                                                 _ statistics: BatchStatistics<Double>,
-                                                                 scaleGradient: UnsafeMutablePointer<Double>,
+    public static func applyPooledBatchNormalizationGradientSums(_ g: UnsafePointer<Double>, pooled: UnsafePointer<Double>,
+                                                                 normalizedWinners: UnsafePointer<Double>, rows: Int,
+                                                                 channels: Int, scaleGradient: UnsafeMutablePointer<Double>,
                                                                  offsetGradient: UnsafeMutablePointer<Double>) {
-        withUnsafePointer(to: pooling.window) { window in
-            backprop_batch_norm_pooled_gradient_sums_double(window, z, gradient, pooled, winners, statistics.mean,
-                                                          statistics.inverseDeviation, rows.lowerBound, rows.count,
-                                                          scaleGradient, offsetGradient)
-        }
+        backprop_batch_norm_pooled_gradient_sums_double(g, pooled, normalizedWinners, rows, channels, scaleGradient, offsetGradient)
     }
 
     public static func applyPooledBatchNormalizationInputGradient(_ pooling: WindowProblem, samples: Range<Int>,

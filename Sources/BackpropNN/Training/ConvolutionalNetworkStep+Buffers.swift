@@ -29,8 +29,8 @@ extension ConvolutionalNetworkStep {
         var statistics: [Tensor<Scalar>], normalization: [Tensor<Scalar>]
         /// Layer normalisation of an image: γ, β, ∂J/∂γ and ∂J/∂β channels-last (the image's values' order).
         var layerNorm: [[Tensor<Scalar>]]
-        /// Max pooling's winning pixels.
-        var winners: [[Int32]]
+        /// Max pooling's winning pixels, and their x̂ where the pooling applies a batch normalisation.
+        var winners: [[Int32]], normalizedWinners: [Tensor<Scalar>]
         /// Dropout's keep flags and mask (channels-last for images).
         var flags: [[UInt8]], mask: [Tensor<Scalar>]
         /// Dropout's mask of an image as the flags are drawn, channel by channel.
@@ -54,14 +54,14 @@ extension ConvolutionalNetworkStep {
         func zeros(_ shape: [Int]) -> Tensor<Scalar> { Tensor.zeros(shape: shape) }
         let none = zeros([0])
         var b = Buffers(rows: n, output: [], preActivation: [], delta: [], inputGradient: [], columns: [], gathered: [], weightMatrix: [],
-                        weightMatrixGradient: [], weightGradientColumns: [], statistics: [], normalization: [], layerNorm: [], winners: [], flags: [], mask: [],
+                        weightMatrixGradient: [], weightGradientColumns: [], statistics: [], normalization: [], layerNorm: [], winners: [], normalizedWinners: [], flags: [], mask: [],
                         channelMajorMask: [], input: zeros([n * inputImage.pixels, inputImage.channels]),
                         stageInputs: Array(repeating: none, count: stages.count), problems: [], zeroBias: [], empty: none)
         var inputShape = [n * inputImage.pixels, inputImage.channels]
         for (l, stage) in stages.enumerated() {
             var outputShape = inputShape
             var (pre, delta, columns, weight, stats, normalization, winners, flags, mask) = (none, none, none, none, none, none, [Int32](), [UInt8](), none)
-            var channelMajorMask = none
+            var (channelMajorMask, normalizedWinners) = (none, none)
             var layerNorm: [Tensor<Scalar>] = []
             // A direct first convolution's weight and its gradient are both `[kh·kw, filters]`.
             let direct = l == 0 && firstConvolution == .direct
@@ -109,6 +109,7 @@ extension ConvolutionalNetworkStep {
                 problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
                 outputShape = [n * output.pixels, output.channels]
                 winners = [Int32](repeating: 0, count: outputShape[0] * outputShape[1])
+                if l > 0 && normalizedByPool[l - 1] { normalizedWinners = zeros(outputShape) }
             case .averagePool(let window, let image, let output):
                 problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
                 outputShape = [n * output.pixels, output.channels]
@@ -135,7 +136,8 @@ extension ConvolutionalNetworkStep {
                      inputGradient: needsInputGradient ? zeros(inputShape) : none, columns: columns, weightMatrix: weight,
                      weightMatrixGradient: weight.count == 0 || direct ? none : zeros(weight.shape),
                      weightGradientColumns: weight.count == 0 ? none : zeros(direct ? weight.shape : weight.shape.reversed()),
-                     statistics: stats, normalization: normalization, layerNorm: layerNorm, winners: winners, flags: flags, mask: mask,
+                     statistics: stats, normalization: normalization, layerNorm: layerNorm, winners: winners,
+                     normalizedWinners: normalizedWinners, flags: flags, mask: mask,
                      channelMajorMask: channelMajorMask, problem: problem, gathered: gathered, zeroBias: zeroBias)
             inputShape = outputShape
         }
@@ -149,6 +151,7 @@ extension ConvolutionalNetworkStep.Buffers {
                          inputGradient: Tensor<Scalar>, columns: Tensor<Scalar>, weightMatrix: Tensor<Scalar>,
                          weightMatrixGradient: Tensor<Scalar>, weightGradientColumns: Tensor<Scalar>,
                          statistics: Tensor<Scalar>? = nil, normalization: Tensor<Scalar>? = nil, layerNorm: [Tensor<Scalar>] = [], winners: [Int32] = [],
+                         normalizedWinners: Tensor<Scalar>? = nil,
                          flags: [UInt8] = [], mask: Tensor<Scalar>? = nil, channelMajorMask: Tensor<Scalar>? = nil,
                          problem: WindowProblem?, gathered: GatheredRows? = nil, zeroBias: Tensor<Scalar>) {
         self.output.append(output)
@@ -163,6 +166,7 @@ extension ConvolutionalNetworkStep.Buffers {
         self.normalization.append(normalization ?? empty)
         self.layerNorm.append(layerNorm)
         self.winners.append(winners)
+        self.normalizedWinners.append(normalizedWinners ?? empty)
         self.flags.append(flags)
         self.mask.append(mask ?? empty)
         self.channelMajorMask.append(channelMajorMask ?? empty)

@@ -294,7 +294,8 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 }
                 if l > 0 && normalizedByPool[l - 1] {
                     b.output[l].assignMaxPoolOfBatchNormalization(b.stageInputs[l - 1], b.problems[l]!,
-                                                                  normalization: b.normalization[l - 1], winners: &b.winners[l])
+                                                                  normalization: b.normalization[l - 1], winners: &b.winners[l],
+                                                                  normalizedWinners: &b.normalizedWinners[l])
                     break
                 }
                 b.output[l].assignMaxPool(input, b.problems[l]!, winners: &b.winners[l],
@@ -422,7 +423,8 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                     guard !normalizationGradientFromPool[l] else {
                         // `gradient` is the pooled output's (the pooling stage passed it on).
                         b.inputGradient[l].assignBatchNormalizationGradient(
-                            throughMaxPool: gradient, pooled: b.output[l + 1], winners: b.winners[l + 1], b.problems[l + 1]!,
+                            throughMaxPool: gradient, pooled: b.output[l + 1], winners: b.winners[l + 1],
+                            normalizedWinners: b.normalizedWinners[l + 1], b.problems[l + 1]!,
                             input: stageInput, scale: parameters[p], statistics: b.statistics[l],
                             scaleGradient: &gradients[p], offsetGradient: &gradients[p + 1])
                         return

@@ -54,12 +54,13 @@ void backprop_max_pool_nhwc_bias_relu_double(const backprop_window *w, const dou
 /// holds mean, s = 1/√(variance + ε), γ and β, one vector of `channels` each. Each value is the one
 /// `backprop_batch_norm_apply_float` writes (the same expression); y is the ReLU of the window's largest, `where` the
 /// pixel of the first largest (where the ReLU ties a window at 0 the winner may differ from pooling the ReLU's output,
-/// and its gradient is 0 either way).
+/// and its gradient is 0 either way), `normalized` the winner's x̂ = (z − mean) s (what the gradient sums need).
 void backprop_max_pool_nhwc_batch_norm_relu_float(const backprop_window *w, const float *z, const float *norm, float *y,
-                                                  int32_t *where, size_t first, size_t count);
+                                                  int32_t *where, float *normalized, size_t first, size_t count);
 /// See `backprop_max_pool_nhwc_batch_norm_relu_float`.
 void backprop_max_pool_nhwc_batch_norm_relu_double(const backprop_window *w, const double *z, const double *norm,
-                                                   double *y, int32_t *where, size_t first, size_t count);
+                                                   double *y, int32_t *where, double *normalized, size_t first,
+                                                   size_t count);
 
 /// Average pooling: y (n, oy, ox, c) is the sum of the window's inputs inside the image (window rows, then columns)
 /// times 1 / (kernel_height × kernel_width), the graph's `backprop_average_pool_float` in the same order.
@@ -181,19 +182,15 @@ void backprop_batch_norm_input_gradient_double(const double *g, const double *y,
                                                const double *dbeta, double count, double *dx);
 
 /// dγ and dβ of batch normalisation whose ReLU and max pooling (windows that tile the image) run fused
-/// (`backprop_max_pool_nhwc_batch_norm_relu_float`), from the pooled output's gradient `g`, its values `y` and winners
-/// `where`, over pooled rows `first ..< first + rows` in order, each window's pixels in order: dβ = Σ gz,
-/// dγ = Σ gz · x̂ (x̂ with `backprop_batch_norm_apply_float`'s expression), gz the window's g where the pixel won and
-/// y > 0, else 0. The sums of `backprop_batch_norm_gradient_sums_float` over the same terms, window by window.
-void backprop_batch_norm_pooled_gradient_sums_float(const backprop_window *w, const float *z, const float *g,
-                                                    const float *y, const int32_t *where, const float *mean,
-                                                    const float *inverse_deviation, size_t first, size_t rows,
-                                                    float *dgamma, float *dbeta);
+/// (`backprop_max_pool_nhwc_batch_norm_relu_float`), from the pooled output's gradient `g`, its values `y` and its
+/// winners' x̂ `normalized` (`rows` pooled rows of `channels`, in order): dβ = Σ gz, dγ = Σ gz · x̂, gz the window's g
+/// where y > 0, else 0. The nonzero terms of `backprop_batch_norm_gradient_sums_float` over the unpooled pixels (a
+/// pixel that did not win has gz = 0), in their order.
+void backprop_batch_norm_pooled_gradient_sums_float(const float *g, const float *y, const float *normalized, size_t rows,
+                                                    size_t channels, float *dgamma, float *dbeta);
 /// See `backprop_batch_norm_pooled_gradient_sums_float`.
-void backprop_batch_norm_pooled_gradient_sums_double(const backprop_window *w, const double *z, const double *g,
-                                                     const double *y, const int32_t *where, const double *mean,
-                                                     const double *inverse_deviation, size_t first, size_t rows,
-                                                     double *dgamma, double *dbeta);
+void backprop_batch_norm_pooled_gradient_sums_double(const double *g, const double *y, const double *normalized,
+                                                     size_t rows, size_t channels, double *dgamma, double *dbeta);
 
 /// Its input gradient for samples `first ..< first + count` of z (a batch of `rows` pixels): each pixel's
 /// `backprop_batch_norm_input_gradient_float` with gz its window's gradient where it won and y > 0, else 0, so that
