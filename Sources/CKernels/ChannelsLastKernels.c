@@ -577,10 +577,30 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
-    /* z of filters f0 ..< f0 + width (see `backprop_convolve_nhwc_float`): each output row's pixels four at a time. */\
+    /* One sample's sums of z and of squares about its mean (the sums over its count of pixels), for filters        */ \
+    /* 0 ..< width of rows F apart, into moments[0 ..< width] and moments[F ..< F + width].                          */\
+    static inline __attribute__((always_inline)) void direct_moments_##SUFFIX(const T *z, size_t pixels, size_t F,     \
+                                                                             size_t width, T *moments) {               \
+        T total[direct_wide] = {0}, squares[direct_wide] = {0}, mean[direct_wide];                                     \
+        for (size_t p = 0; p < pixels; p++)                                                                            \
+            for (size_t f = 0; f < width; f++) total[f] += z[p * F + f];                                               \
+        for (size_t f = 0; f < width; f++) mean[f] = total[f] / (T)pixels;                                             \
+        for (size_t p = 0; p < pixels; p++)                                                                            \
+            for (size_t f = 0; f < width; f++) {                                                                       \
+                const T d = z[p * F + f] - mean[f];                                                                    \
+                squares[f] += d * d;                                                                                   \
+            }                                                                                                          \
+        for (size_t f = 0; f < width; f++) {                                                                           \
+            moments[f] = total[f];                                                                                     \
+            moments[F + f] = squares[f];                                                                               \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* z of filters f0 ..< f0 + width (see `backprop_convolve_nhwc_float`): each output row's pixels four at a time, */\
+    /* then each sample's moments from its z while they are still in cache.                                         */ \
     static inline __attribute__((always_inline)) void direct_rows_##SUFFIX(                                            \
-        const backprop_window *conv, size_t F, const T *x, const T *weight, T *z, size_t f0, size_t width,             \
-        size_t first, size_t count) {                                                                                  \
+        const backprop_window *conv, size_t F, const T *x, const T *weight, const T *bias, T *z, T *moments,           \
+        size_t f0, size_t width, size_t first, size_t count) {                                                         \
         const size_t columns = conv->output_width, outputs = conv->output_height * columns;                            \
         T sums[4][direct_wide];                                                                                        \
         for (size_t n = first; n < first + count; n++) {                                                               \
@@ -591,36 +611,62 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
                     const size_t oys[4] = {oy, oy, oy, oy}, oxs[4] = {ox, ox + 1, ox + 2, ox + 3};                     \
                     direct_pixels_##SUFFIX(conv, image, weight + f0, F, width, oys, oxs, group, sums);                 \
                     T *out = z + (n * outputs + oy * columns + ox) * F + f0;                                           \
-                    for (size_t i = 0; i < group; i++)                                                                 \
-                        for (size_t f = 0; f < width; f++) out[i * F + f] = sums[i][f];                                \
+                    if (bias) {                                                                                        \
+                        for (size_t i = 0; i < group; i++)                                                             \
+                            for (size_t f = 0; f < width; f++) out[i * F + f] = sums[i][f] + bias[f0 + f];             \
+                    } else {                                                                                           \
+                        for (size_t i = 0; i < group; i++)                                                             \
+                            for (size_t f = 0; f < width; f++) out[i * F + f] = sums[i][f];                            \
+                    }                                                                                                  \
                 }                                                                                                      \
+            if (moments)                                                                                               \
+                direct_moments_##SUFFIX(z + n * outputs * F + f0, outputs, F, width, moments + 2 * n * F + f0);        \
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
     CLONED void backprop_convolve_nhwc_##SUFFIX(const backprop_window *conv, size_t filters, const T *x,               \
-                                                const T *weight, T *z, size_t first, size_t count) {                   \
+                                                const T *weight, const T *bias, T *z, T *moments, size_t first,        \
+                                                size_t count) {                                                        \
         for (size_t f0 = 0, width; f0 < filters; f0 += width) {                                                        \
             width = direct_width(filters - f0);                                                                        \
             if (width == direct_wide)                                                                                  \
-                direct_rows_##SUFFIX(conv, filters, x, weight, z, f0, direct_wide, first, count);                      \
+                direct_rows_##SUFFIX(conv, filters, x, weight, bias, z, moments, f0, direct_wide, first, count);       \
             else if (width == direct_filters)                                                                          \
-                direct_rows_##SUFFIX(conv, filters, x, weight, z, f0, direct_filters, first, count);                   \
+                direct_rows_##SUFFIX(conv, filters, x, weight, bias, z, moments, f0, direct_filters, first, count);    \
             else                                                                                                       \
-                direct_rows_##SUFFIX(conv, filters, x, weight, z, f0, width, first, count);                            \
+                direct_rows_##SUFFIX(conv, filters, x, weight, bias, z, moments, f0, width, first, count);             \
         }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* Merges the samples' moments (`backprop_convolve_nhwc_float`) in sample order: the mean from the sums, the     */\
+    /* variance from each sample's squares about its own mean plus its mean's squared distance from the batch's      */\
+    /* (Chan, Golub and LeVeque's pairwise update), each divided by the count of values.                             */\
+    CLONED void backprop_merge_moments_##SUFFIX(const T *moments, size_t batch, size_t pixels, size_t channels,        \
+                                                T *mean, T *variance) {                                                \
+        const T values = (T)(batch * pixels);                                                                          \
+        for (size_t c = 0; c < channels; c++) { mean[c] = 0; variance[c] = 0; }                                        \
+        for (size_t n = 0; n < batch; n++)                                                                             \
+            for (size_t c = 0; c < channels; c++) mean[c] += moments[2 * n * channels + c];                            \
+        for (size_t c = 0; c < channels; c++) mean[c] /= values;                                                       \
+        for (size_t n = 0; n < batch; n++)                                                                             \
+            for (size_t c = 0; c < channels; c++) {                                                                    \
+                const T d = moments[2 * n * channels + c] / (T)pixels - mean[c];                                       \
+                variance[c] += moments[(2 * n + 1) * channels + c] + (T)pixels * d * d;                                \
+            }                                                                                                          \
+        for (size_t c = 0; c < channels; c++) variance[c] /= values;                                                   \
     }                                                                                                                  \
                                                                                                                        \
     /* `backprop_convolve_nhwc_weight_gradient_float`'s sums for filters f0 ..< f0 + width.                          */\
     static inline __attribute__((always_inline)) void direct_block_weight_gradient_##SUFFIX(                           \
-        const backprop_window *conv, size_t F, const T *x, const T *delta, T *weight_gradient, int round_products,     \
-        size_t f0, size_t width, size_t first, size_t count) {                                                         \
+        const backprop_window *conv, size_t F, const T *x, const T *delta, T *weight_gradient, T *bias_gradient,       \
+        int round_products, size_t f0, size_t width, size_t first, size_t count) {                                     \
         const size_t columns = conv->output_width, outputs = conv->output_height * columns;                            \
         T factor[direct_wide];                                                                                         \
         for (size_t n = first; n < first + count; n++) {                                                               \
             const T *image = x + n * conv->height * conv->width;                                                       \
             const T *dn = delta + n * outputs * F + f0;                                                                \
             if (conv->kernel_height == 3 && conv->kernel_width == 3) {                                                 \
-                /* The ten sums in registers (the tenth, δ's own, unused: the bias's gradient is its column sums).   */\
+                /* The ten sums in registers (the tenth δ's own, the bias's gradient).                               */\
                 T sums[10][direct_wide] = {{0}};                                                                       \
                 for (size_t p = 0; p < outputs; p++) {                                                                 \
                     const T *s = dn + p * F;                                                                           \
@@ -630,6 +676,8 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
                 }                                                                                                      \
                 for (size_t kk = 0; kk < 9; kk++)                                                                      \
                     for (size_t f = 0; f < width; f++) weight_gradient[kk * F + f0 + f] += sums[kk][f];                \
+                if (bias_gradient)                                                                                     \
+                    for (size_t f = 0; f < width; f++) bias_gradient[f0 + f] += sums[9][f];                            \
                 continue;                                                                                              \
             }                                                                                                          \
             for (size_t p = 0; p < outputs; p++) {                                                                     \
@@ -638,25 +686,29 @@ size_t backprop_convolve_pool_share_size(const backprop_window *pool) {
                     factor[f] = round_products ? (T)backprop_bf16_value((float)s[f]) : s[f];                           \
                 direct_accumulate_window_##SUFFIX(conv, image, p / columns, p % columns, factor, width,                \
                                                   weight_gradient + f0, F);                                            \
+                if (bias_gradient)                                                                                     \
+                    for (size_t f = 0; f < width; f++) bias_gradient[f0 + f] += s[f];                                  \
             }                                                                                                          \
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \
     CLONED void backprop_convolve_nhwc_weight_gradient_##SUFFIX(const backprop_window *conv, size_t filters,           \
                                                                 const T *x, const T *delta, T *weight_gradient,        \
-                                                                int round_products, size_t first, size_t count) {      \
+                                                                T *bias_gradient, int round_products, size_t first,    \
+                                                                size_t count) {                                        \
         memset(weight_gradient, 0, conv->kernel_height * conv->kernel_width * filters * sizeof(T));                    \
+        if (bias_gradient) memset(bias_gradient, 0, filters * sizeof(T));                                              \
         for (size_t f0 = 0, width; f0 < filters; f0 += width) {                                                        \
             width = direct_width(filters - f0);                                                                        \
             if (width == direct_wide)                                                                                  \
-                direct_block_weight_gradient_##SUFFIX(conv, filters, x, delta, weight_gradient, round_products, f0,    \
-                                                      direct_wide, first, count);                                      \
+                direct_block_weight_gradient_##SUFFIX(conv, filters, x, delta, weight_gradient, bias_gradient,         \
+                                                      round_products, f0, direct_wide, first, count);                  \
             else if (width == direct_filters)                                                                          \
-                direct_block_weight_gradient_##SUFFIX(conv, filters, x, delta, weight_gradient, round_products, f0,    \
-                                                      direct_filters, first, count);                                   \
+                direct_block_weight_gradient_##SUFFIX(conv, filters, x, delta, weight_gradient, bias_gradient,         \
+                                                      round_products, f0, direct_filters, first, count);               \
             else                                                                                                       \
-                direct_block_weight_gradient_##SUFFIX(conv, filters, x, delta, weight_gradient, round_products, f0,    \
-                                                      width, first, count);                                            \
+                direct_block_weight_gradient_##SUFFIX(conv, filters, x, delta, weight_gradient, bias_gradient,         \
+                                                      round_products, f0, width, first, count);                        \
         }                                                                                                              \
     }                                                                                                                  \
                                                                                                                        \

@@ -45,6 +45,10 @@ struct ConvolutionalNetworkStepTests {
         // above leaves a row out of every window).
         Case(description: "conv 4 3x3 nobias, batchnorm, relu, maxpool 3 stride 2, conv 5 3x3 nobias, batchnorm, relu, maxpool 2, flatten, dense 3",
              inputShape: [2, 13, 12]),
+        // Direct first convolutions without activation: the bias added and its gradient summed by the convolution's
+        // kernels (3 × 3 windows, and others).
+        Case(description: "conv 6 3x3, maxpool 2, flatten, dense 3", inputShape: [1, 8, 9]),
+        Case(description: "conv 5 2x3 stride 2, avgpool 2, flatten, dense 3", inputShape: [1, 9, 8]),
         // Layer normalisation of an image (γ and β channel-major, the values channels-last) and of features.
         Case(description: "conv 3 3x3 relu, layernorm, maxpool 2, flatten, dense 4, layernorm, dense 3", inputShape: [2, 8, 9]),
     ]
@@ -135,6 +139,52 @@ struct ConvolutionalNetworkStepTests {
         let count = copy.count
         copy.withUnsafeMutablePointer { BFloat16Products.roundInPlace($0, count: count) }
         return copy
+    }
+
+    /// The direct convolution's fused extras: its bias (the bits of adding it after), its bias gradient in the weight
+    /// gradient's pass (the column sums of δ, to rounding; the weight gradient's bits unchanged), and the batch
+    /// statistics of its output (those of the normalisation's own pass, to rounding; the same bits on any number of
+    /// threads). 53 filters make blocks of 32, 16 and 5.
+    @Test(arguments: [SlidingWindow(kernelHeight: 3, kernelWidth: 3),
+                      SlidingWindow(kernelHeight: 2, kernelWidth: 3, strideHeight: 2, padTop: 1, padBottom: 1, padLeft: 1)])
+    func directConvolutionsExtras(_ window: SlidingWindow) throws {
+        let convolution = window.problem(batch: 5, channels: 1, height: 9, width: 10)
+        let size = try #require(window.outputSize(height: 9, width: 10))
+        let (pixels, filters) = (5 * size.height * size.width, 53)
+        let images = TestData.uniform(shape: [5, 90], seed: 1)
+        let weight = TestData.uniform(shape: [window.kernelHeight * window.kernelWidth, filters], seed: 2)
+        let bias = TestData.uniform(shape: [filters], seed: 3)
+        var plain = Tensor<Double>.zeros(shape: [pixels, filters]), biased = plain
+        plain.assignConvolved(images, weight: weight, convolution: convolution)
+        biased.assignConvolved(images, weight: weight, bias: bias, convolution: convolution)
+        var added = plain + 0
+        added.addBias(bias)
+        #expect(TestData.bitDifferences(biased.scalars, added.scalars) == 0)
+
+        let delta = TestData.uniform(shape: [pixels, filters], seed: 4)
+        var (weightGradient, withBias) = (Tensor<Double>.zeros(shape: weight.shape), Tensor<Double>.zeros(shape: weight.shape))
+        var biasGradient = Tensor<Double>.zeros(shape: [filters]), columnSums = biasGradient
+        Tensor.convolutionWeightGradient(images: images, delta: delta, convolution: convolution, weightGradient: &weightGradient)
+        Tensor.convolutionWeightGradient(images: images, delta: delta, convolution: convolution, weightGradient: &withBias,
+                                         biasGradient: &biasGradient)
+        columnSums.assignColumnSums(of: delta)
+        #expect(TestData.bitDifferences(withBias.scalars, weightGradient.scalars) == 0)
+        #expect(Self.relativeDifference(biasGradient, columnSums) < 1e-14)
+
+        var expected = Tensor<Double>.zeros(shape: [3, filters])
+        Tensor<Double>.assignBatchStatistics(of: biased, epsilon: 1e-5, into: &expected)
+        defer { Parallelism.use(threads: Parallelism.defaultThreads) }
+        var results: [[Double]] = []
+        for threads in [1, 3] {
+            Parallelism.use(threads: threads)
+            var (output, statistics) = (Tensor<Double>.zeros(shape: [pixels, filters]), Tensor<Double>.zeros(shape: [3, filters]))
+            output.assignConvolved(images, weight: weight, bias: bias, convolution: convolution,
+                                   batchStatistics: &statistics, epsilon: 1e-5)
+            #expect(TestData.bitDifferences(output.scalars, biased.scalars) == 0)
+            #expect(Self.relativeDifference(statistics, expected) < 1e-13, "\(statistics) vs \(expected)")
+            results.append(statistics.scalars)
+        }
+        #expect(TestData.bitDifferences(results[0], results[1]) == 0)
     }
 
     /// With bfloat16 products, the weight gradient of a direct first convolution (unpooled) multiplies bfloat16

@@ -384,20 +384,46 @@ private struct ConvolutionPoolGradientHalves<Scalar: TensorScalar>: ParallelWork
 // normalisation after it, another activation, average pooling).
 extension Tensor {
     /// Overwrites this tensor (`[batch·outputH·outputW, filters]`) with the convolution of `images` (`[batch,
-    /// height·width]`, one channel) by `weight` (`[kh·kw, filters]`), without bias: each output the sum over the
-    /// window's positions inside the image, in order. The unfolded product's values, to rounding.
-    public mutating func assignConvolved(_ images: Tensor, weight: Tensor, convolution: WindowProblem) {
-        let filters = weight.shape.last ?? 0
-        precondition(convolution.window.channels == 1 && images.count == convolution.inputCount
-                     && weight.shape == [convolution.columnRows, filters] && shape == [convolution.columnCount, filters],
-                     "assignConvolved: \(images.shape) and weight \(weight.shape) into \(shape)")
-        withUnsafeMutablePointer { output in
-            Parallelism.pool.run(ConvolutionParts(convolution: convolution, filters: filters, images: images.storage.pointer,
-                                                  weight: weight.storage.pointer, output: output))
+    /// height·width]`, one channel) by `weight` (`[kh·kw, filters]`), plus `bias` if given: each output the sum over
+    /// the window's positions inside the image, in order, then the bias. The unfolded product's values, to rounding.
+    public mutating func assignConvolved(_ images: Tensor, weight: Tensor, bias: Tensor? = nil, convolution: WindowProblem) {
+        convolve(images, weight: weight, bias: bias, convolution: convolution, moments: nil)
+    }
+
+    /// ``assignConvolved(_:weight:bias:convolution:)``, and `statistics` (`[3, filters]`) overwritten with the
+    /// output's batch statistics per filter (mean, variance, 1/√(variance + ε)), as
+    /// ``assignBatchStatistics(of:epsilon:into:)`` gives them to rounding: each sample's moments are taken from its
+    /// output while it is still in cache, then merged in sample order (the same bits on any number of threads), so
+    /// that a batch normalisation after the convolution does not read its output again for them.
+    public mutating func assignConvolved(_ images: Tensor, weight: Tensor, bias: Tensor?, convolution: WindowProblem,
+                                         batchStatistics statistics: inout Tensor, epsilon: Double) {
+        let filters = weight.shape.last ?? 0, batch = convolution.window.batch
+        precondition(statistics.shape == [3, filters], "assignConvolved: statistics \(statistics.shape) for \(filters) filters")
+        ThreadScratch.withBuffer(of: Scalar.self, count: 2 * batch * filters) { moments in
+            convolve(images, weight: weight, bias: bias, convolution: convolution, moments: moments)
+            statistics.withUnsafeMutablePointer { stats in
+                Scalar.mergeMoments(moments, batch: batch, pixels: convolution.columnCount / Swift.max(batch, 1),
+                                    channels: filters, mean: stats, variance: stats + filters)
+                for c in 0..<filters { stats[2 * filters + c] = 1 / (stats[filters + c] + Scalar(epsilon)).squareRoot() }
+            }
         }
     }
 
-    /// The weight gradient of ``assignConvolved(_:weight:convolution:)`` from its output's gradient `delta`:
+    private mutating func convolve(_ images: Tensor, weight: Tensor, bias: Tensor?, convolution: WindowProblem,
+                                   moments: UnsafeMutablePointer<Scalar>?) {
+        let filters = weight.shape.last ?? 0
+        precondition(convolution.window.channels == 1 && images.count == convolution.inputCount
+                     && weight.shape == [convolution.columnRows, filters] && shape == [convolution.columnCount, filters]
+                     && (bias?.shape ?? [filters]) == [filters],
+                     "assignConvolved: \(images.shape) and weight \(weight.shape) into \(shape)")
+        withUnsafeMutablePointer { output in
+            Parallelism.pool.run(ConvolutionParts(convolution: convolution, filters: filters, images: images.storage.pointer,
+                                                  weight: weight.storage.pointer, bias: bias?.storage.pointer,
+                                                  output: output, moments: moments))
+        }
+    }
+
+    /// The weight gradient of ``assignConvolved(_:weight:bias:convolution:)`` from its output's gradient `delta`:
     /// overwrites `weightGradient` (`[kh·kw, filters]`). The batch is summed in two fixed halves (on two threads when
     /// there are), then added: the same bits on any number of threads.
     ///
@@ -406,58 +432,87 @@ extension Tensor {
     /// ``MatrixPrecision/bfloat16`` has them.
     public static func convolutionWeightGradient(images: Tensor, delta: Tensor, convolution: WindowProblem,
                                                  weightGradient: inout Tensor, roundingProducts: Bool = false) {
+        convolutionGradients(images: images, delta: delta, convolution: convolution, weightGradient: &weightGradient,
+                             biasGradient: nil, roundingProducts: roundingProducts)
+    }
+
+    /// ``convolutionWeightGradient(images:delta:convolution:weightGradient:roundingProducts:)``, and `biasGradient`
+    /// overwritten with the bias's gradient (the sums of `delta`, unrounded, in the same halves) in the same pass.
+    public static func convolutionWeightGradient(images: Tensor, delta: Tensor, convolution: WindowProblem,
+                                                 weightGradient: inout Tensor, biasGradient: inout Tensor,
+                                                 roundingProducts: Bool = false) {
+        precondition(biasGradient.count == delta.shape.last ?? 0, "convolutionWeightGradient: bias gradient \(biasGradient.shape)")
+        biasGradient.withUnsafeMutablePointer { bias in
+            convolutionGradients(images: images, delta: delta, convolution: convolution, weightGradient: &weightGradient,
+                                 biasGradient: bias, roundingProducts: roundingProducts)
+        }
+    }
+
+    private static func convolutionGradients(images: Tensor, delta: Tensor, convolution: WindowProblem,
+                                             weightGradient: inout Tensor, biasGradient: UnsafeMutablePointer<Scalar>?,
+                                             roundingProducts: Bool) {
         let filters = delta.shape.last ?? 0, size = convolution.columnRows * filters
         precondition(convolution.window.channels == 1 && images.count == convolution.inputCount
                      && delta.shape == [convolution.columnCount, filters]
                      && weightGradient.shape == [convolution.columnRows, filters],
                      "convolutionWeightGradient: \(delta.shape) into \(weightGradient.shape)")
-        ThreadScratch.withBuffer(of: Scalar.self, count: 2 * size, slot: .sharedOperand) { halves in
+        // Each half's weight gradient, then its bias gradient.
+        let stride = size + (biasGradient == nil ? 0 : filters)
+        ThreadScratch.withBuffer(of: Scalar.self, count: 2 * stride, slot: .sharedOperand) { halves in
             let work = ConvolutionWeightGradientHalves(convolution: convolution, filters: filters,
                                                        images: images.storage.pointer, delta: delta.storage.pointer,
-                                                       sums: halves, size: size, roundingProducts: roundingProducts)
+                                                       sums: halves, stride: stride, withBias: biasGradient != nil,
+                                                       roundingProducts: roundingProducts)
             Parallelism.pool.run(work)
-            if work.parts == 2 { Scalar.applyBinary(.add, halves, halves + size, halves, count: size) }
+            if work.parts == 2 { Scalar.applyBinary(.add, halves, halves + stride, halves, count: stride) }
             weightGradient.withUnsafeMutablePointer { $0.update(from: halves, count: size) }
+            biasGradient?.update(from: halves + size, count: filters)
         }
     }
 }
 
-/// ``Tensor/assignConvolved(_:weight:convolution:)`` split into runs of samples.
+/// ``Tensor/assignConvolved(_:weight:bias:convolution:)`` split into runs of samples.
 private struct ConvolutionParts<Scalar: TensorScalar>: ParallelWork {
     let convolution: WindowProblem
     let filters: Int
-    let images: UnsafePointer<Scalar>, weight: UnsafePointer<Scalar>
+    let images: UnsafePointer<Scalar>, weight: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>?
     let output: UnsafeMutablePointer<Scalar>
+    /// Each sample's moments, if asked for.
+    let moments: UnsafeMutablePointer<Scalar>?
     let parts: Int
 
     init(convolution: WindowProblem, filters: Int, images: UnsafePointer<Scalar>, weight: UnsafePointer<Scalar>,
-         output: UnsafeMutablePointer<Scalar>) {
-        (self.convolution, self.filters, self.images, self.weight, self.output) = (convolution, filters, images, weight, output)
+         bias: UnsafePointer<Scalar>?, output: UnsafeMutablePointer<Scalar>, moments: UnsafeMutablePointer<Scalar>?) {
+        (self.convolution, self.filters, self.images, self.weight, self.bias) = (convolution, filters, images, weight, bias)
+        (self.output, self.moments) = (output, moments)
         // Fixed when the work is made (it follows the threads); samples are independent, so the split changes no bit.
         parts = Swift.min(convolution.window.batch, ElementwiseParts.parts(count: convolution.columnCount * convolution.columnRows * filters))
     }
 
     func run(part: Int) {
         Scalar.applyConvolution(convolution, filters: filters, samples: range(of: part, in: convolution.window.batch), images,
-                                weight: weight, output)
+                                weight: weight, bias: bias, output, moments: moments)
     }
 }
 
-/// The weight gradient of a direct one-channel convolution, as two halves of the batch (one when it has a single
-/// sample), each into its own `size` sums.
+/// The weight gradient of a direct one-channel convolution (and its bias's, `withBias`), as two halves of the batch
+/// (one when it has a single sample), each into its own `stride` sums: the weight's, then the bias's.
 private struct ConvolutionWeightGradientHalves<Scalar: TensorScalar>: ParallelWork {
     let convolution: WindowProblem
     let filters: Int
     let images: UnsafePointer<Scalar>, delta: UnsafePointer<Scalar>
     let sums: UnsafeMutablePointer<Scalar>
-    let size: Int
+    let stride: Int
+    let withBias: Bool
     let roundingProducts: Bool
 
     var parts: Int { Swift.min(2, convolution.window.batch) }
 
     func run(part: Int) {
+        let half = sums + part * stride
         Scalar.applyConvolutionWeightGradient(convolution, filters: filters, samples: range(of: part, in: convolution.window.batch),
-                                              images, delta: delta, weightGradient: sums + part * size,
+                                              images, delta: delta, weightGradient: half,
+                                              biasGradient: withBias ? half + convolution.columnRows * filters : nil,
                                               roundingProducts: roundingProducts)
     }
 }

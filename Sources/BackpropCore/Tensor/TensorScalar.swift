@@ -83,15 +83,23 @@ where RawSignificand: FixedWidthInteger {
                                              weightGradient: UnsafeMutablePointer<Self>,
                                              biasGradient: UnsafeMutablePointer<Self>, roundingProducts: Bool)
 
-    /// A one-channel convolution without bias over samples `samples` (``Tensor/assignConvolved(_:weight:convolution:)``).
+    /// A one-channel convolution over samples `samples`, plus `bias` unless it is nil, and each sample's moments unless
+    /// `moments` is nil (``Tensor/assignConvolved(_:weight:bias:convolution:)``).
     static func applyConvolution(_ convolution: WindowProblem, filters: Int, samples: Range<Int>, _ x: UnsafePointer<Self>,
-                                 weight: UnsafePointer<Self>, _ z: UnsafeMutablePointer<Self>)
+                                 weight: UnsafePointer<Self>, bias: UnsafePointer<Self>?, _ z: UnsafeMutablePointer<Self>,
+                                 moments: UnsafeMutablePointer<Self>?)
 
-    /// Its weight gradient over samples `samples` from z's gradient, overwriting `weightGradient`; with
-    /// `roundingProducts` (Float only), its products on bfloat16 operands.
+    /// The mean and variance per channel of `batch` samples of `pixels` values from the moments
+    /// ``applyConvolution(_:filters:samples:_:weight:bias:_:moments:)`` wrote, merged in sample order.
+    static func mergeMoments(_ moments: UnsafePointer<Self>, batch: Int, pixels: Int, channels: Int,
+                             mean: UnsafeMutablePointer<Self>, variance: UnsafeMutablePointer<Self>)
+
+    /// Its weight gradient over samples `samples` from z's gradient, overwriting `weightGradient`, and the bias's
+    /// `biasGradient` unless it is nil; with `roundingProducts` (Float only), its products on bfloat16 operands.
     static func applyConvolutionWeightGradient(_ convolution: WindowProblem, filters: Int, samples: Range<Int>,
                                                _ x: UnsafePointer<Self>, delta: UnsafePointer<Self>,
-                                               weightGradient: UnsafeMutablePointer<Self>, roundingProducts: Bool)
+                                               weightGradient: UnsafeMutablePointer<Self>,
+                                               biasGradient: UnsafeMutablePointer<Self>?, roundingProducts: Bool)
 
     /// `y[b][c][r] = x[b][r][c]` for `batch` matrices of `rows × columns`.
     static func transpose(_ x: UnsafePointer<Self>, batch: Int, rows: Int, columns: Int, _ y: UnsafeMutablePointer<Self>)
@@ -326,18 +334,25 @@ extension Float: TensorScalar {
     }
 
     public static func applyConvolution(_ convolution: WindowProblem, filters: Int, samples: Range<Int>,
-                                        _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>) {
+                                        _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                        _ z: UnsafeMutablePointer<Float>, moments: UnsafeMutablePointer<Float>?) {
         withUnsafePointer(to: convolution.window) { conv in
-            backprop_convolve_nhwc_float(conv, filters, x, weight, z, samples.lowerBound, samples.count)
+            backprop_convolve_nhwc_float(conv, filters, x, weight, bias, z, moments, samples.lowerBound, samples.count)
         }
+    }
+
+    public static func mergeMoments(_ moments: UnsafePointer<Float>, batch: Int, pixels: Int, channels: Int,
+                                    mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>) {
+        backprop_merge_moments_float(moments, batch, pixels, channels, mean, variance)
     }
 
     public static func applyConvolutionWeightGradient(_ convolution: WindowProblem, filters: Int, samples: Range<Int>,
                                                       _ x: UnsafePointer<Float>, delta: UnsafePointer<Float>,
-                                                      weightGradient: UnsafeMutablePointer<Float>, roundingProducts: Bool) {
+                                                      weightGradient: UnsafeMutablePointer<Float>,
+                                                      biasGradient: UnsafeMutablePointer<Float>?, roundingProducts: Bool) {
         withUnsafePointer(to: convolution.window) { conv in
-            backprop_convolve_nhwc_weight_gradient_float(conv, filters, x, delta, weightGradient, roundingProducts ? 1 : 0,
-                                                          samples.lowerBound, samples.count)
+            backprop_convolve_nhwc_weight_gradient_float(conv, filters, x, delta, weightGradient, biasGradient,
+                                                          roundingProducts ? 1 : 0, samples.lowerBound, samples.count)
         }
     }
 
@@ -574,19 +589,26 @@ extension Double: TensorScalar {
     }
 
     public static func applyConvolution(_ convolution: WindowProblem, filters: Int, samples: Range<Int>,
-                                        _ x: UnsafePointer<Double>, weight: UnsafePointer<Double>, _ z: UnsafeMutablePointer<Double>) {
+                                        _ x: UnsafePointer<Double>, weight: UnsafePointer<Double>, bias: UnsafePointer<Double>?,
+                                        _ z: UnsafeMutablePointer<Double>, moments: UnsafeMutablePointer<Double>?) {
         withUnsafePointer(to: convolution.window) { conv in
-            backprop_convolve_nhwc_double(conv, filters, x, weight, z, samples.lowerBound, samples.count)
+            backprop_convolve_nhwc_double(conv, filters, x, weight, bias, z, moments, samples.lowerBound, samples.count)
         }
+    }
+
+    public static func mergeMoments(_ moments: UnsafePointer<Double>, batch: Int, pixels: Int, channels: Int,
+                                    mean: UnsafeMutablePointer<Double>, variance: UnsafeMutablePointer<Double>) {
+        backprop_merge_moments_double(moments, batch, pixels, channels, mean, variance)
     }
 
     public static func applyConvolutionWeightGradient(_ convolution: WindowProblem, filters: Int, samples: Range<Int>,
                                                       _ x: UnsafePointer<Double>, delta: UnsafePointer<Double>,
-                                                      weightGradient: UnsafeMutablePointer<Double>, roundingProducts: Bool) {
+                                                      weightGradient: UnsafeMutablePointer<Double>,
+                                                      biasGradient: UnsafeMutablePointer<Double>?, roundingProducts: Bool) {
         precondition(!roundingProducts, "bfloat16 products take Float32 tensors")
         withUnsafePointer(to: convolution.window) { conv in
-            backprop_convolve_nhwc_weight_gradient_double(conv, filters, x, delta, weightGradient, roundingProducts ? 1 : 0,
-                                                          samples.lowerBound, samples.count)
+            backprop_convolve_nhwc_weight_gradient_double(conv, filters, x, delta, weightGradient, biasGradient,
+                                                          roundingProducts ? 1 : 0, samples.lowerBound, samples.count)
         }
     }
 

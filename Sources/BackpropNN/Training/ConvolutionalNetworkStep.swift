@@ -51,6 +51,10 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
     /// Whether such a normalisation's gradients come straight from the pooled output's (its windows tile the
     /// image), the pooling's gradient never stored.
     let normalizationGradientFromPool: [Bool]
+    /// Whether a direct first convolution without activation takes the batch statistics of the normalisation after
+    /// it (one the max pooling applies) as it writes z (`Tensor.assignConvolved(_:weight:bias:convolution:batchStatistics:epsilon:)`),
+    /// so that the normalisation does not read z for them.
+    let statisticsFromConvolution: Bool
     /// How the first stage's convolution runs. With bfloat16 products a direct one's operands are rounded to
     /// bfloat16 as the products' are (its sums stay Float32, in its own order).
     let firstConvolution: FirstConvolution
@@ -173,6 +177,11 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         } else {
             firstConvolution = .unfolded
         }
+        if firstConvolution == .direct, case .convolution(_, _, _, _, _, nil) = stages[0], stages.count > 1, normalizedByPool[1] {
+            statisticsFromConvolution = true
+        } else {
+            statisticsFromConvolution = false
+        }
         gathersUnfoldedInput = precision != .float32 || KernelBackend.preferred == .portable
             || KernelBackend.largeProductsOnPortableKernel
     }
@@ -251,6 +260,15 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                     // The ReLU in place: its gradient is read from its output.
                     convolve(stage: l, input, columns: b.columns[l], gathered: b.gathered[l], weight: b.weightMatrix[l], problem, into: &b.output[l])
                     b.output[l].addBiasApplyingReLU(bias.map { parameters[$0] } ?? b.zeroBias[l])
+                } else if activation == nil && l == 0 && firstConvolution == .direct {
+                    // The bias added, and the statistics of a batch normalisation after it taken, as z is written.
+                    let bias = bias.map { parameters[$0] }
+                    if statisticsFromConvolution && runningStatistics == nil {
+                        b.output[l].assignConvolved(input, weight: b.weightMatrix[l], bias: bias, convolution: problem,
+                                                    batchStatistics: &b.statistics[l + 1], epsilon: epsilon[l + 1]!)
+                    } else {
+                        b.output[l].assignConvolved(input, weight: b.weightMatrix[l], bias: bias, convolution: problem)
+                    }
                 } else if activation == nil {
                     convolve(stage: l, input, columns: b.columns[l], gathered: b.gathered[l], weight: b.weightMatrix[l], problem, into: &b.output[l])
                     if let bias { b.output[l].addBias(parameters[bias]) }
@@ -269,7 +287,7 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                     if let running = runningStatistics {
                         Tensor.assignRunningStatistics(mean: running[s], variance: running[s + 1], epsilon: epsilon[l]!,
                                                        into: &b.statistics[l])
-                    } else {
+                    } else if !(l == 1 && statisticsFromConvolution) {
                         Tensor.assignBatchStatistics(of: input, epsilon: epsilon[l]!, into: &b.statistics[l])
                     }
                     b.normalization[l].assignNormalization(statistics: b.statistics[l], scale: parameters[p],
@@ -383,19 +401,27 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                     b.delta[l].assign(gradient, timesDerivativeOf: activation!, input: b.preActivation[l], output: b.output[l])
                     delta = b.delta[l]
                 }
-                if let bias {
-                    gradients[bias].assignColumnSums(of: delta)
-                    gradientNorms[bias] = Double(gradients[bias].norm)
-                }
                 if l == 0 && firstConvolution == .direct {
-                    Tensor.convolutionWeightGradient(images: b.input, delta: delta, convolution: problem,
-                                                     weightGradient: &b.weightGradientColumns[l],
-                                                     roundingProducts: precision != .float32)
+                    if let bias {
+                        // The bias's gradient (Σ δ) in the same pass.
+                        Tensor.convolutionWeightGradient(images: b.input, delta: delta, convolution: problem,
+                                                         weightGradient: &b.weightGradientColumns[l], biasGradient: &gradients[bias],
+                                                         roundingProducts: precision != .float32)
+                        gradientNorms[bias] = Double(gradients[bias].norm)
+                    } else {
+                        Tensor.convolutionWeightGradient(images: b.input, delta: delta, convolution: problem,
+                                                         weightGradient: &b.weightGradientColumns[l],
+                                                         roundingProducts: precision != .float32)
+                    }
                     // `[kh·kw, filters]` to OIHW (one input channel).
                     gradients[w].assignTransposed(b.weightGradientColumns[l], batch: 1,
                                                   rows: window.kernelHeight * window.kernelWidth, columns: parameters[w].shape[0])
                     gradientNorms[w] = Double(gradients[w].norm)
                     break
+                }
+                if let bias {
+                    gradients[bias].assignColumnSums(of: delta)
+                    gradientNorms[bias] = Double(gradients[bias].norm)
                 }
                 // ∂J/∂W̃ᵀ = X̃ᵀ δ: of the two orders of this product, the faster on the kernels (measured on C1: 149 against
                 // 114 GFLOP/s for the second convolution; the first takes the small-product kernel either way).

@@ -113,27 +113,39 @@ void backprop_convolve_pool_nhwc_backward_double(const backprop_window *conv, co
                                                  const int32_t *where, double *weight_gradient, double *bias_gradient,
                                                  double *share, int round_products, size_t first, size_t count);
 
-/// z (`[batch·output_height·output_width, filters]`, no bias) of the one-channel convolution `conv` of images `x`
-/// (`[batch, height·width]`) with `weight` (`[kernel_height × kernel_width, filters]`), for samples
-/// `first ..< first + count`: each output the sum over the window's positions inside the image (rows, then columns) of
-/// value × weight, as `backprop_convolve_pool_nhwc_float` computes it.
+/// z (`[batch·output_height·output_width, filters]`) of the one-channel convolution `conv` of images `x`
+/// (`[batch, height·width]`) with `weight` (`[kernel_height × kernel_width, filters]`), plus `bias` unless it is null,
+/// for samples `first ..< first + count`: each output the sum over the window's positions inside the image (rows, then
+/// columns) of value × weight, as `backprop_convolve_pool_nhwc_float` computes it. Unless `moments` is null, each
+/// sample n's moments go to `moments[2n·filters ..< (2n + 2)·filters]`: the sums of its z (pixels in order), then the
+/// sums of the squares of z less its mean (that sum over the pixel count), per filter.
 void backprop_convolve_nhwc_float(const backprop_window *conv, size_t filters, const float *x, const float *weight,
-                                  float *z, size_t first, size_t count);
+                                  const float *bias, float *z, float *moments, size_t first, size_t count);
 /// See `backprop_convolve_nhwc_float`.
 void backprop_convolve_nhwc_double(const backprop_window *conv, size_t filters, const double *x, const double *weight,
-                                   double *z, size_t first, size_t count);
+                                   const double *bias, double *z, double *moments, size_t first, size_t count);
+
+/// The mean and (biased) variance per channel of `batch` samples of `pixels` values each from their moments as
+/// `backprop_convolve_nhwc_float` writes them, merged in sample order: mean = Σ sums / count, variance =
+/// Σ (squares + pixels · (sample mean − mean)²) / count.
+void backprop_merge_moments_float(const float *moments, size_t batch, size_t pixels, size_t channels, float *mean,
+                                  float *variance);
+/// See `backprop_merge_moments_float`.
+void backprop_merge_moments_double(const double *moments, size_t batch, size_t pixels, size_t channels, double *mean,
+                                   double *variance);
 
 /// The weight gradient of `backprop_convolve_nhwc_float` for samples `first ..< first + count` from z's gradient
 /// `delta`: overwrites `weight_gradient` (`[kernel_height × kernel_width, filters]`) with the sums, sample by sample and
 /// pixel by pixel of the output, of δ times each window value. With `round_products` (Float32 only), δ is rounded to
-/// bfloat16 before it multiplies (the caller rounded the images), as `--precision bf16` asks of products.
+/// bfloat16 before it multiplies (the caller rounded the images), as `--precision bf16` asks of products. Unless
+/// `bias_gradient` is null, it gets the bias's gradient: the sums of δ (unrounded), sample by sample, pixel by pixel.
 void backprop_convolve_nhwc_weight_gradient_float(const backprop_window *conv, size_t filters, const float *x,
-                                                  const float *delta, float *weight_gradient, int round_products,
-                                                  size_t first, size_t count);
+                                                  const float *delta, float *weight_gradient, float *bias_gradient,
+                                                  int round_products, size_t first, size_t count);
 /// See `backprop_convolve_nhwc_weight_gradient_float` (`round_products` must be 0).
 void backprop_convolve_nhwc_weight_gradient_double(const backprop_window *conv, size_t filters, const double *x,
-                                                   const double *delta, double *weight_gradient, int round_products,
-                                                   size_t first, size_t count);
+                                                   const double *delta, double *weight_gradient, double *bias_gradient,
+                                                   int round_products, size_t first, size_t count);
 
 /// y[b][c][r] = x[b][r][c] for `batch` matrices of `rows` × `columns`.
 void backprop_transpose_float(const float *x, size_t batch, size_t rows, size_t columns, float *y);
