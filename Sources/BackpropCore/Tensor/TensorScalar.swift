@@ -83,6 +83,34 @@ where RawSignificand: FixedWidthInteger {
                                              weightGradient: UnsafeMutablePointer<Self>,
                                              biasGradient: UnsafeMutablePointer<Self>, roundingProducts: Bool)
 
+    /// Sums over the windows of a one-channel convolution of samples `samples` into `sums`: Σ x_p without `center`,
+    /// Σ (x_p − center)(x_p − center)ᵀ with it (`backprop_window_moments_float`, on the thread's scratch memory).
+    static func applyWindowMoments(_ convolution: WindowProblem, samples: Range<Int>, _ x: UnsafePointer<Self>,
+                                   center: UnsafePointer<Self>?, _ sums: UnsafeMutablePointer<Self>)
+
+    /// A one-channel convolution's batch mean and variance per filter from its windows' mean and covariance
+    /// (`backprop_convolution_moments_float`).
+    static func applyConvolutionMoments(windowSize: Int, filters: Int, windowMean: UnsafePointer<Self>,
+                                        windowCovariance: UnsafePointer<Self>, weight: UnsafePointer<Self>,
+                                        bias: UnsafePointer<Self>?, mean: UnsafeMutablePointer<Self>,
+                                        variance: UnsafeMutablePointer<Self>)
+
+    /// The weight and bias of the convolution that batch normalisation of a convolution computes
+    /// (`backprop_fold_normalization_float`).
+    static func applyNormalizationFold(windowSize: Int, filters: Int, weight: UnsafePointer<Self>, bias: UnsafePointer<Self>?,
+                                       _ statistics: BatchStatistics<Self>, foldedWeight: UnsafeMutablePointer<Self>,
+                                       foldedBias: UnsafeMutablePointer<Self>)
+
+    /// The weight, scale and offset gradients of a normalised one-channel convolution from the sums of the gradient
+    /// reaching its output (`backprop_normalized_convolution_gradients_float`).
+    static func applyNormalizedConvolutionGradients(windowSize: Int, filters: Int, windowMean: UnsafePointer<Self>,
+                                                    windowCovariance: UnsafePointer<Self>, weight: UnsafePointer<Self>,
+                                                    _ statistics: BatchStatistics<Self>, windowSums: UnsafePointer<Self>,
+                                                    offsetGradient dbeta: UnsafePointer<Self>,
+                                                    weightGradient: UnsafeMutablePointer<Self>,
+                                                    scaleGradient: UnsafeMutablePointer<Self>,
+                                                    offsetGradientOutput: UnsafeMutablePointer<Self>)
+
     /// A one-channel convolution over samples `samples`, plus `bias` unless it is nil, and each sample's moments unless
     /// `moments` is nil (``Tensor/assignConvolved(_:weight:bias:convolution:)``).
     static func applyConvolution(_ convolution: WindowProblem, filters: Int, samples: Range<Int>, _ x: UnsafePointer<Self>,
@@ -331,6 +359,41 @@ extension Float: TensorScalar {
                 }
             }
         }
+    }
+
+    public static func applyWindowMoments(_ convolution: WindowProblem, samples: Range<Int>, _ x: UnsafePointer<Float>,
+                                          center: UnsafePointer<Float>?, _ sums: UnsafeMutablePointer<Float>) {
+        withUnsafePointer(to: convolution.window) { conv in
+            ThreadScratch.withBuffer(of: Float.self, count: backprop_window_moments_scratch_size(conv)) { scratch in
+                backprop_window_moments_float(conv, x, center, samples.lowerBound, samples.count, scratch, sums)
+            }
+        }
+    }
+
+    public static func applyConvolutionMoments(windowSize: Int, filters: Int, windowMean: UnsafePointer<Float>,
+                                               windowCovariance: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                               bias: UnsafePointer<Float>?, mean: UnsafeMutablePointer<Float>,
+                                               variance: UnsafeMutablePointer<Float>) {
+        backprop_convolution_moments_float(windowSize, filters, windowMean, windowCovariance, weight, bias, mean, variance)
+    }
+
+    public static func applyNormalizationFold(windowSize: Int, filters: Int, weight: UnsafePointer<Float>,
+                                              bias: UnsafePointer<Float>?, _ statistics: BatchStatistics<Float>,
+                                              foldedWeight: UnsafeMutablePointer<Float>, foldedBias: UnsafeMutablePointer<Float>) {
+        backprop_fold_normalization_float(windowSize, filters, weight, bias, statistics.mean, statistics.inverseDeviation,
+                                         statistics.scale, statistics.offset, foldedWeight, foldedBias)
+    }
+
+    public static func applyNormalizedConvolutionGradients(windowSize: Int, filters: Int, windowMean: UnsafePointer<Float>,
+                                                           windowCovariance: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                                           _ statistics: BatchStatistics<Float>, windowSums: UnsafePointer<Float>,
+                                                           offsetGradient dbeta: UnsafePointer<Float>,
+                                                           weightGradient: UnsafeMutablePointer<Float>,
+                                                           scaleGradient: UnsafeMutablePointer<Float>,
+                                                           offsetGradientOutput: UnsafeMutablePointer<Float>) {
+        backprop_normalized_convolution_gradients_float(windowSize, filters, windowMean, windowCovariance, weight,
+                                                       statistics.inverseDeviation, statistics.scale, windowSums, dbeta,
+                                                       weightGradient, scaleGradient, offsetGradientOutput)
     }
 
     public static func applyConvolution(_ convolution: WindowProblem, filters: Int, samples: Range<Int>,
@@ -586,6 +649,41 @@ extension Double: TensorScalar {
                 }
             }
         }
+    }
+
+    public static func applyWindowMoments(_ convolution: WindowProblem, samples: Range<Int>, _ x: UnsafePointer<Double>,
+                                          center: UnsafePointer<Double>?, _ sums: UnsafeMutablePointer<Double>) {
+        withUnsafePointer(to: convolution.window) { conv in
+            ThreadScratch.withBuffer(of: Double.self, count: backprop_window_moments_scratch_size(conv)) { scratch in
+                backprop_window_moments_double(conv, x, center, samples.lowerBound, samples.count, scratch, sums)
+            }
+        }
+    }
+
+    public static func applyConvolutionMoments(windowSize: Int, filters: Int, windowMean: UnsafePointer<Double>,
+                                               windowCovariance: UnsafePointer<Double>, weight: UnsafePointer<Double>,
+                                               bias: UnsafePointer<Double>?, mean: UnsafeMutablePointer<Double>,
+                                               variance: UnsafeMutablePointer<Double>) {
+        backprop_convolution_moments_double(windowSize, filters, windowMean, windowCovariance, weight, bias, mean, variance)
+    }
+
+    public static func applyNormalizationFold(windowSize: Int, filters: Int, weight: UnsafePointer<Double>,
+                                              bias: UnsafePointer<Double>?, _ statistics: BatchStatistics<Double>,
+                                              foldedWeight: UnsafeMutablePointer<Double>, foldedBias: UnsafeMutablePointer<Double>) {
+        backprop_fold_normalization_double(windowSize, filters, weight, bias, statistics.mean, statistics.inverseDeviation,
+                                         statistics.scale, statistics.offset, foldedWeight, foldedBias)
+    }
+
+    public static func applyNormalizedConvolutionGradients(windowSize: Int, filters: Int, windowMean: UnsafePointer<Double>,
+                                                           windowCovariance: UnsafePointer<Double>, weight: UnsafePointer<Double>,
+                                                           _ statistics: BatchStatistics<Double>, windowSums: UnsafePointer<Double>,
+                                                           offsetGradient dbeta: UnsafePointer<Double>,
+                                                           weightGradient: UnsafeMutablePointer<Double>,
+                                                           scaleGradient: UnsafeMutablePointer<Double>,
+                                                           offsetGradientOutput: UnsafeMutablePointer<Double>) {
+        backprop_normalized_convolution_gradients_double(windowSize, filters, windowMean, windowCovariance, weight,
+                                                       statistics.inverseDeviation, statistics.scale, windowSums, dbeta,
+                                                       weightGradient, scaleGradient, offsetGradientOutput)
     }
 
     public static func applyConvolution(_ convolution: WindowProblem, filters: Int, samples: Range<Int>,

@@ -43,8 +43,20 @@ extension ConvolutionalNetworkStep {
         var problems: [WindowProblem?]
         /// Zeros to add as the bias of a convolution without one that applies a ReLU in place.
         var zeroBias: [Tensor<Scalar>]
+        /// What a first convolution with its normalisation folded in keeps (``FirstConvolution/normalizedAndPooled``).
+        var folded: FoldedNormalization?
         /// An empty tensor, the placeholder of unused entries.
         let empty: Tensor<Scalar>
+    }
+
+    /// The buffers of a first convolution with its batch normalisation folded in.
+    struct FoldedNormalization {
+        /// The windows' mean and covariance, `[kh·kw + 1, kh·kw]`.
+        var windowMoments: Tensor<Scalar>
+        /// The folded convolution's weight (`[kh·kw, filters]`) and bias.
+        var weight: Tensor<Scalar>, bias: Tensor<Scalar>
+        /// The convolution's weight gradient, `[kh·kw, filters]`.
+        var weightGradient: Tensor<Scalar>
     }
 
     /// The buffers for `rows`-sample batches, moved out of storage (so that they are uniquely referenced) or made.
@@ -56,7 +68,7 @@ extension ConvolutionalNetworkStep {
         var b = Buffers(rows: n, output: [], preActivation: [], delta: [], inputGradient: [], columns: [], gathered: [], weightMatrix: [],
                         weightMatrixGradient: [], weightGradientColumns: [], statistics: [], normalization: [], layerNorm: [], winners: [], normalizedWinners: [], flags: [], mask: [],
                         channelMajorMask: [], input: zeros([n * inputImage.pixels, inputImage.channels]),
-                        stageInputs: Array(repeating: none, count: stages.count), problems: [], zeroBias: [], empty: none)
+                        stageInputs: Array(repeating: none, count: stages.count), problems: [], zeroBias: [], folded: nil, empty: none)
         var inputShape = [n * inputImage.pixels, inputImage.channels]
         for (l, stage) in stages.enumerated() {
             var outputShape = inputShape
@@ -72,10 +84,15 @@ extension ConvolutionalNetworkStep {
             case .convolution(let w, _, let window, let image, let output, let activation):
                 outputShape = [n * output.pixels, output.channels]
                 problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
-                if l == 0 && firstConvolution == .directAndPooled {
+                if l == 0 && (firstConvolution == .directAndPooled || firstConvolution == .normalizedAndPooled) {
                     // Neither its unfolded input nor its output is stored; its weight is `[kh·kw, filters]`, its
-                    // bias gradient goes to `delta`.
+                    // bias gradient (or the sums of the gradient reaching the normalisation) goes to `delta`.
                     let weight = zeros([window.kernelHeight * window.kernelWidth, output.channels])
+                    if firstConvolution == .normalizedAndPooled {
+                        let k = window.kernelHeight * window.kernelWidth
+                        b.folded = FoldedNormalization(windowMoments: zeros([k + 1, k]), weight: zeros(weight.shape),
+                                                       bias: zeros([output.channels]), weightGradient: zeros(weight.shape))
+                    }
                     (delta, zeroBias) = (zeros([output.channels]), zeros([output.channels]))
                     b.append(output: none, preActivation: none, delta: delta, inputGradient: none, columns: none,
                              weightMatrix: weight, weightMatrixGradient: none, weightGradientColumns: zeros(weight.shape),
@@ -101,7 +118,7 @@ extension ConvolutionalNetworkStep {
                 }
             case .batchNorm(_, _, _, let channels, _):
                 stats = zeros([3, channels])
-                if normalizedByPool[l] {
+                if normalizedByPool[l] && !(l == 1 && firstConvolution == .normalizedAndPooled) {
                     // Applied by the max pooling after it: its output is never stored.
                     normalization = zeros([4, channels])
                 }
@@ -109,7 +126,9 @@ extension ConvolutionalNetworkStep {
                 problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
                 outputShape = [n * output.pixels, output.channels]
                 winners = [Int32](repeating: 0, count: outputShape[0] * outputShape[1])
-                if l > 0 && normalizedByPool[l - 1] { normalizedWinners = zeros(outputShape) }
+                if l > 0 && normalizedByPool[l - 1] && !(l == 2 && firstConvolution == .normalizedAndPooled) {
+                    normalizedWinners = zeros(outputShape)
+                }
             case .averagePool(let window, let image, let output):
                 problem = window.problem(batch: n, channels: image.channels, height: image.height, width: image.width)
                 outputShape = [n * output.pixels, output.channels]
@@ -132,7 +151,7 @@ extension ConvolutionalNetworkStep {
             // pooled output's, passes the gradient of its output on untouched.
             let needsInputGradient = !(l == 0 && !stage.needsInputGradientAtStart) && !(l == 1 && firstConvolution == .directAndPooled)
                 && !(l > 0 && normalizationGradientFromPool[l - 1])
-            b.append(output: normalization.count > 0 ? none : zeros(outputShape), preActivation: pre, delta: delta,
+            b.append(output: normalizedByPool[l] ? none : zeros(outputShape), preActivation: pre, delta: delta,
                      inputGradient: needsInputGradient ? zeros(inputShape) : none, columns: columns, weightMatrix: weight,
                      weightMatrixGradient: weight.count == 0 || direct ? none : zeros(weight.shape),
                      weightGradientColumns: weight.count == 0 ? none : zeros(direct ? weight.shape : weight.shape.reversed()),

@@ -33,6 +33,11 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         /// Direct, with its bias, ReLU and the max pooling after it in one pass (`Tensor.assignConvolvedAndPooled`),
         /// its output never stored; its gradients from the pooled output's.
         case directAndPooled
+        /// Direct, followed by batch normalisation with a ReLU and a max pooling whose windows tile: the
+        /// normalisation's statistics in closed form from the windows' moments, the normalisation folded into the
+        /// convolution (`Tensor+NormalizedConvolution.swift`), then convolution, ReLU and pooling in one pass as for
+        /// ``directAndPooled``. Neither the convolution's output nor the normalisation's is ever stored or read.
+        case normalizedAndPooled
     }
 
     let stages: [Stage]
@@ -173,7 +178,13 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         }
         if case .convolution(_, _, _, let input, _, let activation)? = stages.first, input.channels == 1,
            precision == .float32 || Scalar.self == Float.self {
-            firstConvolution = activation == .relu && reluGradientFolded[0] ? .directAndPooled : .direct
+            if activation == .relu && reluGradientFolded[0] {
+                firstConvolution = .directAndPooled
+            } else if activation == nil && precision == .float32 && stages.count > 2 && normalizationGradientFromPool[1] {
+                firstConvolution = .normalizedAndPooled
+            } else {
+                firstConvolution = .direct
+            }
         } else {
             firstConvolution = .unfolded
         }
@@ -246,8 +257,11 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                     b.weightMatrix[l].assignTransposed(parameters[w], batch: 1, rows: parameters[w].shape[0],
                                                        columns: window.kernelHeight * window.kernelWidth)
                     if precision != .float32 { roundToBFloat16(&b.weightMatrix[l]) }
+                    if firstConvolution == .normalizedAndPooled && runningStatistics == nil {
+                        Tensor.assignWindowMoments(of: input, convolution: problem, into: &b.folded!.windowMoments)
+                    }
                     // Computed with the pooling after it.
-                    if firstConvolution == .directAndPooled { break }
+                    if firstConvolution == .directAndPooled || firstConvolution == .normalizedAndPooled { break }
                 } else {
                     b.weightMatrix[l].assignTransposed(parameters[w], batch: parameters[w].shape[0], rows: image.channels,
                                                        columns: window.kernelHeight * window.kernelWidth)
@@ -282,7 +296,23 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                     }
                 }
             case .batchNorm(let p, let s, _, _, let relu):
-                if normalizedByPool[l] {
+                if l == 1 && firstConvolution == .normalizedAndPooled, case .convolution(_, let bias, _, _, _, _) = stages[0] {
+                    // Folded into the convolution, which the pooling after it computes.
+                    let bias = bias.map { parameters[$0] }
+                    if let running = runningStatistics {
+                        Tensor.assignRunningStatistics(mean: running[s], variance: running[s + 1], epsilon: epsilon[l]!,
+                                                       into: &b.statistics[l])
+                    } else {
+                        Tensor.assignConvolutionStatistics(windowMoments: b.folded!.windowMoments, weight: b.weightMatrix[0],
+                                                           bias: bias, epsilon: epsilon[l]!, into: &b.statistics[l])
+                    }
+                    // Moved out while both of its tensors are written.
+                    var folded = b.folded.take()!
+                    Tensor.foldNormalization(weight: b.weightMatrix[0], bias: bias, statistics: b.statistics[l],
+                                             scale: parameters[p], offset: parameters[p + 1],
+                                             foldedWeight: &folded.weight, foldedBias: &folded.bias)
+                    b.folded = folded
+                } else if normalizedByPool[l] {
                     // Normalised by the max pooling after it, in its one pass: here only the statistics.
                     if let running = runningStatistics {
                         Tensor.assignRunningStatistics(mean: running[s], variance: running[s + 1], epsilon: epsilon[l]!,
@@ -306,6 +336,12 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 if l == 1 && firstConvolution == .directAndPooled, case .convolution(_, let bias, _, _, _, _) = stages[0] {
                     b.output[l].assignConvolvedAndPooled(b.input, weight: b.weightMatrix[0],
                                                          bias: bias.map { parameters[$0] } ?? b.zeroBias[0],
+                                                         convolution: b.problems[0]!, pooling: b.problems[l]!,
+                                                         winners: &b.winners[l])
+                    break
+                }
+                if l == 2 && firstConvolution == .normalizedAndPooled {
+                    b.output[l].assignConvolvedAndPooled(b.input, weight: b.folded!.weight, bias: b.folded!.bias,
                                                          convolution: b.problems[0]!, pooling: b.problems[l]!,
                                                          winners: &b.winners[l])
                     break
@@ -370,6 +406,8 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
             switch stages[l] {
             case .convolution(let w, let bias, let window, let image, _, let activation):
                 let problem = b.problems[l]!
+                // Its gradients came with the normalisation's.
+                if l == 0 && firstConvolution == .normalizedAndPooled { break }
                 if l == 0 && firstConvolution == .directAndPooled {
                     // `gradient` is the pooled output's (the pooling stage passed it on); without a bias, its
                     // gradient goes to a scratch buffer.
@@ -443,6 +481,32 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
                 } else {
                     b.columns[l].assignProduct(delta, b.weightMatrix[l], precision: precision)
                     b.inputGradient[l].assignFolded(b.columns[l], problem)
+                }
+            case .batchNorm(let p, _, _, _, _) where l == 1 && firstConvolution == .normalizedAndPooled:
+                guard case .convolution(let w, let bias, let window, _, _, _) = stages[0] else { break }
+                // `gradient` is the pooled output's (the pooling stage passed it on). The folded convolution's sums
+                // first: Σ gz x over the windows, and Σ gz (into the bias's gradient, or scratch).
+                Tensor.convolutionPoolGradients(images: b.input, gradient: gradient, pooled: b.output[l + 1],
+                                                winners: b.winners[l + 1], convolution: b.problems[0]!,
+                                                pooling: b.problems[l + 1]!, weightGradient: &b.weightGradientColumns[0],
+                                                biasGradient: &b.delta[0])
+                gradients.withUnsafeMutableBufferPointer { gradients in
+                    Tensor.normalizedConvolutionGradients(
+                        windowMoments: b.folded!.windowMoments, weight: b.weightMatrix[0], statistics: b.statistics[l],
+                        scale: parameters[p], windowSums: b.weightGradientColumns[0], offsetSums: b.delta[0],
+                        weightGradient: &b.folded!.weightGradient, scaleGradient: &gradients[p],
+                        offsetGradient: &gradients[p + 1])
+                }
+                gradientNorms[p] = Double(gradients[p].norm)
+                gradientNorms[p + 1] = Double(gradients[p + 1].norm)
+                // `[kh·kw, filters]` to OIHW (one input channel).
+                gradients[w].assignTransposed(b.folded!.weightGradient, batch: 1,
+                                              rows: window.kernelHeight * window.kernelWidth, columns: parameters[w].shape[0])
+                gradientNorms[w] = Double(gradients[w].norm)
+                if let bias {
+                    let count = gradients[bias].count
+                    gradients[bias].withUnsafeMutablePointer { $0.update(repeating: 0, count: count) }
+                    gradientNorms[bias] = 0
                 }
             case .batchNorm(let p, _, _, _, let relu):
                 gradients.withUnsafeMutableBufferPointer { gradients in
@@ -556,7 +620,14 @@ struct ConvolutionalNetworkStep<Scalar: TensorScalar> {
         for (l, stage) in stages.enumerated() {
             guard case .batchNorm(_, let s, _, let channels, _) = stage else { continue }
             let m = Scalar(momentum[l]!)
-            let values = b.stageInputs[l].count / channels
+            // The normalised values per channel: its input's rows (that of a normalisation folded into the first
+            // convolution is never stored).
+            let values: Int
+            if l == 1 && firstConvolution == .normalizedAndPooled, case .convolution(_, _, _, _, let output, _) = stages[0] {
+                values = n * output.pixels
+            } else {
+                values = b.stageInputs[l].count / channels
+            }
             let correction = Scalar(Double(values) / Double(Swift.max(values - 1, 1)))
             b.statistics[l].withUnsafePointer { stats in
                 state[s].withUnsafeMutablePointer { mean in

@@ -1,0 +1,119 @@
+#include "NormalizedConvolutionKernels.h"
+#include "Cloning.h"
+
+#include <string.h>
+
+size_t backprop_window_moments_scratch_size(const backprop_window *conv) {
+    const size_t K = conv->kernel_height * conv->kernel_width;
+    return K * conv->output_width + K * K * backprop_window_lanes;
+}
+
+#define NORMALIZED_CONVOLUTION_KERNELS(T, SUFFIX)                                                                      \
+    /* Row oy of sample `image`'s windows, less `center` (if any): rows[k·OW + ox] = x_{(oy, ox), k} − c_k.         */ \
+    static inline void window_rows_##SUFFIX(const backprop_window *conv, const T *image, size_t oy, const T *center,   \
+                                            T *rows) {                                                                 \
+        const size_t OW = conv->output_width;                                                                          \
+        for (size_t ki = 0; ki < conv->kernel_height; ki++)                                                            \
+            for (size_t kj = 0; kj < conv->kernel_width; kj++) {                                                       \
+                const size_t k = ki * conv->kernel_width + kj;                                                         \
+                const T c = center ? center[k] : (T)0;                                                                 \
+                const ptrdiff_t iy = (ptrdiff_t)(oy * conv->stride_height + ki) - (ptrdiff_t)conv->pad_top;            \
+                T *row = rows + k * OW;                                                                                \
+                for (size_t ox = 0; ox < OW; ox++) {                                                                   \
+                    const ptrdiff_t ix = (ptrdiff_t)(ox * conv->stride_width + kj) - (ptrdiff_t)conv->pad_left;        \
+                    const int inside = iy >= 0 && iy < (ptrdiff_t)conv->height && ix >= 0                              \
+                                       && ix < (ptrdiff_t)conv->width;                                                 \
+                    row[ox] = (inside ? image[(size_t)iy * conv->width + (size_t)ix] : (T)0) - c;                      \
+                }                                                                                                      \
+            }                                                                                                          \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_window_moments_##SUFFIX(const backprop_window *conv, const T *x, const T *center,             \
+                                                 size_t first, size_t count, T *scratch, T *sums) {                    \
+        enum { L = backprop_window_lanes };                                                                            \
+        const size_t K = conv->kernel_height * conv->kernel_width, OW = conv->output_width;                            \
+        const size_t pairs = center ? K * K : K;                                                                       \
+        T *rows = scratch, *lanes = scratch + K * OW;                                                                  \
+        memset(lanes, 0, pairs * L * sizeof(T));                                                                       \
+        for (size_t n = first; n < first + count; n++) {                                                               \
+            const T *image = x + n * conv->height * conv->width;                                                       \
+            for (size_t oy = 0; oy < conv->output_height; oy++) {                                                      \
+                window_rows_##SUFFIX(conv, image, oy, center, rows);                                                   \
+                for (size_t j = 0; j < K; j++) {                                                                       \
+                    const T *u = rows + j * OW;                                                                        \
+                    if (!center) {                                                                                     \
+                        T *lane = lanes + j * L;                                                                       \
+                        for (size_t o = 0; o < OW; o += L) {                                                           \
+                            const size_t width = OW - o < L ? OW - o : L;                                              \
+                            VECTORISE for (size_t i = 0; i < width; i++) lane[i] += u[o + i];                          \
+                        }                                                                                              \
+                        continue;                                                                                      \
+                    }                                                                                                  \
+                    /* The upper triangle (k ≥ j); mirrored at the end. */                                             \
+                    for (size_t k = j; k < K; k++) {                                                                   \
+                        const T *v = rows + k * OW;                                                                    \
+                        T *lane = lanes + (j * K + k) * L;                                                             \
+                        for (size_t o = 0; o < OW; o += L) {                                                           \
+                            const size_t width = OW - o < L ? OW - o : L;                                              \
+                            VECTORISE for (size_t i = 0; i < width; i++) lane[i] += u[o + i] * v[o + i];               \
+                        }                                                                                              \
+                    }                                                                                                  \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (size_t j = 0; j < (center ? K : 1); j++)                                                                  \
+            for (size_t k = center ? j : 0; k < (center ? K : K); k++) {                                               \
+                const size_t at = center ? j * K + k : k;                                                              \
+                T total = 0;                                                                                           \
+                for (size_t i = 0; i < L; i++) total += lanes[at * L + i];                                             \
+                sums[at] = total;                                                                                      \
+                if (center) sums[k * K + j] = total;                                                                   \
+            }                                                                                                          \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_convolution_moments_##SUFFIX(size_t K, size_t F, const T *m, const T *cov, const T *weight,   \
+                                                      const T *bias, T *mean, T *variance) {                           \
+        for (size_t f = 0; f < F; f++) {                                                                               \
+            T mu = 0, v = 0;                                                                                           \
+            for (size_t k = 0; k < K; k++) mu += weight[k * F + f] * m[k];                                             \
+            for (size_t j = 0; j < K; j++) {                                                                           \
+                T row = 0;                                                                                             \
+                for (size_t k = 0; k < K; k++) row += cov[j * K + k] * weight[k * F + f];                              \
+                v += weight[j * F + f] * row;                                                                          \
+            }                                                                                                          \
+            mean[f] = bias ? mu + bias[f] : mu;                                                                        \
+            /* A quadratic form of a covariance: never negative but for rounding. */                                   \
+            variance[f] = v > 0 ? v : (T)0;                                                                            \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_fold_normalization_##SUFFIX(size_t K, size_t F, const T *weight, const T *bias,               \
+                                                     const T *mean, const T *inverse_deviation, const T *gamma,        \
+                                                     const T *beta, T *folded_weight, T *folded_bias) {                \
+        for (size_t f = 0; f < F; f++) {                                                                               \
+            const T scale = gamma[f] * inverse_deviation[f];                                                           \
+            for (size_t k = 0; k < K; k++) folded_weight[k * F + f] = weight[k * F + f] * scale;                       \
+            folded_bias[f] = beta[f] + scale * ((bias ? bias[f] : (T)0) - mean[f]);                                    \
+        }                                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    CLONED void backprop_normalized_convolution_gradients_##SUFFIX(                                                    \
+        size_t K, size_t F, const T *m, const T *cov, const T *weight, const T *inverse_deviation, const T *gamma,     \
+        const T *a, const T *dbeta, T *weight_gradient, T *scale_gradient, T *offset_gradient) {                       \
+        for (size_t f = 0; f < F; f++) {                                                                               \
+            const T s = inverse_deviation[f], db = dbeta[f];                                                           \
+            T dg = 0;                                                                                                  \
+            for (size_t k = 0; k < K; k++) dg += weight[k * F + f] * (a[k * F + f] - m[k] * db);                       \
+            dg *= s;                                                                                                   \
+            for (size_t k = 0; k < K; k++) {                                                                           \
+                T cw = 0;                                                                                              \
+                for (size_t j = 0; j < K; j++) cw += cov[k * K + j] * weight[j * F + f];                               \
+                weight_gradient[k * F + f] = gamma[f] * s * (a[k * F + f] - m[k] * db - dg * s * cw);                  \
+            }                                                                                                          \
+            scale_gradient[f] = dg;                                                                                    \
+            offset_gradient[f] = db;                                                                                   \
+        }                                                                                                              \
+    }
+
+NORMALIZED_CONVOLUTION_KERNELS(float, float)
+NORMALIZED_CONVOLUTION_KERNELS(double, double)
