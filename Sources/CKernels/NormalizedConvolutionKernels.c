@@ -5,64 +5,79 @@
 
 size_t backprop_window_moments_scratch_size(const backprop_window *conv) {
     const size_t K = conv->kernel_height * conv->kernel_width;
-    return K * conv->output_width + K * K * backprop_window_lanes;
+    return K * conv->output_height * conv->output_width + K * K * backprop_window_lanes;
 }
 
 #define NORMALIZED_CONVOLUTION_KERNELS(T, SUFFIX)                                                                      \
-    /* Row oy of sample `image`'s windows, less `center` (if any): rows[k·OW + ox] = x_{(oy, ox), k} − c_k.         */ \
-    static inline void window_rows_##SUFFIX(const backprop_window *conv, const T *image, size_t oy, const T *center,   \
-                                            T *rows) {                                                                 \
-        const size_t OW = conv->output_width;                                                                          \
+    /* Sample `image`'s windows, less `center` (if any), one row per window position k over the P output pixels:    */ \
+    /* rows[k·P + p] = x_{p,k} − c_k. An output row whose inputs are one run of an image row (stride 1, inside the */  \
+    /* image) is copied as a run.                                                                                    */\
+    static inline __attribute__((always_inline)) void window_rows_##SUFFIX(const backprop_window *conv, const T *image,\
+                                                                          const T *center, T *rows) {                  \
+        const size_t OW = conv->output_width, P = conv->output_height * OW;                                            \
         for (size_t ki = 0; ki < conv->kernel_height; ki++)                                                            \
             for (size_t kj = 0; kj < conv->kernel_width; kj++) {                                                       \
                 const size_t k = ki * conv->kernel_width + kj;                                                         \
                 const T c = center ? center[k] : (T)0;                                                                 \
-                const ptrdiff_t iy = (ptrdiff_t)(oy * conv->stride_height + ki) - (ptrdiff_t)conv->pad_top;            \
-                T *row = rows + k * OW;                                                                                \
-                for (size_t ox = 0; ox < OW; ox++) {                                                                   \
-                    const ptrdiff_t ix = (ptrdiff_t)(ox * conv->stride_width + kj) - (ptrdiff_t)conv->pad_left;        \
-                    const int inside = iy >= 0 && iy < (ptrdiff_t)conv->height && ix >= 0                              \
-                                       && ix < (ptrdiff_t)conv->width;                                                 \
-                    row[ox] = (inside ? image[(size_t)iy * conv->width + (size_t)ix] : (T)0) - c;                      \
+                const ptrdiff_t x0 = (ptrdiff_t)kj - (ptrdiff_t)conv->pad_left;                                        \
+                const int run = conv->stride_width == 1 && x0 >= 0 && x0 + (ptrdiff_t)OW <= (ptrdiff_t)conv->width;    \
+                for (size_t oy = 0; oy < conv->output_height; oy++) {                                                  \
+                    const ptrdiff_t iy = (ptrdiff_t)(oy * conv->stride_height + ki) - (ptrdiff_t)conv->pad_top;        \
+                    T *row = rows + k * P + oy * OW;                                                                   \
+                    if (iy < 0 || iy >= (ptrdiff_t)conv->height) {                                                     \
+                        VECTORISE for (size_t ox = 0; ox < OW; ox++) row[ox] = (T)0 - c;                               \
+                        continue;                                                                                      \
+                    }                                                                                                  \
+                    const T *line = image + (size_t)iy * conv->width;                                                  \
+                    if (run) {                                                                                         \
+                        const T *source = line + x0;                                                                   \
+                        VECTORISE for (size_t ox = 0; ox < OW; ox++) row[ox] = source[ox] - c;                         \
+                        continue;                                                                                      \
+                    }                                                                                                  \
+                    for (size_t ox = 0; ox < OW; ox++) {                                                               \
+                        const ptrdiff_t ix = (ptrdiff_t)(ox * conv->stride_width) + x0;                                \
+                        row[ox] = (ix >= 0 && ix < (ptrdiff_t)conv->width ? line[ix] : (T)0) - c;                      \
+                    }                                                                                                  \
                 }                                                                                                      \
             }                                                                                                          \
+    }                                                                                                                  \
+                                                                                                                       \
+    /* Σ u[p] v[p] (or Σ u[p] with `v` null) over p < P, in lanes by p mod L (kept in registers), added to `lanes`.  */\
+    static inline __attribute__((always_inline)) void lane_sums_##SUFFIX(const T *u, const T *v, size_t P, T *lanes) { \
+        enum { L = backprop_window_lanes };                                                                            \
+        T sums[L] = {0};                                                                                               \
+        size_t o = 0;                                                                                                  \
+        for (; o + L <= P; o += L) {                                                                                   \
+            if (v) {                                                                                                   \
+                VECTORISE for (size_t i = 0; i < L; i++) sums[i] += u[o + i] * v[o + i];                               \
+            } else {                                                                                                   \
+                VECTORISE for (size_t i = 0; i < L; i++) sums[i] += u[o + i];                                          \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (size_t i = 0; o + i < P; i++) sums[i] += v ? u[o + i] * v[o + i] : u[o + i];                              \
+        VECTORISE for (size_t i = 0; i < L; i++) lanes[i] += sums[i];                                                  \
     }                                                                                                                  \
                                                                                                                        \
     CLONED void backprop_window_moments_##SUFFIX(const backprop_window *conv, const T *x, const T *center,             \
                                                  size_t first, size_t count, T *scratch, T *sums) {                    \
         enum { L = backprop_window_lanes };                                                                            \
-        const size_t K = conv->kernel_height * conv->kernel_width, OW = conv->output_width;                            \
-        const size_t pairs = center ? K * K : K;                                                                       \
-        T *rows = scratch, *lanes = scratch + K * OW;                                                                  \
-        memset(lanes, 0, pairs * L * sizeof(T));                                                                       \
+        const size_t K = conv->kernel_height * conv->kernel_width, P = conv->output_height * conv->output_width;       \
+        T *rows = scratch, *lanes = scratch + K * P;                                                                   \
+        memset(lanes, 0, (center ? K * K : K) * L * sizeof(T));                                                        \
         for (size_t n = first; n < first + count; n++) {                                                               \
-            const T *image = x + n * conv->height * conv->width;                                                       \
-            for (size_t oy = 0; oy < conv->output_height; oy++) {                                                      \
-                window_rows_##SUFFIX(conv, image, oy, center, rows);                                                   \
-                for (size_t j = 0; j < K; j++) {                                                                       \
-                    const T *u = rows + j * OW;                                                                        \
-                    if (!center) {                                                                                     \
-                        T *lane = lanes + j * L;                                                                       \
-                        for (size_t o = 0; o < OW; o += L) {                                                           \
-                            const size_t width = OW - o < L ? OW - o : L;                                              \
-                            VECTORISE for (size_t i = 0; i < width; i++) lane[i] += u[o + i];                          \
-                        }                                                                                              \
-                        continue;                                                                                      \
-                    }                                                                                                  \
-                    /* The upper triangle (k ≥ j); mirrored at the end. */                                             \
-                    for (size_t k = j; k < K; k++) {                                                                   \
-                        const T *v = rows + k * OW;                                                                    \
-                        T *lane = lanes + (j * K + k) * L;                                                             \
-                        for (size_t o = 0; o < OW; o += L) {                                                           \
-                            const size_t width = OW - o < L ? OW - o : L;                                              \
-                            VECTORISE for (size_t i = 0; i < width; i++) lane[i] += u[o + i] * v[o + i];               \
-                        }                                                                                              \
-                    }                                                                                                  \
+            window_rows_##SUFFIX(conv, x + n * conv->height * conv->width, center, rows);                              \
+            for (size_t j = 0; j < K; j++) {                                                                           \
+                if (!center) {                                                                                         \
+                    lane_sums_##SUFFIX(rows + j * P, NULL, P, lanes + j * L);                                          \
+                    continue;                                                                                          \
                 }                                                                                                      \
+                /* The upper triangle (k ≥ j), mirrored below. */                                                      \
+                for (size_t k = j; k < K; k++)                                                                         \
+                    lane_sums_##SUFFIX(rows + j * P, rows + k * P, P, lanes + (j * K + k) * L);                        \
             }                                                                                                          \
         }                                                                                                              \
         for (size_t j = 0; j < (center ? K : 1); j++)                                                                  \
-            for (size_t k = center ? j : 0; k < (center ? K : K); k++) {                                               \
+            for (size_t k = center ? j : 0; k < K; k++) {                                                              \
                 const size_t at = center ? j * K + k : k;                                                              \
                 T total = 0;                                                                                           \
                 for (size_t i = 0; i < L; i++) total += lanes[at * L + i];                                             \

@@ -14,12 +14,14 @@
 /// lanes added in order at the end, on every instruction set.
 enum { backprop_window_lanes = 16 };
 
-/// The size of `backprop_window_moments_float`'s scratch: K rows of the output's width, and the lanes of K·K sums.
+/// The size of `backprop_window_moments_float`'s scratch: a sample's windows (K rows of the output's pixels), and the
+/// lanes of K·K sums.
 size_t backprop_window_moments_scratch_size(const backprop_window *conv);
 
 /// Sums over the windows of samples `first ..< first + count` of the one-channel images `x` (`[batch, height·width]`),
-/// pixel rows of the output in order, each in `backprop_window_lanes` lanes: without `center`, Σ x_p into `sums[0 ..<
-/// K]`; with it, Σ (x_p − center)(x_p − center)ᵀ into `sums[0 ..< K·K]` (row-major, symmetric).
+/// sample by sample, each sample's output pixels p in `backprop_window_lanes` lanes by p mod the lane count: without
+/// `center`, Σ x_p into `sums[0 ..< K]`; with it, Σ (x_p − center)(x_p − center)ᵀ into `sums[0 ..< K·K]` (row-major,
+/// symmetric).
 void backprop_window_moments_float(const backprop_window *conv, const float *x, const float *center, size_t first,
                                    size_t count, float *scratch, float *sums);
 /// See `backprop_window_moments_float`.
