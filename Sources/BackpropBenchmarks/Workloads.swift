@@ -93,14 +93,23 @@ func run(_ workload: Workload, epochs: Int, seed: UInt64, precision: MatrixPreci
     print("\(workload.name): \(architecture), batch \(workload.batchSize), "
           + "\(workload.optimizer) lr \(workload.optimizer.learningRate), \(format(flops / 1e9, 2)) GFLOP of matrix products per epoch, "
           + "seed \(seed)" + (precision == .float32 ? "" : ", products in \(precision)") + (processes > 1 ? ", \(processes) processes (MPI: \(world!.library)), global batch \(workload.batchSize * processes)" : ""))
+    // The products' floor timed after every epoch but the first (alone: under MPI, once after training), so that each
+    // epoch is set against the machine's speed of its own minute: a shared machine's drifts more within a run than
+    // this workload's epochs do.
+    var floors: [Double] = []
+    // Training's peak, read before any floor is timed (its operands would count); no step allocates after epoch 1.
+    var trainingRSS: Double?
     let (result, countedSteps, allocations, handOffs) = try train(workload, epochs: epochs, seed: seed, communicator: world,
                                                                   precision: precision) { r in
         print("epoch \(r.epoch)  \(format(r.seconds, 3)) s  \(format(flops / r.seconds / 1e9, 1)) GFLOP/s  "
               + "test accuracy \(format(r.validationAccuracy ?? 0, 4))"
               + (r.communicationSeconds.map { "  summing gradients \(format($0, 3)) s" } ?? ""))
+        guard processes == 1 else { return }
+        if r.epoch == 1 { trainingRSS = peakResidentMiB() }
+        if r.epoch > 1 || epochs == 1 { floors.append(gemmFloor(workload, samples: training.count, minimumSeconds: 0.15)) }
     }
     report(workload, result: result, training: training, flops: flops, processes: processes, precision: precision,
-           countedSteps: countedSteps, allocations: allocations, handOffs: handOffs)
+           countedSteps: countedSteps, allocations: allocations, handOffs: handOffs, floors: floors, trainingRSS: trainingRSS)
 }
 
 /// Trains `workload` (alone, or as one of `communicator`'s processes), counting allocations and hand-offs to the
@@ -140,8 +149,17 @@ throws -> (TrainingResult<Sequential<Float>>, steps: Int, allocations: Int?, han
 }
 
 /// Prints the figures of a run of `workload` and its RESULT line.
+/// Seconds an epoch of `samples` samples would take in `workload`'s matrix products alone, each timed on its own.
+func gemmFloor(_ workload: Workload, samples: Int, minimumSeconds: Double = 0.05) -> Double {
+    workload.stepProducts.map { gemmSeconds($0, minimumSeconds: minimumSeconds) }.reduce(0, +) * Double(samples)
+        / Double(workload.batchSize)
+}
+
+/// Prints the figures of a run of `workload` and its RESULT line; `floors` are the products' floors timed after
+/// epochs 2 and later (empty: timed once, now), `trainingRSS` the peak resident memory before they were.
 func report(_ workload: Workload, result: TrainingResult<Sequential<Float>>, training: ImageDataset<Float>, flops: Double,
-            processes: Int, precision: MatrixPrecision, countedSteps: Int, allocations: Int?, handOffs: Int) {
+            processes: Int, precision: MatrixPrecision, countedSteps: Int, allocations: Int?, handOffs: Int,
+            floors: [Double] = [], trainingRSS: Double? = nil) {
     let times = result.history.map(\.seconds)
     let accuracies = result.history.map { $0.validationAccuracy ?? 0 }
     let later = times.count > 1 ? Array(times.dropFirst()) : times
@@ -153,14 +171,17 @@ func report(_ workload: Workload, result: TrainingResult<Sequential<Float>>, tra
               + "\(format(typicalCommunication / typical * 100, 1)) % of the epoch; computing \(format(typical - typicalCommunication, 3)) s")
     }
     let productSeconds = workload.stepProducts.map { gemmSeconds($0) }
-    let floorPerStep = productSeconds.reduce(0, +)
-    let floor = floorPerStep * Double(training.count) / Double(workload.batchSize)
+    let floors = floors.isEmpty ? [productSeconds.reduce(0, +) * Double(training.count) / Double(workload.batchSize)] : floors
+    let floor = median(floors)
+    // Each epoch against the floor timed right after it.
+    let ratios = zip(later.suffix(floors.count), floors).map { $0 / $1 }
     let perStep = allocations.map { Double($0) / Double(max(countedSteps, 1)) }
-    let rss = peakResidentMiB()
+    let rss = trainingRSS ?? peakResidentMiB()
     print("median epoch (2..\(times.count)): \(format(typical, 3)) s, \(format(flops / typical / 1e9, 1)) GFLOP/s; "
           + "first epoch \(format(times[0] / typical, 2)) × the median")
-    print("GEMM floor (this process, same shapes): \(format(floor, 3)) s per epoch; the median epoch is "
-          + "\(format(typical / floor, 2)) × the floor")
+    print("GEMM floor (this process, same shapes, timed after each epoch): median \(format(floor, 3)) s per epoch; "
+          + "each epoch against the floor after it: median \(format(median(ratios), 2)) × "
+          + "(\(ratios.map { format($0, 2) }.joined(separator: ", ")))")
     print("  per step: " + zip(workload.stepProducts, productSeconds).map { p, t in
         "\(p.m)×\(p.n)×\(p.k)\(p.transposeA ? " Aᵀ" : "")\(p.transposeB ? " Bᵀ" : "") \(format(t * 1e6, 1)) µs"
     }.joined(separator: ", "))
@@ -178,7 +199,7 @@ func report(_ workload: Workload, result: TrainingResult<Sequential<Float>>, tra
     let json = """
         {"impl": "backprop", "workload": "\(workload.name)", "backend": "\(KernelBackend.preferred)", \
         "epoch_times": [\(times.map { format($0, 4) }.joined(separator: ", "))], "first_epoch": \(format(times[0], 4)), \
-        "median_rest": \(format(typical, 4)), "gemm_floor": \(format(floor, 4)), \
+        "median_rest": \(format(typical, 4)), "gemm_floor": \(format(floor, 4)), "floor_ratio": \(format(median(ratios), 3)), \
         "gemm_floor_openblas": \(blasFloor.map { format($0, 4) } ?? "null"), "peak_rss_mib": \(format(rss, 1)), \
         "allocations_per_step": \(perStep.map { format($0, 3) } ?? "null"), "threads": \(Parallelism.threads), \
         "handoffs_per_step": \(handOffsPerStep.map { format($0, 1) } ?? "null"), "processes": \(processes), "precision": "\(precision)", \
