@@ -58,6 +58,13 @@ size_t backprop_window_moments_scratch_size(const backprop_window *conv) {
         VECTORISE for (size_t i = 0; i < L; i++) lanes[i] += sums[i];                                                  \
     }                                                                                                                  \
                                                                                                                        \
+    /* A sum's lanes added in order. */                                                                                \
+    static inline __attribute__((always_inline)) T lane_total_##SUFFIX(const T *lanes) {                               \
+        T total = 0;                                                                                                   \
+        for (size_t i = 0; i < backprop_window_lanes; i++) total += lanes[i];                                          \
+        return total;                                                                                                  \
+    }                                                                                                                  \
+                                                                                                                       \
     CLONED void backprop_window_moments_##SUFFIX(const backprop_window *conv, const T *x, const T *center,             \
                                                  size_t first, size_t count, T *scratch, T *sums) {                    \
         enum { L = backprop_window_lanes };                                                                            \
@@ -76,14 +83,13 @@ size_t backprop_window_moments_scratch_size(const backprop_window *conv) {
                     lane_sums_##SUFFIX(rows + j * P, rows + k * P, P, lanes + (j * K + k) * L);                        \
             }                                                                                                          \
         }                                                                                                              \
-        for (size_t j = 0; j < (center ? K : 1); j++)                                                                  \
-            for (size_t k = center ? j : 0; k < K; k++) {                                                              \
-                const size_t at = center ? j * K + k : k;                                                              \
-                T total = 0;                                                                                           \
-                for (size_t i = 0; i < L; i++) total += lanes[at * L + i];                                             \
-                sums[at] = total;                                                                                      \
-                if (center) sums[k * K + j] = total;                                                                   \
-            }                                                                                                          \
+        if (!center) {                                                                                                 \
+            for (size_t k = 0; k < K; k++) sums[k] = lane_total_##SUFFIX(lanes + k * L);                               \
+            return;                                                                                                    \
+        }                                                                                                              \
+        for (size_t j = 0; j < K; j++)                                                                                 \
+            for (size_t k = j; k < K; k++)                                                                             \
+                sums[j * K + k] = sums[k * K + j] = lane_total_##SUFFIX(lanes + (j * K + k) * L);                      \
     }                                                                                                                  \
                                                                                                                        \
     CLONED void backprop_convolution_moments_##SUFFIX(size_t K, size_t F, const T *m, const T *cov, const T *weight,   \
