@@ -94,7 +94,7 @@ extension Tensor {
     }
 
     /// Overwrites this tensor (`[4, channels]`) with the mean and 1/√(σ² + ε) of `statistics` and the layer's γ
-    /// (`scale`) and β (`offset`): the operand of ``assignMaxPoolOfBatchNormalization(_:_:normalization:winners:)``.
+    /// (`scale`) and β (`offset`): the operand of ``assignMaxPoolOfBatchNormalization(_:_:normalization:winners:normalizedWinners:)``.
     public mutating func assignNormalization(statistics: Tensor, scale: Tensor, offset: Tensor) {
         let channels = scale.count
         precondition(shape == [4, channels] && statistics.shape == [3, channels] && offset.count == channels,
