@@ -42,20 +42,24 @@ size_t backprop_window_moments_scratch_size(const backprop_window *conv) {
             }                                                                                                          \
     }                                                                                                                  \
                                                                                                                        \
-    /* Σ u[p] v[p] (or Σ u[p] with `v` null) over p < P, in lanes by p mod L (kept in registers), added to `lanes`.  */\
+    /* Σ u[p] v[p] (or Σ u[p] with `v` null) over p < P, in lanes by p mod L, added to `lanes`. The lanes are one    */\
+    /* vector of the compiler's vector extension: lane-wise operations on any instruction set.                      */ \
+    typedef T window_lanes_##SUFFIX __attribute__((vector_size(backprop_window_lanes * sizeof(T))));                   \
     static inline __attribute__((always_inline)) void lane_sums_##SUFFIX(const T *u, const T *v, size_t P, T *lanes) { \
         enum { L = backprop_window_lanes };                                                                            \
-        T sums[L] = {0};                                                                                               \
+        window_lanes_##SUFFIX sums = {0}, a, b;                                                                        \
         size_t o = 0;                                                                                                  \
         for (; o + L <= P; o += L) {                                                                                   \
+            memcpy(&a, u + o, sizeof a);                                                                               \
             if (v) {                                                                                                   \
-                VECTORISE for (size_t i = 0; i < L; i++) sums[i] += u[o + i] * v[o + i];                               \
+                memcpy(&b, v + o, sizeof b);                                                                           \
+                sums += a * b;                                                                                         \
             } else {                                                                                                   \
-                VECTORISE for (size_t i = 0; i < L; i++) sums[i] += u[o + i];                                          \
+                sums += a;                                                                                             \
             }                                                                                                          \
         }                                                                                                              \
         for (size_t i = 0; o + i < P; i++) sums[i] += v ? u[o + i] * v[o + i] : u[o + i];                              \
-        VECTORISE for (size_t i = 0; i < L; i++) lanes[i] += sums[i];                                                  \
+        for (size_t i = 0; i < L; i++) lanes[i] += sums[i];                                                            \
     }                                                                                                                  \
                                                                                                                        \
     /* A sum's lanes added in order. */                                                                                \
