@@ -43,6 +43,9 @@ struct ConvolutionalNetworkStepTests {
         // the graph's is rounding noise), padding and stride, and a window other than 3 × 3.
         Case(description: "conv 6 3x3 stride 2 same, batchnorm, relu, maxpool 2, flatten, dense 3", inputShape: [1, 9, 10]),
         Case(description: "conv 4 2x3 nobias, batchnorm, relu, maxpool 2, conv 3 2x2, flatten, dense 3", inputShape: [1, 9, 8]),
+        // A normalisation whose pooling's windows overlap after such a convolution: its statistics taken by the
+        // convolution as it writes z, per sample.
+        Case(description: "conv 5 3x3 nobias, batchnorm, relu, maxpool 3 stride 2, flatten, dense 3", inputShape: [1, 9, 10]),
         Case(description: "conv 18 2x3 stride 2 pad 1 tanh, avgpool 2, flatten, dense 3", inputShape: [1, 9, 8]),
         // Batch normalisation and ReLU applied by the max pooling after them: with overlapping windows (the gradient
         // through the pooling's), and with windows that tile (straight from the pooled gradient; the 53-filter case
