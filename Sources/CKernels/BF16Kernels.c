@@ -109,8 +109,8 @@ void backprop_round_to_bf16(const float *x, uint16_t *y, size_t count) {
     for (size_t i = 0; i < count; i++) y[i] = to_bf16(x[i]);
 }
 
-void backprop_round_to_bf16_values(const float *x, float *y, size_t count) {
-    for (size_t i = 0; i < count; i++) y[i] = backprop_bf16_value(x[i]);
+CLONED void backprop_round_to_bf16_values(const float *x, float *y, size_t count) {
+    VECTORISE for (size_t i = 0; i < count; i++) y[i] = backprop_bf16_value(x[i]);
 }
 
 int backprop_bf16_instruction_available(void) {
@@ -444,10 +444,35 @@ static inline void run_tile(int instruction, const uint32_t *a, size_t a_row, si
     tile_portable(a, a_row, a_pair, b, pairs, c, ldc, height, width, resume, accumulate);
 }
 
+#if defined(__x86_64__)
+/// `scatter_tile` on AVX-512F: each run's additions 16 at a time (the same additions: one per element).
+static __attribute__((target("avx512f"))) void scatter_tile_avx512(const backprop_gathered *scatter, const float *sums,
+                                                                    size_t i0, size_t height, size_t j0, size_t width,
+                                                                    float *c) {
+    for (size_t i = 0; i < height; i++) {
+        float *target = c + scatter->row_offsets[i0 + i];
+        for (size_t jj = 0, run; jj < width; jj += run) {
+            const size_t at = gathered_run(scatter, j0 + jj, &run);
+            if (run > width - jj) run = width - jj;
+            const float *source = sums + i * bf16_columns + jj;
+            for (size_t t = 0; t < run; t += 16) {
+                const __mmask16 lanes = run - t >= 16 ? 0xFFFF : (__mmask16)((1u << (run - t)) - 1);
+                const __m512 sum = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, target + at + t),
+                                                 _mm512_maskz_loadu_ps(lanes, source + t));
+                _mm512_mask_storeu_ps(target + at + t, lanes, sum);
+            }
+        }
+    }
+}
+#endif
+
 /// Adds the tile's sums (`sums`, rows of bf16_columns) to rows i0 ..< i0 + height of C gathered by `scatter`, columns
 /// j0 ..< j0 + width.
 static void scatter_tile(const backprop_gathered *scatter, const float *sums, size_t i0, size_t height, size_t j0,
                          size_t width, float *c) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f")) return scatter_tile_avx512(scatter, sums, i0, height, j0, width, c);
+#endif
     for (size_t i = 0; i < height; i++) {
         float *target = c + scatter->row_offsets[i0 + i];
         for (size_t jj = 0, run; jj < width; jj += run) {

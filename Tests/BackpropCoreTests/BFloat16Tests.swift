@@ -67,6 +67,22 @@ struct BFloat16Tests {
         #expect(nan & 0x7F80 == 0x7F80 && nan & 0x007F != 0)
     }
 
+    /// Rounding a buffer in place (the vector loop and its scalar tail) gives each value's `rounded`, as Float32:
+    /// ties, both signs, subnormals, infinities, NaN and values that round up to infinity, at every position.
+    @Test func roundingInPlaceRoundsEveryValueAsOne() {
+        let special: [Float] = [1 + 0x1p-8, 1 + 3 * 0x1p-8, 1 + 0x1p-8 + 0x1p-20, -2.5, .greatestFiniteMagnitude,
+                                Float.leastNormalMagnitude / 4, -Float.leastNormalMagnitude / 4, .infinity, -.infinity,
+                                .nan, 0, -0.0]
+        var g = SeededGenerator(seed: 9)
+        let values = (0..<203).map { i in i % 5 == 0 ? special[(i / 5) % special.count] : Float.random(in: -1e3...1e3, using: &g) }
+        var rounded = values
+        rounded.withUnsafeMutableBufferPointer { BFloat16Products.roundInPlace($0.baseAddress!, count: $0.count) }
+        for (x, y) in zip(values, rounded) {
+            let expected = UInt32(BFloat16Products.rounded(x)) << 16
+            #expect(y.bitPattern == expected, "\(x) rounded to \(y), expected \(Float(bitPattern: expected))")
+        }
+    }
+
     /// On the worker pool (B packed once, its panels split over the threads, C split by rows), a product is the
     /// one-thread product, bit for bit, on both paths.
     @Test func theParallelProductIsTheOneThreadProduct() {

@@ -41,6 +41,21 @@ struct ParallelKernelTests {
         #expect(norm.bitPattern == product.norm.bitPattern, "\(norm) against \(product.norm)")
     }
 
+    /// The same with bfloat16 operands, on both paths: each part of a product split by rows at the norm's halfway
+    /// point (128 rows) sums the squares of its rows as it finishes them; otherwise (129 rows: halves that do not
+    /// line up; 30 rows: one thread) the squares are summed after the product.
+    @Test(arguments: [128, 129, 30], [BFloat16Products.Path.portable, .automatic])
+    func bfloat16ProductsReturningTheirNormMatchNormAfterTheProduct(rows: Int, path: BFloat16Products.Path) {
+        let c = GEMMTests.Case(m: rows, n: 600, k: 40, transposeA: true, transposeB: false)
+        let (a, b) = GEMMTests.operands(c, Float.self)
+        var product = Tensor<Float>(shape: [c.m, c.n], repeating: .nan)
+        product.assignProduct(a, b, transposeA: true, precision: .bfloat16(path))
+        var withNorm = Tensor<Float>(shape: [c.m, c.n], repeating: .nan)
+        let norm = withNorm.assignProductReturningNorm(a, b, transposeA: true, precision: .bfloat16(path))
+        #expect(TestData.bitDifferences(withNorm.scalars, product.scalars) == 0)
+        #expect(norm.bitPattern == product.norm.bitPattern, "\(norm) against \(product.norm)")
+    }
+
     /// Every operand a block of a wider matrix: only the block is read, only the block of `C` is written.
     @Test(arguments: [KernelBackend.preferred, .portable], [false, true])
     func blocksOfWiderMatricesUseTheirRowStrides(backend: KernelBackend, transpose: Bool) {

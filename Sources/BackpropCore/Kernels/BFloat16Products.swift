@@ -83,15 +83,29 @@ extension BFloat16Products {
     /// The product on the worker pool: B packed once, its panels split over the threads, then C split by rows, every
     /// part reading the shared packed B. Every element's sum is the same whatever the split, so any number of
     /// threads gives the same bits.
+    ///
+    /// With `squares`, also the two partial sums of squares of `C` that ``Tensor/norm`` adds, bit for bit: where the
+    /// two parts' rows are exactly its halves, each part sums its rows while they are in its cache (as
+    /// ``GEMM/multiply(_:_:_:_:backend:squares:)`` does for Float32 products), else after the product.
+    ///
+    /// - Precondition: with `squares`, `C` is dense (`ldc == n`) and not accumulated onto.
     static func multiplyInParallel(_ problem: GEMMProblem, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                                   _ c: UnsafeMutablePointer<Float>, path: Path) {
+                                   _ c: UnsafeMutablePointer<Float>, path: Path,
+                                   squares: UnsafeMutablePointer<Float>? = nil) {
+        precondition(squares == nil || (problem.ldc == problem.n && !problem.accumulate),
+                     "BFloat16Products: the sum of squares needs a dense C, overwritten")
         let parts = Swift.max(1, Swift.min(Parallelism.threads, problem.m / 16))
         guard parts > 1 && problem.flops >= GEMM.parallelFlops else {
-            return multiply(problem, a, b, c, path: path)
+            multiply(problem, a, b, c, path: path)
+            if let squares { SumOfSquares(elements: c, count: problem.m * problem.n, sums: squares).run() }
+            return
         }
+        let fusesSquares = squares != nil && Rows.areHalvesOfTheNorm(problem, parts: parts)
         withPackedB(problem, b, parts: parts, path: path) { packed in
-            Parallelism.pool.run(Rows(problem: problem, a: a, packed: packed, c: c, path: path, parts: parts))
+            Parallelism.pool.run(Rows(problem: problem, a: a, packed: packed, c: c, path: path, parts: parts,
+                                      squares: fusesSquares ? squares : nil))
         }
+        if let squares, !fusesSquares { SumOfSquares(elements: c, count: problem.m * problem.n, sums: squares).run() }
     }
 
     /// ``multiplyInParallel(_:_:_:_:path:)`` with `A` gathered by `rows` from `a` (a convolution's unfolded input read
@@ -196,10 +210,29 @@ extension BFloat16Products {
         let parts: Int
         /// How `A` is gathered from `a`, or `nil` for a dense `A`.
         var gathered: GatheredRows? = nil
+        /// Where each part writes the sum of squares of its rows of `C` (see ``areHalvesOfTheNorm(_:parts:)``), or
+        /// `nil`.
+        var squares: UnsafeMutablePointer<Float>? = nil
+
+        /// Whole tiles of 8 rows to each part but the last.
+        static let granularity = 8
+
+        /// Whether `parts` parts' rows of `problem`'s dense `C` are exactly the two halves ``Tensor/norm`` sums.
+        static func areHalvesOfTheNorm(_ problem: GEMMProblem, parts: Int) -> Bool {
+            let count = problem.m * problem.n
+            return parts == 2 && SumOfSquares<Float>.runsInParallel(count: count)
+                && SumOfSquares<Float>.boundary(1, of: 2, in: count, granularity: SumOfSquares<Float>.granularity)
+                    == boundary(1, of: 2, in: problem.m, granularity: granularity) * problem.n
+        }
 
         func run(part: Int) {
-            // Whole tiles of 8 rows to each part but the last.
-            let rows = range(of: part, in: problem.m, granularity: 8)
+            let rows = range(of: part, in: problem.m, granularity: Self.granularity)
+            defer {
+                if let squares {
+                    Float.applyReduction(.sumOfSquares, c + rows.lowerBound * problem.n, squares + part, outer: 1,
+                                         length: rows.count * problem.n, inner: 1)
+                }
+            }
             guard !rows.isEmpty else { return }
             var block = problem
             block.m = rows.count

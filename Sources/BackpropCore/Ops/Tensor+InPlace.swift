@@ -31,11 +31,22 @@ extension Tensor {
     /// ``assignProduct(_:_:transposeA:transposeB:precision:)``, returning the product's ``norm``.
     public mutating func assignProductReturningNorm(_ a: Tensor, _ b: Tensor, transposeA: Bool = false,
                                                     transposeB: Bool = false, precision: MatrixPrecision) -> Scalar {
-        guard case .bfloat16 = precision else {
+        guard case .bfloat16(let path) = precision else {
             return assignProductReturningNorm(a, b, transposeA: transposeA, transposeB: transposeB)
         }
-        assignProduct(a, b, transposeA: transposeA, transposeB: transposeB, precision: precision)
-        return norm
+        precondition(Scalar.self == Float.self, "assignProduct: bfloat16 products take Float tensors")
+        let problem = productProblem(a, b, transposeA: transposeA, transposeB: transposeB)
+        var sums: (Float, Float) = (0, 0)
+        withUnsafeMutablePointer { c in
+            withUnsafeMutableBytes(of: &sums) { bytes in
+                BFloat16Products.multiplyInParallel(
+                    problem, UnsafeRawPointer(a.storage.pointer).assumingMemoryBound(to: Float.self),
+                    UnsafeRawPointer(b.storage.pointer).assumingMemoryBound(to: Float.self),
+                    UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), path: path,
+                    squares: bytes.baseAddress!.assumingMemoryBound(to: Float.self))
+            }
+        }
+        return Scalar((sums.0 + sums.1).squareRoot())
     }
 
     /// Overwrites this matrix with the product `op(a) · op(b)`, like ``assignProduct(_:_:transposeA:transposeB:)``,
