@@ -154,7 +154,10 @@ extension BFloat16Products {
         }
     }
 
-    /// Groups of rows of a scattered product, one range per thread: each zeroes its groups' elements, then adds.
+    /// Groups of rows of a scattered product, one range per thread, run a few groups at a time: each chunk's elements
+    /// zeroed, then its rows' products added panel by panel, while those elements are in the second-level cache (a
+    /// part's panels over all of its groups read and wrote the part's whole output from the third level once per
+    /// panel). Groups write disjoint elements, so each element still gets its terms in the order of (panel, row).
     private struct ScatteredGroups: ParallelWork {
         let problem: GEMMProblem
         let a: UnsafePointer<Float>
@@ -166,18 +169,29 @@ extension BFloat16Products {
         let groupElements: Int
         let parts: Int
 
+        /// Rows of a chunk, about: their outputs (C1's second convolution: 8 images' input gradients, 173 KB) stay in
+        /// the second-level cache while every panel adds onto them.
+        static let chunkRows = 1024
+
         func run(part: Int) {
             let groups = range(of: part, in: problem.m / groupRows)
             guard !groups.isEmpty else { return }
-            (c + groups.lowerBound * groupElements).update(repeating: 0, count: groups.count * groupElements)
+            let chunk = Swift.max(1, Self.chunkRows / groupRows)
             var block = problem
-            block.m = groups.count * groupRows
-            let first = groups.lowerBound * groupRows
+            block.m = Swift.min(chunk, groups.count) * groupRows
             withUnsafePointer(to: block.kernelArguments) { arguments in
                 ThreadScratch.withBuffer(of: UInt32.self, count: backprop_gemm_bf16_packed_scattered_scratch(arguments)) { scratch in
-                    rows.withKernelArguments(firstRow: first, firstColumn: 0) { g in
-                        backprop_gemm_bf16_packed_scattered(arguments, g, a + first * problem.lda, packed, c, scratch,
-                                                            path.kernelPath)
+                    for start in stride(from: groups.lowerBound, to: groups.upperBound, by: chunk) {
+                        let count = Swift.min(chunk, groups.upperBound - start)
+                        (c + start * groupElements).update(repeating: 0, count: count * groupElements)
+                        block.m = count * groupRows
+                        let first = start * groupRows
+                        withUnsafePointer(to: block.kernelArguments) { chunkArguments in
+                            rows.withKernelArguments(firstRow: first, firstColumn: 0) { g in
+                                backprop_gemm_bf16_packed_scattered(chunkArguments, g, a + first * problem.lda, packed, c,
+                                                                    scratch, path.kernelPath)
+                            }
+                        }
                     }
                 }
             }
