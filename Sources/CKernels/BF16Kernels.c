@@ -188,36 +188,65 @@ static void pack_b_transposed(const backprop_gemm *p, const float *b, uint32_t *
 }
 
 #if defined(__x86_64__)
+/// Transposes 16 × 16 dwords in registers: four butterfly stages, stage s swapping bit s of the row and of the column
+/// index. Unrolled whole, so that the rows stay in registers and the permutations' indices are constants.
+static inline __attribute__((target("avx512f"), always_inline)) void transpose_16x16(__m512i r[16]) {
+#pragma clang loop unroll(full)
+    for (int s = 8; s >= 1; s /= 2) {
+        int low[16], high[16];
+#pragma clang loop unroll(full)
+        for (int e = 0; e < 16; e++) {
+            low[e] = (e & s) ? 16 + e - s : e;
+            high[e] = (e & s) ? 16 + e : e + s;
+        }
+        const __m512i low_index = _mm512_loadu_si512(low), high_index = _mm512_loadu_si512(high);
+#pragma clang loop unroll(full)
+        for (int i = 0; i < 16; i++) {
+            if (i & s) continue;
+            const __m512i x = r[i], y = r[i + s];
+            r[i] = _mm512_permutex2var_epi32(x, low_index, y);
+            r[i + s] = _mm512_permutex2var_epi32(x, high_index, y);
+        }
+    }
+}
+
 /// `pack_b_transposed` on AVX-512 (the same dwords): whole blocks of 32 rows × 16 pairs transposed in registers, as
-/// two 16 × 16 transposes of four butterfly stages (stage s swaps bit s of the row and of the column index).
+/// two 16 × 16 transposes.
 static __attribute__((target("avx512f"))) void pack_b_transposed_avx512(const backprop_gemm *p, const float *b,
                                                                        uint32_t *panel, size_t j0, size_t width) {
     const size_t pairs = pairs_of(p->k);
     if (width < bf16_columns) return pack_b_transposed(p, b, panel, j0, width);
-    uint32_t block[32][16];
-    for (size_t q0 = 0; q0 < pairs; q0 += 16) {
-        const size_t count = pairs - q0 < 16 ? pairs - q0 : 16;
-        convert_rows(p, b, j0, width, q0, count, block);
+    // Blocks of 16 whole pairs are converted straight into the registers they are transposed in (every loop over
+    // them unrolled, so that the 16 rows never leave the registers); the last block, with a lone value or fewer
+    // pairs, goes through memory.
+    size_t q0 = 0;
+    for (; 2 * (q0 + 16) <= p->k; q0 += 16) {
         for (int half = 0; half < 2; half++) {
             __m512i r[16];
-            for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_si512(block[16 * half + i]);
-            for (int s = 8; s >= 1; s /= 2) {
-                int low[16], high[16];
-                for (int e = 0; e < 16; e++) {
-                    low[e] = (e & s) ? 16 + e - s : e;
-                    high[e] = (e & s) ? 16 + e : e + s;
-                }
-                const __m512i low_index = _mm512_loadu_si512(low), high_index = _mm512_loadu_si512(high);
-                for (int i = 0; i < 16; i++) {
-                    if (i & s) continue;
-                    const __m512i x = r[i], y = r[i + s];
-                    r[i] = _mm512_permutex2var_epi32(x, low_index, y);
-                    r[i + s] = _mm512_permutex2var_epi32(x, high_index, y);
-                }
+#pragma clang loop unroll(full)
+            for (int i = 0; i < 16; i++) {
+                const float *row = b + (j0 + 16 * half + i) * p->ldb + 2 * q0;
+                const __m256i low = _mm512_cvtepi32_epi16(bf16_bits_avx512(_mm512_loadu_si512(row)));
+                const __m256i high = _mm512_cvtepi32_epi16(bf16_bits_avx512(_mm512_loadu_si512(row + 16)));
+                r[i] = _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1);
             }
-            for (size_t qq = 0; qq < count; qq++) {
-                _mm512_storeu_si512(panel + (q0 + qq) * bf16_columns + 16 * half, r[qq]);
-            }
+            transpose_16x16(r);
+#pragma clang loop unroll(full)
+            for (int qq = 0; qq < 16; qq++) _mm512_storeu_si512(panel + (q0 + qq) * bf16_columns + 16 * half, r[qq]);
+        }
+    }
+    if (q0 == pairs) return;
+    uint32_t block[32][16];
+    const size_t count = pairs - q0;
+    convert_rows(p, b, j0, width, q0, count, block);
+    for (int half = 0; half < 2; half++) {
+        __m512i r[16];
+#pragma clang loop unroll(full)
+        for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_si512(block[16 * half + i]);
+        transpose_16x16(r);
+#pragma clang loop unroll(full)
+        for (int qq = 0; qq < 16; qq++) {
+            if ((size_t)qq < count) _mm512_storeu_si512(panel + (q0 + qq) * bf16_columns + 16 * half, r[qq]);
         }
     }
 }
