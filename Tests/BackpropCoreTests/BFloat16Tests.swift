@@ -83,6 +83,15 @@ struct BFloat16Tests {
         }
     }
 
+    /// Which precisions run on the portable path (the CLI warns of its speed): bfloat16 forced there, or chosen
+    /// automatically on a processor without the instruction.
+    @Test func portablePathIsReportedWhereItRuns() {
+        #expect(!MatrixPrecision.float32.runsOnPortablePath)
+        #expect(MatrixPrecision.bfloat16(.portable).runsOnPortablePath)
+        #expect(!MatrixPrecision.bfloat16(.instruction).runsOnPortablePath)
+        #expect(MatrixPrecision.bfloat16.runsOnPortablePath == !BFloat16Products.instructionAvailable)
+    }
+
     /// On the worker pool (B packed once, its panels split over the threads, C split by rows), a product is the
     /// one-thread product, bit for bit, on both paths.
     @Test func theParallelProductIsTheOneThreadProduct() {

@@ -69,6 +69,19 @@ public enum MatrixPrecision: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension MatrixPrecision {
+    /// Whether the products run on bfloat16's portable path: the instruction's bits from scalar fused multiply-adds,
+    /// many times slower than Float32 products (W2's first product: 84 ms against 0.30 ms on one machine), so that a
+    /// model trained in bfloat16 is the same on processors without AVX512_BF16 — for checking, not for speed.
+    public var runsOnPortablePath: Bool {
+        switch self {
+        case .float32, .bfloat16(.instruction): false
+        case .bfloat16(.portable): true
+        case .bfloat16(.automatic): !BFloat16Products.instructionAvailable
+        }
+    }
+}
+
 extension BFloat16Products.Path {
     var kernelPath: backprop_bf16_path {
         switch self {

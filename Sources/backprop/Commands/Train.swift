@@ -88,7 +88,7 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Multiply the learning rate by FACTOR when the validation loss (the training loss without --validation-split) has not improved for PATIENCE epochs.", valueName: "factor:patience"))
     var reduceLrOnPlateau: String?
 
-    @Option(help: "Precision of the matrix products: float32, or bf16 (operands rounded to bfloat16, sums in Float32, on AVX512_BF16's vdpbf16ps where the processor has it and on a portable path with the same bits elsewhere; weights, optimizer state and model files stay Float32). bf16 runs on perceptrons under softmax + cross-entropy.",
+    @Option(help: "Precision of the matrix products: float32, or bf16 (operands rounded to bfloat16, sums in Float32, on AVX512_BF16's vdpbf16ps where the processor has it and on a portable path with the same bits elsewhere; weights, optimizer state and model files stay Float32). bf16 runs on the fused perceptron and convolutional steps (classifiers under softmax + cross-entropy); it is faster where the processor has the instruction, and many times slower on the portable path.",
             transform: PrecisionName.parser(for: "--precision"))
     var precision: PrecisionName = .float32
 
@@ -295,6 +295,10 @@ struct Train: ParsableCommand {
             print(model.summary)
             print("loss: \(lossFunction), optimizer: \(trainer.optimizer), learning rate \(rate), batch \(batchSize), seed \(seed)"
                   + (precision == .float32 ? "" : ", products in \(trainer.precision)"))
+            if trainer.precision.runsOnPortablePath {
+                print("note: this processor has no AVX512_BF16, so bf16 products run on the portable path: the same bits as "
+                      + "the instruction's, many times slower than float32 (for checking a model, not for speed)")
+            }
             if let world {
                 print("processes: \(world.size) (MPI: \(world.library)), batch \(batchSize) per process, global batch \(batchSize * world.size)")
             }
