@@ -9,6 +9,8 @@ import Foundation
 //   .build/release/BackpropBenchmarks parity W1|W2 [epochs] [seed]   accuracy from the reference's own initial
 //                                                     weights and epoch orders (numpy's draws, reproduced)
 //   .build/release/BackpropBenchmarks gemm            matrix-product throughput per backend
+//   .build/release/BackpropBenchmarks products W1|W2|C1|C2 [rounds]   one step's products alone, Float32 against
+//                                                     bfloat16, alternated in one process (fastest of 1000 each)
 //   .build/release/BackpropBenchmarks updates         optimizer-update throughput
 //   .build/release/BackpropBenchmarks threads         the worker pool's hand-off cost and idle CPU time
 // BACKPROP_KERNELS=portable runs every product on the portable kernel, BACKPROP_KERNELS=openblas on OpenBLAS.
@@ -22,6 +24,19 @@ case "threads":
 case "gemm":
     print("backend: \(KernelBackend.preferred)")
     runGEMM()
+case "products":
+    let name = arguments.count > 1 ? arguments[1] : ""
+    let rounds = arguments.count > 2 ? Int(arguments[2]) : 1000
+    guard let workload = Workload.all.first(where: { $0.name == name }), let rounds, rounds > 0, arguments.count <= 3 else {
+        FileHandle.standardError.write(Data("error: expected products W1|W2|C1|C2 [rounds > 0]\n".utf8))
+        exit(2)
+    }
+    do {
+        try runPrecisionProducts(workload, rounds: rounds)
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        exit(1)
+    }
 case "parity":
     let name = arguments.count > 1 ? arguments[1] : ""
     let epochs = arguments.count > 2 ? Int(arguments[2]) : 5
@@ -52,6 +67,6 @@ case let name? where Workload.all.contains { $0.name == name }:
         exit(1)
     }
 default:
-    FileHandle.standardError.write(Data("usage: BackpropBenchmarks W1|W2|C1|C2 [epochs] [seed] | parity W1|W2 [epochs] [seed] | gemm | updates | threads\n".utf8))
+    FileHandle.standardError.write(Data("usage: BackpropBenchmarks W1|W2|C1|C2 [epochs] [seed] | parity W1|W2 [epochs] [seed] | gemm | products W1|W2|C1|C2 [rounds] | updates | threads\n".utf8))
     exit(2)
 }
