@@ -3,7 +3,7 @@ import BackpropNN
 import Foundation
 
 /// One matrix product of a training step, on random operands of its shapes, computed in the given precision.
-private struct StepProduct {
+struct StepProduct {
     let name: String
     let flops: Double
     let run: (MatrixPrecision) -> Void
@@ -38,7 +38,7 @@ func runPrecisionProducts(_ workload: Workload, rounds: Int) throws {
 }
 
 /// The products of one training step of `workload` on a full batch, as its fused step computes them.
-private func stepProducts(of workload: Workload) throws -> [StepProduct] {
+func stepProducts(of workload: Workload) throws -> [StepProduct] {
     let model = try workload.model(seed: 0)
     guard let outputs = model.outputShapesOfEveryLayer else { return [] }
     let batch = workload.batchSize
