@@ -66,9 +66,11 @@ func stepProducts(of workload: Workload) throws -> [StepProduct] {
                     below.assignProduct(delta, w, precision: $0)
                 })
             }
-        } else if let conv = layer as? Conv2D<Float>, !first, input.count == 3,
-                  let rows = conv.window.problem(batch: batch, channels: input[0], height: input[1], width: input[2]).unfoldedRows {
+        } else if let conv = layer as? Conv2D<Float>, !first, input.count == 3 {
             let problem = conv.window.problem(batch: batch, channels: input[0], height: input[1], width: input[2])
+            guard let rows = problem.unfoldedRows else {
+                throw BenchmarkError.unsupportedLayer("\(type(of: layer)) at \(index): a padded or strided convolution past the first")
+            }
             let (pixels, depth, filters) = (rows.rows, rows.columns, conv.outputChannels)
             let images = random([batch * input[1] * input[2], input[0]])
             let w = random([filters, depth]), delta = random([pixels, filters])
@@ -84,8 +86,6 @@ func stepProducts(of workload: Workload) throws -> [StepProduct] {
             products.append(StepProduct(name: "\(name) fold(δ·W̃)", flops: flops) {
                 below.assignFoldedProduct(delta, w, problem, rows: rows, precision: $0)
             })
-        } else if layer is Conv2D<Float> && !first {
-            throw BenchmarkError.unsupportedLayer("\(type(of: layer)) at \(index): a padded or strided convolution past the first")
         }
     }
     return products
